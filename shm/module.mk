@@ -1,0 +1,38 @@
+# shm/ — the telemetry ring library (no dependency but liburcu's header-only atomics).
+RING_OBJS := $(B)/shm/ring.o
+$(B)/shm/%.o: CFLAGS += $(URCU_ATOMIC_CFLAGS)
+$(B)/tests/shm/%.o: CFLAGS += $(URCU_ATOMIC_CFLAGS) $(CMOCKA_CFLAGS)
+
+$(B)/tests/test-ring: $(B)/tests/shm/test_ring.o $(RING_OBJS)
+	$(LINK) -o $@ $^ $(CMOCKA_LIBS) -lpthread -lrt
+$(B)/tests/test-ring-stress: $(B)/tests/shm/test_ring_stress.o $(RING_OBJS)
+	$(LINK) -o $@ $^ -lpthread -lrt
+$(B)/tests/test-ring-threads: $(B)/tests/shm/test_ring_threads.o $(RING_OBJS)
+	$(LINK) -o $@ $^ -lpthread -lrt
+
+UNIT_TESTS += $(B)/tests/test-ring $(B)/tests/test-ring-stress $(B)/tests/test-ring-threads
+TSAN_TESTS += $(B)/tests/test-ring-threads
+
+# Benchmark: always an optimised, uninstrumented build.
+$(B)/bench/bench-ring: $(B)/tests/shm/bench_ring.o $(RING_OBJS)
+	@mkdir -p $(@D)
+	$(LINK) -o $@ $^ -lpthread -lrt
+BENCHES += bench-ring
+bench-ring: $(B)/bench/bench-ring
+	$(B)/bench/bench-ring
+
+# libFuzzer target over arbitrary segment bytes.
+FUZZ_CC ?= clang
+FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -I. -Ishm $(URCU_ATOMIC_CFLAGS)
+$(B)/fuzz/fuzz-ring: tests/shm/fuzz_ring.c shm/ring.c shm/ring.h
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ tests/shm/fuzz_ring.c shm/ring.c -lpthread -lrt
+FUZZERS += fuzz-ring
+fuzz-ring: $(B)/fuzz/fuzz-ring
+	@mkdir -p $(B)/fuzz/corpus-ring
+	$(B)/fuzz/fuzz-ring -max_total_time=$(FUZZ_SECONDS) -max_len=65536 $(B)/fuzz/corpus-ring tests/fuzz/ring
+
+install-shm-doc:
+	$(INSTALL) -D -m 0644 docs/ring-abi.md $(DESTDIR)$(DOCDIR)/ring-abi.md
+	$(INSTALL) -D -m 0644 shm/ring.h $(DESTDIR)$(PREFIX)/include/migtune/ring.h
+INSTALL_TARGETS += install-shm-doc

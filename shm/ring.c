@@ -1,0 +1,913 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * migtune telemetry ring: writer and reader.  The protocol is described in ring.h and
+ * docs/ring-abi.md; comments here say why each step is where it is.
+ */
+#include "ring.h"
+#include "ring_atomic.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* The ABI is the layout: pin it so a compiler or an edit cannot move it silently. */
+_Static_assert(sizeof(struct ring_sample) == RING_PAYLOAD_SIZE, "sample payload size");
+_Static_assert(sizeof(struct ring_event) == RING_PAYLOAD_SIZE, "event payload size");
+_Static_assert(sizeof(struct ring_action) == RING_PAYLOAD_SIZE, "action payload size");
+_Static_assert(sizeof(struct ring_nic) <= RING_PAYLOAD_SIZE, "nic payload size");
+_Static_assert(sizeof(struct ring_agent) == RING_PAYLOAD_SIZE, "agent payload size");
+_Static_assert(sizeof(struct ring_record) == RING_SLOT_SIZE - 8, "record size");
+_Static_assert(sizeof(struct ring_slot) == RING_SLOT_SIZE, "slot size");
+_Static_assert(sizeof(struct ring_domain) == RING_DOMAIN_SIZE, "domain entry size");
+_Static_assert(sizeof(struct ring_header) <= RING_HEADER_SIZE, "header size");
+_Static_assert(offsetof(struct ring_header, head) % 64 == 0, "head on its own cache line");
+_Static_assert(offsetof(struct ring_header, head) == 256, "head offset");
+
+#define NSEC_PER_SEC UINT64_C(1000000000)
+#define PENDING_TIMEOUT_NS (200 * UINT64_C(1000000))
+
+static uint64_t now_ns(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t ring_now_mono_ns(void) { return now_ns(CLOCK_MONOTONIC); }
+uint64_t ring_now_real_ns(void) { return now_ns(CLOCK_REALTIME); }
+
+static bool is_pow2(uint64_t v) { return v && !(v & (v - 1)); }
+
+/* ---- process identity: tells a live writer from a dead one whose pid was reused --------------- */
+
+static uint64_t fnv1a(const char *s, size_t n)
+{
+	uint64_t h = UINT64_C(1469598103934665603);
+
+	for (size_t i = 0; i < n; i++) {
+		h ^= (uint8_t)s[i];
+		h *= UINT64_C(1099511628211);
+	}
+	return h;
+}
+
+static uint64_t boot_id_hash(void)
+{
+	char buf[64];
+	ssize_t n;
+	int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	return n > 0 ? fnv1a(buf, (size_t)n) : 0;
+}
+
+/* Field 22 of /proc/PID/stat (start time in clock ticks); 0 when the process does not exist. */
+static uint64_t proc_start_ticks(pid_t pid)
+{
+	char path[64], buf[1024];
+	ssize_t n;
+	int fd;
+	char *p;
+	unsigned long long ticks = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	/* comm may hold spaces and parentheses: fields restart after the last ')' */
+	p = strrchr(buf, ')');
+	if (!p)
+		return 0;
+	p++;
+	for (int field = 3; field < 22 && p; field++) {
+		p = strchr(p + 1, ' ');
+	}
+	if (!p || sscanf(p, " %llu", &ticks) != 1)
+		return 0;
+	return ticks;
+}
+
+/* ---- header validation, shared by readers and by a writer adopting a segment ------------------ */
+
+static int header_validate(const struct ring_header *h, size_t len)
+{
+	uint64_t dom_end, slot_end;
+
+	if (len < RING_HEADER_SIZE)
+		return -EBADMSG;
+	if (h->magic == 0)
+		return -EAGAIN;                 /* being initialised: magic is written last */
+	if (h->magic != RING_MAGIC)
+		return -EPROTO;
+	if (h->endian != RING_ENDIAN)
+		return -EPROTO;                 /* written by a host of the other byte order */
+	if (h->abi_major != RING_ABI_MAJOR)
+		return -EPROTONOSUPPORT;
+	if (h->header_size != RING_HEADER_SIZE || h->slot_size != RING_SLOT_SIZE ||
+	    h->domain_size != RING_DOMAIN_SIZE)
+		return -EBADMSG;
+	if (!is_pow2(h->slot_count) || h->slot_count > RING_MAX_SLOTS ||
+	    !is_pow2(h->domain_slots) || h->domain_slots > RING_MAX_DOMAINS)
+		return -EBADMSG;
+	if (h->domains_offset < RING_HEADER_SIZE || h->domains_offset % 64 ||
+	    h->slots_offset % 64)
+		return -EBADMSG;
+	dom_end = h->domains_offset + (uint64_t)h->domain_slots * RING_DOMAIN_SIZE;
+	slot_end = h->slots_offset + (uint64_t)h->slot_count * RING_SLOT_SIZE;
+	if (dom_end > len || slot_end > len)
+		return -EBADMSG;
+	if (h->slots_offset < dom_end && h->domains_offset < slot_end)
+		return -EBADMSG;                /* the two tables overlap */
+	return 0;
+}
+
+static size_t layout_size(uint32_t slots, uint32_t domains, uint64_t *ret_dom_off,
+			  uint64_t *ret_slot_off)
+{
+	uint64_t dom_off = RING_HEADER_SIZE;
+	uint64_t slot_off = dom_off + (uint64_t)domains * RING_DOMAIN_SIZE;
+
+	*ret_dom_off = dom_off;
+	*ret_slot_off = slot_off;
+	return (size_t)(slot_off + (uint64_t)slots * RING_SLOT_SIZE);
+}
+
+/* ---- writer ---------------------------------------------------------------------------------- */
+
+struct ring_writer {
+	struct ring_header *hdr;
+	struct ring_slot *slots;
+	struct ring_domain *domains;
+	size_t len;
+	uint64_t mask;
+	uint32_t domain_mask;
+	char name[256];
+	pthread_mutex_t domain_lock;    /* writer-side only: serialises domain allocation */
+};
+
+static int liveness_of(const struct ring_header *h, uint64_t now_mono_ns)
+{
+	uint32_t pid = ring_load(&h->writer_pid);
+	uint64_t ticks, hb, interval;
+
+	if (ring_load(&h->writer_state) == RING_WRITER_STOPPED)
+		return RING_STOPPED;
+	if (pid == 0 || h->writer_boot_id_hash != boot_id_hash())
+		return RING_DEAD;
+	ticks = proc_start_ticks((pid_t)pid);
+	if (ticks == 0 || ticks != h->writer_start_ticks)
+		return RING_DEAD;
+	interval = h->heartbeat_interval_ms ? h->heartbeat_interval_ms : 1000;
+	hb = ring_load(&h->heartbeat_mono_ns);
+	if (now_mono_ns > hb && now_mono_ns - hb > 3 * interval * UINT64_C(1000000))
+		return RING_STALLED;
+	return RING_LIVE;
+}
+
+static void clock_map_update(struct ring_header *h)
+{
+	uint64_t s = h->map_seq;
+
+	ring_store(&h->map_seq, s + 1);
+	ring_wmb();     /* pairs with the rmb in ring_mono_to_real_ns after reading map_seq */
+	ring_store(&h->map_mono_ns, ring_now_mono_ns());
+	ring_store(&h->map_real_ns, ring_now_real_ns());
+	ring_wmb();     /* pairs with the rmb in ring_mono_to_real_ns before re-reading map_seq */
+	ring_store(&h->map_seq, s + 2);
+}
+
+static void writer_claim(struct ring_writer *w, uint32_t hb_ms)
+{
+	struct ring_header *h = w->hdr;
+	pid_t pid = getpid();
+
+	h->heartbeat_interval_ms = hb_ms ? hb_ms : 1000;
+	h->writer_start_real_ns = ring_now_real_ns();
+	h->writer_boot_id_hash = boot_id_hash();
+	h->writer_start_ticks = proc_start_ticks(pid);
+	ring_store(&h->heartbeat_mono_ns, ring_now_mono_ns());
+	if (gethostname(h->hostname, sizeof(h->hostname) - 1) < 0)
+		strcpy(h->hostname, "unknown");
+	h->hostname[sizeof(h->hostname) - 1] = '\0';
+	clock_map_update(h);
+	ring_wmb();     /* identity before pid+state: pairs with liveness_of()'s loads */
+	ring_store(&h->writer_pid, (uint32_t)pid);
+	ring_store(&h->writer_state, RING_WRITER_RUNNING);
+}
+
+static int zero_fill(int fd, size_t len)
+{
+	int r = posix_fallocate(fd, 0, (off_t)len);
+
+	if (r == 0)
+		return 0;
+	if (r != EOPNOTSUPP && r != EINVAL)
+		return -r;
+	/* no fallocate: write the zeros so every page exists now rather than SIGBUS later */
+	{
+		static const char zeros[65536];
+		size_t off = 0;
+
+		while (off < len) {
+			size_t n = len - off < sizeof(zeros) ? len - off : sizeof(zeros);
+			ssize_t wr = pwrite(fd, zeros, n, (off_t)off);
+
+			if (wr < 0) {
+				if (errno == EINTR)
+					continue;
+				return -errno;
+			}
+			off += (size_t)wr;
+		}
+	}
+	return 0;
+}
+
+/* A dead writer's segment of the same geometry is adopted: its records stay, the head goes on. */
+static int writer_adopt(struct ring_writer *w, int fd, const struct ring_create_opts *o,
+			size_t want_len)
+{
+	struct stat st;
+	void *mem;
+	int r;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if ((size_t)st.st_size != want_len)
+		return -ESTALE;
+	mem = mmap(NULL, want_len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (mem == MAP_FAILED)
+		return -errno;
+	w->hdr = mem;
+	r = header_validate(w->hdr, want_len);
+	if (r == 0 && (w->hdr->slot_count != o->slot_count ||
+		       w->hdr->domain_slots != o->domain_slots))
+		r = -ESTALE;
+	if (r == 0) {
+		int l = liveness_of(w->hdr, ring_now_mono_ns());
+
+		if (l == RING_LIVE || l == RING_STALLED)
+			r = -EBUSY;
+	}
+	if (r < 0) {
+		munmap(mem, want_len);
+		w->hdr = NULL;
+		/* a live writer keeps -EBUSY; anything else unusable is replaced by the caller */
+		return r == -EBUSY ? r : -ESTALE;
+	}
+	w->len = want_len;
+	w->domains = (struct ring_domain *)((char *)mem + w->hdr->domains_offset);
+	w->slots = (struct ring_slot *)((char *)mem + w->hdr->slots_offset);
+	/* A slot the dead writer left half-written would refuse every later lap (odd seq): clear
+	 * it.  Readers take a cleared slot for an uncommitted one and count it lost. */
+	for (uint32_t i = 0; i < o->slot_count; i++)
+		if (w->slots[i].seq & 1)
+			ring_store(&w->slots[i].seq, 0);
+	for (uint32_t i = 0; i < o->domain_slots; i++)
+		if (w->domains[i].seq & 1)
+			ring_store(&w->domains[i].seq, 0);
+	if (fchmod(fd, o->mode) < 0 ||
+	    (o->gid != (gid_t)-1 && fchown(fd, (uid_t)-1, o->gid) < 0)) {
+		r = -errno;
+		munmap(mem, want_len);
+		w->hdr = NULL;
+		return r;
+	}
+	writer_claim(w, o->heartbeat_interval_ms);
+	return 0;
+}
+
+static int writer_create(struct ring_writer *w, const struct ring_create_opts *o, size_t len,
+			 uint64_t dom_off, uint64_t slot_off)
+{
+	struct ring_header *h;
+	void *mem;
+	int fd, r;
+
+	fd = shm_open(o->name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, o->mode);
+	if (fd < 0)
+		return -errno;
+	if (fchmod(fd, o->mode) < 0 ||     /* the umask must not decide who may read telemetry */
+	    (o->gid != (gid_t)-1 && fchown(fd, (uid_t)-1, o->gid) < 0) ||
+	    ftruncate(fd, (off_t)len) < 0) {
+		r = -errno;
+		goto fail;
+	}
+	r = zero_fill(fd, len);
+	if (r < 0)
+		goto fail;
+	mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (mem == MAP_FAILED) {
+		r = -errno;
+		goto fail;
+	}
+	close(fd);
+	h = mem;
+	h->endian = RING_ENDIAN;
+	h->abi_major = RING_ABI_MAJOR;
+	h->abi_minor = RING_ABI_MINOR;
+	h->header_size = RING_HEADER_SIZE;
+	h->slot_size = RING_SLOT_SIZE;
+	h->slot_count = o->slot_count;
+	h->domain_size = RING_DOMAIN_SIZE;
+	h->domain_slots = o->domain_slots;
+	h->domains_offset = dom_off;
+	h->slots_offset = slot_off;
+	h->segment_size = len;
+	w->hdr = h;
+	w->len = len;
+	w->domains = (struct ring_domain *)((char *)mem + dom_off);
+	w->slots = (struct ring_slot *)((char *)mem + slot_off);
+	writer_claim(w, o->heartbeat_interval_ms);
+	ring_wmb();     /* the whole header before the magic: pairs with header_validate's reader */
+	ring_store(&h->magic, RING_MAGIC);
+	return 0;
+fail:
+	close(fd);
+	shm_unlink(o->name);
+	return r;
+}
+
+int ring_writer_open(const struct ring_create_opts *opts, struct ring_writer **ret)
+{
+	struct ring_create_opts o = {
+		.name = RING_DEFAULT_NAME, .slot_count = RING_DEFAULT_SLOTS,
+		.domain_slots = RING_DEFAULT_DOMAINS, .mode = 0640, .gid = (gid_t)-1,
+		.heartbeat_interval_ms = 1000,
+	};
+	struct ring_writer *w;
+	uint64_t dom_off, slot_off;
+	size_t len;
+	int r;
+
+	if (opts) {
+		if (opts->name) o.name = opts->name;
+		if (opts->slot_count) o.slot_count = opts->slot_count;
+		if (opts->domain_slots) o.domain_slots = opts->domain_slots;
+		if (opts->mode) o.mode = opts->mode;
+		o.gid = opts->gid;
+		if (opts->heartbeat_interval_ms) o.heartbeat_interval_ms = opts->heartbeat_interval_ms;
+		o.keep_stale = opts->keep_stale;
+	}
+	if (o.name[0] != '/' || strchr(o.name + 1, '/') || strlen(o.name) >= sizeof(w->name) ||
+	    strlen(o.name) < 2)
+		return -EINVAL;
+	if (!is_pow2(o.slot_count) || o.slot_count > RING_MAX_SLOTS || o.slot_count < 2 ||
+	    !is_pow2(o.domain_slots) || o.domain_slots > RING_MAX_DOMAINS)
+		return -EINVAL;
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	snprintf(w->name, sizeof(w->name), "%s", o.name);
+	pthread_mutex_init(&w->domain_lock, NULL);
+	w->mask = o.slot_count - 1;
+	w->domain_mask = o.domain_slots - 1;
+	len = layout_size(o.slot_count, o.domain_slots, &dom_off, &slot_off);
+
+	r = writer_create(w, &o, len, dom_off, slot_off);
+	if (r == -EEXIST) {
+		int fd = shm_open(o.name, O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0);
+
+		if (fd < 0) {
+			r = -errno;
+		} else {
+			r = writer_adopt(w, fd, &o, len);
+			close(fd);
+		}
+		if (r == -ESTALE) {
+			/* not adoptable (other geometry, ABI or garbage) and not live: replace */
+			if (o.keep_stale)
+				r = -EEXIST;
+			else if (shm_unlink(o.name) < 0)
+				r = -errno;
+			else
+				r = writer_create(w, &o, len, dom_off, slot_off);
+		}
+	}
+	if (r < 0) {
+		pthread_mutex_destroy(&w->domain_lock);
+		free(w);
+		return r;
+	}
+	*ret = w;
+	return 0;
+}
+
+void ring_writer_close(struct ring_writer *w, bool unlink_segment)
+{
+	if (!w)
+		return;
+	ring_heartbeat(w);
+	ring_store(&w->hdr->writer_state, RING_WRITER_STOPPED);
+	munmap(w->hdr, w->len);
+	if (unlink_segment)
+		shm_unlink(w->name);
+	pthread_mutex_destroy(&w->domain_lock);
+	free(w);
+}
+
+int ring_append_at(struct ring_writer *w, uint16_t type, uint32_t domain, uint64_t mono_ns,
+		   const void *payload, size_t len)
+{
+	struct ring_slot *slot;
+	struct ring_record rec;
+	uint64_t pos, prev;
+
+	assert(len <= RING_PAYLOAD_SIZE);
+	if (len > RING_PAYLOAD_SIZE)
+		len = RING_PAYLOAD_SIZE;
+	rec.type = type;
+	rec.size = (uint16_t)len;
+	rec.domain = domain;
+	rec.mono_ns = mono_ns;
+	memcpy(rec.u.raw, payload, len);
+	memset(rec.u.raw + len, 0, RING_PAYLOAD_SIZE - len);
+
+	pos = ring_fetch_inc(&w->hdr->head);
+	slot = &w->slots[pos & w->mask];
+	prev = ring_load(&slot->seq);
+	/* Odd: another thread is still writing an older lap here; newer: a later lap already
+	 * claimed it.  Either way this record cannot be placed without waiting: drop it. */
+	if ((prev & 1) || prev >= 2 * pos + 1 || ring_cas(&slot->seq, prev, 2 * pos + 1) != prev) {
+		ring_inc(&w->hdr->dropped);
+		return -ENOBUFS;
+	}
+	ring_wmb();     /* "writing" before the data: pairs with the reader's rmb after its 2nd seq read */
+	ring_copy_in(&slot->rec, &rec, sizeof(rec));
+	ring_wmb();     /* data before "committed": pairs with the reader's rmb after its 1st seq read */
+	ring_store(&slot->seq, 2 * pos + 2);
+	return 0;
+}
+
+int ring_append(struct ring_writer *w, uint16_t type, uint32_t domain, const void *payload,
+		size_t len)
+{
+	return ring_append_at(w, type, domain, ring_now_mono_ns(), payload, len);
+}
+
+uint32_t ring_domain_index(struct ring_writer *w, const uint8_t uuid[16], const char *name)
+{
+	uint64_t next, idx;
+	struct ring_domain *d;
+	uint32_t found = RING_NO_DOMAIN;
+
+	pthread_mutex_lock(&w->domain_lock);
+	next = w->hdr->domain_next;
+	/* newest first, only indices still held by the table */
+	for (uint64_t i = next; i > 0 && next - i < (uint64_t)w->domain_mask + 1; i--) {
+		idx = i - 1;
+		d = &w->domains[idx & w->domain_mask];
+		if (d->seq == 2 * idx + 2 && memcmp(d->uuid, uuid, 16) == 0 &&
+		    strncmp(d->name, name ? name : "", RING_NAME_MAX) == 0) {
+			found = (uint32_t)idx;
+			break;
+		}
+	}
+	if (found == RING_NO_DOMAIN && next < RING_NO_DOMAIN) {
+		idx = next;
+		d = &w->domains[idx & w->domain_mask];
+		ring_store(&d->seq, 2 * idx + 1);
+		ring_wmb();     /* pairs with the rmb after the 2nd seq read in ring_domain_lookup */
+		{
+			struct ring_domain tmp = { 0 };
+
+			memcpy(tmp.uuid, uuid, 16);
+			tmp.first_mono_ns = ring_now_mono_ns();
+			snprintf(tmp.name, sizeof(tmp.name), "%s", name ? name : "");
+			ring_copy_in((char *)d + 8, (char *)&tmp + 8, sizeof(tmp) - 8);
+		}
+		ring_wmb();     /* pairs with the rmb after the 1st seq read in ring_domain_lookup */
+		ring_store(&d->seq, 2 * idx + 2);
+		ring_store(&w->hdr->domain_next, idx + 1);
+		found = (uint32_t)idx;
+	}
+	pthread_mutex_unlock(&w->domain_lock);
+	return found;
+}
+
+void ring_heartbeat(struct ring_writer *w)
+{
+	clock_map_update(w->hdr);
+	ring_store(&w->hdr->heartbeat_mono_ns, ring_now_mono_ns());
+}
+
+const char *ring_writer_name(const struct ring_writer *w) { return w->name; }
+uint64_t ring_writer_head(const struct ring_writer *w) { return ring_load(&w->hdr->head); }
+
+/* ---- reader ---------------------------------------------------------------------------------- */
+
+struct ring_reader {
+	const uint8_t *mem;
+	size_t len;
+	bool mapped;
+	bool is_mem;                    /* over caller bytes: no writer can still be running */
+	struct ring_header geo;         /* geometry copied once at open: never re-read from shm */
+	const struct ring_header *hdr;
+	const struct ring_slot *slots;
+	const struct ring_domain *domains;
+	uint64_t mask;
+	uint64_t cursor;
+	uint64_t pending_since_ns;      /* cursor's slot not yet committed since then */
+	uint64_t corrupt;
+};
+
+static int reader_init(struct ring_reader *r)
+{
+	int ret;
+
+	memcpy(&r->geo, r->mem, sizeof(r->geo));
+	ret = header_validate(&r->geo, r->len);
+	if (ret < 0)
+		return ret;
+	r->hdr = (const struct ring_header *)r->mem;
+	r->slots = (const struct ring_slot *)(r->mem + r->geo.slots_offset);
+	r->domains = (const struct ring_domain *)(r->mem + r->geo.domains_offset);
+	r->mask = r->geo.slot_count - 1;
+	ring_reader_seek_oldest(r);
+	return 0;
+}
+
+int ring_reader_open(const char *name, struct ring_reader **ret)
+{
+	struct ring_reader *r;
+	struct stat st;
+	void *mem;
+	int fd, err;
+
+	fd = shm_open(name ? name : RING_DEFAULT_NAME, O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	if (st.st_size < (off_t)RING_HEADER_SIZE) {
+		close(fd);
+		return st.st_size == 0 ? -EAGAIN : -EBADMSG;
+	}
+	mem = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+	err = errno;
+	close(fd);
+	if (mem == MAP_FAILED)
+		return -err;
+	r = calloc(1, sizeof(*r));
+	if (!r) {
+		munmap(mem, (size_t)st.st_size);
+		return -ENOMEM;
+	}
+	r->mem = mem;
+	r->len = (size_t)st.st_size;
+	r->mapped = true;
+	err = reader_init(r);
+	if (err < 0) {
+		ring_reader_close(r);
+		return err;
+	}
+	*ret = r;
+	return 0;
+}
+
+int ring_reader_open_mem(const void *mem, size_t len, struct ring_reader **ret)
+{
+	struct ring_reader *r;
+	int err;
+
+	if (!mem || len < RING_HEADER_SIZE)
+		return -EBADMSG;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	r->mem = mem;
+	r->len = len;
+	r->is_mem = true;
+	err = reader_init(r);
+	if (err < 0) {
+		free(r);
+		return err;
+	}
+	*ret = r;
+	return 0;
+}
+
+void ring_reader_close(struct ring_reader *r)
+{
+	if (!r)
+		return;
+	if (r->mapped)
+		munmap((void *)r->mem, r->len);
+	free(r);
+}
+
+uint64_t ring_reader_head(const struct ring_reader *r) { return ring_load(&r->hdr->head); }
+uint64_t ring_reader_cursor(const struct ring_reader *r) { return r->cursor; }
+uint64_t ring_reader_corrupt(const struct ring_reader *r) { return r->corrupt; }
+const struct ring_header *ring_reader_header(const struct ring_reader *r) { return r->hdr; }
+
+const void *ring_reader_mem(const struct ring_reader *r, size_t *ret_len)
+{
+	if (ret_len)
+		*ret_len = r->len;
+	return r->mem;
+}
+
+void ring_reader_seek(struct ring_reader *r, uint64_t seq)
+{
+	uint64_t head = ring_reader_head(r);
+	uint64_t oldest = head > r->geo.slot_count ? head - r->geo.slot_count : 0;
+
+	r->cursor = seq < oldest ? oldest : seq > head ? head : seq;
+	r->pending_since_ns = 0;
+}
+
+void ring_reader_seek_oldest(struct ring_reader *r) { ring_reader_seek(r, 0); }
+
+int ring_reader_snapshot_header(const struct ring_reader *r, struct ring_header *ret)
+{
+	struct ring_header h;
+	int err;
+
+	ring_copy_out(&h, r->hdr, sizeof(h));
+	err = header_validate(&h, r->len);
+	if (err < 0)
+		return err;
+	/* geometry must still be what was validated at open */
+	if (h.slot_count != r->geo.slot_count || h.slots_offset != r->geo.slots_offset ||
+	    h.domain_slots != r->geo.domain_slots || h.domains_offset != r->geo.domains_offset)
+		return -EBADMSG;
+	h.hostname[sizeof(h.hostname) - 1] = '\0';
+	*ret = h;
+	return 0;
+}
+
+int ring_reader_liveness(const struct ring_reader *r, uint64_t now_mono_ns)
+{
+	if (r->is_mem)
+		return ring_load(&r->hdr->writer_state) == RING_WRITER_STOPPED ? RING_STOPPED
+									       : RING_DEAD;
+	return liveness_of(r->hdr, now_mono_ns);
+}
+
+static bool str_ok(const char *s, size_t n) { return memchr(s, '\0', n) != NULL; }
+
+int ring_record_validate(const struct ring_record *rec)
+{
+	switch (rec->type) {
+	case RING_REC_SAMPLE:
+		if (rec->size != sizeof(struct ring_sample) ||
+		    rec->u.sample.direction > RING_DIR_IN || rec->u.sample.phase > RING_PHASE_MAX ||
+		    rec->u.sample.throttle_pct > 100)
+			return -EBADMSG;
+		return 0;
+	case RING_REC_EVENT:
+		if (rec->size != sizeof(struct ring_event) ||
+		    rec->u.event.source < RING_EVSRC_HOOK || rec->u.event.source > RING_EVSRC_AGENT ||
+		    !str_ok(rec->u.event.op, sizeof(rec->u.event.op)) ||
+		    !str_ok(rec->u.event.subop, sizeof(rec->u.event.subop)) ||
+		    !str_ok(rec->u.event.text, sizeof(rec->u.event.text)))
+			return -EBADMSG;
+		return 0;
+	case RING_REC_ACTION:
+		if (rec->size != sizeof(struct ring_action) ||
+		    rec->u.action.kind > RING_ACT_KIND_MAX ||
+		    rec->u.action.result < RING_RES_APPLIED || rec->u.action.result > RING_RES_SKIPPED ||
+		    !str_ok(rec->u.action.policy, sizeof(rec->u.action.policy)) ||
+		    !str_ok(rec->u.action.reason, sizeof(rec->u.action.reason)))
+			return -EBADMSG;
+		return 0;
+	case RING_REC_NIC:
+		if (rec->size != sizeof(struct ring_nic) || rec->u.nic.carrier > 1 ||
+		    !str_ok(rec->u.nic.ifname, sizeof(rec->u.nic.ifname)))
+			return -EBADMSG;
+		return 0;
+	case RING_REC_AGENT:
+		if (rec->size != sizeof(struct ring_agent) || rec->u.agent.kind < RING_AGENT_START ||
+		    rec->u.agent.kind > RING_AGENT_NOTE ||
+		    !str_ok(rec->u.agent.text, sizeof(rec->u.agent.text)))
+			return -EBADMSG;
+		return 0;
+	default:
+		return -EBADMSG;
+	}
+}
+
+int ring_read(struct ring_reader *r, struct ring_record *ret, uint64_t *ret_seq, uint64_t *lost)
+{
+	for (;;) {
+		uint64_t head = ring_load(&r->hdr->head);
+		const struct ring_slot *slot;
+		struct ring_record rec;
+		uint64_t c = r->cursor, s1, s2, want;
+
+		ring_rmb();     /* head before the slot it covers: pairs with the writer's CAS/wmb */
+		if (head < c) {
+			/* the head went backwards: not something a writer does; resynchronise */
+			r->cursor = head;
+			r->corrupt++;
+			return 0;
+		}
+		if (head == c)
+			return 0;
+		if (head - c > r->geo.slot_count) {
+			uint64_t skip = head - r->geo.slot_count - c;
+
+			if (lost)
+				*lost += skip;
+			r->cursor = c = head - r->geo.slot_count;
+			r->pending_since_ns = 0;
+		}
+		slot = &r->slots[c & r->mask];
+		want = 2 * c + 2;
+		s1 = ring_load(&slot->seq);
+		if (s1 < want) {
+			/* Claimed but not committed yet (or never: a writer dropped it, or died while
+			 * writing).  Wait a bounded time for a live writer, none for a dead one. */
+			uint64_t now = ring_now_mono_ns();
+			int l = ring_reader_liveness(r, now);
+
+			if (l == RING_LIVE || l == RING_STALLED) {
+				if (r->pending_since_ns == 0)
+					r->pending_since_ns = now;
+				if (now - r->pending_since_ns < PENDING_TIMEOUT_NS)
+					return 0;
+			}
+			if (lost)
+				(*lost)++;
+			r->cursor++;
+			r->pending_since_ns = 0;
+			continue;
+		}
+		r->pending_since_ns = 0;
+		if (s1 > want) {        /* a later lap overwrote it before we got here */
+			if (lost)
+				(*lost)++;
+			r->cursor++;
+			continue;
+		}
+		ring_rmb();     /* seq before data: pairs with the writer's wmb before "committed" */
+		ring_copy_out(&rec, &slot->rec, sizeof(rec));
+		ring_rmb();     /* data before the re-check: pairs with the writer's wmb after "writing" */
+		s2 = ring_load(&slot->seq);
+		r->cursor++;
+		if (s2 != s1) {         /* overwritten while we copied: the copy may be torn */
+			if (lost)
+				(*lost)++;
+			continue;
+		}
+		if (ring_record_validate(&rec) < 0) {
+			r->corrupt++;
+			continue;
+		}
+		*ret = rec;
+		if (ret_seq)
+			*ret_seq = c;
+		return 1;
+	}
+}
+
+int ring_domain_lookup(const struct ring_reader *r, uint32_t idx, uint8_t ret_uuid[16],
+		       char ret_name[RING_NAME_MAX + 1])
+{
+	const struct ring_domain *d;
+	struct ring_domain copy;
+	uint64_t s1, s2;
+
+	if (idx == RING_NO_DOMAIN)
+		return -ENOENT;
+	d = &r->domains[idx & (r->geo.domain_slots - 1)];
+	s1 = ring_load(&d->seq);
+	if (s1 != 2 * (uint64_t)idx + 2)
+		return -ENOENT;
+	ring_rmb();     /* pairs with the wmb before "committed" in ring_domain_index */
+	ring_copy_out(&copy, d, sizeof(copy));
+	ring_rmb();     /* pairs with the wmb after "writing" in ring_domain_index */
+	s2 = ring_load(&d->seq);
+	if (s2 != s1)
+		return -ENOENT;
+	if (ret_uuid)
+		memcpy(ret_uuid, copy.uuid, 16);
+	if (ret_name) {
+		memcpy(ret_name, copy.name, RING_NAME_MAX);
+		ret_name[RING_NAME_MAX] = '\0';
+	}
+	return 0;
+}
+
+uint64_t ring_mono_to_real_ns(const struct ring_reader *r, uint64_t mono_ns)
+{
+	uint64_t s1, s2, m, rl;
+	int tries = 0;
+
+	do {
+		s1 = ring_load(&r->hdr->map_seq);
+		ring_rmb();     /* pairs with clock_map_update's first wmb */
+		m = ring_load(&r->hdr->map_mono_ns);
+		rl = ring_load(&r->hdr->map_real_ns);
+		ring_rmb();     /* pairs with clock_map_update's second wmb */
+		s2 = ring_load(&r->hdr->map_seq);
+	} while ((s1 != s2 || (s1 & 1)) && ++tries < 100);
+	if (mono_ns >= m)
+		return rl + (mono_ns - m);
+	return rl > m - mono_ns ? rl - (m - mono_ns) : 0;
+}
+
+/* ---- names ----------------------------------------------------------------------------------- */
+
+#define NAME_OF(table, v) ((size_t)(v) < sizeof(table) / sizeof(table[0]) && table[v] ? table[v] : "?")
+
+const char *ring_rec_type_name(uint16_t type)
+{
+	static const char *const t[] = { "none", "sample", "event", "action", "nic", "agent" };
+	return NAME_OF(t, type);
+}
+
+const char *ring_phase_name(uint8_t phase)
+{
+	static const char *const t[] = { "unknown", "setup", "pre-copy", "post-copy",
+					 "suspended", "done", "failed" };
+	return NAME_OF(t, phase);
+}
+
+const char *ring_direction_name(uint8_t dir)
+{
+	static const char *const t[] = { "?", "out", "in" };
+	return NAME_OF(t, dir);
+}
+
+const char *ring_action_name(uint16_t kind)
+{
+	static const char *const t[] = { "none", "set-downtime", "set-bandwidth", "postcopy",
+					 "suspend", "abort", "throttle", "hold", "dump" };
+	return NAME_OF(t, kind);
+}
+
+const char *ring_result_name(uint8_t result)
+{
+	static const char *const t[] = { "?", "applied", "failed", "advisory", "skipped" };
+	return NAME_OF(t, result);
+}
+
+const char *ring_liveness_name(int liveness)
+{
+	static const char *const t[] = { "?", "live", "stalled", "dead", "stopped" };
+	return liveness >= 0 ? NAME_OF(t, liveness) : "?";
+}
+
+void ring_uuid_format(const uint8_t u[16], char ret[37])
+{
+	snprintf(ret, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		 u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12],
+		 u[13], u[14], u[15]);
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9') return c - '0';
+	if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+	return -1;
+}
+
+int ring_uuid_parse(const char *s, uint8_t ret[16])
+{
+	uint8_t u[16];
+	int n = 0;
+
+	for (; *s && n < 32; s++) {
+		int v;
+
+		if (*s == '-')
+			continue;
+		v = hexval(*s);
+		if (v < 0)
+			return -EINVAL;
+		if (n % 2 == 0)
+			u[n / 2] = (uint8_t)(v << 4);
+		else
+			u[n / 2] |= (uint8_t)v;
+		n++;
+	}
+	if (n != 32 || *s)
+		return -EINVAL;
+	memcpy(ret, u, 16);
+	return 0;
+}
