@@ -99,7 +99,8 @@ int hook_parse_memory_kib(const char *value, const char *unit, uint64_t *ret_kib
 
 	if (!value || !ret_kib)
 		return -EINVAL;
-	r = parse_u64(value, trim(value, &v), &n);
+	size_t vlen = trim(value, &v);
+	r = parse_u64(v, vlen, &n);
 	if (r < 0)
 		return r;
 	if (unit) {
@@ -196,7 +197,8 @@ int hook_parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *ret)
 
 	if (!s)
 		return -EINVAL;
-	if (parse_u64(s, trim(s, &v), &n) < 0 || n < min || n > max)
+	size_t vlen = trim(s, &v);
+	if (parse_u64(v, vlen, &n) < 0 || n < min || n > max)
 		return -EINVAL;
 	*ret = (uint32_t)n;
 	return 0;
