@@ -1,0 +1,535 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <errno.h>
+#include <inttypes.h>
+#include <net/if.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include <urcu/urcu-memb.h>
+
+#include "agent/agent.h"
+#include "agent/ctl.h"
+#include "agent/hooksock.h"
+#include "agent/log.h"
+#include "agent/msgq.h"
+#include "agent/nic.h"
+#include "agent/strutil.h"
+#include "agent/tracker.h"
+#include "agent/virt.h"
+#include "shm/ring.h"
+
+/* How often a migration whose NIC is still unknown looks for it again. */
+#define NIC_RETRY_SAMPLES 4
+
+struct agent {
+	struct agent_config cfg;
+	struct ring_writer *ring;
+	struct tracker *tracker;
+	struct msgq q;
+	struct hooksock *hook;
+	struct ctl *ctl;
+	struct virt *virt;
+	struct nic_mon *nic;
+	int timer_fd;
+	int stop_fd;
+	uint64_t next_reconnect_ns;
+	uint32_t backoff_ms;
+	uint64_t last_heartbeat_ns;
+	uint64_t last_discovery_ns;
+	bool need_discovery;
+	char last_connect_error[256];
+};
+
+static void release_handle(void *h)
+{
+	virt_release_handle(h);
+}
+
+/* ---- status extras (control thread) ---------------------------------------------------- */
+
+static void status_extra(struct json_object *o, void *arg)
+{
+	struct agent *a = arg;
+	struct hooksock_counters hc;
+	struct json_object *h = json_object_new_object();
+
+	json_object_object_add(o, "uri", json_object_new_string(a->cfg.uri));
+	json_object_object_add(o, "connected", json_object_new_boolean(virt_connected(a->virt)));
+	json_object_object_add(o, "advisory", json_object_new_boolean(a->cfg.advisory));
+	json_object_object_add(o, "policy", json_object_new_string(a->cfg.policy));
+	json_object_object_add(o, "ring", json_object_new_string(a->cfg.ring_name));
+	json_object_object_add(o, "interval_ms", json_object_new_int64(a->cfg.interval_ms));
+	hooksock_counters(a->hook, &hc);
+	json_object_object_add(h, "connections", json_object_new_int64((int64_t)hc.accepted));
+	json_object_object_add(h, "messages", json_object_new_int64((int64_t)hc.messages));
+	json_object_object_add(h, "refused", json_object_new_int64((int64_t)hc.refused));
+	json_object_object_add(h, "malformed", json_object_new_int64((int64_t)hc.malformed));
+	json_object_object_add(h, "admissions", json_object_new_int64((int64_t)hc.admissions));
+	json_object_object_add(o, "hook", h);
+}
+
+/* ---- setup ----------------------------------------------------------------------------- */
+
+int agent_new(const struct agent_config *cfg, struct agent **ret, char *err, size_t errlen)
+{
+	struct ring_create_opts ro = { 0 };
+	struct tracker_opts to = { 0 };
+	struct virt_opts vo = { 0 };
+	struct itimerspec its = { 0 };
+	struct agent *a;
+	int r;
+
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	a->cfg = *cfg;
+	a->timer_fd = a->stop_fd = a->q.efd = -1;
+	urcu_memb_register_thread();
+
+	ro.name = cfg->ring_name;
+	ro.slot_count = cfg->ring_slots;
+	ro.domain_slots = cfg->ring_domains;
+	ro.mode = 0640;
+	ro.gid = cfg->ring_gid;
+	ro.heartbeat_interval_ms = cfg->heartbeat_ms;
+	r = ring_writer_open(&ro, &a->ring);
+	if (r < 0) {
+		snprintf(err, errlen, "cannot open ring %s: %s%s", cfg->ring_name, strerror(-r),
+			 r == -EBUSY ? " (another migtuned is running; stop it first)" :
+			 r == -EACCES ? " (run as root)" : "");
+		goto fail;
+	}
+	to.ring = a->ring;
+	to.policy = cfg->policy;
+	r = tracker_new(&to, &a->tracker);
+	if (r < 0) {
+		snprintf(err, errlen, "[policy] name: '%s' is not a known policy", cfg->policy);
+		goto fail;
+	}
+	r = msgq_init(&a->q);
+	if (r < 0) {
+		snprintf(err, errlen, "cannot create the event queue: %s", strerror(-r));
+		goto fail;
+	}
+	r = nic_mon_new(&a->nic);
+	if (r < 0) {
+		snprintf(err, errlen, "cannot open a netlink socket: %s", strerror(-r));
+		goto fail;
+	}
+	if (cfg->nic_interface[0]) {
+		int idx = (int)if_nametoindex(cfg->nic_interface);
+
+		if (idx <= 0) {
+			snprintf(err, errlen, "[nic] interface: no interface named '%s'",
+				 cfg->nic_interface);
+			r = -ENODEV;
+			goto fail;
+		}
+		nic_track(a->nic, idx, cfg->nic_speed_mbps);
+	}
+	r = hooksock_start(cfg->hook_socket, &a->q, &a->hook);
+	if (r < 0) {
+		snprintf(err, errlen, "cannot listen on hook socket %s: %s%s", cfg->hook_socket,
+			 strerror(-r), r == -EADDRINUSE ? " (another migtuned is running)" : "");
+		goto fail;
+	}
+	r = ctl_start(cfg->ctl_socket, cfg->ctl_gid, a->tracker, status_extra, a, &a->ctl);
+	if (r < 0) {
+		snprintf(err, errlen, "cannot listen on control socket %s: %s%s", cfg->ctl_socket,
+			 strerror(-r), r == -EADDRINUSE ? " (another migtuned is running)" : "");
+		goto fail;
+	}
+	vo.uri = cfg->uri;
+	vo.keepalive_interval_s = cfg->keepalive_interval_s;
+	vo.keepalive_count = cfg->keepalive_count;
+	vo.q = &a->q;
+	r = virt_new(&vo, &a->virt);
+	if (r < 0) {
+		snprintf(err, errlen, "cannot start libvirt's event loop: %s", strerror(-r));
+		goto fail;
+	}
+	a->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	a->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (a->timer_fd < 0 || a->stop_fd < 0) {
+		r = -errno;
+		snprintf(err, errlen, "cannot create timers: %s", strerror(-r));
+		goto fail;
+	}
+	its.it_interval.tv_sec = cfg->interval_ms / 1000;
+	its.it_interval.tv_nsec = (long)(cfg->interval_ms % 1000) * 1000000;
+	its.it_value = its.it_interval;
+	timerfd_settime(a->timer_fd, 0, &its, NULL);
+	a->backoff_ms = cfg->reconnect_min_ms;
+	tracker_agent_record(a->tracker, RING_AGENT_START, "migtuned %s started, %s mode, uri %s",
+			     MIGTUNE_VERSION, cfg->advisory ? "advisory" : "acting", cfg->uri);
+	ring_heartbeat(a->ring);
+	*ret = a;
+	return 0;
+fail:
+	agent_free(a);
+	return r;
+}
+
+void agent_stop(struct agent *a)
+{
+	uint64_t one = 1;
+
+	if (write(a->stop_fd, &one, sizeof(one)) < 0) {
+		/* already signalled */
+	}
+}
+
+void agent_free(struct agent *a)
+{
+	if (!a)
+		return;
+	ctl_stop(a->ctl);
+	hooksock_stop(a->hook);
+	if (a->tracker) {
+		/* Domain handles belong to the connection: free them before it closes. */
+		tracker_free(a->tracker, release_handle);
+		a->tracker = NULL;
+	}
+	virt_free(a->virt);
+	if (a->q.efd >= 0)
+		msgq_destroy(&a->q);
+	nic_mon_free(a->nic);
+	if (a->ring) {
+		struct ring_agent ra = { .kind = RING_AGENT_STOP, .pid = (uint32_t)getpid() };
+
+		snprintf(ra.text, sizeof(ra.text), "migtuned stopped");
+		ring_append(a->ring, RING_REC_AGENT, RING_NO_DOMAIN, &ra, sizeof(ra));
+		ring_heartbeat(a->ring);
+		/* Closing without unlink marks the writer stopped and leaves the records readable. */
+		ring_writer_close(a->ring, false);
+	}
+	if (a->timer_fd >= 0)
+		close(a->timer_fd);
+	if (a->stop_fd >= 0)
+		close(a->stop_fd);
+	urcu_memb_unregister_thread();
+	free(a);
+}
+
+/* ---- connection management ------------------------------------------------------------- */
+
+static void drop_handle(struct tracker_domain *d, void *arg)
+{
+	virt_release_handle(d->virt_handle);
+	d->virt_handle = NULL;
+}
+
+static void try_connect(struct agent *a, uint64_t now)
+{
+	char err[512];
+	int r;
+
+	if (virt_connected(a->virt) || now < a->next_reconnect_ns)
+		return;
+	r = virt_connect(a->virt, err, sizeof(err));
+	if (r < 0) {
+		/* Log a failure once per distinct reason, not every backoff step. */
+		if (strcmp(err, a->last_connect_error) != 0) {
+			log_warn("%s; retrying with backoff up to %" PRIu32 " ms", err,
+				 a->cfg.reconnect_max_ms);
+			str_copy(a->last_connect_error, sizeof(a->last_connect_error), err);
+		}
+		a->next_reconnect_ns = now + (uint64_t)a->backoff_ms * 1000000;
+		a->backoff_ms = a->backoff_ms * 2 > a->cfg.reconnect_max_ms ? a->cfg.reconnect_max_ms :
+			a->backoff_ms * 2;
+		return;
+	}
+	a->last_connect_error[0] = '\0';
+	a->backoff_ms = a->cfg.reconnect_min_ms;
+	log_info("connected to %s", a->cfg.uri);
+	tracker_agent_record(a->tracker, RING_AGENT_CONNECT, "connected to %s", a->cfg.uri);
+	a->need_discovery = true;
+}
+
+static void on_disconnect(struct agent *a, int reason, uint64_t now)
+{
+	static const char *const reasons[] = { "error", "end of file", "keepalive timeout",
+					       "client closed" };
+	const char *why = reason >= 0 && reason < 4 ? reasons[reason] : "unknown";
+
+	if (!virt_connected(a->virt))
+		return;
+	tracker_foreach(a->tracker, drop_handle, NULL);
+	virt_disconnect(a->virt);
+	log_warn("lost connection to %s (%s); reconnecting", a->cfg.uri, why);
+	tracker_agent_record(a->tracker, RING_AGENT_DISCONNECT, "lost %s: %s", a->cfg.uri, why);
+	a->next_reconnect_ns = now;   /* the first retry is immediate, then backoff */
+	a->backoff_ms = a->cfg.reconnect_min_ms;
+}
+
+/* ---- messages from the other threads --------------------------------------------------- */
+
+static void drain(struct agent *a)
+{
+	struct agent_msg *m;
+	uint64_t now = ring_now_mono_ns();
+
+	msgq_ack(&a->q);
+	while ((m = msgq_pop(&a->q))) {
+		switch (m->kind) {
+		case MSG_HOOK:
+			tracker_on_hook(a->tracker, &m->hook, m->mono_ns);
+			break;
+		case MSG_LIFECYCLE:
+			if (m->has_uuid)
+				tracker_on_lifecycle(a->tracker, m->uuid, m->name, m->event, m->detail,
+						     m->mono_ns);
+			break;
+		case MSG_ITERATION:
+			if (m->has_uuid)
+				tracker_on_iteration(a->tracker, m->uuid, m->name, m->iteration,
+						     m->mono_ns);
+			break;
+		case MSG_JOB_COMPLETED:
+			if (m->has_uuid)
+				tracker_on_job_completed(a->tracker, m->uuid, m->name,
+							 m->has_final ? &m->final : NULL,
+							 m->mono_ns);
+			break;
+		case MSG_CONN_CLOSED:
+			on_disconnect(a, m->detail, now);
+			break;
+		default:
+			break;
+		}
+		free(m);
+	}
+}
+
+/* ---- sampling -------------------------------------------------------------------------- */
+
+static void find_nic(struct agent *a, struct tracker_domain *d)
+{
+	char peer[64];
+	int idx = 0, pid;
+
+	if (d->nic_ifindex)
+		return;
+	if (a->cfg.nic_interface[0]) {
+		idx = (int)if_nametoindex(a->cfg.nic_interface);
+	} else if (a->cfg.nic_peer[0]) {
+		if (nic_route_ifindex(a->nic, a->cfg.nic_peer, &idx) < 0)
+			idx = 0;
+	} else if ((pid = virt_qemu_pid(d->name)) > 0 &&
+		   nic_qemu_migration_peer(pid, peer, sizeof(peer)) == 0) {
+		if (nic_route_ifindex(a->nic, peer, &idx) < 0)
+			idx = 0;
+	}
+	if (idx > 0) {
+		char name[IF_NAMESIZE] = "";
+
+		if_indextoname((unsigned)idx, name);
+		if (nic_track(a->nic, idx, a->cfg.nic_speed_mbps) == 0) {
+			tracker_set_nic(a->tracker, d, idx, name);
+			log_info("%s: migration NIC is %s", d->name, name);
+		}
+	}
+}
+
+struct poll_ctx {
+	struct agent *a;
+	uint64_t now;
+	bool only_wanted;
+};
+
+static void poll_one(struct tracker_domain *d, void *arg)
+{
+	struct poll_ctx *pc = arg;
+	struct agent *a = pc->a;
+	struct tracker_nic_view nv = { .carrier = 255 };
+	struct ring_sample s;
+	bool active = false, final = false;
+	int r;
+
+	if (!d->cur.active || d->cur.direction != RING_DIR_OUT)
+		return;
+	if (pc->only_wanted && !d->want_poll)
+		return;
+	if (!d->nic_ifindex && d->cur.samples % NIC_RETRY_SAMPLES == 0)
+		find_nic(a, d);
+	r = virt_poll(a->virt, d, &s, &active, &final);
+	if (r == -ENOENT) {
+		/* Gone from this host: a transient domain that migrated away; its events (drained
+		 * before this poll) normally said so already. */
+		tracker_end(a->tracker, d, d->cur.phase == RING_PHASE_SUSPENDED ? RING_PHASE_DONE :
+			    RING_PHASE_FAILED, "domain disappeared", pc->now);
+		return;
+	}
+	if (r < 0)
+		return;
+	if (d->nic_ifindex) {
+		const struct nic_stat *ns = nic_last(a->nic, d->nic_ifindex);
+
+		if (ns) {
+			s.nic_tx_kibps = (uint32_t)(ns->tx_bps / 1024);
+			s.nic_rx_kibps = (uint32_t)(ns->rx_bps / 1024);
+			nv.carrier = ns->carrier;
+			nv.capacity_bps = (uint64_t)ns->speed_mbps * 125000;
+			nv.errors_delta = ns->errors_delta;
+			nv.drops_delta = ns->drops_delta;
+		}
+	}
+	if (final && !d->saw_completed) {
+		d->saw_completed = s.phase == RING_PHASE_DONE;
+		s.direction = d->cur.direction;
+		tracker_ingest_sample(a->tracker, d, true, &s, &nv, pc->now);
+	}
+	tracker_ingest_sample(a->tracker, d, active, &s, &nv, pc->now);
+}
+
+static void nic_carrier_changed(int ifindex, bool carrier, void *arg)
+{
+	struct agent *a = arg;
+	const struct nic_stat *ns = nic_last(a->nic, ifindex);
+	struct nic_stat s;
+
+	log_warn("NIC %s: carrier %s", ns ? ns->ifname : "?", carrier ? "up" : "lost");
+	/* Record a full NIC sample at once: carrier loss must not wait for the next tick. */
+	if (nic_sample(a->nic, ifindex, ring_now_mono_ns(), &s) == 0) {
+		struct ring_nic rn;
+
+		s.carrier = carrier;
+		nic_to_record(&s, &rn);
+		ring_append(a->ring, RING_REC_NIC, RING_NO_DOMAIN, &rn, sizeof(rn));
+	}
+}
+
+static void sample_nics(struct agent *a, uint64_t now)
+{
+	int idx[NIC_MAX_TRACKED];
+	unsigned n = nic_tracked(a->nic, idx);
+
+	for (unsigned i = 0; i < n; i++) {
+		struct nic_stat s;
+		struct ring_nic rn;
+
+		if (nic_sample(a->nic, idx[i], now, &s) < 0)
+			continue;
+		nic_to_record(&s, &rn);
+		ring_append_at(a->ring, RING_REC_NIC, RING_NO_DOMAIN, now, &rn, sizeof(rn));
+	}
+}
+
+static void tick(struct agent *a)
+{
+	uint64_t now = ring_now_mono_ns();
+	struct poll_ctx pc = { .a = a, .now = now };
+
+	try_connect(a, now);
+	if (virt_connected(a->virt) &&
+	    (a->need_discovery || now - a->last_discovery_ns >= 1000000000ULL)) {
+		/* Outgoing migrations announce nothing when they start: look for them every second
+		 * (and at once after a (re)connect: that is how a restarted agent finds the
+		 * migrations it missed). */
+		int r = virt_discover(a->virt, a->tracker, now);
+
+		if (r > 0 && a->need_discovery)
+			log_info("found %d migration(s) already running", r);
+		a->need_discovery = false;
+		a->last_discovery_ns = now;
+	}
+	sample_nics(a, now);
+	if (virt_connected(a->virt))
+		tracker_foreach(a->tracker, poll_one, &pc);
+	if (now - a->last_heartbeat_ns >= (uint64_t)a->cfg.heartbeat_ms * 1000000 / 2) {
+		ring_heartbeat(a->ring);
+		a->last_heartbeat_ns = now;
+	}
+	tracker_expire(a->tracker, now, release_handle);
+}
+
+static void apply_reload(struct agent *a, const struct agent_config *n)
+{
+	/* What can change without reopening sockets or the ring; the rest is reported. */
+	struct itimerspec its = { 0 };
+
+	if (strcmp(n->uri, a->cfg.uri) != 0 || strcmp(n->ring_name, a->cfg.ring_name) != 0 ||
+	    strcmp(n->hook_socket, a->cfg.hook_socket) != 0 ||
+	    strcmp(n->ctl_socket, a->cfg.ctl_socket) != 0 || n->ring_slots != a->cfg.ring_slots)
+		log_warn("reload: uri, ring and socket changes take effect at the next restart");
+	a->cfg.log_level = n->log_level;
+	log_set_level(n->log_level);
+	a->cfg.interval_ms = n->interval_ms;
+	a->cfg.heartbeat_ms = n->heartbeat_ms;
+	a->cfg.reconnect_min_ms = n->reconnect_min_ms;
+	a->cfg.reconnect_max_ms = n->reconnect_max_ms;
+	a->cfg.nic_speed_mbps = n->nic_speed_mbps;
+	its.it_interval.tv_sec = n->interval_ms / 1000;
+	its.it_interval.tv_nsec = (long)(n->interval_ms % 1000) * 1000000;
+	its.it_value = its.it_interval;
+	timerfd_settime(a->timer_fd, 0, &its, NULL);
+}
+
+int agent_run(struct agent *a, int sigfd,
+	      int (*reload)(struct agent_config *ret_cfg, void *arg), void *arg)
+{
+	int nfd = nic_mon_notify_fd(a->nic);
+
+	tick(a);
+	for (;;) {
+		struct pollfd p[5] = {
+			{ .fd = a->stop_fd, .events = POLLIN },
+			{ .fd = a->q.efd, .events = POLLIN },
+			{ .fd = a->timer_fd, .events = POLLIN },
+			{ .fd = nfd, .events = POLLIN },
+			{ .fd = sigfd, .events = POLLIN },
+		};
+		uint64_t v;
+
+		if (poll(p, 5, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (p[0].revents)
+			break;
+		if (p[4].revents) {
+			struct signalfd_siginfo si;
+
+			if (read(sigfd, &si, sizeof(si)) == sizeof(si)) {
+				if (si.ssi_signo == SIGHUP && reload) {
+					struct agent_config n;
+
+					if (reload(&n, arg) == 0) {
+						apply_reload(a, &n);
+						log_info("configuration reloaded");
+						tracker_agent_record(a->tracker, RING_AGENT_RELOAD,
+								     "configuration reloaded");
+					} else {
+						tracker_agent_record(a->tracker, RING_AGENT_RELOAD,
+								     "reload refused: bad config");
+					}
+				} else if (si.ssi_signo != SIGHUP) {
+					log_info("signal %u: shutting down", si.ssi_signo);
+					break;
+				}
+			}
+		}
+		if (p[1].revents) {
+			struct poll_ctx pc = { .a = a, .now = ring_now_mono_ns(), .only_wanted = true };
+
+			drain(a);
+			/* Iteration events ask for a sample at once. */
+			if (virt_connected(a->virt))
+				tracker_foreach(a->tracker, poll_one, &pc);
+		}
+		if (p[3].revents)
+			nic_handle_notify(a->nic, nic_carrier_changed, a);
+		if (p[2].revents && read(a->timer_fd, &v, sizeof(v)) == sizeof(v))
+			tick(a);
+	}
+	drain(a);
+	return 0;
+}

@@ -1,0 +1,285 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <errno.h>
+#include <grp.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ini.h>
+
+#include "agent/strutil.h"
+#include "agent/config.h"
+#include "agent/log.h"
+#include "shm/wire.h"
+
+void config_defaults(struct agent_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->advisory = true;
+	cfg->log_level = LOG_INFO;
+	str_copy(cfg->ring_name, sizeof(cfg->ring_name), "/migtune");
+	cfg->ring_slots = 65536;
+	cfg->ring_domains = 256;
+	cfg->ring_gid = (gid_t)-1;
+	str_copy(cfg->hook_socket, sizeof(cfg->hook_socket), WIRE_DEFAULT_SOCKET);
+	str_copy(cfg->ctl_socket, sizeof(cfg->ctl_socket), AGENT_DEFAULT_CTL_SOCKET);
+	cfg->ctl_gid = (gid_t)-1;
+	str_copy(cfg->uri, sizeof(cfg->uri), AGENT_DEFAULT_URI);
+	cfg->keepalive_interval_s = 5;
+	cfg->keepalive_count = 5;
+	cfg->reconnect_min_ms = 500;
+	cfg->reconnect_max_ms = 30000;
+	cfg->interval_ms = 500;
+	cfg->heartbeat_ms = 1000;
+	str_copy(cfg->policy, sizeof(cfg->policy), "adaptive");
+}
+
+struct parse_state {
+	struct agent_config *cfg;
+	char *err;              /* first error's reason, without the line (inih gives the line) */
+	size_t errlen;
+	bool failed;
+};
+
+enum key_kind { K_BOOL, K_U32, K_STR, K_LEVEL, K_PATH, K_RING };
+
+struct key_desc {
+	const char *section;
+	const char *name;
+	enum key_kind kind;
+	size_t off;
+	size_t size;            /* string buffer size */
+	uint32_t min, max;      /* K_U32 bounds */
+};
+
+#define F(field) offsetof(struct agent_config, field), sizeof(((struct agent_config *)0)->field)
+
+static const struct key_desc keys[] = {
+	{ "agent", "advisory", K_BOOL, F(advisory), 0, 0 },
+	{ "agent", "log_level", K_LEVEL, F(log_level), 0, 0 },
+	{ "agent", "ring", K_RING, F(ring_name), 0, 0 },
+	{ "agent", "ring_slots", K_U32, F(ring_slots), 1024, 1u << 24 },
+	{ "agent", "ring_domains", K_U32, F(ring_domains), 16, 1u << 16 },
+	{ "agent", "ring_group", K_STR, F(ring_group), 0, 0 },
+	{ "agent", "hook_socket", K_PATH, F(hook_socket), 0, 0 },
+	{ "agent", "ctl_socket", K_PATH, F(ctl_socket), 0, 0 },
+	{ "agent", "ctl_group", K_STR, F(ctl_group), 0, 0 },
+	{ "libvirt", "uri", K_STR, F(uri), 0, 0 },
+	{ "libvirt", "keepalive_interval_s", K_U32, F(keepalive_interval_s), 0, 3600 },
+	{ "libvirt", "keepalive_count", K_U32, F(keepalive_count), 1, 100 },
+	{ "libvirt", "reconnect_min_ms", K_U32, F(reconnect_min_ms), 10, 600000 },
+	{ "libvirt", "reconnect_max_ms", K_U32, F(reconnect_max_ms), 10, 3600000 },
+	{ "sampling", "interval_ms", K_U32, F(interval_ms), 50, 60000 },
+	{ "sampling", "heartbeat_ms", K_U32, F(heartbeat_ms), 100, 60000 },
+	{ "nic", "interface", K_STR, F(nic_interface), 0, 0 },
+	{ "nic", "peer", K_STR, F(nic_peer), 0, 0 },
+	{ "nic", "speed_mbps", K_U32, F(nic_speed_mbps), 0, 10000000 },
+	{ "policy", "name", K_STR, F(policy), 0, 0 },
+};
+
+static bool is_power_of_two(uint32_t v)
+{
+	return v && !(v & (v - 1));
+}
+
+static int fail(struct parse_state *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(struct parse_state *st, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!st->failed) {
+		va_start(ap, fmt);
+		vsnprintf(st->err, st->errlen, fmt, ap);
+		va_end(ap);
+		st->failed = true;
+	}
+	return 0;     /* inih: error on this line */
+}
+
+static int parse_bool(const char *v, bool *ret)
+{
+	static const char *const yes[] = { "yes", "true", "on", "1" };
+	static const char *const no[] = { "no", "false", "off", "0" };
+
+	for (size_t i = 0; i < 4; i++) {
+		if (strcasecmp(v, yes[i]) == 0) {
+			*ret = true;
+			return 0;
+		}
+		if (strcasecmp(v, no[i]) == 0) {
+			*ret = false;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+static int handler(void *user, const char *section, const char *name, const char *value)
+{
+	struct parse_state *st = user;
+	const struct key_desc *k = NULL;
+	char *field;
+
+	if (!name) {
+		/* A bare "[section]" line: accept known sections only. */
+		static const char *const sections[] = { "agent", "libvirt", "sampling", "nic",
+							"policy" };
+		for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++)
+			if (strcmp(section, sections[i]) == 0)
+				return 1;
+		return fail(st, "[%s]: unknown section (expected agent, libvirt, sampling, nic or policy)",
+			    section);
+	}
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (strcmp(keys[i].section, section) == 0 && strcmp(keys[i].name, name) == 0)
+			k = &keys[i];
+	if (!k) {
+		if (!*section)
+			return fail(st, "%s: key outside of any section", name);
+		return fail(st, "[%s] %s: unknown key", section, name);
+	}
+	field = (char *)st->cfg + k->off;
+	switch (k->kind) {
+	case K_BOOL:
+		if (parse_bool(value, (bool *)field) < 0)
+			return fail(st, "[%s] %s: '%s' is not a boolean (use yes or no)", section, name,
+				    value);
+		break;
+	case K_U32: {
+		char *end;
+		unsigned long long v;
+
+		errno = 0;
+		if (!*value || *value == '-')
+			return fail(st, "[%s] %s: '%s' is not a number", section, name, value);
+		v = strtoull(value, &end, 10);
+		if (errno || *end)
+			return fail(st, "[%s] %s: '%s' is not a number", section, name, value);
+		if (v < k->min || v > k->max)
+			return fail(st, "[%s] %s: %llu is out of range %" PRIu32 "..%" PRIu32, section,
+				    name, v, k->min, k->max);
+		*(uint32_t *)field = (uint32_t)v;
+		break;
+	}
+	case K_LEVEL: {
+		int l = log_level_parse(value);
+
+		if (l < 0)
+			return fail(st, "[%s] %s: '%s' is not a level (error, warning, notice, info, debug)",
+				    section, name, value);
+		*(int *)field = l;
+		break;
+	}
+	case K_PATH:
+		if (value[0] != '/')
+			return fail(st, "[%s] %s: '%s' is not an absolute path", section, name, value);
+		/* fall through */
+	case K_RING:
+	case K_STR:
+		if (strlen(value) >= k->size)
+			return fail(st, "[%s] %s: value longer than %zu bytes", section, name,
+				    k->size - 1);
+		if (k->kind == K_RING && (value[0] != '/' || strchr(value + 1, '/') || !value[1]))
+			return fail(st, "[%s] %s: '%s' is not a shared-memory name like /migtune",
+				    section, name, value);
+		memcpy(field, value, strlen(value) + 1);
+		break;
+	}
+	return 1;
+}
+
+int config_load(const char *path, struct agent_config *cfg, char *err, size_t errlen)
+{
+	struct parse_state st = { .cfg = cfg, .err = err, .errlen = errlen };
+	char reason[512] = "";
+	FILE *f;
+	int line;
+
+	st.err = reason;
+	st.errlen = sizeof(reason);
+	f = fopen(path, "re");
+	if (!f) {
+		int e = errno;
+
+		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(e));
+		return -e;
+	}
+	line = ini_parse_file(f, handler, &st);
+	fclose(f);
+	if (line == 0 && !st.failed)
+		return 0;
+	if (line < 0) {
+		snprintf(err, errlen, "%s: cannot read", path);
+		return -EIO;
+	}
+	if (!st.failed)     /* inih's own syntax error: no '=' or ']' */
+		snprintf(reason, sizeof(reason), "syntax error (expected [section] or key = value)");
+	snprintf(err, errlen, "%s:%d: %s", path, line, reason);
+	return -EINVAL;
+}
+
+static int resolve_group(const char *name, gid_t *ret)
+{
+	struct group gr, *res = NULL;
+	char buf[4096];
+	char *end;
+	unsigned long v;
+
+	if (!*name) {
+		*ret = (gid_t)-1;
+		return 0;
+	}
+	if (getgrnam_r(name, &gr, buf, sizeof(buf), &res) == 0 && res) {
+		*ret = res->gr_gid;
+		return 0;
+	}
+	errno = 0;
+	v = strtoul(name, &end, 10);
+	if (!errno && !*end && v < (unsigned long)(gid_t)-1) {
+		*ret = (gid_t)v;
+		return 0;
+	}
+	return -ENOENT;
+}
+
+int config_finish(struct agent_config *cfg, char *err, size_t errlen)
+{
+	if (!is_power_of_two(cfg->ring_slots)) {
+		snprintf(err, errlen, "[agent] ring_slots: %" PRIu32 " is not a power of two",
+			 cfg->ring_slots);
+		return -EINVAL;
+	}
+	if (!is_power_of_two(cfg->ring_domains)) {
+		snprintf(err, errlen, "[agent] ring_domains: %" PRIu32 " is not a power of two",
+			 cfg->ring_domains);
+		return -EINVAL;
+	}
+	if (cfg->reconnect_min_ms > cfg->reconnect_max_ms) {
+		snprintf(err, errlen, "[libvirt] reconnect_min_ms (%" PRIu32 ") is above "
+			 "reconnect_max_ms (%" PRIu32 ")", cfg->reconnect_min_ms, cfg->reconnect_max_ms);
+		return -EINVAL;
+	}
+	if (!cfg->uri[0]) {
+		snprintf(err, errlen, "[libvirt] uri: empty");
+		return -EINVAL;
+	}
+	if (!cfg->advisory) {
+		/* No actuator exists yet: acting would be a promise the agent cannot keep. */
+		snprintf(err, errlen, "[agent] advisory: 'no' needs the actuator, which this version "
+			 "does not have; keep advisory = yes");
+		return -EINVAL;
+	}
+	if (resolve_group(cfg->ctl_group, &cfg->ctl_gid) < 0) {
+		snprintf(err, errlen, "[agent] ctl_group: no group named '%s'", cfg->ctl_group);
+		return -EINVAL;
+	}
+	if (resolve_group(cfg->ring_group, &cfg->ring_gid) < 0) {
+		snprintf(err, errlen, "[agent] ring_group: no group named '%s'", cfg->ring_group);
+		return -EINVAL;
+	}
+	return 0;
+}

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * migtuned configuration: /etc/migtune/migtuned.conf, INI format (see migtune.conf(5) and the
+ * commented example shipped in etc/migtune/migtuned.conf, which lists every key and its default).
+ */
+#ifndef MIGTUNE_AGENT_CONFIG_H
+#define MIGTUNE_AGENT_CONFIG_H
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define AGENT_DEFAULT_CONFIG     "/etc/migtune/migtuned.conf"
+#define AGENT_DEFAULT_URI        "qemu:///system"
+#define AGENT_DEFAULT_CTL_SOCKET "/run/migtune/ctl.sock"
+#define AGENT_PATH_MAX           108  /* sun_path */
+#define AGENT_URI_MAX            512
+#define AGENT_NAME_MAX           64
+
+struct agent_config {
+	/* [agent] */
+	bool advisory;
+	int log_level;                       /* LOG_* */
+	char ring_name[AGENT_NAME_MAX];
+	uint32_t ring_slots;
+	uint32_t ring_domains;
+	char ring_group[AGENT_NAME_MAX];     /* "" = root's group */
+	gid_t ring_gid;                      /* resolved from ring_group, (gid_t)-1 if none */
+	char hook_socket[AGENT_PATH_MAX];
+	char ctl_socket[AGENT_PATH_MAX];
+	char ctl_group[AGENT_NAME_MAX];
+	gid_t ctl_gid;                       /* resolved from ctl_group, (gid_t)-1 if none */
+	/* [libvirt] */
+	char uri[AGENT_URI_MAX];
+	uint32_t keepalive_interval_s;
+	uint32_t keepalive_count;
+	uint32_t reconnect_min_ms;
+	uint32_t reconnect_max_ms;
+	/* [sampling] */
+	uint32_t interval_ms;
+	uint32_t heartbeat_ms;
+	/* [nic] */
+	char nic_interface[IF_NAMESIZE];     /* "" = find by route lookup */
+	char nic_peer[64];                   /* "" = find from the migration's connection */
+	uint32_t nic_speed_mbps;             /* 0 = from sysfs */
+	/* [policy] */
+	char policy[AGENT_NAME_MAX];
+};
+
+void config_defaults(struct agent_config *cfg);
+
+/*
+ * Parses path over the values already in *cfg (call config_defaults first).  On failure returns a
+ * negative errno, leaves *cfg in an unspecified state, and writes one line into err naming the
+ * file, the line and the key: "FILE:LINE: [section] key: reason".  -ENOENT when the file does not
+ * exist (the caller decides whether a missing default file is fine).
+ */
+int config_load(const char *path, struct agent_config *cfg, char *err, size_t errlen);
+
+/* Cross-key checks and group resolution, after the command line overrides are applied. */
+int config_finish(struct agent_config *cfg, char *err, size_t errlen);
+
+#endif

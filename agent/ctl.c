@@ -1,0 +1,246 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <urcu/urcu-memb.h>
+
+#include "agent/ctl.h"
+#include "agent/sockutil.h"
+
+#define CTL_REQUEST_DEADLINE_MS 1000
+
+struct ctl {
+	int fd;
+	int stop_fd;
+	gid_t group;
+	char path[108];
+	struct tracker *t;
+	ctl_extra_fn extra;
+	void *arg;
+	pthread_t thread;
+	uint64_t refused;
+};
+
+static void add_domain(const struct domain_status *s, void *arg)
+{
+	struct json_object *arr = arg, *o = json_object_new_object();
+	char uuid[37];
+
+	ring_uuid_format(s->uuid, uuid);
+	json_object_object_add(o, "name", json_object_new_string(s->name));
+	json_object_object_add(o, "uuid", json_object_new_string(uuid));
+	json_object_object_add(o, "ring_index", json_object_new_int64(s->ring_index));
+	json_object_object_add(o, "direction",
+			       json_object_new_string(ring_direction_name(s->direction)));
+	json_object_object_add(o, "phase", json_object_new_string(ring_phase_name(s->phase)));
+	json_object_object_add(o, "active", json_object_new_boolean(s->active));
+	json_object_object_add(o, "samples", json_object_new_int64((int64_t)s->samples));
+	json_object_object_add(o, "events", json_object_new_int64((int64_t)s->events));
+	json_object_object_add(o, "iteration", json_object_new_int64(s->last.iteration));
+	json_object_object_add(o, "elapsed_ms", json_object_new_int64(s->last.elapsed_ms));
+	json_object_object_add(o, "data_total_bytes",
+			       json_object_new_int64((int64_t)s->last.data_total_bytes));
+	json_object_object_add(o, "data_processed_bytes",
+			       json_object_new_int64((int64_t)s->last.data_processed_bytes));
+	json_object_object_add(o, "data_remaining_bytes",
+			       json_object_new_int64((int64_t)s->last.data_remaining_bytes));
+	json_object_object_add(o, "memory_bps", json_object_new_int64((int64_t)s->last.memory_bps));
+	json_object_object_add(o, "dirty_pages_per_s",
+			       json_object_new_int64(s->last.dirty_pages_per_s));
+	json_object_object_add(o, "expected_downtime_ms",
+			       json_object_new_int64(s->last.expected_downtime_ms));
+	json_object_object_add(o, "downtime_limit_ms",
+			       json_object_new_int64(s->last.downtime_limit_ms));
+	json_object_object_add(o, "bandwidth_limit_mibs",
+			       json_object_new_int64(s->last.bandwidth_limit_mibs));
+	json_object_object_add(o, "nic", json_object_new_string(s->nic));
+	json_object_object_add(o, "nic_tx_kibps", json_object_new_int64(s->last.nic_tx_kibps));
+	json_object_object_add(o, "nic_rx_kibps", json_object_new_int64(s->last.nic_rx_kibps));
+	json_object_object_add(o, "last_event", json_object_new_string(s->last_event));
+	json_object_object_add(o, "advice", json_object_new_string(s->advice));
+	json_object_array_add(arr, o);
+}
+
+struct json_object *ctl_status_json(struct tracker *t, ctl_extra_fn extra, void *arg)
+{
+	struct json_object *root = json_object_new_object();
+	struct json_object *doms = json_object_new_array();
+	struct json_object *cnt = json_object_new_object();
+	struct tracker_counters c;
+
+	json_object_object_add(root, "version", json_object_new_string(MIGTUNE_VERSION));
+	json_object_object_add(root, "pid", json_object_new_int(getpid()));
+	tracker_counters(t, &c);
+	json_object_object_add(cnt, "samples", json_object_new_int64((int64_t)c.samples));
+	json_object_object_add(cnt, "events", json_object_new_int64((int64_t)c.events));
+	json_object_object_add(cnt, "hook_messages", json_object_new_int64((int64_t)c.hook_messages));
+	json_object_object_add(cnt, "advisories", json_object_new_int64((int64_t)c.advisories));
+	json_object_object_add(cnt, "domains", json_object_new_int64((int64_t)c.domains));
+	json_object_object_add(root, "counters", cnt);
+	if (extra)
+		extra(root, arg);
+	tracker_status_foreach(t, add_domain, doms);
+	json_object_object_add(root, "domains", doms);
+	return root;
+}
+
+static void reply(int fd, struct json_object *o)
+{
+	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	size_t len = strlen(s), off = 0;
+
+	while (off < len) {
+		ssize_t n = send(fd, s + off, len - off, MSG_NOSIGNAL);
+
+		if (n <= 0)
+			return;
+		off += (size_t)n;
+	}
+	if (send(fd, "\n", 1, MSG_NOSIGNAL) < 0) {
+		/* peer gone: nothing to tell it */
+	}
+}
+
+static void reply_error(int fd, const char *msg)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "error", json_object_new_string(msg));
+	reply(fd, o);
+	json_object_put(o);
+}
+
+static void handle_conn(struct ctl *c, int cfd)
+{
+	struct pollfd p = { .fd = cfd, .events = POLLIN };
+	char line[256];
+	size_t len = 0;
+	struct ucred cred;
+	socklen_t clen = sizeof(cred);
+
+	if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0 ||
+	    !sock_peer_allowed(cred.pid, cred.uid, cred.gid, c->group)) {
+		__atomic_fetch_add(&c->refused, 1, __ATOMIC_RELAXED);
+		reply_error(cfd, "permission denied: root or the agent's ctl_group only");
+		return;
+	}
+	while (len < sizeof(line) - 1) {
+		ssize_t n;
+
+		if (poll(&p, 1, CTL_REQUEST_DEADLINE_MS) <= 0)
+			break;
+		n = recv(cfd, line + len, sizeof(line) - 1 - len, MSG_DONTWAIT);
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		if (memchr(line, '\n', len))
+			break;
+	}
+	line[len] = '\0';
+	line[strcspn(line, "\r\n")] = '\0';
+	if (strcmp(line, "status") == 0) {
+		struct json_object *o = ctl_status_json(c->t, c->extra, c->arg);
+
+		reply(cfd, o);
+		json_object_put(o);
+	} else if (strcmp(line, "ping") == 0) {
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "ok", json_object_new_boolean(1));
+		reply(cfd, o);
+		json_object_put(o);
+	} else {
+		reply_error(cfd, "unknown request (known: status, ping)");
+	}
+}
+
+static void *ctl_thread(void *arg)
+{
+	struct ctl *c = arg;
+
+	urcu_memb_register_thread();
+	for (;;) {
+		struct pollfd p[2] = { { .fd = c->fd, .events = POLLIN },
+				       { .fd = c->stop_fd, .events = POLLIN } };
+		int cfd;
+
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (p[1].revents)
+			break;
+		cfd = accept4(c->fd, NULL, NULL, SOCK_CLOEXEC);
+		if (cfd < 0)
+			continue;
+		handle_conn(c, cfd);
+		close(cfd);
+	}
+	urcu_memb_unregister_thread();
+	return NULL;
+}
+
+int ctl_start(const char *path, gid_t group, struct tracker *t, ctl_extra_fn extra, void *arg,
+	      struct ctl **ret)
+{
+	struct ctl *c = calloc(1, sizeof(*c));
+	int r;
+
+	if (!c)
+		return -ENOMEM;
+	c->t = t;
+	c->group = group;
+	c->extra = extra;
+	c->arg = arg;
+	snprintf(c->path, sizeof(c->path), "%s", path);
+	c->stop_fd = eventfd(0, EFD_CLOEXEC);
+	if (c->stop_fd < 0) {
+		r = -errno;
+		free(c);
+		return r;
+	}
+	r = sock_listen_unix(path, SOCK_STREAM, group == (gid_t)-1 ? 0600 : 0660, group, &c->fd);
+	if (r < 0) {
+		close(c->stop_fd);
+		free(c);
+		return r;
+	}
+	r = -pthread_create(&c->thread, NULL, ctl_thread, c);
+	if (r < 0) {
+		close(c->fd);
+		unlink(c->path);
+		close(c->stop_fd);
+		free(c);
+		return r;
+	}
+	*ret = c;
+	return 0;
+}
+
+void ctl_stop(struct ctl *c)
+{
+	uint64_t one = 1;
+
+	if (!c)
+		return;
+	if (write(c->stop_fd, &one, sizeof(one)) != sizeof(one))
+		abort();
+	pthread_join(c->thread, NULL);
+	close(c->fd);
+	unlink(c->path);
+	close(c->stop_fd);
+	free(c);
+}
+
+uint64_t ctl_refused(struct ctl *c)
+{
+	return __atomic_load_n(&c->refused, __ATOMIC_RELAXED);
+}

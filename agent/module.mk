@@ -1,0 +1,64 @@
+# agent/ — migtuned, the per-host agent.
+
+AGENT_SRCS := agent/agent.c agent/config.c agent/ctl.c agent/hooksock.c agent/jobstats.c \
+              agent/log.c agent/msgq.c agent/nic.c agent/sockutil.c agent/tracker.c agent/virt.c
+AGENT_OBJS := $(patsubst %.c,$(B)/%.o,$(AGENT_SRCS))
+# The policy engine lives in agent/policy*.c (its own owner); built in when present.
+AGENT_POLICY_OBJS := $(patsubst %.c,$(B)/%.o,$(wildcard agent/policy*.c))
+AGENT_SHM_OBJS := $(B)/shm/ring.o $(B)/shm/wire.o
+AGENT_LIB_CFLAGS := $(VIRT_CFLAGS) $(NL_CFLAGS) $(URCU_CFLAGS) $(INIH_CFLAGS) $(JSONC_CFLAGS)
+AGENT_LIBS := $(VIRT_LIBS) $(NL_LIBS) $(URCU_LIBS) $(INIH_LIBS) $(JSONC_LIBS) -lpthread -lrt
+
+$(B)/agent/%.o: CFLAGS += $(AGENT_LIB_CFLAGS)
+ifneq ($(AGENT_POLICY_OBJS),)
+$(B)/agent/tracker.o: CPPFLAGS += -DHAVE_POLICY
+endif
+
+$(B)/migtuned: $(B)/agent/main.o $(AGENT_OBJS) $(AGENT_POLICY_OBJS) $(AGENT_SHM_OBJS)
+	$(LINK) -o $@ $^ $(AGENT_LIBS) -lm
+
+BINS += $(B)/migtuned
+MANPAGES += man/migtuned.8 man/migtune.conf.5
+
+# ---- tests ------------------------------------------------------------------------------------
+$(B)/tests/agent/%.o: CFLAGS += $(AGENT_LIB_CFLAGS) $(CMOCKA_CFLAGS)
+ifneq ($(AGENT_POLICY_OBJS),)
+$(B)/tests/agent/%.o: CPPFLAGS += -DHAVE_POLICY
+endif
+AGENT_TEST_DEPS := $(AGENT_OBJS) $(AGENT_POLICY_OBJS) $(AGENT_SHM_OBJS)
+
+AGENT_UNIT := test-agent-config test-agent-tracker test-agent-hooksock test-agent-ctl \
+              test-agent-nic test-agent-threads
+$(foreach t,$(AGENT_UNIT),$(eval $(B)/tests/$(t): $(B)/tests/agent/$(subst -,_,$(t)).o \
+  $(B)/tests/agent/agent_testutil.o $$(AGENT_TEST_DEPS) ; \
+  $$(LINK) -o $$@ $$^ $$(AGENT_LIBS) $$(CMOCKA_LIBS) -lm))
+
+UNIT_TESTS += $(addprefix $(B)/tests/,$(AGENT_UNIT))
+TSAN_TESTS += $(B)/tests/test-agent-threads $(B)/tests/test-agent-hooksock
+
+# ---- benchmark --------------------------------------------------------------------------------
+$(B)/bench/bench-agent: $(B)/tests/agent/bench_agent.o $(B)/tests/agent/agent_testutil.o \
+  $(AGENT_TEST_DEPS)
+	@mkdir -p $(@D)
+	$(LINK) -o $@ $^ $(AGENT_LIBS) $(CMOCKA_LIBS) -lm
+BENCHES += bench-agent
+bench-agent: $(B)/bench/bench-agent
+	$(B)/bench/bench-agent
+
+# ---- lab --------------------------------------------------------------------------------------
+LAB_TESTS += lab-agent
+lab-agent: $(B)/migtuned
+	tests/agent/lab-agent.sh $(B)/migtuned
+
+# ---- install ----------------------------------------------------------------------------------
+INSTALL_TARGETS += install-agent
+install-agent: $(B)/migtuned
+	$(INSTALL) -D -m 0755 $(B)/migtuned $(DESTDIR)$(SBINDIR)/migtuned
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/migtune/migtuned.conf ]; then \
+	  echo "keeping existing $(DESTDIR)$(SYSCONFDIR)/migtune/migtuned.conf"; \
+	else \
+	  $(INSTALL) -D -m 0644 etc/migtune/migtuned.conf $(DESTDIR)$(SYSCONFDIR)/migtune/migtuned.conf; \
+	fi
+	$(INSTALL) -D -m 0644 etc/systemd/migtuned.service $(DESTDIR)$(UNITDIR)/migtuned.service
+
+.PHONY: bench-agent lab-agent install-agent

@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The domain table: what the agent knows about every migration on this host.
+ *
+ * One cds_lfht keyed by domain UUID.  Only the tracker thread (main loop) creates, changes and
+ * removes entries; other threads (the control socket) read under rcu_read_lock() through the
+ * immutable status snapshot each entry publishes (tracker_status_*).  Entries and old snapshots are
+ * freed with call_rcu; tracker_free() waits with rcu_barrier().
+ *
+ * The tracker itself never calls libvirt: virt.c feeds it events and job-stats samples, the hook
+ * listener feeds it hook messages.  That keeps it drivable by tests and benchmarks through the same
+ * entry points (tracker_ingest_sample is the seam for fabricated job stats).
+ */
+#ifndef MIGTUNE_AGENT_TRACKER_H
+#define MIGTUNE_AGENT_TRACKER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <urcu/urcu-memb.h>
+#include <urcu/rculfhash.h>
+
+#include "shm/ring.h"
+#include "shm/wire.h"
+
+struct tracker;
+
+/* What a status reader sees of one domain: a consistent copy, replaced as a whole. */
+struct domain_status {
+	uint8_t uuid[16];
+	char name[WIRE_DOMAIN_MAX + 1];
+	uint32_t ring_index;
+	uint8_t direction;          /* enum ring_direction */
+	uint8_t phase;              /* enum ring_phase */
+	bool active;                /* a migration is in progress */
+	uint64_t started_mono_ns;   /* 0 when unknown */
+	uint64_t updated_mono_ns;
+	uint64_t samples;
+	uint64_t events;
+	struct ring_sample last;    /* last job-stats sample (zero when none) */
+	char nic[16];               /* migration NIC, "" when unknown */
+	char last_event[40];        /* "lifecycle suspended", "hook migrate begin", ... */
+	char advice[56];            /* the policy's last advisory reason */
+};
+
+struct tracker_domain {
+	struct cds_lfht_node node;
+	struct rcu_head rcu;
+	uint8_t uuid[16];
+	char name[WIRE_DOMAIN_MAX + 1];
+	uint32_t ring_index;
+	int published;                    /* set (release) once the entry is in the table */
+	struct domain_status *status;     /* RCU-published snapshot */
+	/* Tracker thread only from here on. */
+	struct domain_status cur;
+	bool saw_completed;               /* JOB_COMPLETED arrived for the current job */
+	bool want_poll;                   /* poll now rather than at the next tick */
+	int nic_ifindex;                  /* 0 = unknown */
+	uint64_t finished_mono_ns;        /* when the migration ended, 0 while active */
+	void *virt_handle;                /* virDomainPtr owned by virt.c */
+	void *policy_state;               /* owned by the advisory seam (tracker.c) */
+};
+
+struct tracker_opts {
+	struct ring_writer *ring;         /* required */
+	const char *policy;               /* policy name for the advisory seam */
+	uint64_t keep_finished_ns;        /* how long finished migrations stay listed */
+};
+
+int tracker_new(const struct tracker_opts *opts, struct tracker **ret);
+/* Removes every entry, waits for RCU callbacks (rcu_barrier), frees.  Call with no readers left
+ * registered that still use the table. */
+void tracker_free(struct tracker *t, void (*release_handle)(void *handle));
+
+/* ---- tracker thread ---------------------------------------------------------------------- */
+struct tracker_domain *tracker_find(struct tracker *t, const uint8_t uuid[16]);
+struct tracker_domain *tracker_find_name(struct tracker *t, const char *name);
+struct tracker_domain *tracker_get(struct tracker *t, const uint8_t uuid[16], const char *name);
+
+void tracker_on_hook(struct tracker *t, const struct wire_event *ev, uint64_t mono_ns);
+void tracker_on_lifecycle(struct tracker *t, const uint8_t uuid[16], const char *name, int event,
+			  int detail, uint64_t mono_ns);
+void tracker_on_iteration(struct tracker *t, const uint8_t uuid[16], const char *name,
+			  int iteration, uint64_t mono_ns);
+void tracker_on_job_completed(struct tracker *t, const uint8_t uuid[16], const char *name,
+			      const struct ring_sample *final, uint64_t mono_ns);
+/* A migration found running by rediscovery (dir = RING_DIR_OUT or RING_DIR_IN). */
+struct tracker_domain *tracker_begin(struct tracker *t, const uint8_t uuid[16], const char *name,
+				     int direction, uint64_t mono_ns);
+
+/*
+ * The sample seam.  job_active = false means the job went to NONE: the migration ended, and
+ * without a JOB_COMPLETED before it that means it was aborted or failed.  Records the sample
+ * (RING_REC_SAMPLE), updates the status and hands active outgoing samples to the advisory policy.
+ * Returns 0, -ENOENT if the domain is not tracked.
+ */
+struct tracker_nic_view {
+	uint8_t carrier;                  /* 1 up, 0 down, 255 unknown */
+	uint64_t capacity_bps;            /* link speed in bytes/s, 0 unknown */
+	uint32_t errors_delta;            /* tx+rx errors since the previous NIC sample */
+	uint32_t drops_delta;
+};
+int tracker_ingest_sample(struct tracker *t, struct tracker_domain *d, bool job_active,
+			  const struct ring_sample *s, const struct tracker_nic_view *nic,
+			  uint64_t mono_ns);
+
+/* Marks the end of d's migration with phase (DONE or FAILED) and records why. */
+void tracker_end(struct tracker *t, struct tracker_domain *d, int phase, const char *why,
+		 uint64_t mono_ns);
+void tracker_set_nic(struct tracker *t, struct tracker_domain *d, int ifindex, const char *ifname);
+
+/* Calls fn for every entry (tracker thread; fn must not add or remove). */
+void tracker_foreach(struct tracker *t, void (*fn)(struct tracker_domain *d, void *arg), void *arg);
+/* Drops finished entries older than keep_finished_ns; returns how many were dropped. */
+unsigned tracker_expire(struct tracker *t, uint64_t now_mono_ns,
+			void (*release_handle)(void *handle));
+unsigned tracker_active_count(struct tracker *t);
+void tracker_agent_record(struct tracker *t, int kind, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* ---- any registered RCU reader thread ---------------------------------------------------- */
+/* Calls fn with each domain's current status snapshot; takes rcu_read_lock itself. */
+void tracker_status_foreach(struct tracker *t, void (*fn)(const struct domain_status *s, void *arg),
+			    void *arg);
+/* Counters for the status reply (atomic reads). */
+struct tracker_counters {
+	uint64_t samples, events, hook_messages, advisories, domains;
+};
+void tracker_counters(struct tracker *t, struct tracker_counters *ret);
+
+/* Pure helper: "SUSPENDED"/"MIGRATED" style lifecycle names ("suspended", "migrated"). */
+const char *tracker_lifecycle_name(int event);
+const char *tracker_lifecycle_detail_name(int event, int detail);
+
+#endif

@@ -1,0 +1,395 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libvirt/virterror.h>
+
+#include "agent/strutil.h"
+#include "agent/jobstats.h"
+#include "agent/virt.h"
+
+/* The current max downtime and speed cost one RPC each; they only change when someone tunes the
+ * job, so they are refreshed every few samples rather than every time. */
+#define LIMITS_EVERY_SAMPLES 8
+
+struct virt_dom {
+	virDomainPtr dom;
+	uint32_t downtime_limit_ms;
+	uint32_t bandwidth_limit_mibs;
+	unsigned since_limits;
+};
+
+struct virt {
+	char uri[512];
+	uint32_t keepalive_interval_s, keepalive_count;
+	struct msgq *q;
+	virConnectPtr conn;
+	int cb_ids[3];
+	int connected;              /* atomic: read by the control thread */
+	pthread_t loop;
+	int stop;                   /* atomic */
+	int wake_timer;             /* libvirt timeout used to wake the loop at shutdown */
+};
+
+static pthread_once_t event_once = PTHREAD_ONCE_INIT;
+static int event_impl_rc;
+
+static void silent_error(void *opaque, virErrorPtr err)
+{
+	/* libvirt prints every error on stderr by default; the agent reports its own, once. */
+}
+
+static void register_impl(void)
+{
+	virSetErrorFunc(NULL, silent_error);
+	event_impl_rc = virEventRegisterDefaultImpl();
+}
+
+static void *loop_thread(void *arg)
+{
+	struct virt *v = arg;
+
+	while (!__atomic_load_n(&v->stop, __ATOMIC_ACQUIRE))
+		if (virEventRunDefaultImpl() < 0)
+			break;
+	return NULL;
+}
+
+static void wake_cb(int timer, void *opaque)
+{
+	/* Fired only at shutdown, to get virEventRunDefaultImpl to return. */
+}
+
+int virt_new(const struct virt_opts *opts, struct virt **ret)
+{
+	struct virt *v;
+	int r;
+
+	pthread_once(&event_once, register_impl);
+	if (event_impl_rc < 0)
+		return -EIO;
+	v = calloc(1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	str_copy(v->uri, sizeof(v->uri), opts->uri);
+	v->keepalive_interval_s = opts->keepalive_interval_s;
+	v->keepalive_count = opts->keepalive_count;
+	v->q = opts->q;
+	v->wake_timer = -1;
+	for (int i = 0; i < 3; i++)
+		v->cb_ids[i] = -1;
+	r = -pthread_create(&v->loop, NULL, loop_thread, v);
+	if (r < 0) {
+		free(v);
+		return r;
+	}
+	*ret = v;
+	return 0;
+}
+
+void virt_free(struct virt *v)
+{
+	if (!v)
+		return;
+	virt_disconnect(v);
+	__atomic_store_n(&v->stop, 1, __ATOMIC_RELEASE);
+	/* A zero timeout makes the loop iterate at once and see the stop flag. */
+	v->wake_timer = virEventAddTimeout(0, wake_cb, NULL, NULL);
+	pthread_join(v->loop, NULL);
+	if (v->wake_timer >= 0)
+		virEventRemoveTimeout(v->wake_timer);
+	free(v);
+}
+
+bool virt_connected(const struct virt *v)
+{
+	return __atomic_load_n(&v->connected, __ATOMIC_RELAXED) != 0;
+}
+
+const char *virt_uri(const struct virt *v)
+{
+	return v->uri;
+}
+
+/* ---- event callbacks: libvirt's event thread ---------------------------------------------- */
+
+static struct agent_msg *msg_for(int kind, virDomainPtr dom)
+{
+	struct agent_msg *m = msgq_msg_new(kind);
+	const char *name;
+
+	if (!m)
+		return NULL;
+	m->mono_ns = ring_now_mono_ns();
+	/* Both are cached in the domain object: no RPC from the event thread. */
+	m->has_uuid = virDomainGetUUID(dom, m->uuid) == 0;
+	name = virDomainGetName(dom);
+	str_copy(m->name, sizeof(m->name), name ? name : "");
+	return m;
+}
+
+static int on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail, void *opaque)
+{
+	struct virt *v = opaque;
+	struct agent_msg *m = msg_for(MSG_LIFECYCLE, dom);
+
+	if (m) {
+		m->event = event;
+		m->detail = detail;
+		msgq_push(v->q, m);
+	}
+	return 0;
+}
+
+static void on_iteration(virConnectPtr conn, virDomainPtr dom, int iteration, void *opaque)
+{
+	struct virt *v = opaque;
+	struct agent_msg *m = msg_for(MSG_ITERATION, dom);
+
+	if (m) {
+		m->iteration = iteration;
+		msgq_push(v->q, m);
+	}
+}
+
+static void on_job_completed(virConnectPtr conn, virDomainPtr dom, virTypedParameterPtr params,
+			     int nparams, void *opaque)
+{
+	struct virt *v = opaque;
+	struct agent_msg *m = msg_for(MSG_JOB_COMPLETED, dom);
+
+	if (m) {
+		/* The final stats only exist here for a transient domain that left. */
+		jobstats_to_sample(VIR_DOMAIN_JOB_COMPLETED, params, nparams, &m->final);
+		m->has_final = true;
+		msgq_push(v->q, m);
+	}
+}
+
+static void on_close(virConnectPtr conn, int reason, void *opaque)
+{
+	struct virt *v = opaque;
+	struct agent_msg *m = msgq_msg_new(MSG_CONN_CLOSED);
+
+	if (m) {
+		m->mono_ns = ring_now_mono_ns();
+		m->detail = reason;
+		msgq_push(v->q, m);
+	}
+}
+
+/* ---- connection ------------------------------------------------------------------------- */
+
+static void explain(const char *uri, virErrorPtr e, char *err, size_t errlen)
+{
+	const char *msg = e && e->message ? e->message : "unknown error";
+	int sys = e && e->domain == VIR_FROM_RPC ? e->int1 : 0;
+
+	if ((e && e->code == VIR_ERR_AUTH_FAILED) || sys == EACCES || strstr(msg, "ermission denied"))
+		snprintf(err, errlen, "cannot connect to %s: permission denied (run as root or in group "
+			 "libvirt)", uri);
+	else if (sys == ENOENT || sys == ECONNREFUSED || strstr(msg, "No such file") ||
+		 strstr(msg, "onnection refused"))
+		snprintf(err, errlen, "cannot connect to %s: libvirtd is not running (start libvirtd or "
+			 "check [libvirt] uri)", uri);
+	else
+		snprintf(err, errlen, "cannot connect to %s: %s", uri, msg);
+}
+
+int virt_connect(struct virt *v, char *err, size_t errlen)
+{
+	virConnectPtr c;
+
+	if (v->conn)
+		return 0;
+	c = virConnectOpen(v->uri);
+	if (!c) {
+		explain(v->uri, virGetLastError(), err, errlen);
+		return -ECONNREFUSED;
+	}
+	/* Keepalive is what turns a dead daemon into a close event rather than a hung RPC.  The test
+	 * driver and local drivers refuse it (no RPC): that is fine. */
+	if (v->keepalive_interval_s)
+		(void)virConnectSetKeepAlive(c, (int)v->keepalive_interval_s,
+					     v->keepalive_count);
+	if (virConnectRegisterCloseCallback(c, on_close, v, NULL) < 0) {
+		/* Drivers without a close notion (test:///) cannot lose the connection anyway. */
+	}
+	v->cb_ids[0] = virConnectDomainEventRegisterAny(c, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+			VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), v, NULL);
+	v->cb_ids[1] = virConnectDomainEventRegisterAny(c, NULL,
+			VIR_DOMAIN_EVENT_ID_MIGRATION_ITERATION,
+			VIR_DOMAIN_EVENT_CALLBACK(on_iteration), v, NULL);
+	v->cb_ids[2] = virConnectDomainEventRegisterAny(c, NULL, VIR_DOMAIN_EVENT_ID_JOB_COMPLETED,
+			VIR_DOMAIN_EVENT_CALLBACK(on_job_completed), v, NULL);
+	if (v->cb_ids[0] < 0) {
+		explain(v->uri, virGetLastError(), err, errlen);
+		for (int i = 0; i < 3; i++)
+			if (v->cb_ids[i] >= 0)
+				virConnectDomainEventDeregisterAny(c, v->cb_ids[i]);
+		virConnectUnregisterCloseCallback(c, on_close);
+		virConnectClose(c);
+		return -EIO;
+	}
+	v->conn = c;
+	__atomic_store_n(&v->connected, 1, __ATOMIC_RELAXED);
+	return 0;
+}
+
+void virt_disconnect(struct virt *v)
+{
+	if (!v->conn)
+		return;
+	/* Deregistering on a dead connection fails harmlessly; the callbacks die with it. */
+	for (int i = 0; i < 3; i++) {
+		if (v->cb_ids[i] >= 0)
+			virConnectDomainEventDeregisterAny(v->conn, v->cb_ids[i]);
+		v->cb_ids[i] = -1;
+	}
+	virConnectUnregisterCloseCallback(v->conn, on_close);
+	virConnectClose(v->conn);
+	v->conn = NULL;
+	__atomic_store_n(&v->connected, 0, __ATOMIC_RELAXED);
+}
+
+void virt_release_handle(void *handle)
+{
+	struct virt_dom *vd = handle;
+
+	if (!vd)
+		return;
+	if (vd->dom)
+		virDomainFree(vd->dom);
+	free(vd);
+}
+
+/* ---- rediscovery and polling ------------------------------------------------------------ */
+
+static int get_stats(virDomainPtr dom, unsigned flags, int *ret_type, struct ring_sample *ret,
+		     int *ret_op)
+{
+	virTypedParameterPtr params = NULL;
+	int n = 0, type = 0;
+
+	if (virDomainGetJobStats(dom, &type, &params, &n, flags) < 0) {
+		virErrorPtr e = virGetLastError();
+
+		if (e && e->code == VIR_ERR_NO_DOMAIN)
+			return -ENOENT;
+		if (e && (e->code == VIR_ERR_NO_SUPPORT || e->code == VIR_ERR_OPERATION_INVALID))
+			return -EOPNOTSUPP;
+		return -ECONNRESET;
+	}
+	*ret_op = jobstats_to_sample(type, params, n, ret);
+	*ret_type = type;
+	virTypedParamsFree(params, n);
+	return 0;
+}
+
+int virt_discover(struct virt *v, struct tracker *t, uint64_t now_mono_ns)
+{
+	virDomainPtr *doms = NULL;
+	int n, found = 0;
+
+	if (!v->conn)
+		return -ENOTCONN;
+	n = virConnectListAllDomains(v->conn, &doms, VIR_CONNECT_LIST_DOMAINS_ACTIVE);
+	if (n < 0)
+		return -ECONNRESET;
+	for (int i = 0; i < n; i++) {
+		struct ring_sample s;
+		unsigned char uuid[VIR_UUID_BUFLEN];
+		int type, op;
+		struct tracker_domain *d;
+
+		if (get_stats(doms[i], 0, &type, &s, &op) < 0 || !jobstats_is_migration(type, op) ||
+		    virDomainGetUUID(doms[i], uuid) < 0)
+			continue;
+		d = tracker_find(t, uuid);
+		if (d && d->cur.active && d->cur.direction == s.direction)
+			continue;
+		d = tracker_begin(t, uuid, virDomainGetName(doms[i]), s.direction, now_mono_ns);
+		if (d)
+			found++;
+	}
+	for (int i = 0; i < n; i++)
+		virDomainFree(doms[i]);
+	free(doms);
+	return found;
+}
+
+int virt_poll(struct virt *v, struct tracker_domain *d, struct ring_sample *ret, bool *ret_active,
+	      bool *ret_final)
+{
+	struct virt_dom *vd = d->virt_handle;
+	int type = 0, op = 0, r;
+
+	if (!v->conn)
+		return -ENOTCONN;
+	if (!vd) {
+		vd = calloc(1, sizeof(*vd));
+		if (!vd)
+			return -ENOMEM;
+		vd->dom = virDomainLookupByUUID(v->conn, d->uuid);
+		if (!vd->dom) {
+			free(vd);
+			return -ENOENT;
+		}
+		vd->since_limits = LIMITS_EVERY_SAMPLES;
+		d->virt_handle = vd;
+	}
+	*ret_final = false;
+	r = get_stats(vd->dom, 0, &type, ret, &op);
+	if (r < 0)
+		return r;
+	*ret_active = jobstats_is_migration(type, op);
+	if (!*ret_active) {
+		/* The job went NONE.  An abort sends no event: the completed-job stats say how it
+		 * ended (libvirt keeps them for completed, failed and cancelled jobs). */
+		struct ring_sample fin;
+		int ftype = 0, fop = 0;
+
+		if (get_stats(vd->dom, VIR_DOMAIN_JOB_STATS_COMPLETED, &ftype, &fin, &fop) == 0 &&
+		    (ftype == VIR_DOMAIN_JOB_COMPLETED || ftype == VIR_DOMAIN_JOB_FAILED ||
+		     ftype == VIR_DOMAIN_JOB_CANCELLED) &&
+		    (fop == JOBSTATS_OP_MIGRATION_OUT || fop == JOBSTATS_OP_MIGRATION_IN)) {
+			*ret = fin;
+			*ret_final = true;
+		}
+		return 0;
+	}
+	if (++vd->since_limits >= LIMITS_EVERY_SAMPLES) {
+		unsigned long long dt = 0;
+		unsigned long bw = 0;
+
+		vd->since_limits = 0;
+		if (virDomainMigrateGetMaxDowntime(vd->dom, &dt, 0) == 0)
+			vd->downtime_limit_ms = dt > UINT32_MAX ? UINT32_MAX : (uint32_t)dt;
+		if (virDomainMigrateGetMaxSpeed(vd->dom, &bw, 0) == 0)
+			/* libvirt reports "unlimited" as a huge number: 0 means unlimited here. */
+			vd->bandwidth_limit_mibs = bw >= 8796093022207UL || bw > UINT32_MAX ? 0 :
+				(uint32_t)bw;
+	}
+	ret->downtime_limit_ms = vd->downtime_limit_ms;
+	ret->bandwidth_limit_mibs = vd->bandwidth_limit_mibs;
+	return 0;
+}
+
+int virt_qemu_pid(const char *name)
+{
+	char path[512];
+	FILE *f;
+	int pid = 0;
+
+	snprintf(path, sizeof(path), "/run/libvirt/qemu/%s.pid", name);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	if (fscanf(f, "%d", &pid) != 1 || pid <= 0)
+		pid = -EINVAL;
+	fclose(f);
+	return pid;
+}
