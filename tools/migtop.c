@@ -1,0 +1,1064 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * migtop — live view of the migrations on this host, from the agent's telemetry ring, or the
+ * replay of a dump.  Read-only: it never writes to the ring nor signals the agent.
+ *
+ * The data path is the same for every mode: records -> view_feed() -> a view_state that the
+ * screen, the batch text and the JSON output render.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <locale.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curses.h>
+
+#include "tools/dump.h"
+#include "tools/view_decode.h"
+
+/* Exit codes (documented in migtop(1)). */
+enum {
+	EXIT_OK = 0,
+	EXIT_USAGE = 1,
+	EXIT_NO_RING = 2,        /* no ring (agent not running) or dump file missing */
+	EXIT_PERM = 3,           /* permission denied */
+	EXIT_INCOMPATIBLE = 4,   /* another ABI or dump version, or not a migtune ring/dump */
+	EXIT_RUNTIME = 5,        /* terminal, memory or I/O trouble while running */
+};
+
+struct opts {
+	const char *ring;
+	const char *replay;
+	const char *begin;
+	bool batch;
+	bool json;
+	long iterations;         /* 0 = until interrupted */
+	double delay_s;
+	enum view_sort sort;
+};
+
+/* ---- sources ---------------------------------------------------------------------------------- */
+
+struct live {
+	struct ring_reader *r;
+};
+
+struct replay {
+	struct dump_file *d;
+	struct ring_record *recs;
+	size_t n;
+	size_t fed;              /* records[0..fed) are in the view */
+	uint64_t t_mono_ns;      /* replayed "now" */
+	uint64_t first_mono_ns, last_mono_ns;
+	const char *path;
+};
+
+static int live_lookup(void *ctx, uint32_t idx, char name[RING_NAME_MAX + 1], uint8_t uuid[16])
+{
+	struct live *l = ctx;
+	return ring_domain_lookup(l->r, idx, uuid, name);
+}
+
+static uint64_t live_to_real(void *ctx, uint64_t mono_ns)
+{
+	struct live *l = ctx;
+	return ring_mono_to_real_ns(l->r, mono_ns);
+}
+
+static int replay_lookup(void *ctx, uint32_t idx, char name[RING_NAME_MAX + 1], uint8_t uuid[16])
+{
+	struct replay *p = ctx;
+	const struct dump_domain *d = dump_domain_find(p->d, idx);
+	if (!d)
+		return -ENOENT;
+	memcpy(uuid, d->uuid, 16);
+	memcpy(name, d->name, RING_NAME_MAX + 1);
+	return 0;
+}
+
+static uint64_t replay_to_real(void *ctx, uint64_t mono_ns)
+{
+	struct replay *p = ctx;
+	return dump_mono_to_real_ns(p->d, mono_ns);
+}
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+/* Reads the major version of a ring that ring_reader_open refused, for the error message. */
+static int peek_abi_major(const char *name)
+{
+	char path[PATH_MAX];
+	struct ring_header h;
+	int fd;
+
+	snprintf(path, sizeof(path), "/dev/shm/%s", name[0] == '/' ? name + 1 : name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t k = read(fd, &h, sizeof(h));
+	close(fd);
+	if (k < (ssize_t)offsetof(struct ring_header, header_size) || h.magic != RING_MAGIC)
+		return -1;
+	return h.abi_major;
+}
+
+static int open_live(const struct opts *o, struct live *l)
+{
+	int r = ring_reader_open(o->ring, &l->r);
+	const char *n = o->ring[0] == '/' ? o->ring + 1 : o->ring;
+
+	if (r == 0)
+		return EXIT_OK;
+	switch (r) {
+	case -ENOENT:
+		fprintf(stderr, "migtop: no telemetry ring /dev/shm/%s: migtuned is not running "
+			"(start it, or name another ring with --ring)\n", n);
+		return EXIT_NO_RING;
+	case -EACCES:
+	case -EPERM:
+		fprintf(stderr, "migtop: permission denied reading /dev/shm/%s (run as root or as a "
+			"member of the ring's group)\n", n);
+		return EXIT_PERM;
+	case -EPROTONOSUPPORT: {
+		int maj = peek_abi_major(o->ring);
+		if (maj >= 0)
+			fprintf(stderr, "migtop: ring /dev/shm/%s has ABI version %d, this migtop reads "
+				"version %u (use the migtop installed with the running migtuned)\n", n, maj,
+				RING_ABI_MAJOR);
+		else
+			fprintf(stderr, "migtop: ring /dev/shm/%s has another ABI version or byte order "
+				"than this migtop reads (%u)\n", n, RING_ABI_MAJOR);
+		return EXIT_INCOMPATIBLE;
+	}
+	case -EPROTO:
+	case -EBADMSG:
+		fprintf(stderr, "migtop: /dev/shm/%s is not a valid migtune ring (%s)\n", n, strerror(-r));
+		return EXIT_INCOMPATIBLE;
+	default:
+		fprintf(stderr, "migtop: cannot open ring /dev/shm/%s: %s\n", n, strerror(-r));
+		return EXIT_RUNTIME;
+	}
+}
+
+static int open_replay(const struct opts *o, struct replay *p)
+{
+	int r = dump_open(o->replay, &p->d);
+	struct ring_record rec;
+
+	p->path = o->replay;
+	switch (r) {
+	case 0:
+		break;
+	case -ENOENT:
+		fprintf(stderr, "migtop: dump file %s does not exist\n", o->replay);
+		return EXIT_NO_RING;
+	case -EACCES:
+	case -EPERM:
+		fprintf(stderr, "migtop: permission denied reading %s\n", o->replay);
+		return EXIT_PERM;
+	case -EPROTO:
+		fprintf(stderr, "migtop: %s is not a migtune dump (write one with migdump)\n", o->replay);
+		return EXIT_INCOMPATIBLE;
+	case -EPROTONOSUPPORT:
+		fprintf(stderr, "migtop: %s is a dump of another format version or byte order than "
+			"this migtop reads (%u)\n", o->replay, DUMP_VERSION_MAJOR);
+		return EXIT_INCOMPATIBLE;
+	case -EBADMSG:
+		fprintf(stderr, "migtop: %s: the dump header is damaged or cut short\n", o->replay);
+		return EXIT_INCOMPATIBLE;
+	default:
+		fprintf(stderr, "migtop: cannot read %s: %s\n", o->replay, strerror(-r));
+		return EXIT_RUNTIME;
+	}
+	size_t cap = 0;
+	while (dump_next(p->d, &rec) > 0) {
+		if (p->n == cap) {
+			cap = cap ? cap * 2 : 4096;
+			struct ring_record *nr = realloc(p->recs, cap * sizeof(*nr));
+			if (!nr) {
+				fprintf(stderr, "migtop: out of memory reading %s\n", o->replay);
+				return EXIT_RUNTIME;
+			}
+			p->recs = nr;
+		}
+		p->recs[p->n++] = rec;
+	}
+	for (size_t i = 0; dump_problem(p->d, i); i++)
+		fprintf(stderr, "migtop: %s: %s\n", o->replay, dump_problem(p->d, i));
+	for (size_t i = 0; i < p->n; i++) {
+		if (i == 0 || p->recs[i].mono_ns < p->first_mono_ns)
+			p->first_mono_ns = p->recs[i].mono_ns;
+		if (p->recs[i].mono_ns > p->last_mono_ns)
+			p->last_mono_ns = p->recs[i].mono_ns;
+	}
+	p->t_mono_ns = p->first_mono_ns;
+	return EXIT_OK;
+}
+
+/* ---- collecting ------------------------------------------------------------------------------- */
+
+static int live_collect(struct live *l, struct view_state *v)
+{
+	struct ring_header h;
+	struct ring_record rec;
+	uint64_t lost = 0;
+	int r;
+
+	/* Bounded per refresh so that a writer faster than us cannot keep the screen from updating. */
+	for (int i = 0; i < 1 << 20; i++) {
+		r = ring_read(l->r, &rec, NULL, &lost);
+		if (r < 0)
+			return r;
+		if (r == 0)
+			break;
+		if (view_feed(v, &rec) < 0)
+			return -ENOMEM;
+	}
+	v->lost += lost;
+	if (ring_reader_snapshot_header(l->r, &h) == 0) {
+		snprintf(v->host, sizeof(v->host), "%.*s", (int)sizeof(h.hostname) - 1, h.hostname);
+		v->writer_pid = h.writer_pid;
+		v->dropped = h.dropped;
+	}
+	v->now_mono_ns = ring_now_mono_ns();
+	v->liveness = ring_reader_liveness(l->r, v->now_mono_ns);
+	v->now_real_ns = ring_now_real_ns();
+	return 0;
+}
+
+/* Brings the view to the replayed time t: forward by feeding, backward by rebuilding. */
+static int replay_seek(struct replay *p, struct view_state *v, uint64_t t)
+{
+	if (t < p->first_mono_ns)
+		t = p->first_mono_ns;
+	if (t > p->last_mono_ns)
+		t = p->last_mono_ns;
+	if (t < p->t_mono_ns || p->fed == 0) {
+		view_reset(v);
+		p->fed = 0;
+	}
+	p->t_mono_ns = t;
+	while (p->fed < p->n && p->recs[p->fed].mono_ns <= t) {
+		if (view_feed(v, &p->recs[p->fed]) < 0)
+			return -ENOMEM;
+		p->fed++;
+	}
+	const struct dump_header *h = dump_get_header(p->d);
+	snprintf(v->host, sizeof(v->host), "%s", h->hostname);
+	v->writer_pid = h->writer_pid;
+	v->lost = h->lost_count;
+	v->dropped = h->dropped_count;
+	v->liveness = 0;
+	v->now_mono_ns = t;
+	v->now_real_ns = dump_mono_to_real_ns(p->d, t);
+	v->label = p->path;
+	return 0;
+}
+
+/* "+SEC" from the start, "-SEC" from the end, "HH:MM[:SS]" local time on the dump's first day. */
+static int parse_jump(const struct replay *p, const char *s, uint64_t *ret)
+{
+	char *end;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	if (*s == '+' || *s == '-') {
+		double sec = strtod(s + 1, &end);
+		if (end == s + 1 || *end || !(sec >= 0) || sec > 1e9)
+			return -EINVAL;
+		uint64_t d = (uint64_t)(sec * 1e9);
+		if (*s == '+')
+			*ret = p->first_mono_ns + d;
+		else
+			*ret = p->last_mono_ns > d ? p->last_mono_ns - d : 0;
+		return 0;
+	}
+	unsigned hh, mm, ss = 0;
+	int k = 0;
+	if (sscanf(s, "%u:%u%n", &hh, &mm, &k) != 2)
+		return -EINVAL;
+	if (s[k] == ':' && sscanf(s + k, ":%u%n", &ss, &k) == 1)
+		s += 0;
+	else if (s[k] != '\0')
+		return -EINVAL;
+	if (hh > 23 || mm > 59 || ss > 60)
+		return -EINVAL;
+	uint64_t first_real = dump_mono_to_real_ns(p->d, p->first_mono_ns);
+	time_t t0 = (time_t)(first_real / 1000000000u);
+	struct tm tm;
+	if (!localtime_r(&t0, &tm))
+		return -EINVAL;
+	tm.tm_hour = (int)hh;
+	tm.tm_min = (int)mm;
+	tm.tm_sec = (int)ss;
+	tm.tm_isdst = -1;
+	time_t want = mktime(&tm);
+	if (want == (time_t)-1)
+		return -EINVAL;
+	int64_t delta_ns = ((int64_t)want - (int64_t)t0) * 1000000000 -
+			   (int64_t)(first_real % 1000000000u);
+	int64_t t = (int64_t)p->first_mono_ns + delta_ns;
+	*ret = t < 0 ? 0 : (uint64_t)t;
+	return 0;
+}
+
+/* ---- batch ------------------------------------------------------------------------------------ */
+
+static void sleep_s(double s)
+{
+	struct timespec ts = { (time_t)s, (long)((s - floor(s)) * 1e9) };
+	while (!stop_requested && nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+static void emit(const struct opts *o, const struct view_state *v)
+{
+	if (o->json) {
+		struct json_object *j = view_state_json(v, o->sort);
+		if (j)
+			printf("%s\n", json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN));
+		json_object_put(j);
+	} else {
+		view_print_text(stdout, v, o->sort);
+		putchar('\n');
+	}
+	fflush(stdout);
+}
+
+static int run_batch(const struct opts *o, struct live *l, struct replay *p, struct view_state *v)
+{
+	uint64_t step = (uint64_t)(o->delay_s * 1e9);
+
+	for (long i = 0; (o->iterations == 0 || i < o->iterations) && !stop_requested; i++) {
+		if (p) {
+			uint64_t t = i == 0 ? p->t_mono_ns : p->t_mono_ns + step;
+			if (i > 0 && p->t_mono_ns >= p->last_mono_ns)
+				break;     /* replayed to the end */
+			if (replay_seek(p, v, t) < 0)
+				return EXIT_RUNTIME;
+		} else {
+			if (i > 0)
+				sleep_s(o->delay_s);
+			if (stop_requested)
+				break;
+			int r = live_collect(l, v);
+			if (r < 0) {
+				fprintf(stderr, "migtop: the ring became unreadable: %s\n", strerror(-r));
+				return EXIT_RUNTIME;
+			}
+		}
+		emit(o, v);
+		if (ferror(stdout))
+			return EXIT_RUNTIME;
+	}
+	return EXIT_OK;
+}
+
+/* ---- screen ----------------------------------------------------------------------------------- */
+
+enum screen_mode { SCREEN_TABLE, SCREEN_DETAIL, SCREEN_HELP };
+
+struct ui {
+	enum screen_mode mode;
+	size_t sel;              /* index into the sorted rows */
+	uint32_t sel_domain;
+	bool have_sel;
+	bool paused;             /* live: stop reading; replay: stop auto-play */
+	bool playing;            /* replay auto-advance */
+	double delay_s;
+	enum view_sort sort;
+	char status[160];
+};
+
+static void put_line(int y, const char *s, attr_t a)
+{
+	if (y < 0 || y >= LINES)
+		return;
+	move(y, 0);
+	clrtoeol();
+	if (a)
+		attron(a);
+	mvaddnstr(y, 0, s, COLS);
+	if (a) {
+		/* extend the attribute to the edge, like top's header bar */
+		int len = (int)strlen(s);
+		for (int x = len; x < COLS; x++)
+			mvaddch(y, x, ' ');
+		attroff(a);
+	}
+}
+
+static void draw_header(const struct view_state *v, const struct ui *u, const struct replay *p)
+{
+	char t[32], line[512], mode[64];
+
+	view_format_time(v->now_real_ns, p != NULL, t, sizeof(t));
+	if (p)
+		snprintf(mode, sizeof(mode), "replay %s", u->playing ? "playing" : "paused");
+	else
+		snprintf(mode, sizeof(mode), "%s", u->paused ? "paused" : "");
+	snprintf(line, sizeof(line), "migtop %s  host %s  agent %s", t, v->host[0] ? v->host : "?",
+		 view_liveness_word(v->liveness));
+	if (v->writer_pid) {
+		size_t k = strlen(line);
+		snprintf(line + k, sizeof(line) - k, " (pid %" PRIu32 ")", v->writer_pid);
+	}
+	size_t k = strlen(line);
+	snprintf(line + k, sizeof(line) - k, "  lost %" PRIu64 "  dropped %" PRIu64 "  %s", v->lost,
+		 v->dropped, mode);
+	attr_t warn = (v->liveness == RING_STALLED || v->liveness == RING_DEAD) ? A_BOLD : 0;
+	put_line(0, line, warn);
+
+	if (v->n_nics == 0) {
+		put_line(1, "NIC: no samples yet", 0);
+	} else {
+		line[0] = '\0';
+		for (size_t i = 0; i < v->n_nics; i++) {
+			const struct ring_nic *n = &v->nics[i].n;
+			k = strlen(line);
+			snprintf(line + k, sizeof(line) - k, "%s%s %s %" PRIu32 "Mb/s tx %.1f rx %.1f MiB/s err %"
+				 PRIu32 "/%" PRIu32 " drop %" PRIu32 "/%" PRIu32, i ? " | " : "NIC ", n->ifname,
+				 n->carrier ? "up" : "DOWN", n->speed_mbps, n->tx_bps / 1048576.0,
+				 n->rx_bps / 1048576.0, n->tx_errors, n->rx_errors, n->tx_dropped,
+				 n->rx_dropped);
+		}
+		put_line(1, line, 0);
+	}
+}
+
+/* Chooses which columns fit the terminal's width. */
+static void fit_columns(bool *show, int *last_w)
+{
+	int used = 0;
+	for (size_t c = 0; c < view_n_cols; c++)
+		show[c] = false;
+	for (int prio = 0; prio <= 2; prio++) {
+		for (size_t c = 0; c < view_n_cols; c++) {
+			if (view_cols[c].prio != prio || show[c])
+				continue;
+			int w = view_cols[c].width + 1;
+			/* keep room for the action column, which is always shown */
+			if (prio == 0 || used + w + 12 <= COLS) {
+				show[c] = true;
+				used += w;
+			}
+		}
+	}
+	*last_w = COLS - used + view_cols[view_n_cols - 1].width + 1;
+}
+
+static void format_row(char *line, size_t len, const bool *show, const char *const *cells)
+{
+	size_t k = 0;
+	line[0] = '\0';
+	for (size_t c = 0; c < view_n_cols && k < len; c++) {
+		if (!show[c])
+			continue;
+		int n;
+		if (c + 1 == view_n_cols)
+			n = snprintf(line + k, len - k, "%s", cells[c]);
+		else
+			n = snprintf(line + k, len - k, view_cols[c].left ? "%-*.*s " : "%*.*s ",
+				     view_cols[c].width, view_cols[c].width, cells[c]);
+		if (n < 0)
+			break;
+		k += (size_t)n;
+	}
+}
+
+static void draw_table(const struct view_state *v, struct ui *u, const struct view_mig **order)
+{
+	bool show[32];
+	int last_w;
+	char line[1024];
+	const char *names[32];
+
+	fit_columns(show, &last_w);
+	for (size_t c = 0; c < view_n_cols; c++)
+		names[c] = view_cols[c].name;
+	format_row(line, sizeof(line), show, names);
+	put_line(2, line, A_REVERSE);
+
+	int top = 3, avail = LINES - top - 1;
+	if (v->n_migs == 0) {
+		put_line(top, "no migrations recorded in the ring", 0);
+		for (int y = top + 1; y < LINES - 1; y++)
+			put_line(y, "", 0);
+		return;
+	}
+	if (u->sel >= v->n_migs)
+		u->sel = v->n_migs - 1;
+	size_t first = u->sel >= (size_t)avail ? u->sel - (size_t)avail + 1 : 0;
+	for (int i = 0; i < avail; i++) {
+		size_t idx = first + (size_t)i;
+		if (idx >= v->n_migs) {
+			put_line(top + i, "", 0);
+			continue;
+		}
+		struct view_row r;
+		char cellbuf[32][192];
+		const char *cells[32];
+		view_row_fill(v, order[idx], &r);
+		for (size_t c = 0; c < view_n_cols; c++) {
+			view_cols[c].fmt(&r, cellbuf[c], sizeof(cellbuf[c]));
+			cells[c] = cellbuf[c];
+		}
+		format_row(line, sizeof(line), show, cells);
+		put_line(top + i, line, idx == u->sel ? A_REVERSE : 0);
+	}
+}
+
+static void draw_plot(int y, int h, int w, const char *title, const double *a, const double *b,
+		      int n, char ca, char cb, const char *unit)
+{
+	double max;
+	char label[32];
+	int gw = w - 9;
+	if (h < 2 || gw < 10)
+		return;
+	char *grid = malloc((size_t)h * (size_t)gw);
+	if (!grid)
+		return;
+	view_plot(grid, h, gw, a, b, n, ca, cb, &max);
+	put_line(y, title, A_BOLD);
+	for (int r = 0; r < h; r++) {
+		if (r == 0)
+			snprintf(label, sizeof(label), "%7.1f|", max);
+		else if (r == h - 1)
+			snprintf(label, sizeof(label), "%7s|", "0");
+		else
+			snprintf(label, sizeof(label), "%7s|", "");
+		move(y + 1 + r, 0);
+		clrtoeol();
+		mvaddstr(y + 1 + r, 0, label);
+		mvaddnstr(y + 1 + r, 8, grid + (size_t)r * (size_t)gw, gw);
+	}
+	mvaddstr(y + h, gw + 9 < COLS ? gw + 9 : COLS - 1, "");
+	(void)unit;
+	free(grid);
+}
+
+static void draw_detail(const struct view_state *v, struct ui *u, const struct view_mig *m)
+{
+	char line[512], rem[16], tot[16];
+	struct view_row r;
+
+	for (int y = 2; y < LINES - 1; y++)
+		put_line(y, "", 0);
+	if (!m) {
+		put_line(2, "the selected migration is no longer in the view (Esc: back)", 0);
+		return;
+	}
+	view_row_fill(v, m, &r);
+	snprintf(line, sizeof(line), "%s %s  %s %s pass %" PRIu32 "  elapsed %.1fs  policy %s", m->name,
+		 m->uuid, r.dir, r.phase, r.pass, r.elapsed_ms / 1000.0, m->policy[0] ? m->policy : "-");
+	put_line(2, line, A_REVERSE);
+	view_format_bytes(r.remaining_bytes, rem, sizeof(rem));
+	view_format_bytes(m->s.data_total_bytes, tot, sizeof(tot));
+	snprintf(line, sizeof(line), "remaining %s of %s (%.0f%%)  dirty %.1f MiB/s  bw %.1f MiB/s "
+		 "limit %.0f  downtime %" PRIu32 "/%" PRIu32 " ms  throttle %" PRIu32 "%%", rem, tot,
+		 r.progress_pct < 0 ? 0 : r.progress_pct, r.dirty_mibs, r.bw_mibs, r.bw_limit_mibs,
+		 r.expected_downtime_ms, r.downtime_limit_ms, r.throttle_pct);
+	put_line(3, line, 0);
+
+	int avail = LINES - 5;            /* rows 4 .. LINES-2 */
+	int log_rows = avail / 4;
+	if (log_rows < 2)
+		log_rows = avail >= 8 ? 2 : 0;
+	int plot_rows = avail - log_rows;
+	int h1 = plot_rows / 2 - 1, h2 = plot_rows - plot_rows / 2 - 1;
+	int y = 4;
+	int n = (int)m->hist_n;
+	double *a = calloc((size_t)(n ? n : 1), sizeof(double));
+	double *b = calloc((size_t)(n ? n : 1), sizeof(double));
+	int np = (int)m->pass_n;
+	double *pr = calloc((size_t)(np ? np : 1), sizeof(double));
+	if (a && b && pr) {
+		for (int i = 0; i < n; i++) {
+			a[i] = view_hist_at(m, (uint32_t)i)->dirty_mibs;
+			b[i] = view_hist_at(m, (uint32_t)i)->bw_mibs;
+		}
+		for (int i = 0; i < np; i++)
+			pr[i] = view_pass_at(m, (uint32_t)i)->remaining_bytes / 1048576.0;
+		if (h1 >= 2) {
+			draw_plot(y, h1, COLS, "dirty rate (d) vs bandwidth (b), MiB/s, one column per sample",
+				  a, b, n, 'd', 'b', "MiB/s");
+			y += h1 + 1;
+		}
+		if (h2 >= 2) {
+			char title[96];
+			snprintf(title, sizeof(title), "remaining MiB at the start of each pass (passes %" PRIu32
+				 "..%" PRIu32 ")", np ? view_pass_at(m, 0)->iteration : 0,
+				 np ? view_pass_at(m, (uint32_t)np - 1)->iteration : 0);
+			draw_plot(y, h2, COLS, title, pr, NULL, np, '#', '#', "MiB");
+			y += h2 + 1;
+		}
+	}
+	free(a);
+	free(b);
+	free(pr);
+	if (log_rows > 0 && y < LINES - 1) {
+		put_line(y++, "action log", A_BOLD);
+		/* newest last, as many as fit */
+		int rows = LINES - 1 - y, shown = 0;
+		uint32_t idx[VIEW_LOG];
+		for (uint32_t i = v->log_n; i-- > 0 && shown < rows;) {
+			const struct view_log_entry *e = view_log_at(v, i);
+			if (e->rec.domain == m->domain)
+				idx[shown++] = i;
+		}
+		if (shown == 0)
+			put_line(y, "(no actions or events for this domain)", 0);
+		for (int i = shown - 1; i >= 0; i--) {
+			view_log_format(v, view_log_at(v, idx[i]), line, sizeof(line));
+			put_line(y++, line, 0);
+		}
+	}
+	(void)u;
+}
+
+static void draw_help(const struct replay *p)
+{
+	static const char *const lines[] = {
+		"migtop keys",
+		"",
+		"  Up/Down, PgUp/PgDn,   select a migration",
+		"  Home/End",
+		"  Enter                 detail view of the selected migration (Esc or Left: back)",
+		"  s                     next sort key (domain, remaining, progress, dirty, elapsed)",
+		"  p                     pause/resume (replay: play/stop)",
+		"  + / -                 double / halve the refresh interval (replay: the step)",
+		"  t / T                 replay: step forward / back",
+		"  b                     replay: jump to a time (HH:MM[:SS], +SEC, -SEC)",
+		"  h or ?                this help",
+		"  q                     quit",
+		"",
+		"any key returns",
+	};
+	for (int y = 2; y < LINES - 1; y++)
+		put_line(y, "", 0);
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]) && (int)i + 2 < LINES - 1; i++)
+		put_line((int)i + 2, lines[i], i == 0 ? A_BOLD : 0);
+	(void)p;
+}
+
+static void draw_status(const struct ui *u, const struct replay *p)
+{
+	char line[256];
+	if (u->status[0])
+		snprintf(line, sizeof(line), "%s", u->status);
+	else if (p)
+		snprintf(line, sizeof(line), "t/T step %.1fs  b jump  p play  Enter detail  s sort (%s)  h help  q quit",
+			 u->delay_s, view_sort_name(u->sort));
+	else
+		snprintf(line, sizeof(line), "Enter detail  s sort (%s)  p pause  +/- delay (%.1fs)  h help  q quit",
+			 view_sort_name(u->sort), u->delay_s);
+	put_line(LINES - 1, line, A_REVERSE);
+}
+
+static void redraw(const struct view_state *v, struct ui *u, const struct replay *p)
+{
+	const struct view_mig **order = calloc(v->n_migs ? v->n_migs : 1, sizeof(*order));
+
+	if (!order)
+		return;
+	view_sorted(v, u->sort, order);
+	/* Keep the selection on the same domain across re-sorts and new rows. */
+	if (u->have_sel) {
+		for (size_t i = 0; i < v->n_migs; i++)
+			if (order[i]->domain == u->sel_domain)
+				u->sel = i;
+	}
+	if (v->n_migs && u->sel >= v->n_migs)
+		u->sel = v->n_migs - 1;
+	if (v->n_migs) {
+		u->sel_domain = order[u->sel]->domain;
+		u->have_sel = true;
+	}
+	if (COLS < 40 || LINES < 8) {
+		erase();
+		mvaddnstr(0, 0, "terminal too small for migtop (need 40x8)", COLS);
+		refresh();
+		free(order);
+		return;
+	}
+	draw_header(v, u, p);
+	switch (u->mode) {
+	case SCREEN_TABLE:
+		draw_table(v, u, order);
+		break;
+	case SCREEN_DETAIL: {
+		const struct view_mig *m = NULL;
+		for (size_t i = 0; i < v->n_migs; i++)
+			if (u->have_sel && order[i]->domain == u->sel_domain)
+				m = order[i];
+		draw_detail(v, u, m);
+		break;
+	}
+	case SCREEN_HELP:
+		draw_help(p);
+		break;
+	}
+	draw_status(u, p);
+	refresh();
+	free(order);
+}
+
+static bool prompt(const char *q, char *buf, int len)
+{
+	put_line(LINES - 1, q, A_REVERSE);
+	move(LINES - 1, (int)strlen(q) < COLS ? (int)strlen(q) : COLS - 1);
+	echo();
+	curs_set(1);
+	timeout(-1);
+	int r = getnstr(buf, len - 1);
+	noecho();
+	curs_set(0);
+	return r == OK && buf[0];
+}
+
+static int run_screen(const struct opts *o, struct live *l, struct replay *p, struct view_state *v)
+{
+	struct ui u = { .mode = SCREEN_TABLE, .delay_s = o->delay_s, .sort = o->sort };
+	uint64_t next_ns = 0;
+
+	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
+		fprintf(stderr, "migtop: not a terminal; use -b for plain text or --json\n");
+		return EXIT_USAGE;
+	}
+	if (!initscr()) {
+		fprintf(stderr, "migtop: cannot initialise the terminal (is TERM set?)\n");
+		return EXIT_RUNTIME;
+	}
+	cbreak();
+	noecho();
+	keypad(stdscr, TRUE);
+	curs_set(0);
+	if (p && replay_seek(p, v, p->t_mono_ns) < 0)
+		goto oom;
+
+	while (!stop_requested) {
+		uint64_t now = ring_now_mono_ns();
+		bool tick = now >= next_ns;
+		if (tick) {
+			next_ns = now + (uint64_t)(u.delay_s * 1e9);
+			if (p) {
+				if (u.playing && replay_seek(p, v, p->t_mono_ns + (uint64_t)(u.delay_s * 1e9)) < 0)
+					goto oom;
+				if (u.playing && p->t_mono_ns >= p->last_mono_ns)
+					u.playing = false;
+			} else if (!u.paused) {
+				int r = live_collect(l, v);
+				if (r < 0) {
+					endwin();
+					fprintf(stderr, "migtop: the ring became unreadable: %s\n", strerror(-r));
+					return EXIT_RUNTIME;
+				}
+			}
+		}
+		redraw(v, &u, p);
+		uint64_t left_ms = next_ns > now ? (next_ns - now) / 1000000u : 0;
+		timeout((int)(left_ms > 1000 ? 1000 : left_ms + 1));
+		int ch = getch();
+		if (ch == ERR)
+			continue;
+		u.status[0] = '\0';
+		if (u.mode == SCREEN_HELP) {
+			u.mode = SCREEN_TABLE;
+			if (ch != 'q')
+				continue;
+		}
+		switch (ch) {
+		case 'q':
+			goto out;
+		case 'h':
+		case '?':
+			u.mode = SCREEN_HELP;
+			break;
+		case KEY_UP:
+		case 'k':
+			if (u.sel > 0)
+				u.sel--;
+			u.have_sel = false;
+			break;
+		case KEY_DOWN:
+		case 'j':
+			if (u.sel + 1 < v->n_migs)
+				u.sel++;
+			u.have_sel = false;
+			break;
+		case KEY_PPAGE:
+			u.sel = u.sel > (size_t)(LINES - 4) ? u.sel - (size_t)(LINES - 4) : 0;
+			u.have_sel = false;
+			break;
+		case KEY_NPAGE:
+			u.sel += (size_t)(LINES - 4);
+			if (v->n_migs && u.sel >= v->n_migs)
+				u.sel = v->n_migs - 1;
+			u.have_sel = false;
+			break;
+		case KEY_HOME:
+			u.sel = 0;
+			u.have_sel = false;
+			break;
+		case KEY_END:
+			u.sel = v->n_migs ? v->n_migs - 1 : 0;
+			u.have_sel = false;
+			break;
+		case '\n':
+		case '\r':
+		case KEY_ENTER:
+		case KEY_RIGHT:
+			if (u.mode == SCREEN_TABLE && v->n_migs)
+				u.mode = SCREEN_DETAIL;
+			else if (u.mode == SCREEN_DETAIL && ch != KEY_RIGHT)
+				u.mode = SCREEN_TABLE;
+			break;
+		case 27: /* Esc */
+		case KEY_LEFT:
+		case KEY_BACKSPACE:
+			u.mode = SCREEN_TABLE;
+			break;
+		case 's':
+			u.sort = (u.sort + 1) % VIEW_SORT_MAX;
+			snprintf(u.status, sizeof(u.status), "sorted by %s", view_sort_name(u.sort));
+			break;
+		case 'p':
+		case ' ':
+			if (p)
+				u.playing = !u.playing;
+			else
+				u.paused = !u.paused;
+			break;
+		case '+':
+		case '=':
+			u.delay_s = u.delay_s * 2 > 60 ? 60 : u.delay_s * 2;
+			snprintf(u.status, sizeof(u.status), "refresh every %.1fs", u.delay_s);
+			next_ns = now + (uint64_t)(u.delay_s * 1e9);
+			break;
+		case '-':
+			u.delay_s = u.delay_s / 2 < 0.1 ? 0.1 : u.delay_s / 2;
+			snprintf(u.status, sizeof(u.status), "refresh every %.1fs", u.delay_s);
+			next_ns = now + (uint64_t)(u.delay_s * 1e9);
+			break;
+		case 't':
+		case 'T':
+			if (!p) {
+				snprintf(u.status, sizeof(u.status), "t/T step through a replay (migtop -r FILE)");
+				break;
+			}
+			{
+				uint64_t st = (uint64_t)(u.delay_s * 1e9);
+				uint64_t t = ch == 't' ? p->t_mono_ns + st
+						       : (p->t_mono_ns > st ? p->t_mono_ns - st : 0);
+				if (replay_seek(p, v, t) < 0)
+					goto oom;
+			}
+			break;
+		case 'b':
+			if (p) {
+				char buf[64], q[128];
+				uint64_t t;
+				snprintf(q, sizeof(q), "jump to (HH:MM[:SS], +SEC from start, -SEC from end): ");
+				if (prompt(q, buf, sizeof(buf))) {
+					if (parse_jump(p, buf, &t) == 0) {
+						if (replay_seek(p, v, t) < 0)
+							goto oom;
+					} else {
+						snprintf(u.status, sizeof(u.status), "cannot read time '%s'", buf);
+					}
+				}
+			}
+			break;
+		case KEY_RESIZE:
+			clear();
+			break;
+		default:
+			break;
+		}
+	}
+out:
+	endwin();
+	return EXIT_OK;
+oom:
+	endwin();
+	fprintf(stderr, "migtop: out of memory\n");
+	return EXIT_RUNTIME;
+}
+
+/* ---- main ------------------------------------------------------------------------------------- */
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: migtop [OPTION]...\n"
+		"Show the live migrations of this host as migtuned sees them, or replay a dump.\n"
+		"\n"
+		"  -b, --batch          plain text, one block per refresh, for pipes and logs\n"
+		"      --json           one JSON object per refresh (implies batch)\n"
+		"  -n, --iterations N   stop after N refreshes (default: until interrupted;\n"
+		"                       a batch replay stops at the end of the dump)\n"
+		"  -d, --delay SEC      refresh interval, or the replay step (default 2)\n"
+		"  -s, --sort KEY       domain, remaining, progress, dirty or elapsed\n"
+		"  -r, --replay FILE    replay a dump written by migdump (t/T step, b jump)\n"
+		"      --begin TIME     replay from TIME: HH:MM[:SS], +SEC from start, -SEC from end\n"
+		"      --ring NAME      telemetry ring to read (default %s)\n"
+		"  -h, --help           this help\n"
+		"  -V, --version        version\n"
+		"\n"
+		"Keys: arrows select, Enter details, s sort, p pause, +/- delay, h help, q quit.\n"
+		"\n"
+		"Exit status: 0 ok, 1 usage, 2 no ring (migtuned not running) or no such dump,\n"
+		"3 permission denied, 4 other ABI or format version, 5 runtime error.\n"
+		"See migtop(1).\n", RING_DEFAULT_NAME);
+}
+
+int main(int argc, char **argv)
+{
+	enum { OPT_JSON = 256, OPT_RING, OPT_BEGIN };
+	static const struct option longopts[] = {
+		{ "batch", no_argument, NULL, 'b' },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "iterations", required_argument, NULL, 'n' },
+		{ "delay", required_argument, NULL, 'd' },
+		{ "sort", required_argument, NULL, 's' },
+		{ "replay", required_argument, NULL, 'r' },
+		{ "begin", required_argument, NULL, OPT_BEGIN },
+		{ "ring", required_argument, NULL, OPT_RING },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct opts o = { .ring = RING_DEFAULT_NAME, .delay_s = 2.0, .sort = VIEW_SORT_DOMAIN };
+	struct live l = { 0 };
+	struct replay p = { 0 };
+	struct view_state v;
+	struct view_source src;
+	char *end;
+	int c, rc;
+
+	setlocale(LC_ALL, "");
+	while ((c = getopt_long(argc, argv, "bn:d:s:r:hV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'b':
+			o.batch = true;
+			break;
+		case OPT_JSON:
+			o.json = o.batch = true;
+			break;
+		case 'n':
+			errno = 0;
+			o.iterations = strtol(optarg, &end, 10);
+			if (errno || *end || o.iterations < 1) {
+				fprintf(stderr, "migtop: -n wants a positive count, not '%s'\n", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'd':
+			o.delay_s = strtod(optarg, &end);
+			if (*end || !(o.delay_s >= 0.1 && o.delay_s <= 3600)) {
+				fprintf(stderr, "migtop: -d wants seconds between 0.1 and 3600, not '%s'\n", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 's': {
+			int k;
+			for (k = 0; k < VIEW_SORT_MAX; k++)
+				if (strcmp(optarg, view_sort_name(k)) == 0)
+					break;
+			if (k == VIEW_SORT_MAX) {
+				fprintf(stderr, "migtop: unknown sort key '%s' (domain, remaining, progress, "
+					"dirty, elapsed)\n", optarg);
+				return EXIT_USAGE;
+			}
+			o.sort = k;
+			break;
+		}
+		case 'r':
+			o.replay = optarg;
+			break;
+		case OPT_BEGIN:
+			o.begin = optarg;
+			break;
+		case OPT_RING:
+			o.ring = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return EXIT_OK;
+		case 'V':
+			printf("migtop %s\n", MIGTUNE_VERSION);
+			return EXIT_OK;
+		default:
+			fprintf(stderr, "Try 'migtop --help'.\n");
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "migtop: unexpected argument '%s'; try 'migtop --help'\n", argv[optind]);
+		return EXIT_USAGE;
+	}
+	if (o.begin && !o.replay) {
+		fprintf(stderr, "migtop: --begin only applies to a replay (-r FILE)\n");
+		return EXIT_USAGE;
+	}
+
+	struct sigaction sa = { .sa_handler = on_signal };
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+
+	if (o.replay) {
+		rc = open_replay(&o, &p);
+		if (rc != EXIT_OK)
+			goto out;
+		src = (struct view_source){ replay_lookup, replay_to_real, &p };
+		if (o.begin) {
+			uint64_t t;
+			if (parse_jump(&p, o.begin, &t) < 0) {
+				fprintf(stderr, "migtop: cannot read --begin '%s' (HH:MM[:SS], +SEC, -SEC)\n",
+					o.begin);
+				rc = EXIT_USAGE;
+				goto out;
+			}
+			p.t_mono_ns = t < p.first_mono_ns ? p.first_mono_ns : t;
+		}
+	} else {
+		rc = open_live(&o, &l);
+		if (rc != EXIT_OK)
+			goto out;
+		src = (struct view_source){ live_lookup, live_to_real, &l };
+		ring_reader_seek_oldest(l.r);
+	}
+	view_init(&v, &src);
+	v.label = o.replay ? o.replay : "live";
+	if (o.batch)
+		rc = run_batch(&o, o.replay ? NULL : &l, o.replay ? &p : NULL, &v);
+	else
+		rc = run_screen(&o, o.replay ? NULL : &l, o.replay ? &p : NULL, &v);
+	view_free(&v);
+out:
+	if (l.r)
+		ring_reader_close(l.r);
+	if (p.d)
+		dump_close(p.d);
+	free(p.recs);
+	return rc;
+}

@@ -1,0 +1,949 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Record decoding and the outputs shared by migtop and migdump: see view_decode.h.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "tools/view_decode.h"
+
+#define MIB 1048576.0
+
+void view_init(struct view_state *v, const struct view_source *src)
+{
+	memset(v, 0, sizeof(*v));
+	if (src)
+		v->src = *src;
+}
+
+void view_reset(struct view_state *v)
+{
+	v->n_migs = 0;
+	v->n_nics = 0;
+	v->log_n = v->log_head = 0;
+	v->records = v->invalid = 0;
+	v->newest_mono_ns = 0;
+}
+
+void view_free(struct view_state *v)
+{
+	free(v->migs);
+	v->migs = NULL;
+	v->n_migs = v->cap_migs = 0;
+}
+
+static void mig_forget_job(struct view_mig *m)
+{
+	m->have_sample = false;
+	m->have_action = false;
+	m->n_actions = 0;
+	m->hist_n = m->hist_head = 0;
+	m->pass_n = m->pass_head = 0;
+	m->policy[0] = '\0';
+}
+
+static struct view_mig *mig_get(struct view_state *v, uint32_t domain, uint64_t mono_ns)
+{
+	for (size_t i = 0; i < v->n_migs; i++)
+		if (v->migs[i].domain == domain)
+			return &v->migs[i];
+	if (v->n_migs == v->cap_migs) {
+		size_t ncap = v->cap_migs ? v->cap_migs * 2 : 16;
+		struct view_mig *nm = realloc(v->migs, ncap * sizeof(*nm));
+		if (!nm)
+			return NULL;
+		v->migs = nm;
+		v->cap_migs = ncap;
+	}
+	struct view_mig *m = &v->migs[v->n_migs++];
+	uint8_t uuid[16];
+	memset(m, 0, sizeof(*m));
+	m->domain = domain;
+	m->first_mono_ns = mono_ns;
+	if (v->src.lookup && v->src.lookup(v->src.ctx, domain, m->name, uuid) == 0) {
+		m->name[RING_NAME_MAX] = '\0';
+		ring_uuid_format(uuid, m->uuid);
+	} else {
+		snprintf(m->name, sizeof(m->name), "#%" PRIu32, domain);
+	}
+	return m;
+}
+
+static void log_push(struct view_state *v, const struct ring_record *rec)
+{
+	struct view_log_entry *e = &v->log[v->log_head];
+	e->mono_ns = rec->mono_ns;
+	e->rec = *rec;
+	v->log_head = (v->log_head + 1) % VIEW_LOG;
+	if (v->log_n < VIEW_LOG)
+		v->log_n++;
+}
+
+static void feed_sample(struct view_state *v, const struct ring_record *rec)
+{
+	struct view_mig *m = mig_get(v, rec->domain, rec->mono_ns);
+	const struct ring_sample *s = &rec->u.sample;
+
+	if (!m)
+		return;
+	/* A job clock that goes back means a new migration of the same domain. */
+	if (m->have_sample && s->elapsed_ms < m->s.elapsed_ms) {
+		mig_forget_job(m);
+		m->first_mono_ns = rec->mono_ns;
+	}
+	m->s = *s;
+	m->have_sample = true;
+	m->last_mono_ns = rec->mono_ns;
+
+	struct view_point *p = &m->hist[m->hist_head];
+	p->mono_ns = rec->mono_ns;
+	p->dirty_mibs = (double)s->dirty_pages_per_s * (s->page_size ? s->page_size : 4096) / MIB;
+	p->bw_mibs = (double)s->memory_bps / MIB;
+	p->remaining_bytes = s->data_remaining_bytes;
+	m->hist_head = (m->hist_head + 1) % VIEW_HISTORY;
+	if (m->hist_n < VIEW_HISTORY)
+		m->hist_n++;
+
+	const struct view_pass *last = m->pass_n ? view_pass_at(m, m->pass_n - 1) : NULL;
+	if (s->iteration && (!last || last->iteration != s->iteration)) {
+		struct view_pass *np = &m->passes[m->pass_head];
+		np->iteration = s->iteration;
+		np->remaining_bytes = s->data_remaining_bytes;
+		m->pass_head = (m->pass_head + 1) % VIEW_PASSES;
+		if (m->pass_n < VIEW_PASSES)
+			m->pass_n++;
+	}
+}
+
+int view_feed(struct view_state *v, const struct ring_record *rec)
+{
+	if (ring_record_validate(rec) < 0) {
+		v->invalid++;
+		return 0;
+	}
+	v->records++;
+	if (rec->mono_ns > v->newest_mono_ns)
+		v->newest_mono_ns = rec->mono_ns;
+	switch (rec->type) {
+	case RING_REC_SAMPLE:
+		if (rec->domain == RING_NO_DOMAIN)
+			break;
+		feed_sample(v, rec);
+		break;
+	case RING_REC_ACTION:
+		log_push(v, rec);
+		if (rec->domain != RING_NO_DOMAIN) {
+			struct view_mig *m = mig_get(v, rec->domain, rec->mono_ns);
+			if (!m)
+				return -ENOMEM;
+			m->act = rec->u.action;
+			m->have_action = true;
+			m->act_mono_ns = rec->mono_ns;
+			m->n_actions++;
+			snprintf(m->policy, sizeof(m->policy), "%s", rec->u.action.policy);
+		}
+		break;
+	case RING_REC_EVENT:
+	case RING_REC_AGENT:
+		log_push(v, rec);
+		break;
+	case RING_REC_NIC: {
+		size_t i;
+		for (i = 0; i < v->n_nics; i++)
+			if (v->nics[i].n.ifindex == rec->u.nic.ifindex)
+				break;
+		if (i == v->n_nics) {
+			if (v->n_nics < VIEW_NICS) {
+				v->n_nics++;
+			} else {
+				/* replace the NIC heard from least recently */
+				i = 0;
+				for (size_t k = 1; k < v->n_nics; k++)
+					if (v->nics[k].mono_ns < v->nics[i].mono_ns)
+						i = k;
+			}
+		}
+		v->nics[i].mono_ns = rec->mono_ns;
+		v->nics[i].n = rec->u.nic;
+		break;
+	}
+	default:
+		break;
+	}
+	return 0;
+}
+
+const struct view_log_entry *view_log_at(const struct view_state *v, uint32_t i)
+{
+	if (i >= v->log_n)
+		return NULL;
+	return &v->log[(v->log_head + VIEW_LOG - v->log_n + i) % VIEW_LOG];
+}
+
+const struct view_point *view_hist_at(const struct view_mig *m, uint32_t i)
+{
+	if (i >= m->hist_n)
+		return NULL;
+	return &m->hist[(m->hist_head + VIEW_HISTORY - m->hist_n + i) % VIEW_HISTORY];
+}
+
+const struct view_pass *view_pass_at(const struct view_mig *m, uint32_t i)
+{
+	if (i >= m->pass_n)
+		return NULL;
+	return &m->passes[(m->pass_head + VIEW_PASSES - m->pass_n + i) % VIEW_PASSES];
+}
+
+/* ---- formatting ------------------------------------------------------------------------------- */
+
+void view_format_bytes(uint64_t bytes, char *buf, size_t len)
+{
+	static const char units[] = "BKMGTP";
+	double x = (double)bytes;
+	int u = 0;
+
+	while (x >= 1024.0 && u < 5) {
+		x /= 1024.0;
+		u++;
+	}
+	if (u == 0)
+		snprintf(buf, len, "%" PRIu64 "B", bytes);
+	else
+		snprintf(buf, len, x < 10.0 ? "%.1f%c" : "%.0f%c", x, units[u]);
+}
+
+void view_format_time(uint64_t real_ns, bool with_date, char *buf, size_t len)
+{
+	time_t t = (time_t)(real_ns / 1000000000u);
+	struct tm tm;
+
+	if (!real_ns || !localtime_r(&t, &tm)) {
+		snprintf(buf, len, "-");
+		return;
+	}
+	strftime(buf, len, with_date ? "%Y-%m-%d %H:%M:%S" : "%H:%M:%S", &tm);
+}
+
+const char *view_liveness_word(int liveness)
+{
+	return liveness ? ring_liveness_name(liveness) : "replay";
+}
+
+void view_action_format(const struct ring_action *a, char *buf, size_t len)
+{
+	const char *res = a->result == RING_RES_APPLIED ? "" :
+			  a->result == RING_RES_ADVISORY ? " (advisory)" :
+			  a->result == RING_RES_SKIPPED ? " (skipped)" : " (failed)";
+
+	switch (a->kind) {
+	case RING_ACT_SET_DOWNTIME:
+		snprintf(buf, len, "downtime %" PRId64 "->%" PRId64 "ms%s", a->old_value, a->new_value, res);
+		break;
+	case RING_ACT_SET_BANDWIDTH:
+		snprintf(buf, len, "bandwidth %" PRId64 "->%" PRId64 "MiB/s%s", a->old_value, a->new_value,
+			 res);
+		break;
+	case RING_ACT_THROTTLE:
+		snprintf(buf, len, "throttle %" PRId64 "->%" PRId64 "%%%s", a->old_value, a->new_value, res);
+		break;
+	default:
+		snprintf(buf, len, "%s%s", ring_action_name(a->kind), res);
+		break;
+	}
+}
+
+static const struct ring_nic *migration_nic(const struct view_state *v)
+{
+	const struct ring_nic *best = NULL;
+
+	/* The NIC carrying migrations is the busiest one the agent reports. */
+	for (size_t i = 0; i < v->n_nics; i++)
+		if (!best || v->nics[i].n.tx_bps + v->nics[i].n.rx_bps > best->tx_bps + best->rx_bps)
+			best = &v->nics[i].n;
+	return best;
+}
+
+void view_row_fill(const struct view_state *v, const struct view_mig *m, struct view_row *r)
+{
+	const struct ring_sample *s = &m->s;
+
+	memset(r, 0, sizeof(*r));
+	r->m = m;
+	r->progress_pct = -1;
+	r->headroom_mibs = -1;
+	r->reason = "";
+	if (m->have_sample) {
+		r->dir = ring_direction_name(s->direction);
+		r->phase = ring_phase_name(s->phase);
+		r->pass = s->iteration;
+		if (s->data_total_bytes)
+			r->progress_pct = 100.0 * (double)(s->data_total_bytes -
+				(s->data_remaining_bytes < s->data_total_bytes ? s->data_remaining_bytes
+									       : s->data_total_bytes)) /
+				(double)s->data_total_bytes;
+		if (s->phase == RING_PHASE_DONE)
+			r->progress_pct = 100.0;
+		r->remaining_bytes = s->data_remaining_bytes;
+		r->dirty_mibs = (double)s->dirty_pages_per_s * (s->page_size ? s->page_size : 4096) / MIB;
+		r->bw_mibs = (double)s->memory_bps / MIB;
+		r->bw_limit_mibs = s->bandwidth_limit_mibs;
+		r->nic_tx_mibs = s->nic_tx_kibps / 1024.0;
+		r->nic_rx_mibs = s->nic_rx_kibps / 1024.0;
+		r->expected_downtime_ms = s->expected_downtime_ms;
+		r->downtime_limit_ms = s->downtime_limit_ms;
+		r->throttle_pct = s->throttle_pct;
+		r->elapsed_ms = s->elapsed_ms;
+		const struct ring_nic *nic = migration_nic(v);
+		if (nic && nic->speed_mbps) {
+			double cap = nic->speed_mbps * 1e6 / 8.0 / MIB;
+			double tx = s->nic_tx_kibps ? r->nic_tx_mibs : (double)nic->tx_bps / MIB;
+			r->headroom_mibs = cap > tx ? cap - tx : 0;
+		}
+	} else {
+		r->dir = "?";
+		r->phase = "unknown";
+	}
+	if (m->have_action) {
+		view_action_format(&m->act, r->action, sizeof(r->action));
+		r->reason = m->act.reason;
+	}
+}
+
+static bool mig_active(const struct view_mig *m)
+{
+	return m->have_sample && m->s.phase != RING_PHASE_DONE && m->s.phase != RING_PHASE_FAILED;
+}
+
+static int mig_cmp(const void *a, const void *b, void *arg)
+{
+	const struct view_mig *x = *(const struct view_mig *const *)a;
+	const struct view_mig *y = *(const struct view_mig *const *)b;
+	enum view_sort key = *(const enum view_sort *)arg;
+	int c = 0;
+
+	if (mig_active(x) != mig_active(y))
+		return mig_active(x) ? -1 : 1;
+	switch (key) {
+	case VIEW_SORT_REMAINING:
+		c = x->s.data_remaining_bytes > y->s.data_remaining_bytes ? -1 :
+		    x->s.data_remaining_bytes < y->s.data_remaining_bytes;
+		break;
+	case VIEW_SORT_PROGRESS: {
+		double px = x->s.data_total_bytes ? (double)x->s.data_remaining_bytes / (double)x->s.data_total_bytes : 1;
+		double py = y->s.data_total_bytes ? (double)y->s.data_remaining_bytes / (double)y->s.data_total_bytes : 1;
+		c = px > py ? -1 : px < py;   /* least progress first */
+		break;
+	}
+	case VIEW_SORT_DIRTY: {
+		double dx = (double)x->s.dirty_pages_per_s * x->s.page_size;
+		double dy = (double)y->s.dirty_pages_per_s * y->s.page_size;
+		c = dx > dy ? -1 : dx < dy;
+		break;
+	}
+	case VIEW_SORT_ELAPSED:
+		c = x->s.elapsed_ms > y->s.elapsed_ms ? -1 : x->s.elapsed_ms < y->s.elapsed_ms;
+		break;
+	default:
+		break;
+	}
+	if (c == 0)
+		c = strcmp(x->name, y->name);
+	if (c == 0)
+		c = x->domain < y->domain ? -1 : x->domain > y->domain;
+	return c;
+}
+
+void view_sorted(const struct view_state *v, enum view_sort key, const struct view_mig **out)
+{
+	for (size_t i = 0; i < v->n_migs; i++)
+		out[i] = &v->migs[i];
+	if (v->n_migs > 1)
+		qsort_r(out, v->n_migs, sizeof(*out), mig_cmp, &key);
+}
+
+const char *view_sort_name(enum view_sort key)
+{
+	static const char *const names[] = { "domain", "remaining", "progress", "dirty", "elapsed" };
+	return key < VIEW_SORT_MAX ? names[key] : "?";
+}
+
+void view_log_format(const struct view_state *v, const struct view_log_entry *e, char *buf,
+		     size_t len)
+{
+	char t[32], what[64];
+	const struct ring_record *rec = &e->rec;
+	const char *dom = "-";
+	char domb[RING_NAME_MAX + 1];
+	uint8_t uuid[16];
+
+	view_format_time(v->src.to_real_ns ? v->src.to_real_ns(v->src.ctx, e->mono_ns) : 0, false, t,
+			 sizeof(t));
+	if (rec->domain != RING_NO_DOMAIN) {
+		if (v->src.lookup && v->src.lookup(v->src.ctx, rec->domain, domb, uuid) == 0) {
+			domb[RING_NAME_MAX] = '\0';
+		} else {
+			snprintf(domb, sizeof(domb), "#%" PRIu32, rec->domain);
+		}
+		dom = domb;
+	}
+	switch (rec->type) {
+	case RING_REC_ACTION:
+		view_action_format(&rec->u.action, what, sizeof(what));
+		snprintf(buf, len, "%s %s %s [%s] %s", t, dom, what, rec->u.action.policy,
+			 rec->u.action.reason);
+		break;
+	case RING_REC_EVENT:
+		snprintf(buf, len, "%s %s event %s %s %s", t, dom, rec->u.event.op, rec->u.event.subop,
+			 rec->u.event.text);
+		break;
+	case RING_REC_AGENT:
+		snprintf(buf, len, "%s agent pid %" PRIu32 " kind %u %s", t, rec->u.agent.pid,
+			 rec->u.agent.kind, rec->u.agent.text);
+		break;
+	default:
+		snprintf(buf, len, "%s %s %s", t, dom, ring_rec_type_name(rec->type));
+		break;
+	}
+}
+
+/* ---- columns ---------------------------------------------------------------------------------- */
+
+static void c_domain(const struct view_row *r, char *b, size_t l) { snprintf(b, l, "%s", r->m->name); }
+static void c_dir(const struct view_row *r, char *b, size_t l) { snprintf(b, l, "%s", r->dir); }
+static void c_phase(const struct view_row *r, char *b, size_t l) { snprintf(b, l, "%s", r->phase); }
+static void c_pass(const struct view_row *r, char *b, size_t l) { snprintf(b, l, "%" PRIu32, r->pass); }
+static void c_prog(const struct view_row *r, char *b, size_t l)
+{
+	if (r->progress_pct < 0)
+		snprintf(b, l, "-");
+	else
+		snprintf(b, l, "%.0f%%", r->progress_pct);
+}
+static void c_remain(const struct view_row *r, char *b, size_t l) { view_format_bytes(r->remaining_bytes, b, l); }
+static void c_dirty(const struct view_row *r, char *b, size_t l) { snprintf(b, l, "%.1f", r->dirty_mibs); }
+static void c_bw(const struct view_row *r, char *b, size_t l)
+{
+	if (r->bw_limit_mibs > 0)
+		snprintf(b, l, "%.1f/%.0f", r->bw_mibs, r->bw_limit_mibs);
+	else
+		snprintf(b, l, "%.1f/-", r->bw_mibs);
+}
+static void c_nic(const struct view_row *r, char *b, size_t l)
+{
+	snprintf(b, l, "%.0f/%.0f", r->nic_tx_mibs, r->nic_rx_mibs);
+}
+static void c_headroom(const struct view_row *r, char *b, size_t l)
+{
+	if (r->headroom_mibs < 0)
+		snprintf(b, l, "-");
+	else
+		snprintf(b, l, "%.0f", r->headroom_mibs);
+}
+static void c_downtime(const struct view_row *r, char *b, size_t l)
+{
+	snprintf(b, l, "%" PRIu32 "/%" PRIu32, r->expected_downtime_ms, r->downtime_limit_ms);
+}
+static void c_throttle(const struct view_row *r, char *b, size_t l) { snprintf(b, l, "%" PRIu32, r->throttle_pct); }
+static void c_policy(const struct view_row *r, char *b, size_t l) { snprintf(b, l, "%s", r->m->policy[0] ? r->m->policy : "-"); }
+static void c_action(const struct view_row *r, char *b, size_t l)
+{
+	if (!r->action[0])
+		snprintf(b, l, "-");
+	else if (r->reason[0])
+		snprintf(b, l, "%s: %s", r->action, r->reason);
+	else
+		snprintf(b, l, "%s", r->action);
+}
+
+const struct view_col view_cols[] = {
+	{ "DOMAIN",    14, 0, true,  c_domain },
+	{ "DIR",        3, 1, true,  c_dir },
+	{ "PHASE",      9, 0, true,  c_phase },
+	{ "PASS",       4, 0, false, c_pass },
+	{ "PROG",       4, 0, false, c_prog },
+	{ "REMAIN",     6, 0, false, c_remain },
+	{ "DIRTY",      6, 0, false, c_dirty },
+	{ "BW/LIMIT",  11, 0, false, c_bw },
+	{ "NICTX/RX",   9, 2, false, c_nic },
+	{ "HEADRM",     6, 2, false, c_headroom },
+	{ "DOWNTIME",  11, 1, false, c_downtime },
+	{ "THR",        3, 2, false, c_throttle },
+	{ "POLICY",     9, 2, true,  c_policy },
+	{ "LAST ACTION", 11, 0, true, c_action },
+};
+const size_t view_n_cols = sizeof(view_cols) / sizeof(view_cols[0]);
+
+/* ---- batch text ------------------------------------------------------------------------------- */
+
+void view_print_text(FILE *f, const struct view_state *v, enum view_sort key)
+{
+	char t[32];
+	const struct view_mig **order = calloc(v->n_migs ? v->n_migs : 1, sizeof(*order));
+
+	view_format_time(v->now_real_ns, true, t, sizeof(t));
+	fprintf(f, "migtop %s  host %s  agent %s", t, v->host[0] ? v->host : "?",
+		view_liveness_word(v->liveness));
+	if (v->writer_pid)
+		fprintf(f, " (pid %" PRIu32 ")", v->writer_pid);
+	fprintf(f, "  migrations %zu  records %" PRIu64 "  lost %" PRIu64 "  dropped %" PRIu64 "\n",
+		v->n_migs, v->records, v->lost, v->dropped);
+	for (size_t i = 0; i < v->n_nics; i++) {
+		const struct ring_nic *n = &v->nics[i].n;
+		fprintf(f, "NIC %s %s speed %" PRIu32 "Mb/s tx %.1fMiB/s rx %.1fMiB/s errors %" PRIu32
+			"/%" PRIu32 " dropped %" PRIu32 "/%" PRIu32 "\n",
+			n->ifname, n->carrier ? "up" : "down", n->speed_mbps, (double)n->tx_bps / MIB,
+			(double)n->rx_bps / MIB, n->tx_errors, n->rx_errors, n->tx_dropped, n->rx_dropped);
+	}
+	for (size_t c = 0; c < view_n_cols; c++) {
+		if (c + 1 == view_n_cols)
+			fprintf(f, "%s\n", view_cols[c].name);
+		else
+			fprintf(f, view_cols[c].left ? "%-*s " : "%*s ", view_cols[c].width, view_cols[c].name);
+	}
+	if (!order)
+		return;
+	view_sorted(v, key, order);
+	for (size_t i = 0; i < v->n_migs; i++) {
+		struct view_row r;
+		char cell[160];
+		view_row_fill(v, order[i], &r);
+		for (size_t c = 0; c < view_n_cols; c++) {
+			view_cols[c].fmt(&r, cell, sizeof(cell));
+			if (c + 1 == view_n_cols)
+				fprintf(f, "%s\n", cell);
+			else
+				fprintf(f, view_cols[c].left ? "%-*s " : "%*s ", view_cols[c].width, cell);
+		}
+	}
+	free(order);
+	fflush(f);
+}
+
+/* ---- JSON ------------------------------------------------------------------------------------- */
+
+static void jadd_str(struct json_object *o, const char *k, const char *s)
+{
+	json_object_object_add(o, k, json_object_new_string(s));
+}
+
+static void jadd_u64(struct json_object *o, const char *k, uint64_t x)
+{
+	json_object_object_add(o, k, json_object_new_uint64(x));
+}
+
+static void jadd_i64(struct json_object *o, const char *k, int64_t x)
+{
+	json_object_object_add(o, k, json_object_new_int64(x));
+}
+
+static void jadd_dbl(struct json_object *o, const char *k, double x)
+{
+	/* two decimals are all a reader of MiB/s or % needs; keeps the output stable for diffs */
+	json_object_object_add(o, k, json_object_new_double(round(x * 100.0) / 100.0));
+}
+
+static struct json_object *nic_json(const struct ring_nic *n)
+{
+	struct json_object *o = json_object_new_object();
+	jadd_str(o, "ifname", n->ifname);
+	jadd_u64(o, "ifindex", n->ifindex);
+	json_object_object_add(o, "carrier", json_object_new_boolean(n->carrier));
+	jadd_u64(o, "speed_mbps", n->speed_mbps);
+	jadd_u64(o, "tx_bytes", n->tx_bytes);
+	jadd_u64(o, "rx_bytes", n->rx_bytes);
+	jadd_u64(o, "tx_bps", n->tx_bps);
+	jadd_u64(o, "rx_bps", n->rx_bps);
+	jadd_u64(o, "tx_errors", n->tx_errors);
+	jadd_u64(o, "rx_errors", n->rx_errors);
+	jadd_u64(o, "tx_dropped", n->tx_dropped);
+	jadd_u64(o, "rx_dropped", n->rx_dropped);
+	jadd_u64(o, "tx_packets", n->tx_packets);
+	jadd_u64(o, "rx_packets", n->rx_packets);
+	return o;
+}
+
+static struct json_object *action_json(const struct ring_action *a)
+{
+	struct json_object *o = json_object_new_object();
+	jadd_str(o, "kind", ring_action_name(a->kind));
+	jadd_str(o, "result", ring_result_name(a->result));
+	jadd_u64(o, "reason_code", a->reason_code);
+	jadd_i64(o, "error", a->error);
+	jadd_i64(o, "old_value", a->old_value);
+	jadd_i64(o, "new_value", a->new_value);
+	jadd_str(o, "policy", a->policy);
+	jadd_str(o, "reason", a->reason);
+	return o;
+}
+
+struct json_object *view_state_json(const struct view_state *v, enum view_sort key)
+{
+	struct json_object *o = json_object_new_object(), *arr, *nics;
+	const struct view_mig **order = calloc(v->n_migs ? v->n_migs : 1, sizeof(*order));
+	char t[32];
+
+	if (!o || !order) {
+		free(order);
+		json_object_put(o);
+		return NULL;
+	}
+	jadd_u64(o, "time_ns", v->now_real_ns);
+	view_format_time(v->now_real_ns, true, t, sizeof(t));
+	jadd_str(o, "time", t);
+	jadd_str(o, "host", v->host);
+	jadd_str(o, "agent", view_liveness_word(v->liveness));
+	jadd_u64(o, "agent_pid", v->writer_pid);
+	jadd_str(o, "source", v->label ? v->label : "live");
+	jadd_u64(o, "records", v->records);
+	jadd_u64(o, "records_lost", v->lost);
+	jadd_u64(o, "records_dropped", v->dropped);
+	jadd_u64(o, "records_invalid", v->invalid);
+	nics = json_object_new_array();
+	for (size_t i = 0; i < v->n_nics; i++)
+		json_object_array_add(nics, nic_json(&v->nics[i].n));
+	json_object_object_add(o, "nics", nics);
+
+	arr = json_object_new_array();
+	view_sorted(v, key, order);
+	for (size_t i = 0; i < v->n_migs; i++) {
+		struct view_row r;
+		struct json_object *m = json_object_new_object();
+		view_row_fill(v, order[i], &r);
+		jadd_str(m, "domain", order[i]->name);
+		jadd_u64(m, "domain_index", order[i]->domain);
+		jadd_str(m, "uuid", order[i]->uuid);
+		jadd_str(m, "direction", r.dir);
+		jadd_str(m, "phase", r.phase);
+		jadd_u64(m, "pass", r.pass);
+		if (r.progress_pct >= 0)
+			jadd_dbl(m, "progress_pct", r.progress_pct);
+		else
+			json_object_object_add(m, "progress_pct", NULL);
+		jadd_u64(m, "remaining_bytes", r.remaining_bytes);
+		jadd_u64(m, "total_bytes", order[i]->s.data_total_bytes);
+		jadd_dbl(m, "dirty_mibs", r.dirty_mibs);
+		jadd_dbl(m, "bandwidth_mibs", r.bw_mibs);
+		jadd_dbl(m, "bandwidth_limit_mibs", r.bw_limit_mibs);
+		jadd_dbl(m, "nic_tx_mibs", r.nic_tx_mibs);
+		jadd_dbl(m, "nic_rx_mibs", r.nic_rx_mibs);
+		if (r.headroom_mibs >= 0)
+			jadd_dbl(m, "nic_headroom_mibs", r.headroom_mibs);
+		else
+			json_object_object_add(m, "nic_headroom_mibs", NULL);
+		jadd_u64(m, "expected_downtime_ms", r.expected_downtime_ms);
+		jadd_u64(m, "downtime_limit_ms", r.downtime_limit_ms);
+		jadd_u64(m, "throttle_pct", r.throttle_pct);
+		jadd_u64(m, "elapsed_ms", r.elapsed_ms);
+		jadd_str(m, "policy", order[i]->policy);
+		jadd_u64(m, "actions", order[i]->n_actions);
+		json_object_object_add(m, "last_action",
+				       order[i]->have_action ? action_json(&order[i]->act) : NULL);
+		json_object_array_add(arr, m);
+	}
+	json_object_object_add(o, "migrations", arr);
+	free(order);
+	return o;
+}
+
+/* ---- record by record ------------------------------------------------------------------------- */
+
+void view_record_csv_header(FILE *f)
+{
+	fputs("time,mono_ns,type,domain,domain_name,"
+	      "direction,phase,iteration,throttle_pct,flags,data_total_bytes,data_processed_bytes,"
+	      "data_remaining_bytes,mem_total_bytes,mem_processed_bytes,mem_remaining_bytes,memory_bps,"
+	      "dirty_pages_per_s,page_size,expected_downtime_ms,downtime_limit_ms,bandwidth_limit_mibs,"
+	      "elapsed_ms,nic_tx_kibps,nic_rx_kibps,postcopy_requests,"
+	      "source,code,detail1,detail2,op,subop,"
+	      "kind,reason_code,result,error,old_value,new_value,policy,"
+	      "ifindex,ifname,carrier,tx_bytes,rx_bytes,tx_bps,rx_bps,tx_errors,rx_errors,tx_dropped,"
+	      "rx_dropped,speed_mbps,tx_packets,rx_packets,pid,text\n", f);
+}
+
+/* CSV field with quoting (RFC 4180). */
+static void csv_str(FILE *f, const char *s)
+{
+	bool q = strpbrk(s, ",\"\n\r") != NULL;
+	if (!q) {
+		fputs(s, f);
+		return;
+	}
+	fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '"')
+			fputc('"', f);
+		fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+static void record_domain(const struct view_source *src, uint32_t domain, char name[RING_NAME_MAX + 1],
+			  char uuid_s[37])
+{
+	uint8_t uuid[16];
+
+	name[0] = uuid_s[0] = '\0';
+	if (domain == RING_NO_DOMAIN)
+		return;
+	if (src && src->lookup && src->lookup(src->ctx, domain, name, uuid) == 0) {
+		name[RING_NAME_MAX] = '\0';
+		ring_uuid_format(uuid, uuid_s);
+	}
+}
+
+static void record_csv(FILE *f, const struct view_source *src, const struct ring_record *rec)
+{
+	char name[RING_NAME_MAX + 1], uuid[37], t[32];
+	uint64_t real = src && src->to_real_ns ? src->to_real_ns(src->ctx, rec->mono_ns) : 0;
+
+	record_domain(src, rec->domain, name, uuid);
+	view_format_time(real, true, t, sizeof(t));
+	fprintf(f, "%s,%" PRIu64 ",%s,", t, rec->mono_ns, ring_rec_type_name(rec->type));
+	if (rec->domain != RING_NO_DOMAIN)
+		fprintf(f, "%" PRIu32, rec->domain);
+	fputc(',', f);
+	csv_str(f, name);
+	fputc(',', f);
+	if (rec->type == RING_REC_SAMPLE) {
+		const struct ring_sample *s = &rec->u.sample;
+		fprintf(f, "%s,%s,%" PRIu32 ",%u,%u,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64
+			",%" PRIu64 ",%" PRIu64 ",%" PRIu32 ",%" PRIu32 ",%" PRIu32 ",%" PRIu32 ",%" PRIu32
+			",%" PRIu32 ",%" PRIu32 ",%" PRIu32 ",%" PRIu32 ",",
+			ring_direction_name(s->direction), ring_phase_name(s->phase), s->iteration,
+			s->throttle_pct, s->flags, s->data_total_bytes, s->data_processed_bytes,
+			s->data_remaining_bytes, s->mem_total_bytes, s->mem_processed_bytes,
+			s->mem_remaining_bytes, s->memory_bps, s->dirty_pages_per_s, s->page_size,
+			s->expected_downtime_ms, s->downtime_limit_ms, s->bandwidth_limit_mibs,
+			s->elapsed_ms, s->nic_tx_kibps, s->nic_rx_kibps, s->postcopy_requests);
+	} else {
+		fputs(",,,,,,,,,,,,,,,,,,,,,", f);
+	}
+	if (rec->type == RING_REC_EVENT) {
+		const struct ring_event *e = &rec->u.event;
+		fprintf(f, "%u,%" PRId32 ",%" PRId32 ",%" PRId32 ",", e->source, e->code, e->detail1,
+			e->detail2);
+		csv_str(f, e->op);
+		fputc(',', f);
+		csv_str(f, e->subop);
+		fputc(',', f);
+	} else {
+		fputs(",,,,,,", f);
+	}
+	if (rec->type == RING_REC_ACTION) {
+		const struct ring_action *a = &rec->u.action;
+		fprintf(f, "%s,%u,%s,%" PRId32 ",%" PRId64 ",%" PRId64 ",", ring_action_name(a->kind),
+			a->reason_code, ring_result_name(a->result), a->error, a->old_value, a->new_value);
+		csv_str(f, a->policy);
+		fputc(',', f);
+	} else {
+		fputs(",,,,,,,", f);
+	}
+	if (rec->type == RING_REC_NIC) {
+		const struct ring_nic *n = &rec->u.nic;
+		fprintf(f, "%" PRIu32 ",", n->ifindex);
+		csv_str(f, n->ifname);
+		fprintf(f, ",%u,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu32 ",%" PRIu32
+			",%" PRIu32 ",%" PRIu32 ",%" PRIu32 ",%" PRIu64 ",%" PRIu64 ",",
+			n->carrier, n->tx_bytes, n->rx_bytes, n->tx_bps, n->rx_bps, n->tx_errors,
+			n->rx_errors, n->tx_dropped, n->rx_dropped, n->speed_mbps, n->tx_packets,
+			n->rx_packets);
+	} else {
+		fputs(",,,,,,,,,,,,,,", f);
+	}
+	if (rec->type == RING_REC_AGENT) {
+		fprintf(f, "%" PRIu32 ",", rec->u.agent.pid);
+		csv_str(f, rec->u.agent.text);
+	} else if (rec->type == RING_REC_EVENT) {
+		fputc(',', f);
+		csv_str(f, rec->u.event.text);
+	} else if (rec->type == RING_REC_ACTION) {
+		fputc(',', f);
+		csv_str(f, rec->u.action.reason);
+	} else {
+		fputc(',', f);
+	}
+	fputc('\n', f);
+}
+
+static struct json_object *record_json(const struct view_source *src, const struct ring_record *rec)
+{
+	struct json_object *o = json_object_new_object();
+	char name[RING_NAME_MAX + 1], uuid[37];
+	uint64_t real = src && src->to_real_ns ? src->to_real_ns(src->ctx, rec->mono_ns) : 0;
+
+	record_domain(src, rec->domain, name, uuid);
+	jadd_u64(o, "time_ns", real);
+	jadd_u64(o, "mono_ns", rec->mono_ns);
+	jadd_str(o, "type", ring_rec_type_name(rec->type));
+	if (rec->domain != RING_NO_DOMAIN) {
+		jadd_u64(o, "domain_index", rec->domain);
+		jadd_str(o, "domain", name);
+		if (uuid[0])
+			jadd_str(o, "uuid", uuid);
+	}
+	switch (rec->type) {
+	case RING_REC_SAMPLE: {
+		const struct ring_sample *s = &rec->u.sample;
+		jadd_str(o, "direction", ring_direction_name(s->direction));
+		jadd_str(o, "phase", ring_phase_name(s->phase));
+		jadd_u64(o, "throttle_pct", s->throttle_pct);
+		jadd_u64(o, "flags", s->flags);
+		jadd_u64(o, "iteration", s->iteration);
+		jadd_u64(o, "data_total_bytes", s->data_total_bytes);
+		jadd_u64(o, "data_processed_bytes", s->data_processed_bytes);
+		jadd_u64(o, "data_remaining_bytes", s->data_remaining_bytes);
+		jadd_u64(o, "mem_total_bytes", s->mem_total_bytes);
+		jadd_u64(o, "mem_processed_bytes", s->mem_processed_bytes);
+		jadd_u64(o, "mem_remaining_bytes", s->mem_remaining_bytes);
+		jadd_u64(o, "memory_bps", s->memory_bps);
+		jadd_u64(o, "dirty_pages_per_s", s->dirty_pages_per_s);
+		jadd_u64(o, "page_size", s->page_size);
+		jadd_u64(o, "expected_downtime_ms", s->expected_downtime_ms);
+		jadd_u64(o, "downtime_limit_ms", s->downtime_limit_ms);
+		jadd_u64(o, "bandwidth_limit_mibs", s->bandwidth_limit_mibs);
+		jadd_u64(o, "elapsed_ms", s->elapsed_ms);
+		jadd_u64(o, "nic_tx_kibps", s->nic_tx_kibps);
+		jadd_u64(o, "nic_rx_kibps", s->nic_rx_kibps);
+		jadd_u64(o, "postcopy_requests", s->postcopy_requests);
+		break;
+	}
+	case RING_REC_EVENT: {
+		const struct ring_event *e = &rec->u.event;
+		jadd_str(o, "source", e->source == RING_EVSRC_HOOK ? "hook" :
+				      e->source == RING_EVSRC_LIBVIRT ? "libvirt" : "agent");
+		jadd_i64(o, "code", e->code);
+		jadd_i64(o, "detail1", e->detail1);
+		jadd_i64(o, "detail2", e->detail2);
+		jadd_str(o, "op", e->op);
+		jadd_str(o, "subop", e->subop);
+		jadd_str(o, "text", e->text);
+		break;
+	}
+	case RING_REC_ACTION:
+		json_object_object_add(o, "action", action_json(&rec->u.action));
+		break;
+	case RING_REC_NIC:
+		json_object_object_add(o, "nic", nic_json(&rec->u.nic));
+		break;
+	case RING_REC_AGENT:
+		jadd_u64(o, "kind", rec->u.agent.kind);
+		jadd_u64(o, "pid", rec->u.agent.pid);
+		jadd_str(o, "text", rec->u.agent.text);
+		break;
+	default:
+		break;
+	}
+	return o;
+}
+
+static void record_text(FILE *f, const struct view_source *src, const struct ring_record *rec)
+{
+	char name[RING_NAME_MAX + 1], uuid[37], t[32], rem[16], what[64];
+	uint64_t real = src && src->to_real_ns ? src->to_real_ns(src->ctx, rec->mono_ns) : 0;
+
+	record_domain(src, rec->domain, name, uuid);
+	view_format_time(real, true, t, sizeof(t));
+	fprintf(f, "%s.%03u %-6s ", t, (unsigned)(real / 1000000u % 1000u), ring_rec_type_name(rec->type));
+	if (rec->domain != RING_NO_DOMAIN)
+		fprintf(f, "%s ", name[0] ? name : "?");
+	switch (rec->type) {
+	case RING_REC_SAMPLE: {
+		const struct ring_sample *s = &rec->u.sample;
+		view_format_bytes(s->data_remaining_bytes, rem, sizeof(rem));
+		fprintf(f, "%s %s pass %" PRIu32 " remaining %s dirty %.1fMiB/s bw %.1fMiB/s limit %" PRIu32
+			"MiB/s downtime %" PRIu32 "/%" PRIu32 "ms throttle %u%% elapsed %" PRIu32 "ms\n",
+			ring_direction_name(s->direction), ring_phase_name(s->phase), s->iteration, rem,
+			(double)s->dirty_pages_per_s * (s->page_size ? s->page_size : 4096) / MIB,
+			(double)s->memory_bps / MIB, s->bandwidth_limit_mibs, s->expected_downtime_ms,
+			s->downtime_limit_ms, s->throttle_pct, s->elapsed_ms);
+		break;
+	}
+	case RING_REC_EVENT:
+		fprintf(f, "%s %s %s (code %" PRId32 " detail %" PRId32 "/%" PRId32 ")\n",
+			rec->u.event.op, rec->u.event.subop, rec->u.event.text, rec->u.event.code,
+			rec->u.event.detail1, rec->u.event.detail2);
+		break;
+	case RING_REC_ACTION:
+		view_action_format(&rec->u.action, what, sizeof(what));
+		fprintf(f, "%s [%s] %s\n", what, rec->u.action.policy, rec->u.action.reason);
+		break;
+	case RING_REC_NIC: {
+		const struct ring_nic *n = &rec->u.nic;
+		fprintf(f, "%s %s tx %.1fMiB/s rx %.1fMiB/s errors %" PRIu32 "/%" PRIu32 " dropped %" PRIu32
+			"/%" PRIu32 " speed %" PRIu32 "Mb/s\n", n->ifname, n->carrier ? "up" : "down",
+			(double)n->tx_bps / MIB, (double)n->rx_bps / MIB, n->tx_errors, n->rx_errors,
+			n->tx_dropped, n->rx_dropped, n->speed_mbps);
+		break;
+	}
+	case RING_REC_AGENT:
+		fprintf(f, "pid %" PRIu32 " kind %u %s\n", rec->u.agent.pid, rec->u.agent.kind,
+			rec->u.agent.text);
+		break;
+	default:
+		fputc('\n', f);
+		break;
+	}
+}
+
+void view_record_print(FILE *f, enum view_format fmt, const struct view_source *src,
+		       const struct ring_record *rec)
+{
+	if (ring_record_validate(rec) < 0)
+		return;
+	switch (fmt) {
+	case VIEW_FMT_CSV:
+		record_csv(f, src, rec);
+		break;
+	case VIEW_FMT_JSON: {
+		struct json_object *o = record_json(src, rec);
+		fprintf(f, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+		json_object_put(o);
+		break;
+	}
+	default:
+		record_text(f, src, rec);
+		break;
+	}
+}
+
+/* ---- plots ------------------------------------------------------------------------------------ */
+
+void view_plot(char *grid, int rows, int cols, const double *a, const double *b, int n,
+	       char ca, char cb, double *ret_max)
+{
+	double max = 0;
+
+	memset(grid, ' ', (size_t)rows * (size_t)cols);
+	for (int i = 0; i < n; i++) {
+		if (a && a[i] > max)
+			max = a[i];
+		if (b && b[i] > max)
+			max = b[i];
+	}
+	if (ret_max)
+		*ret_max = max;
+	if (rows <= 0 || cols <= 0 || n <= 0 || max <= 0)
+		return;
+	/* newest point at the right edge; one column per point */
+	int first = n > cols ? n - cols : 0;
+	for (int i = first; i < n; i++) {
+		int x = i - first + (n - first < cols ? cols - (n - first) : 0);
+		for (int k = 0; k < 2; k++) {
+			const double *s = k ? b : a;
+			if (!s || !(s[i] > 0))
+				continue;
+			int y = (int)lround(s[i] / max * (rows - 1));
+			if (y < 0)
+				y = 0;
+			if (y > rows - 1)
+				y = rows - 1;
+			char *cell = &grid[(rows - 1 - y) * cols + x];
+			char mark = k ? cb : ca;
+			*cell = (*cell != ' ' && *cell != mark) ? 'X' : mark;
+		}
+	}
+}

@@ -1,0 +1,171 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Shared decoding of telemetry records for migtop and migdump.
+ *
+ * collect (a live ring, or a dump file) -> view_feed() one record at a time into a view_state
+ * (per-migration latest sample, history, action log, NIC summary) -> output handlers (the ncurses
+ * screen, batch text, JSON) that read the state.  Record-by-record output (migdump -d) goes
+ * through view_record_print().  The live view, the batch printer and the replay all consume the
+ * same decoded records through the same code.
+ */
+#ifndef MIGTUNE_TOOLS_VIEW_DECODE_H
+#define MIGTUNE_TOOLS_VIEW_DECODE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <json-c/json.h>
+
+#include "ring.h"
+
+/* Where names and wall-clock time come from (ring or dump). */
+struct view_source {
+	int (*lookup)(void *ctx, uint32_t idx, char ret_name[RING_NAME_MAX + 1], uint8_t ret_uuid[16]);
+	uint64_t (*to_real_ns)(void *ctx, uint64_t mono_ns);
+	void *ctx;
+};
+
+#define VIEW_HISTORY  240u   /* samples kept per migration for the plots */
+#define VIEW_PASSES   128u   /* passes kept per migration */
+#define VIEW_LOG      512u   /* actions and events kept for the action log */
+#define VIEW_NICS     16u
+
+struct view_point {
+	uint64_t mono_ns;
+	double dirty_mibs;
+	double bw_mibs;
+	uint64_t remaining_bytes;
+};
+
+struct view_pass {
+	uint32_t iteration;
+	uint64_t remaining_bytes;     /* at the first sample seen in that pass */
+};
+
+struct view_mig {
+	uint32_t domain;
+	char name[RING_NAME_MAX + 1];
+	char uuid[37];
+	uint64_t first_mono_ns;
+	uint64_t last_mono_ns;
+	bool have_sample;
+	struct ring_sample s;         /* latest sample */
+	bool have_action;
+	struct ring_action act;       /* latest action */
+	uint64_t act_mono_ns;
+	char policy[16];
+	uint32_t n_actions;
+	struct view_point hist[VIEW_HISTORY];
+	uint32_t hist_n, hist_head;   /* ring of points: oldest at (head - n) */
+	struct view_pass passes[VIEW_PASSES];
+	uint32_t pass_n, pass_head;
+};
+
+struct view_log_entry {
+	uint64_t mono_ns;
+	struct ring_record rec;       /* RING_REC_ACTION, _EVENT or _AGENT */
+};
+
+struct view_nic {
+	uint64_t mono_ns;
+	struct ring_nic n;
+};
+
+struct view_state {
+	struct view_source src;
+	struct view_mig *migs;
+	size_t n_migs, cap_migs;
+	struct view_nic nics[VIEW_NICS];
+	size_t n_nics;
+	struct view_log_entry log[VIEW_LOG];
+	uint32_t log_n, log_head;
+	uint64_t records;             /* records fed */
+	uint64_t invalid;             /* records refused by ring_record_validate */
+	uint64_t lost;                /* overwritten before read (front end adds) */
+	uint64_t dropped;             /* dropped by the writer (front end sets) */
+	uint64_t newest_mono_ns;
+	/* front end fills these for the header */
+	char host[64];
+	int liveness;                 /* RING_LIVE.. or 0 for a replay */
+	uint32_t writer_pid;
+	uint64_t now_real_ns;         /* wall-clock of this view (replay: the replayed time) */
+	uint64_t now_mono_ns;         /* writer clock of this view */
+	const char *label;            /* "live" or the dump file name */
+};
+
+/* Derived numbers of one row, shared by every output. */
+struct view_row {
+	const struct view_mig *m;
+	const char *dir;
+	const char *phase;
+	uint32_t pass;
+	double progress_pct;          /* < 0 unknown */
+	uint64_t remaining_bytes;
+	double dirty_mibs;
+	double bw_mibs;
+	double bw_limit_mibs;         /* 0 unlimited/unknown */
+	double nic_tx_mibs, nic_rx_mibs;
+	double headroom_mibs;         /* link capacity minus tx; < 0 unknown */
+	uint32_t expected_downtime_ms;
+	uint32_t downtime_limit_ms;
+	uint32_t throttle_pct;
+	uint32_t elapsed_ms;
+	char action[48];              /* "downtime 300->500ms", "" */
+	const char *reason;
+};
+
+/* Columns of the migration table, shared by the screen and the batch text.  The screen keeps the
+ * columns of lowest prio that fit its width; the last column (action) takes what is left. */
+struct view_col {
+	const char *name;
+	int width;
+	int prio;                     /* 0 always shown; higher dropped first */
+	bool left;                    /* left-aligned */
+	void (*fmt)(const struct view_row *r, char *buf, size_t len);
+};
+extern const struct view_col view_cols[];
+extern const size_t view_n_cols;
+
+enum view_sort { VIEW_SORT_DOMAIN, VIEW_SORT_REMAINING, VIEW_SORT_PROGRESS, VIEW_SORT_DIRTY,
+		 VIEW_SORT_ELAPSED, VIEW_SORT_MAX };
+
+void view_init(struct view_state *v, const struct view_source *src);
+void view_reset(struct view_state *v);  /* forget every record, keep source and header fields */
+void view_free(struct view_state *v);
+/* Feeds one record; invalid ones are counted and ignored.  Returns 0, or -ENOMEM. */
+int view_feed(struct view_state *v, const struct ring_record *rec);
+
+void view_row_fill(const struct view_state *v, const struct view_mig *m, struct view_row *ret);
+/* Row order for display: active migrations first, then by the key. */
+void view_sorted(const struct view_state *v, enum view_sort key, const struct view_mig **out);
+const char *view_sort_name(enum view_sort key);
+const struct view_log_entry *view_log_at(const struct view_state *v, uint32_t i); /* 0 = oldest */
+const struct view_point *view_hist_at(const struct view_mig *m, uint32_t i);
+const struct view_pass *view_pass_at(const struct view_mig *m, uint32_t i);
+
+/* One log entry as a line ("12:01:02 set-downtime applied 300->500 ms: reason"). */
+void view_log_format(const struct view_state *v, const struct view_log_entry *e, char *buf,
+		     size_t len);
+void view_action_format(const struct ring_action *a, char *buf, size_t len);
+void view_format_bytes(uint64_t bytes, char *buf, size_t len);
+void view_format_time(uint64_t real_ns, bool with_date, char *buf, size_t len);
+const char *view_liveness_word(int liveness);
+
+/* Batch text: a header block then one line per migration. */
+void view_print_text(FILE *f, const struct view_state *v, enum view_sort key);
+/* One JSON object per refresh. */
+struct json_object *view_state_json(const struct view_state *v, enum view_sort key);
+
+/* Record by record (migdump -d). */
+enum view_format { VIEW_FMT_TEXT, VIEW_FMT_CSV, VIEW_FMT_JSON };
+void view_record_csv_header(FILE *f);
+void view_record_print(FILE *f, enum view_format fmt, const struct view_source *src,
+		       const struct ring_record *rec);
+
+/* Terminal plot: draws series into a rows x cols character grid (row 0 at the top).  Series a
+ * is drawn with ca, b with cb ('X' where both fall); y scale from 0 to the maximum of both. */
+void view_plot(char *grid, int rows, int cols, const double *a, const double *b, int n,
+	       char ca, char cb, double *ret_max);
+
+#endif

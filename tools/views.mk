@@ -1,0 +1,77 @@
+# tools/views.mk — migtop (live view and replay), migdump (dump writer/decoder) and the dump
+# library.  Included from tools/module.mk.
+#
+# The agent writes automatic dumps by linking $(DUMP_OBJS) $(RING_OBJS) with $(LZ4_LIBS) and
+# compiling with $(LZ4_CFLAGS); see tools/dump.h.
+
+DUMP_OBJS  := $(B)/tools/dump.o
+VIEW_OBJS  := $(B)/tools/view_decode.o $(DUMP_OBJS)
+VIEWS_LIBS := $(LZ4_LIBS) $(JSONC_LIBS) -lm
+
+$(B)/tools/dump.o: CFLAGS += $(LZ4_CFLAGS)
+$(B)/tools/view_decode.o $(B)/tools/migdump.o: CFLAGS += $(LZ4_CFLAGS) $(JSONC_CFLAGS)
+$(B)/tools/migtop.o: CFLAGS += $(LZ4_CFLAGS) $(JSONC_CFLAGS) $(NCURSES_CFLAGS)
+
+$(B)/migtop: $(B)/tools/migtop.o $(VIEW_OBJS) $(RING_OBJS)
+	$(LINK) -o $@ $^ $(NCURSES_LIBS) $(VIEWS_LIBS) -lrt
+$(B)/migdump: $(B)/tools/migdump.o $(VIEW_OBJS) $(RING_OBJS)
+	$(LINK) -o $@ $^ $(VIEWS_LIBS) -lrt
+
+BINS += $(B)/migtop $(B)/migdump
+MANPAGES += man/migtop.1 man/migdump.1
+
+# ---- tests ------------------------------------------------------------------------------------
+# The tests spawn the programs of the same build flavour, found through VIEWS_BIN_DIR.
+VIEWS_TEST_CFLAGS := $(CMOCKA_CFLAGS) $(LZ4_CFLAGS) $(JSONC_CFLAGS) \
+	-DVIEWS_BIN_DIR='"$(abspath $(B))"'
+$(B)/tests/views/%.o: CFLAGS += $(VIEWS_TEST_CFLAGS)
+
+$(B)/tests/test-dump: $(B)/tests/views/test_dump.o $(B)/tests/views/synth.o $(VIEW_OBJS) $(RING_OBJS)
+	$(LINK) -o $@ $^ $(CMOCKA_LIBS) $(VIEWS_LIBS) -lrt
+$(B)/tests/test-views: $(B)/tests/views/test_views.o $(B)/tests/views/synth.o $(VIEW_OBJS) \
+		$(RING_OBJS) | $(B)/migtop $(B)/migdump
+	$(LINK) -o $@ $(filter %.o,$^) $(CMOCKA_LIBS) $(VIEWS_LIBS) -lrt
+$(B)/tests/test-migtop-tmux: $(B)/tests/views/test_tmux.o $(B)/tests/views/synth.o $(VIEW_OBJS) \
+		$(RING_OBJS) | $(B)/migtop $(B)/migdump
+	$(LINK) -o $@ $(filter %.o,$^) $(CMOCKA_LIBS) $(VIEWS_LIBS) -lrt
+# A helper to fill a ring by hand: build/tests/views-synth --ring /migtune-demo --hold 60
+$(B)/tests/views-synth: $(B)/tests/views/synth_main.o $(B)/tests/views/synth.o $(RING_OBJS)
+	$(LINK) -o $@ $^ -lrt
+
+UNIT_TESTS += $(B)/tests/test-dump $(B)/tests/test-views $(B)/tests/test-migtop-tmux
+
+# ---- benchmark (always the optimised, uninstrumented build) -----------------------------------
+$(B)/bench/bench-dump: $(B)/tests/views/bench_dump.o $(B)/tests/views/synth.o $(VIEW_OBJS) \
+		$(RING_OBJS) | $(B)/migtop
+	@mkdir -p $(@D)
+	$(LINK) -o $@ $(filter %.o,$^) $(VIEWS_LIBS) -lrt
+BENCHES += bench-dump
+bench-dump: $(B)/bench/bench-dump
+	$(B)/bench/bench-dump
+
+# ---- fuzzing ----------------------------------------------------------------------------------
+FUZZ_CC ?= clang
+FUZZ_DUMP_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -I. -Ishm \
+	$(URCU_ATOMIC_CFLAGS) $(LZ4_CFLAGS) $(JSONC_CFLAGS)
+FUZZ_DUMP_SRCS := tests/views/fuzz_dump.c tools/dump.c tools/view_decode.c shm/ring.c
+$(B)/fuzz/fuzz-dump: $(FUZZ_DUMP_SRCS) tools/dump.h tools/view_decode.h shm/ring.h
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_DUMP_FLAGS) -o $@ $(FUZZ_DUMP_SRCS) $(LZ4_LIBS) $(JSONC_LIBS) -lm -lpthread -lrt
+$(B)/fuzz/mkseed-dump: tests/views/fuzz_seed.c tests/views/synth.c $(VIEW_OBJS) $(RING_OBJS)
+	@mkdir -p $(@D)
+	$(LINK) $(CPPFLAGS) $(LZ4_CFLAGS) -o $@ tests/views/fuzz_seed.c tests/views/synth.c \
+		$(VIEW_OBJS) $(RING_OBJS) $(VIEWS_LIBS) -lrt
+FUZZERS += fuzz-dump
+fuzz-dump: $(B)/fuzz/fuzz-dump $(B)/fuzz/mkseed-dump
+	@mkdir -p $(B)/fuzz/corpus-dump
+	$(B)/fuzz/mkseed-dump $(B)/fuzz/corpus-dump
+	$(B)/fuzz/fuzz-dump -max_total_time=$(FUZZ_SECONDS) -max_len=262144 $(B)/fuzz/corpus-dump
+
+# ---- install ----------------------------------------------------------------------------------
+install-views: $(B)/migtop $(B)/migdump
+	$(INSTALL) -D -m 0755 $(B)/migtop $(DESTDIR)$(BINDIR)/migtop
+	$(INSTALL) -D -m 0755 $(B)/migdump $(DESTDIR)$(BINDIR)/migdump
+	$(INSTALL) -D -m 0644 docs/dump-format.md $(DESTDIR)$(DOCDIR)/dump-format.md
+INSTALL_TARGETS += install-views
+
+.PHONY: bench-dump fuzz-dump install-views
