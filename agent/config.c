@@ -15,6 +15,9 @@
 #include "agent/config.h"
 #include "agent/log.h"
 #include "shm/wire.h"
+#ifdef HAVE_POLICY
+#include "agent/policy.h"
+#endif
 
 void config_defaults(struct agent_config *cfg)
 {
@@ -45,7 +48,7 @@ struct parse_state {
 	bool failed;
 };
 
-enum key_kind { K_BOOL, K_U32, K_STR, K_LEVEL, K_PATH, K_RING };
+enum key_kind { K_BOOL, K_U32, K_STR, K_LEVEL, K_PATH, K_RING, K_POLICY };
 
 struct key_desc {
 	const char *section;
@@ -78,7 +81,7 @@ static const struct key_desc keys[] = {
 	{ "nic", "interface", K_STR, F(nic_interface), 0, 0 },
 	{ "nic", "peer", K_STR, F(nic_peer), 0, 0 },
 	{ "nic", "speed_mbps", K_U32, F(nic_speed_mbps), 0, 10000000 },
-	{ "policy", "name", K_STR, F(policy), 0, 0 },
+	{ "policy", "name", K_POLICY, F(policy), 0, 0 },
 };
 
 static bool is_power_of_two(uint32_t v)
@@ -124,16 +127,17 @@ static int handler(void *user, const char *section, const char *name, const char
 	const struct key_desc *k = NULL;
 	char *field;
 
-	if (!name) {
-		/* A bare "[section]" line: accept known sections only. */
-		static const char *const sections[] = { "agent", "libvirt", "sampling", "nic",
-							"policy" };
-		for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++)
-			if (strcmp(section, sections[i]) == 0)
-				return 1;
+	static const char *const sections[] = { "agent", "libvirt", "sampling", "nic", "policy" };
+	bool known = false;
+
+	for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++)
+		known |= strcmp(section, sections[i]) == 0;
+	/* inih reports keys, not section lines: an unknown section shows at its first key. */
+	if (!known && *section)
 		return fail(st, "[%s]: unknown section (expected agent, libvirt, sampling, nic or policy)",
 			    section);
-	}
+	if (!name)
+		return 1;
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		if (strcmp(keys[i].section, section) == 0 && strcmp(keys[i].name, name) == 0)
 			k = &keys[i];
@@ -174,12 +178,24 @@ static int handler(void *user, const char *section, const char *name, const char
 		*(int *)field = l;
 		break;
 	}
+	case K_POLICY:
+#ifdef HAVE_POLICY
+		{
+			struct policy p;
+
+			if (policy_builtin(value, &p) < 0)
+				return fail(st, "[%s] %s: unknown policy '%s' (known: %s)", section,
+					    name, value, policy_builtin_names());
+		}
+#endif
+		goto copy;
 	case K_PATH:
 		if (value[0] != '/')
 			return fail(st, "[%s] %s: '%s' is not an absolute path", section, name, value);
 		/* fall through */
 	case K_RING:
 	case K_STR:
+copy:
 		if (strlen(value) >= k->size)
 			return fail(st, "[%s] %s: value longer than %zu bytes", section, name,
 				    k->size - 1);

@@ -11,7 +11,7 @@ AGENT_LIBS := $(VIRT_LIBS) $(NL_LIBS) $(URCU_LIBS) $(INIH_LIBS) $(JSONC_LIBS) -l
 
 $(B)/agent/%.o: CFLAGS += $(AGENT_LIB_CFLAGS)
 ifneq ($(AGENT_POLICY_OBJS),)
-$(B)/agent/tracker.o: CPPFLAGS += -DHAVE_POLICY
+$(B)/agent/%.o: CPPFLAGS += -DHAVE_POLICY
 endif
 
 $(B)/migtuned: $(B)/agent/main.o $(AGENT_OBJS) $(AGENT_POLICY_OBJS) $(AGENT_SHM_OBJS)
