@@ -1,0 +1,327 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The adaptive policy: estimate, predict, then act with the least harm first.
+ *
+ * Estimates (see docs/policy.md for the reasoning):
+ *  - dirty set per pass D_p: bytes QEMU sent during pass p (data_processed between the first samples
+ *    of passes p and p+1, divided by the passes in between).  QEMU sends exactly the pages found
+ *    dirty at the sync that opened the pass, so this is the guest's effective dirtying over one pass,
+ *    immune to the saw-tooth of data_remaining and to QEMU's distinct-pages dirty-rate counting.
+ *    For the current pass: its highest data_remaining plus what was sent before we first saw it.
+ *  - growth per pass g = D_c / D_(c-1), only over passes the network did not disturb;
+ *  - bandwidth b: EWMA of memory_bps; NIC headroom = capacity - max(reserve, 1.25 x tenant traffic),
+ *    tenant traffic = NIC tx - the migrations' own traffic, split evenly among the migrations.
+ * Prediction: QEMU completes when a sync finds pending < b x downtime_limit.  With g >= plateau the
+ * pending after each sync stays ~D, so the converging downtime is D / b; with g < plateau it shrinks
+ * geometrically and we only act if it would take more than a few passes.
+ * Actions, least harm first: bandwidth into the NIC headroom (any time, with hysteresis); downtime set
+ * once to the converging value within the SLA; then post-copy (permitted, flag set, network healthy),
+ * else suspend (permitted), else abort when hopeless for a few passes, when the budget is spent, or
+ * when "Minimal downtime" would have aborted, whichever comes first.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <math.h>
+#include <string.h>
+
+#include "policy.h"
+#include "policy_impl.h"
+
+#define MIB 1048576.0
+
+void policy_adaptive_defaults(struct adaptive_params *ret_params)
+{
+	*ret_params = (struct adaptive_params){
+		.plateau_permille = 900,
+		.margin_permille = 1250,
+		.steady_permille = 250,
+		.settle_ms = 3000,
+		.bw_hysteresis_permille = 200,
+		.bw_min_interval_ms = 5000,
+		.hopeless_passes = 6,
+		.bw_floor_bps = 8u << 20,
+	};
+}
+
+static const struct mig_sample *prev_sample(const struct mig_history *hist)
+{
+	if (hist->nsamples < 2)
+		return NULL;
+	return &hist->samples[(hist->nsamples - 2) % MIG_HISTORY_SAMPLES];
+}
+
+/* Bytes sent per pass over the completed pass older->newer (both opened passes). */
+static bool pass_size(const struct mig_pass *older, const struct mig_pass *newer,
+                      uint64_t *ret_bytes, uint64_t *ret_ms)
+{
+	uint32_t gap = newer->iteration - older->iteration;
+
+	if (!gap || newer->processed_first_bytes < older->processed_first_bytes ||
+	    newer->t_first_ms <= older->t_first_ms)
+		return false;
+	*ret_bytes = (newer->processed_first_bytes - older->processed_first_bytes) / gap;
+	*ret_ms = (newer->t_first_ms - older->t_first_ms) / gap;
+	return true;
+}
+
+/* The dirty set found by the sync that opened the current pass. */
+static uint64_t current_pass_size(const struct mig_pass *prev, const struct mig_pass *cur)
+{
+	uint64_t lag_ms = 0, bps = cur->bps_max;
+	uint64_t t_sync = prev->t_last_ms;
+
+	/* the previous pass drained its last remaining bytes after its last sample */
+	if (prev->bps_max)
+		t_sync += prev->remaining_min_bytes * 1000 / prev->bps_max;
+	if (cur->t_first_ms > t_sync)
+		lag_ms = cur->t_first_ms - t_sync;
+	return cur->remaining_max_bytes + bps * lag_ms / 1000;
+}
+
+static uint64_t bw_target(const struct policy *p, const struct mig_sample *s,
+                          const struct mig_limits *lim, uint64_t *ret_tenant)
+{
+	uint64_t cap = s->nic_capacity_bps, mig, tenant, reserve, avail, share;
+	unsigned n = lim->concurrent_on_nic ? lim->concurrent_on_nic : 1;
+
+	if (!cap || s->nic_carrier == MIG_NIC_CARRIER_DOWN)
+		return 0;
+	mig = s->nic_mig_tx_bps ? s->nic_mig_tx_bps : s->memory_bps;
+	tenant = s->nic_tx_bps > mig ? s->nic_tx_bps - mig : 0;
+	reserve = cap * lim->reserve_permille / 1000;
+	if (tenant + tenant / 4 > reserve)
+		reserve = tenant + tenant / 4;
+	avail = cap > reserve ? cap - reserve : 0;
+	share = avail / n;
+	if (lim->bandwidth_max_bps && share > lim->bandwidth_max_bps)
+		share = lim->bandwidth_max_bps;
+	if (share < p->adaptive.bw_floor_bps)
+		share = p->adaptive.bw_floor_bps;
+	*ret_tenant = tenant;
+	return share;
+}
+
+static uint64_t budget_ms(const struct mig_history *hist, const struct mig_limits *lim)
+{
+	double gib = guest_ram_bytes(hist, lim) / 1073741824.0;
+	double s = lim->budget_s_per_gib * gib;
+
+	if (s < lim->budget_min_s)
+		s = lim->budget_min_s;
+	return (uint64_t)(s * 1000.0);
+}
+
+/*
+ * What RHV "Minimal downtime" would have done by now: adaptive must never abort later than it.
+ * Mirrors sched_decide's poll cadence and stalling count; returns true once it would abort.
+ */
+static bool shadow_minimal_aborts(struct policy_state *st, const struct mig_sample *s)
+{
+	static const uint32_t limits[] = { 1, 2, 3, 4, 6 };
+
+	if (!st->shadow_t_last_poll_ms) {
+		st->shadow_t_last_poll_ms = s->t_ms ? s->t_ms : 1;
+		return false;
+	}
+	if (s->t_ms < st->shadow_t_last_poll_ms + 10000)
+		return st->shadow_steps > 5;
+	st->shadow_t_last_poll_ms = s->t_ms - (s->t_ms - st->shadow_t_last_poll_ms) % 10000;
+	if (!st->shadow_base_set) {
+		st->shadow_base_set = true;
+		st->shadow_base_iteration = s->iteration;
+		return false;
+	}
+	if (st->shadow_steps < 5) {
+		if (limits[st->shadow_steps] < s->iteration - st->shadow_base_iteration)
+			st->shadow_steps++;
+	} else {
+		st->shadow_steps = 6;
+	}
+	return st->shadow_steps > 5;
+}
+
+static void hold_once(struct policy_state *st, struct action_buf *out, enum policy_reason r,
+                      const char *why)
+{
+	if (st->held)
+		return;
+	st->held = true;
+	action_push(out, POLICY_ACT_HOLD, r, 0, -1, "%s", why);
+}
+
+void adaptive_decide(const struct policy *p, struct policy_state *st,
+                     const struct mig_history *hist, const struct mig_limits *lim,
+                     struct action_buf *out)
+{
+	const struct adaptive_params *ap = &p->adaptive;
+	const struct mig_sample *s = policy_history_last(hist);
+	const struct mig_sample *prev = prev_sample(hist);
+	const struct mig_pass *cur = policy_history_pass(hist, 0);
+	const struct mig_pass *pp = policy_history_pass(hist, 1);
+	uint64_t b = hist->bw_ewma_bps ? hist->bw_ewma_bps : s->memory_bps;
+	uint64_t bw_now = s->bandwidth_limit_bps, target, tenant = 0, b_pred;
+	uint32_t L = s->downtime_limit_ms ? s->downtime_limit_ms : 300;
+	uint32_t sla = lim->sla_max_downtime_ms;
+	bool unsteady, settled, shadow_abort, bw_pushed = false;
+	uint64_t d_cur = 0, d_prev = 0, d_star, t_prev_ms = 0;
+	double g, need_ms;
+	char why[POLICY_REASON_LEN];
+
+	if (!st->started) {
+		st->started = true;
+		st->t_start_ms = s->t_ms;
+	}
+	if (s->phase != MIG_PHASE_PRECOPY)
+		return;
+	shadow_abort = shadow_minimal_aborts(st, s);
+
+	/* ---- is the network steady enough to learn anything about the guest? ---- */
+	unsteady = s->nic_carrier == MIG_NIC_CARRIER_DOWN || s->nic_errors_delta ||
+	           s->nic_drops_delta ||
+	           (prev && prev->nic_capacity_bps != s->nic_capacity_bps) ||
+	           (hist->bw_ewma_bps && hist->nsamples >= 3 &&
+	            (s->memory_bps > b ? s->memory_bps - b : b - s->memory_bps) * 1000 >
+	            b * ap->steady_permille);
+	if (unsteady)
+		st->t_unsteady_ms = s->t_ms ? s->t_ms : 1;
+	settled = (!st->t_unsteady_ms || s->t_ms >= st->t_unsteady_ms + ap->settle_ms) &&
+	          (!st->t_bw_set_ms || s->t_ms >= st->t_bw_set_ms + ap->settle_ms);
+	if (settled)
+		st->held = false;
+
+	/* ---- 1. bandwidth: into the NIC's headroom, a fair share of it, with hysteresis ---- */
+	target = bw_target(p, s, lim, &tenant);
+	if (target && s->nic_carrier != MIG_NIC_CARRIER_DOWN && !s->nic_errors_delta &&
+	    (!st->t_bw_set_ms || s->t_ms >= st->t_bw_set_ms + ap->bw_min_interval_ms)) {
+		uint64_t diff = bw_now > target ? bw_now - target : target - bw_now;
+		bool change = bw_now == 0 ||
+		              diff * 1000 > bw_now * ap->bw_hysteresis_permille;
+
+		if (change) {
+			enum policy_reason r = (bw_now && target > bw_now) ? REASON_NIC_HEADROOM
+			                                                   : REASON_FAIR_SHARE;
+			action_push(out, POLICY_ACT_SET_BANDWIDTH, r, (int64_t)target, (int64_t)bw_now,
+			            "NIC %.0f MiB/s, tenants %.1f MiB/s, reserve %u%%, %u migration(s)",
+			            s->nic_capacity_bps / MIB, tenant / MIB, lim->reserve_permille / 10,
+			            lim->concurrent_on_nic ? lim->concurrent_on_nic : 1);
+			bw_pushed = true;
+			/* recorded here too so that a dropped policy_applied() cannot make us flap */
+			st->t_bw_set_ms = s->t_ms ? s->t_ms : 1;
+		}
+	}
+	b_pred = b;
+	if (bw_pushed && target > b)
+		b_pred = target * 9 / 10;
+
+	/* ---- 2. evidence: two passes after the bulk pass, the older one undisturbed ---- */
+	if (!cur || !pp || pp->iteration < 2 || pp->unsteady)
+		return;
+	{
+		const struct mig_pass *ppp = policy_history_pass(hist, 2);
+
+		if (!ppp || !pass_size(pp, cur, &d_prev, &t_prev_ms))
+			return;
+		(void)ppp;
+	}
+	d_cur = current_pass_size(pp, cur);
+	if (!d_prev || !b)
+		return;
+	g = (double)d_cur / (double)d_prev;
+	d_star = d_cur > d_prev ? d_cur : d_prev;
+
+	if (g * 1000 < ap->plateau_permille) {
+		/* shrinking: fine if a few more passes get it under b x L */
+		double passes = log((double)b * L / 1000.0 / (double)d_cur) / log(g);
+
+		if (passes <= 4.0 || (double)d_cur < (double)b * L / 1000.0)
+			return;
+		d_star = (uint64_t)(d_cur * g * g);
+	} else if ((double)d_star < (double)b_pred * L / 1000.0) {
+		return;        /* a plateau already under the limit: QEMU completes at the next check */
+	}
+	if (!st->evidence_pass)
+		st->evidence_pass = cur->iteration;
+	need_ms = (double)d_star * 1000.0 / (double)b_pred * ap->margin_permille / 1000.0;
+
+	if (!settled) {
+		snprintf(why, sizeof(why), "network changed %.1f s ago (%.1f MiB/s now): re-evaluating",
+		         (s->t_ms - (st->t_unsteady_ms > st->t_bw_set_ms ? st->t_unsteady_ms
+		                                                           : st->t_bw_set_ms)) / 1000.0,
+		         s->memory_bps / MIB);
+		hold_once(st, out, REASON_NETWORK_UNSTEADY, why);
+		return;
+	}
+	if (st->last_escalation_pass == cur->iteration)
+		return;        /* one step per pass: let the last one show its effect */
+
+	/* a downtime we set that did not do it within three passes: the estimate was low */
+	if (need_ms <= L && st->last_escalation_pass &&
+	    cur->iteration >= st->last_escalation_pass + 3)
+		need_ms = L * 1.5;
+
+	/* ---- 3. downtime straight to the converging value, within the SLA ---- */
+	if (need_ms <= sla) {
+		uint32_t ms = (uint32_t)((need_ms + 9.0) / 10.0) * 10;
+
+		if (ms > sla)
+			ms = sla;
+		if (ms > L) {
+			action_push(out, POLICY_ACT_SET_DOWNTIME, REASON_CONVERGING_DOWNTIME, ms, L,
+			            "pass %" PRIu32 ": %.1f MiB dirty/pass (x%.2f), %.1f MiB/s: needs %.0f ms",
+			            cur->iteration, d_star / MIB, g, b_pred / MIB, need_ms);
+			st->last_escalation_pass = cur->iteration;
+			st->hopeless_since_pass = 0;
+		}
+		return;
+	}
+
+	/* pre-copy cannot meet the SLA: take the SLA's worth anyway, it costs nothing allowed */
+	if (L < sla) {
+		action_push(out, POLICY_ACT_SET_DOWNTIME, REASON_SLA_EXCEEDED, sla, L,
+		            "pass %" PRIu32 ": needs %.0f ms > SLA %" PRIu32 " ms (%.1f MiB at %.1f MiB/s)",
+		            cur->iteration, need_ms, sla, d_star / MIB, b_pred / MIB);
+		st->last_escalation_pass = cur->iteration;
+	}
+	if (bw_pushed)
+		return;        /* more bandwidth may still do it: see it first */
+
+	/* ---- 4. post-copy, suspend, abort ---- */
+	if (lim->allow_postcopy && lim->postcopy_flag_set) {
+		bool healthy = s->nic_carrier != MIG_NIC_CARRIER_DOWN && !s->nic_errors_delta &&
+		               !s->nic_drops_delta && !cur->unsteady && !pp->unsteady;
+
+		if (healthy) {
+			action_push(out, POLICY_ACT_POSTCOPY, REASON_SLA_EXCEEDED, 0, -1,
+			            "needs %.0f ms > SLA %" PRIu32 " ms; network steady at %.1f MiB/s",
+			            need_ms, sla, b / MIB);
+			return;
+		}
+		if (!lim->allow_suspend) {
+			hold_once(st, out, REASON_POSTCOPY_UNSAFE,
+			          "post-copy permitted but the network is not healthy: waiting");
+			return;
+		}
+	}
+	if (lim->allow_suspend) {
+		action_push(out, POLICY_ACT_SUSPEND, REASON_SLA_EXCEEDED, 0, -1,
+		            "needs %.0f ms > SLA %" PRIu32 " ms; suspend permitted (%.1f MiB at %.1f MiB/s)",
+		            need_ms, sla, d_star / MIB, b / MIB);
+		return;
+	}
+	if (!st->hopeless_since_pass)
+		st->hopeless_since_pass = cur->iteration;
+	if (cur->iteration >= st->hopeless_since_pass + ap->hopeless_passes) {
+		action_push(out, POLICY_ACT_ABORT, REASON_HOPELESS, 0, -1,
+		            "hopeless for %" PRIu32 " passes: needs %.0f ms > SLA %" PRIu32 " ms",
+		            cur->iteration - st->hopeless_since_pass, need_ms, sla);
+	} else if (s->t_ms >= budget_ms(hist, lim)) {
+		action_push(out, POLICY_ACT_ABORT, REASON_BUDGET_SPENT, 0, -1,
+		            "budget %.0f s spent: needs %.0f ms > SLA %" PRIu32 " ms",
+		            budget_ms(hist, lim) / 1000.0, need_ms, sla);
+	} else if (shadow_abort) {
+		action_push(out, POLICY_ACT_ABORT, REASON_HOPELESS, 0, -1,
+		            "Minimal downtime would abort now: needs %.0f ms > SLA %" PRIu32 " ms",
+		            need_ms, sla);
+	}
+	(void)t_prev_ms;
+}
