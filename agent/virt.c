@@ -335,8 +335,10 @@ int virt_poll(struct virt *v, struct tracker_domain *d, struct ring_sample *ret,
 			return -ENOMEM;
 		vd->dom = virDomainLookupByUUID(v->conn, d->uuid);
 		if (!vd->dom) {
+			virErrorPtr e = virGetLastError();
+
 			free(vd);
-			return -ENOENT;
+			return e && e->code == VIR_ERR_NO_DOMAIN ? -ENOENT : -ECONNRESET;
 		}
 		vd->since_limits = LIMITS_EVERY_SAMPLES;
 		d->virt_handle = vd;
