@@ -1,0 +1,668 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * migtop and migdump as programs: batch text and JSON against rings of known content, live
+ * refreshes, replay of dumps, the error messages and exit codes users see.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pwd.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <json-c/json.h>
+
+#include "tests/views/synth.h"
+#include "tools/dump.h"
+#include "tools/view_decode.h"
+
+#define MIGTOP  VIEWS_BIN_DIR "/migtop"
+#define MIGDUMP VIEWS_BIN_DIR "/migdump"
+#define RUN_TIMEOUT_MS 20000
+
+struct run {
+	int status;             /* exit code, or 128 + signal */
+	char *out, *err;
+	size_t out_len, err_len;
+};
+
+static void run_free(struct run *r)
+{
+	free(r->out);
+	free(r->err);
+}
+
+static void append(char **buf, size_t *len, const char *p, size_t n)
+{
+	*buf = realloc(*buf, *len + n + 1);
+	assert_non_null(*buf);
+	memcpy(*buf + *len, p, n);
+	*len += n;
+	(*buf)[*len] = '\0';
+}
+
+/* Runs argv with a bounded wait; as uid when uid != -1 (root only). */
+static void run_as(struct run *r, uid_t uid, char *const argv[])
+{
+	int po[2], pe[2];
+	memset(r, 0, sizeof(*r));
+	append(&r->out, &r->out_len, "", 0);
+	append(&r->err, &r->err_len, "", 0);
+	assert_int_equal(pipe(po), 0);
+	assert_int_equal(pipe(pe), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		dup2(po[1], 1);
+		dup2(pe[1], 2);
+		close(po[0]);
+		close(pe[0]);
+		if (uid != (uid_t)-1 && (setgid(uid) < 0 || setuid(uid) < 0))
+			_exit(126);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(po[1]);
+	close(pe[1]);
+	struct pollfd pf[2] = { { po[0], POLLIN, 0 }, { pe[0], POLLIN, 0 } };
+	int open_fds = 2;
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (open_fds > 0) {
+		struct timespec t1;
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+		if (ms > RUN_TIMEOUT_MS) {
+			kill(pid, SIGKILL);
+			break;
+		}
+		if (poll(pf, 2, 200) <= 0)
+			continue;
+		for (int i = 0; i < 2; i++) {
+			if (!(pf[i].revents & (POLLIN | POLLHUP)))
+				continue;
+			char buf[65536];
+			ssize_t k = read(pf[i].fd, buf, sizeof(buf));
+			if (k > 0) {
+				if (i == 0)
+					append(&r->out, &r->out_len, buf, (size_t)k);
+				else
+					append(&r->err, &r->err_len, buf, (size_t)k);
+			} else {
+				close(pf[i].fd);
+				pf[i].fd = -1;
+				open_fds--;
+			}
+		}
+	}
+	for (int i = 0; i < 2; i++)
+		if (pf[i].fd >= 0)
+			close(pf[i].fd);
+	int st;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+#define RUN(r, ...) do { char *const av_[] = { __VA_ARGS__, NULL }; run_as((r), (uid_t)-1, av_); } while (0)
+
+struct fixture {
+	char name[64];
+	char path[128];
+	struct ring_writer *w;
+	struct synth_opts so;
+	struct ring_record *recs;
+	size_t n;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	struct ring_create_opts o = { .slot_count = 4096, .domain_slots = 64, .gid = (gid_t)-1 };
+	assert_non_null(f);
+	synth_ring_name(f->name, sizeof(f->name));
+	o.name = f->name;
+	assert_int_equal(ring_writer_open(&o, &f->w), 0);
+	f->so = (struct synth_opts){ .migrations = 3, .steps = 12, .step_ns = 1000000000ull, .seed = 7 };
+	f->so.start_mono_ns = ring_now_mono_ns() - 13 * f->so.step_ns;
+	f->n = synth_count(&f->so);
+	f->recs = calloc(f->n, sizeof(*f->recs));
+	assert_non_null(f->recs);
+	assert_int_equal(synth_records(&f->so, 0, f->recs, f->n), f->n);
+	assert_int_equal(synth_fill(f->w, &f->so), (long)f->n);
+	snprintf(f->path, sizeof(f->path), "/tmp/migtune-test-views-%d%s", (int)getpid(), DUMP_SUFFIX);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	if (f->w)
+		ring_writer_close(f->w, true);
+	unlink(f->path);
+	free(f->recs);
+	free(f);
+	return 0;
+}
+
+/* The last sample and action the generator wrote for migration m. */
+__attribute__((returns_nonnull))
+static const struct ring_record *last_of(const struct fixture *f, uint16_t type, uint32_t m)
+{
+	const struct ring_record *last = NULL;
+	for (size_t i = 0; i < f->n; i++)
+		if (f->recs[i].type == type && f->recs[i].domain == m)
+			last = &f->recs[i];
+	if (!last)
+		fail_msg("the generator wrote no record of type %u for domain %u", type, m);
+	return last;
+}
+
+static size_t count_lines(const char *s)
+{
+	size_t n = 0;
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+static const char *line_with(const char *s, const char *word, char *buf, size_t len)
+{
+	const char *p = strstr(s, word);
+	if (!p)
+		return NULL;
+	while (p > s && p[-1] != '\n')
+		p--;
+	const char *e = strchr(p, '\n');
+	size_t n = e ? (size_t)(e - p) : strlen(p);
+	snprintf(buf, len, "%.*s", (int)n, p);
+	return buf;
+}
+
+static void test_batch_text(void **state)
+{
+	struct fixture *f = *state;
+	struct run r;
+	char line[512], want[64];
+
+	RUN(&r, MIGTOP, "--ring", f->name, "-b", "-n", "1");
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.out, "agent live"));
+	assert_non_null(strstr(r.out, "migrations 3"));
+	snprintf(want, sizeof(want), "records %zu ", f->n);
+	assert_non_null(strstr(r.out, want));
+	assert_non_null(strstr(r.out, "NIC mig0 up speed 10000Mb/s"));
+	/* vm-001 finished in the last step, vm-000 and vm-002 are still in pre-copy */
+	assert_non_null(line_with(r.out, "vm-001 ", line, sizeof(line)));
+	assert_non_null(strstr(line, " done "));
+	assert_non_null(line_with(r.out, "vm-002 ", line, sizeof(line)));
+	assert_non_null(strstr(line, " pre-copy "));
+	const struct ring_record *a = last_of(f, RING_REC_ACTION, 2);
+	assert_non_null(a);
+	assert_non_null(strstr(line, a->u.action.reason));
+	/* active rows come before finished ones */
+	assert_true(strstr(r.out, "vm-002 ") < strstr(r.out, "vm-001 "));
+	run_free(&r);
+}
+
+static void check_json_refresh(const struct fixture *f, struct json_object *o)
+{
+	struct json_object *migs, *x;
+	assert_true(json_object_object_get_ex(o, "agent", &x));
+	assert_string_equal(json_object_get_string(x), "live");
+	assert_true(json_object_object_get_ex(o, "records", &x));
+	assert_int_equal(json_object_get_uint64(x), f->n);
+	assert_true(json_object_object_get_ex(o, "records_lost", &x));
+	assert_int_equal(json_object_get_uint64(x), 0);
+	assert_true(json_object_object_get_ex(o, "nics", &x));
+	assert_int_equal(json_object_array_length(x), 1);
+	assert_true(json_object_object_get_ex(o, "migrations", &migs));
+	assert_int_equal(json_object_array_length(migs), 3);
+	for (size_t i = 0; i < 3; i++) {
+		struct json_object *m = json_object_array_get_idx(migs, i);
+		assert_true(json_object_object_get_ex(m, "domain_index", &x));
+		uint32_t dom = (uint32_t)json_object_get_uint64(x);
+		const struct ring_record *s = last_of(f, RING_REC_SAMPLE, dom);
+		const struct ring_record *a = last_of(f, RING_REC_ACTION, dom);
+		char name[16];
+		snprintf(name, sizeof(name), "vm-%03u", dom);
+		assert_true(json_object_object_get_ex(m, "domain", &x));
+		assert_string_equal(json_object_get_string(x), name);
+		assert_true(json_object_object_get_ex(m, "phase", &x));
+		assert_string_equal(json_object_get_string(x), ring_phase_name(s->u.sample.phase));
+		assert_true(json_object_object_get_ex(m, "direction", &x));
+		assert_string_equal(json_object_get_string(x), ring_direction_name(s->u.sample.direction));
+		assert_true(json_object_object_get_ex(m, "pass", &x));
+		assert_int_equal(json_object_get_uint64(x), s->u.sample.iteration);
+		assert_true(json_object_object_get_ex(m, "remaining_bytes", &x));
+		assert_int_equal(json_object_get_uint64(x), s->u.sample.data_remaining_bytes);
+		assert_true(json_object_object_get_ex(m, "expected_downtime_ms", &x));
+		assert_int_equal(json_object_get_uint64(x), s->u.sample.expected_downtime_ms);
+		assert_true(json_object_object_get_ex(m, "downtime_limit_ms", &x));
+		assert_int_equal(json_object_get_uint64(x), s->u.sample.downtime_limit_ms);
+		assert_true(json_object_object_get_ex(m, "throttle_pct", &x));
+		assert_int_equal(json_object_get_uint64(x), s->u.sample.throttle_pct);
+		assert_true(json_object_object_get_ex(m, "bandwidth_limit_mibs", &x));
+		assert_true(json_object_get_double(x) == s->u.sample.bandwidth_limit_mibs);
+		assert_true(json_object_object_get_ex(m, "bandwidth_mibs", &x));
+		double bw = (double)s->u.sample.memory_bps / 1048576.0;
+		assert_true(json_object_get_double(x) > bw - 0.01 && json_object_get_double(x) < bw + 0.01);
+		double prog = 100.0 * (double)(s->u.sample.data_total_bytes - s->u.sample.data_remaining_bytes) /
+			      (double)s->u.sample.data_total_bytes;
+		if (s->u.sample.phase == RING_PHASE_DONE)
+			prog = 100;
+		assert_true(json_object_object_get_ex(m, "progress_pct", &x));
+		assert_true(json_object_get_double(x) > prog - 0.01 && json_object_get_double(x) < prog + 0.01);
+		assert_true(json_object_object_get_ex(m, "last_action", &x));
+		struct json_object *reason;
+		assert_true(json_object_object_get_ex(x, "reason", &reason));
+		assert_string_equal(json_object_get_string(reason), a->u.action.reason);
+		assert_true(json_object_object_get_ex(x, "new_value", &reason));
+		assert_int_equal(json_object_get_int64(reason), a->u.action.new_value);
+	}
+}
+
+static void test_batch_json(void **state)
+{
+	struct fixture *f = *state;
+	struct run r;
+
+	RUN(&r, MIGTOP, "--ring", f->name, "--json", "-n", "2", "-d", "0.1");
+	assert_int_equal(r.status, 0);
+	assert_int_equal(count_lines(r.out), 2);
+	char *save = NULL;
+	int k = 0;
+	for (char *l = strtok_r(r.out, "\n", &save); l; l = strtok_r(NULL, "\n", &save), k++) {
+		struct json_object *o = json_tokener_parse(l);
+		assert_non_null(o);
+		check_json_refresh(f, o);
+		json_object_put(o);
+	}
+	assert_int_equal(k, 2);
+	run_free(&r);
+}
+
+/* A second refresh shows what the writer appended after the first one. */
+static void test_live_refresh(void **state)
+{
+	struct fixture *f = *state;
+	int po[2];
+	assert_int_equal(pipe(po), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		dup2(po[1], 1);
+		close(po[0]);
+		execl(MIGTOP, MIGTOP, "--ring", f->name, "--json", "-n", "2", "-d", "1", (char *)NULL);
+		_exit(127);
+	}
+	close(po[1]);
+	char buf[1 << 16];
+	size_t len = 0;
+	int lines = 0;
+	bool appended = false;
+	for (int spin = 0; spin < 200 && lines < 2; spin++) {   /* bounded: 200 x 100 ms */
+		struct pollfd pf = { po[0], POLLIN, 0 };
+		if (poll(&pf, 1, 100) > 0) {
+			ssize_t k = read(po[0], buf + len, sizeof(buf) - 1 - len);
+			if (k <= 0)
+				break;
+			len += (size_t)k;
+			buf[len] = '\0';
+			lines = (int)count_lines(buf);
+		}
+		if (lines >= 1 && !appended) {
+			struct ring_sample s = last_of(f, RING_REC_SAMPLE, 0)->u.sample;
+			s.iteration = 99;
+			s.phase = RING_PHASE_POSTCOPY;
+			s.elapsed_ms += 1000;
+			assert_int_equal(ring_append(f->w, RING_REC_SAMPLE, 0, &s, sizeof(s)), 0);
+			appended = true;
+		}
+		ring_heartbeat(f->w);
+	}
+	close(po[0]);
+	int st;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	assert_int_equal(lines, 2);
+	char *second = strchr(buf, '\n') + 1;
+	struct json_object *o = json_tokener_parse(second), *migs, *m, *x;
+	assert_non_null(o);
+	assert_true(json_object_object_get_ex(o, "migrations", &migs));
+	bool found = false;
+	for (size_t i = 0; i < json_object_array_length(migs); i++) {
+		m = json_object_array_get_idx(migs, i);
+		json_object_object_get_ex(m, "domain", &x);
+		if (strcmp(json_object_get_string(x), "vm-000") != 0)
+			continue;
+		found = true;
+		json_object_object_get_ex(m, "pass", &x);
+		assert_int_equal(json_object_get_int(x), 99);
+		json_object_object_get_ex(m, "phase", &x);
+		assert_string_equal(json_object_get_string(x), "post-copy");
+	}
+	assert_true(found);
+	json_object_put(o);
+}
+
+static void test_no_ring(void **state)
+{
+	(void)state;
+	struct run r;
+	RUN(&r, MIGTOP, "--ring", "/migtune-no-such-ring", "-b", "-n", "1");
+	assert_int_equal(r.status, 2);
+	assert_non_null(strstr(r.err, "migtuned is not running"));
+	assert_non_null(strstr(r.err, "/dev/shm/migtune-no-such-ring"));
+	assert_int_equal(r.out_len, 0);
+	run_free(&r);
+	RUN(&r, MIGDUMP, "--ring", "/migtune-no-such-ring", "-o", "/tmp/never.migdump");
+	assert_int_equal(r.status, 2);
+	assert_non_null(strstr(r.err, "migtuned is not running"));
+	assert_int_equal(access("/tmp/never.migdump", F_OK), -1);
+	run_free(&r);
+	RUN(&r, MIGTOP, "-r", "/tmp/migtune-no-such-dump.migdump", "-b");
+	assert_int_equal(r.status, 2);
+	run_free(&r);
+}
+
+static void test_other_abi(void **state)
+{
+	(void)state;
+	char name[64], path[128];
+	struct ring_header h = { 0 };
+	struct run r;
+
+	synth_ring_name(name, sizeof(name));
+	snprintf(path, sizeof(path), "/dev/shm%s", name);
+	h.magic = RING_MAGIC;
+	h.endian = RING_ENDIAN;
+	h.abi_major = 2;
+	h.header_size = RING_HEADER_SIZE;
+	h.slot_size = RING_SLOT_SIZE;
+	h.slot_count = 64;
+	h.domain_size = RING_DOMAIN_SIZE;
+	h.domain_slots = 4;
+	int fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, 65536), 0);
+	assert_int_equal(write(fd, &h, sizeof(h)), (ssize_t)sizeof(h));
+	close(fd);
+	RUN(&r, MIGTOP, "--ring", name, "-b", "-n", "1");
+	unlink(path);
+	assert_int_equal(r.status, 4);
+	assert_non_null(strstr(r.err, "ABI version 2"));
+	run_free(&r);
+}
+
+static void test_permission_denied(void **state)
+{
+	struct fixture *f = *state;
+	char path[128];
+	struct run r;
+
+	snprintf(path, sizeof(path), "/dev/shm%s", f->name);
+	assert_int_equal(chmod(path, 0600), 0);
+	if (geteuid() == 0) {
+		struct passwd *pw = getpwnam("nobody");
+		if (!pw)
+			skip();
+		char *const av[] = { MIGTOP, "--ring", f->name, "-b", "-n", "1", NULL };
+		run_as(&r, pw->pw_uid, av);
+	} else {
+		assert_int_equal(chmod(path, 0), 0);
+		RUN(&r, MIGTOP, "--ring", f->name, "-b", "-n", "1");
+	}
+	chmod(path, 0640);
+	assert_int_equal(r.status, 3);
+	assert_non_null(strstr(r.err, "permission denied"));
+	run_free(&r);
+}
+
+static void test_usage_errors(void **state)
+{
+	(void)state;
+	struct run r;
+	RUN(&r, MIGTOP, "-n", "0", "-b");
+	assert_int_equal(r.status, 1);
+	run_free(&r);
+	RUN(&r, MIGTOP, "-d", "fast");
+	assert_int_equal(r.status, 1);
+	run_free(&r);
+	RUN(&r, MIGTOP, "-s", "colour");
+	assert_int_equal(r.status, 1);
+	assert_non_null(strstr(r.err, "unknown sort key"));
+	run_free(&r);
+	RUN(&r, MIGTOP, "--help");
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.out, "Exit status"));
+	run_free(&r);
+	RUN(&r, MIGDUMP, "--help");
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.out, "--since"));
+	run_free(&r);
+	RUN(&r, MIGDUMP, "-i");
+	assert_int_equal(r.status, 1);
+	run_free(&r);
+}
+
+static void test_migdump_formats(void **state)
+{
+	struct fixture *f = *state;
+	struct run r;
+	char want[64];
+
+	RUN(&r, MIGDUMP, "--ring", f->name, "-o", f->path);
+	assert_int_equal(r.status, 0);
+	snprintf(want, sizeof(want), "%zu records", f->n);
+	assert_non_null(strstr(r.err, want));
+	run_free(&r);
+
+	RUN(&r, MIGDUMP, "-d", f->path, "--csv");
+	assert_int_equal(r.status, 0);
+	assert_int_equal(count_lines(r.out), f->n + 1);
+	assert_true(strncmp(r.out, "time,mono_ns,type,domain,domain_name,", 37) == 0);
+	run_free(&r);
+
+	RUN(&r, MIGDUMP, "-d", f->path, "--json");
+	assert_int_equal(r.status, 0);
+	assert_int_equal(count_lines(r.out), f->n);
+	char *save = NULL;
+	size_t i = 0;
+	for (char *l = strtok_r(r.out, "\n", &save); l; l = strtok_r(NULL, "\n", &save), i++) {
+		struct json_object *o = json_tokener_parse(l), *x;
+		assert_non_null(o);
+		assert_true(json_object_object_get_ex(o, "mono_ns", &x));
+		assert_int_equal(json_object_get_uint64(x), f->recs[i].mono_ns);
+		assert_true(json_object_object_get_ex(o, "type", &x));
+		assert_string_equal(json_object_get_string(x), ring_rec_type_name(f->recs[i].type));
+		json_object_put(o);
+	}
+	run_free(&r);
+
+	RUN(&r, MIGDUMP, "-d", f->path, "-D", "vm-001");
+	assert_int_equal(r.status, 0);
+	assert_null(strstr(r.out, "vm-000"));
+	assert_non_null(strstr(r.out, "sample vm-001 "));
+	run_free(&r);
+
+	RUN(&r, MIGDUMP, "-i", "-d", f->path);
+	assert_int_equal(r.status, 0);
+	snprintf(want, sizeof(want), "records:     %zu ", f->n);
+	assert_non_null(strstr(r.out, want));
+	assert_non_null(strstr(r.out, "complete"));
+	run_free(&r);
+
+	/* domain filter when writing */
+	RUN(&r, MIGDUMP, "--ring", f->name, "-o", f->path, "--domain", "vm-002");
+	assert_int_equal(r.status, 0);
+	run_free(&r);
+	RUN(&r, MIGDUMP, "-d", f->path, "--json");
+	assert_int_equal(r.status, 0);
+	size_t want_n = 0;
+	for (i = 0; i < f->n; i++)
+		want_n += f->recs[i].domain == 2;
+	assert_int_equal(count_lines(r.out), want_n);
+	run_free(&r);
+	RUN(&r, MIGDUMP, "--ring", f->name, "-o", f->path, "--domain", "vm-404");
+	assert_int_equal(r.status, 1);
+	assert_non_null(strstr(r.err, "no domain 'vm-404'"));
+	run_free(&r);
+}
+
+static void test_migdump_truncated(void **state)
+{
+	struct fixture *f = *state;
+	struct run r;
+	struct stat sb;
+
+	RUN(&r, MIGDUMP, "--ring", f->name, "-o", f->path);
+	assert_int_equal(r.status, 0);
+	run_free(&r);
+	assert_int_equal(stat(f->path, &sb), 0);
+	/* lose the trailer: every record is still there, the damage is reported, exit 6 */
+	assert_int_equal(truncate(f->path, sb.st_size - 20), 0);
+	RUN(&r, MIGDUMP, "-d", f->path, "--csv");
+	assert_int_equal(r.status, 6);
+	assert_int_equal(count_lines(r.out), f->n + 1);
+	assert_non_null(strstr(r.err, "cut short"));
+	run_free(&r);
+	/* cut into the only chunk: nothing decodable, still a clear message */
+	assert_int_equal(truncate(f->path, sb.st_size / 2), 0);
+	RUN(&r, MIGDUMP, "-d", f->path);
+	assert_int_equal(r.status, 6);
+	assert_int_equal(r.out_len, 0);
+	assert_non_null(strstr(r.err, "cut short"));
+	run_free(&r);
+	/* not a dump at all */
+	RUN(&r, MIGDUMP, "-d", "/etc/hostname");
+	assert_int_equal(r.status, 4);
+	assert_non_null(strstr(r.err, "not a migtune dump"));
+	run_free(&r);
+}
+
+static void test_replay_batch(void **state)
+{
+	struct fixture *f = *state;
+	struct run r;
+
+	RUN(&r, MIGDUMP, "--ring", f->name, "-o", f->path);
+	assert_int_equal(r.status, 0);
+	run_free(&r);
+	/* 12 steps one second apart, replayed in 4 s steps: t0, +4, +8, then the end (+11.x) */
+	RUN(&r, MIGTOP, "-r", f->path, "--json", "-d", "4");
+	assert_int_equal(r.status, 0);
+	assert_int_equal(count_lines(r.out), 4);
+	char *save = NULL;
+	uint64_t prev_records = 0;
+	int k = 0;
+	for (char *l = strtok_r(r.out, "\n", &save); l; l = strtok_r(NULL, "\n", &save), k++) {
+		struct json_object *o = json_tokener_parse(l), *x, *migs;
+		assert_non_null(o);
+		assert_true(json_object_object_get_ex(o, "agent", &x));
+		assert_string_equal(json_object_get_string(x), "replay");
+		assert_true(json_object_object_get_ex(o, "records", &x));
+		assert_true(json_object_get_uint64(x) > prev_records);
+		prev_records = json_object_get_uint64(x);
+		assert_true(json_object_object_get_ex(o, "migrations", &migs));
+		for (size_t i = 0; i < json_object_array_length(migs); i++) {
+			struct json_object *m = json_object_array_get_idx(migs, i);
+			json_object_object_get_ex(m, "domain", &x);
+			if (strcmp(json_object_get_string(x), "vm-001") != 0)
+				continue;
+			json_object_object_get_ex(m, "phase", &x);
+			/* done only in the last step */
+			assert_string_equal(json_object_get_string(x), k == 3 ? "done" : "pre-copy");
+			json_object_object_get_ex(m, "pass", &x);
+			if (k == 0)
+				assert_int_equal(json_object_get_int(x), 1);
+		}
+		json_object_put(o);
+	}
+	assert_int_equal(prev_records, f->n);
+	run_free(&r);
+
+	/* --begin jumps: from 10 s after the start, refreshes at +10, +11 and the end (+11.00x) */
+	RUN(&r, MIGTOP, "-r", f->path, "-b", "-d", "1", "--begin", "+10");
+	assert_int_equal(r.status, 0);
+	size_t blocks = 0;
+	for (const char *p = r.out; (p = strstr(p, "migtop ")); p++)
+		blocks++;
+	assert_int_equal(blocks, 3);
+	run_free(&r);
+}
+
+static void test_dead_writer_segment(void **state)
+{
+	(void)state;
+	char name[64], copy[128], out[128], shm[128];
+	struct run r;
+	synth_ring_name(name, sizeof(name));
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		/* an agent that dies without cleaning up */
+		struct ring_create_opts o = { .name = name, .slot_count = 1024, .domain_slots = 16,
+					      .gid = (gid_t)-1 };
+		struct ring_writer *w;
+		struct synth_opts so = { .migrations = 2, .steps = 5, .step_ns = 1000000000ull, .seed = 3,
+					 .start_mono_ns = ring_now_mono_ns() - 6000000000ull };
+		if (ring_writer_open(&o, &w) < 0 || synth_fill(w, &so) < 0)
+			_exit(1);
+		_exit(0);
+	}
+	int st;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	snprintf(shm, sizeof(shm), "/dev/shm%s", name);
+	snprintf(copy, sizeof(copy), "/tmp/migtune-test-seg-%d", (int)getpid());
+	snprintf(out, sizeof(out), "/tmp/migtune-test-seg-%d%s", (int)getpid(), DUMP_SUFFIX);
+
+	RUN(&r, MIGTOP, "--ring", name, "-b", "-n", "1");
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.out, "agent dead"));
+	run_free(&r);
+
+	char cmd[400];
+	snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", shm, copy);
+	assert_int_equal(system(cmd), 0);
+	unlink(shm);
+	RUN(&r, MIGDUMP, "--segment", copy, "-o", out);
+	assert_int_equal(r.status, 0);
+	run_free(&r);
+	RUN(&r, MIGDUMP, "-d", out, "--json");
+	assert_int_equal(r.status, 0);
+	struct synth_opts so = { .migrations = 2, .steps = 5 };
+	assert_int_equal(count_lines(r.out), synth_count(&so));
+	run_free(&r);
+	unlink(copy);
+	unlink(out);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_batch_text, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_batch_json, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_live_refresh, setup, teardown),
+		cmocka_unit_test(test_no_ring),
+		cmocka_unit_test(test_other_abi),
+		cmocka_unit_test_setup_teardown(test_permission_denied, setup, teardown),
+		cmocka_unit_test(test_usage_errors),
+		cmocka_unit_test_setup_teardown(test_migdump_formats, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migdump_truncated, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_replay_batch, setup, teardown),
+		cmocka_unit_test(test_dead_writer_segment),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
