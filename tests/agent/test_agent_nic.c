@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* NIC sampling on loopback: route lookup, counters that move with real traffic, QEMU's peer. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "agent/nic.h"
+#include "tests/agent/agent_testutil.h"
+
+static void test_route_to_loopback(void **state)
+{
+	struct nic_mon *m;
+	int idx = 0;
+
+	assert_int_equal(nic_mon_new(&m), 0);
+	assert_int_equal(nic_route_ifindex(m, "127.0.0.1", &idx), 0);
+	assert_int_equal(idx, (int)if_nametoindex("lo"));
+	idx = 0;
+	assert_int_equal(nic_route_ifindex(m, "127.9.8.7", &idx), 0);
+	assert_int_equal(idx, (int)if_nametoindex("lo"));
+	assert_int_equal(nic_route_ifindex(m, "not-an-address", &idx), -EINVAL);
+	/* The query socket still answers after an error. */
+	idx = 0;
+	assert_int_equal(nic_route_ifindex(m, "127.0.0.1", &idx), 0);
+	assert_true(idx > 0);
+	nic_mon_free(m);
+}
+
+static void send_udp(size_t total)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(9) };
+	char buf[1200];
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+	memset(buf, 'x', sizeof(buf));
+	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+	for (size_t sent = 0; sent < total; sent += sizeof(buf))
+		sendto(fd, buf, sizeof(buf), 0, (struct sockaddr *)&sa, sizeof(sa));
+	close(fd);
+}
+
+static void test_loopback_counters_move(void **state)
+{
+	struct nic_mon *m;
+	struct nic_stat a, b;
+	struct ring_nic rn;
+	int lo = (int)if_nametoindex("lo");
+	uint64_t t0 = ring_now_mono_ns();
+	const size_t bytes = 3u << 20;
+
+	assert_int_equal(nic_mon_new(&m), 0);
+	assert_int_equal(nic_track(m, lo, 0), 0);
+	assert_int_equal(nic_track(m, lo, 0), 0);     /* once only */
+	{
+		int idx[NIC_MAX_TRACKED];
+
+		assert_int_equal(nic_tracked(m, idx), 1);
+	}
+	assert_int_equal(nic_sample(m, lo, t0, &a), 0);
+	assert_false(a.have_rate);
+	assert_string_equal(a.ifname, "lo");
+	assert_true(a.carrier);
+	send_udp(bytes);
+	/* A chosen interval rather than a measured one: the rate is exact arithmetic. */
+	assert_int_equal(nic_sample(m, lo, t0 + 1000000000ULL, &b), 0);
+	assert_true(b.have_rate);
+	/* Every datagram goes out and comes back in on lo: both counters grew by the payload plus
+	 * headers (and whatever else this host sent on lo meanwhile). */
+	assert_true(b.tx_bytes - a.tx_bytes >= bytes);
+	assert_true(b.rx_bytes - a.rx_bytes >= bytes);
+	assert_true(b.tx_packets - a.tx_packets >= bytes / 1200);
+	assert_true(b.tx_bps >= bytes && b.tx_bps == b.tx_bytes - a.tx_bytes);
+	assert_ptr_not_equal(nic_last(m, lo), NULL);
+	assert_int_equal(nic_last(m, lo)->tx_bytes, b.tx_bytes);
+	nic_to_record(&b, &rn);
+	assert_int_equal(rn.ifindex, (uint32_t)lo);
+	assert_string_equal(rn.ifname, "lo");
+	assert_int_equal(rn.tx_bytes, b.tx_bytes);
+	assert_int_equal(rn.tx_bps, b.tx_bps);
+	assert_int_equal(rn.carrier, 1);
+	assert_int_equal(nic_sample(m, 999999, t0, &b), -ENODEV);
+	nic_mon_free(m);
+}
+
+static void test_speed_override(void **state)
+{
+	struct nic_mon *m;
+	struct nic_stat s;
+	int lo = (int)if_nametoindex("lo");
+
+	assert_int_equal(nic_mon_new(&m), 0);
+	assert_int_equal(nic_track(m, lo, 25000), 0);
+	assert_int_equal(nic_sample(m, lo, ring_now_mono_ns(), &s), 0);
+	assert_int_equal(s.speed_mbps, 25000);
+	/* lo has no speed in sysfs. */
+	assert_int_equal(nic_sysfs_speed_mbps("lo"), 0);
+	assert_int_equal(nic_sysfs_speed_mbps("no-such-if"), 0);
+	nic_mon_free(m);
+}
+
+static void test_migration_peer_of_a_process(void **state)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t sl = sizeof(sa);
+	char addr[64] = "";
+	int l, c, a;
+
+	/* Our own process holding an established connection to a port in libvirt's migration
+	 * range stands in for QEMU. */
+	l = socket(AF_INET, SOCK_STREAM, 0);
+	inet_pton(AF_INET, "127.0.0.3", &sa.sin_addr);
+	for (int port = 49152; port <= 49215; port++) {
+		sa.sin_port = htons((uint16_t)port);
+		if (bind(l, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+			break;
+		sa.sin_port = 0;
+	}
+	if (!sa.sin_port)
+		skip();
+	assert_int_equal(listen(l, 1), 0);
+	assert_int_equal(nic_qemu_migration_peer(getpid(), addr, sizeof(addr)), -ENOENT);
+	c = socket(AF_INET, SOCK_STREAM, 0);
+	assert_int_equal(connect(c, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	a = accept(l, (struct sockaddr *)&sa, &sl);
+	assert_true(a >= 0);
+	assert_int_equal(nic_qemu_migration_peer(getpid(), addr, sizeof(addr)), 0);
+	assert_string_equal(addr, "127.0.0.3");
+	close(a);
+	close(c);
+	close(l);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_route_to_loopback),
+		cmocka_unit_test(test_loopback_counters_move),
+		cmocka_unit_test(test_speed_override),
+		cmocka_unit_test(test_migration_peer_of_a_process),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
