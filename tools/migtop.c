@@ -207,7 +207,10 @@ static int open_replay(const struct opts *o, struct replay *p)
 		if (p->recs[i].mono_ns > p->last_mono_ns)
 			p->last_mono_ns = p->recs[i].mono_ns;
 	}
-	p->t_mono_ns = p->first_mono_ns;
+	/* Like atop, the first screen shows the first interval, not the first record alone. */
+	p->t_mono_ns = p->first_mono_ns + (uint64_t)(o->delay_s * 1e9);
+	if (p->t_mono_ns > p->last_mono_ns)
+		p->t_mono_ns = p->last_mono_ns;
 	return EXIT_OK;
 }
 
@@ -536,6 +539,17 @@ static void draw_plot(int y, int h, int w, const char *title, const double *a, c
 	if (!grid)
 		return;
 	view_plot(grid, h, gw, a, b, n, ca, cb, &max);
+	if (!b) {
+		/* a single series reads better as bars: fill each column below its point */
+		for (int x = 0; x < gw; x++)
+			for (int r = 0, on = 0; r < h; r++) {
+				char *cell = &grid[(size_t)r * (size_t)gw + (size_t)x];
+				if (*cell == ca)
+					on = 1;
+				else if (on)
+					*cell = ca;
+			}
+	}
 	put_line(y, title, A_BOLD);
 	for (int r = 0; r < h; r++) {
 		if (r == 0)
@@ -549,7 +563,6 @@ static void draw_plot(int y, int h, int w, const char *title, const double *a, c
 		mvaddstr(y + 1 + r, 0, label);
 		mvaddnstr(y + 1 + r, 8, grid + (size_t)r * (size_t)gw, gw);
 	}
-	mvaddstr(y + h, gw + 9 < COLS ? gw + 9 : COLS - 1, "");
 	(void)unit;
 	free(grid);
 }

@@ -29,10 +29,10 @@ $(B)/tests/views/%.o: CFLAGS += $(VIEWS_TEST_CFLAGS)
 $(B)/tests/test-dump: $(B)/tests/views/test_dump.o $(B)/tests/views/synth.o $(VIEW_OBJS) $(RING_OBJS)
 	$(LINK) -o $@ $^ $(CMOCKA_LIBS) $(VIEWS_LIBS) -lrt
 $(B)/tests/test-views: $(B)/tests/views/test_views.o $(B)/tests/views/synth.o $(VIEW_OBJS) \
-		$(RING_OBJS) | $(B)/migtop $(B)/migdump
+		$(RING_OBJS) $(B)/migtop $(B)/migdump
 	$(LINK) -o $@ $(filter %.o,$^) $(CMOCKA_LIBS) $(VIEWS_LIBS) -lrt
 $(B)/tests/test-migtop-tmux: $(B)/tests/views/test_tmux.o $(B)/tests/views/synth.o $(VIEW_OBJS) \
-		$(RING_OBJS) | $(B)/migtop $(B)/migdump
+		$(RING_OBJS) $(B)/migtop $(B)/migdump
 	$(LINK) -o $@ $(filter %.o,$^) $(CMOCKA_LIBS) $(VIEWS_LIBS) -lrt
 # A helper to fill a ring by hand: build/tests/views-synth --ring /migtune-demo --hold 60
 $(B)/tests/views-synth: $(B)/tests/views/synth_main.o $(B)/tests/views/synth.o $(RING_OBJS)
@@ -42,7 +42,7 @@ UNIT_TESTS += $(B)/tests/test-dump $(B)/tests/test-views $(B)/tests/test-migtop-
 
 # ---- benchmark (always the optimised, uninstrumented build) -----------------------------------
 $(B)/bench/bench-dump: $(B)/tests/views/bench_dump.o $(B)/tests/views/synth.o $(VIEW_OBJS) \
-		$(RING_OBJS) | $(B)/migtop
+		$(RING_OBJS) $(B)/migtop
 	@mkdir -p $(@D)
 	$(LINK) -o $@ $(filter %.o,$^) $(VIEWS_LIBS) -lrt
 BENCHES += bench-dump
