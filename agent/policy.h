@@ -196,6 +196,8 @@ struct adaptive_params {
 	uint32_t bw_hysteresis_permille; /* ignore bandwidth retargets smaller than this (200) */
 	uint32_t bw_min_interval_ms;     /* at most one bandwidth change per this (5000) */
 	uint32_t hopeless_passes;        /* passes of confirmed hopelessness before abort (6) */
+	uint32_t hopeless_min_ms;        /* ... and at least this long (20000) */
+	uint32_t converge_soon_ms;       /* a shrinking job finishing within this is left alone */
 	uint64_t bw_floor_bps;           /* never set bandwidth below this (8 MiB/s) */
 };
 
@@ -224,6 +226,8 @@ struct policy_state {
 	uint64_t t_unsteady_ms;          /* last time the network looked unsteady */
 	uint32_t evidence_pass;          /* pass at which non-convergence became clear (0 = not yet) */
 	uint32_t hopeless_since_pass;
+	uint64_t t_hopeless_ms;
+	uint64_t t_short_ms;             /* passes shorter than the sampling since then */
 	uint32_t last_escalation_pass;
 	uint64_t t_first_action_ms;
 	bool held;                       /* a HOLD has been recorded for the current episode */

@@ -9,8 +9,9 @@
  *    immune to the saw-tooth of data_remaining and to QEMU's distinct-pages dirty-rate counting.
  *    For the current pass: its highest data_remaining plus what was sent before we first saw it.
  *  - growth per pass g = D_c / D_(c-1), only over passes the network did not disturb;
- *  - bandwidth b: EWMA of memory_bps; NIC headroom = capacity - max(reserve, 1.25 x tenant traffic),
- *    tenant traffic = NIC tx - the migrations' own traffic, split evenly among the migrations.
+ *  - bandwidth b: EWMA of memory_bps; NIC headroom = capacity - reserve,
+ *    tenant traffic = NIC tx - the migrations' own traffic; reserve = tenants + a share of the
+ *    link (10 %); what is left is split evenly among the migrations on the NIC.
  * Prediction: QEMU completes when a sync finds pending < b x downtime_limit.  With g >= plateau the
  * pending after each sync stays ~D, so the converging downtime is D / b; with g < plateau it shrinks
  * geometrically and we only act if it would take more than a few passes.
@@ -39,6 +40,8 @@ void policy_adaptive_defaults(struct adaptive_params *ret_params)
 		.bw_hysteresis_permille = 200,
 		.bw_min_interval_ms = 5000,
 		.hopeless_passes = 6,
+		.hopeless_min_ms = 20000,
+		.converge_soon_ms = 30000,
 		.bw_floor_bps = 8u << 20,
 	};
 }
@@ -88,9 +91,8 @@ static uint64_t bw_target(const struct policy *p, const struct mig_sample *s,
 		return 0;
 	mig = s->nic_mig_tx_bps ? s->nic_mig_tx_bps : s->memory_bps;
 	tenant = s->nic_tx_bps > mig ? s->nic_tx_bps - mig : 0;
-	reserve = cap * lim->reserve_permille / 1000;
-	if (tenant + tenant / 4 > reserve)
-		reserve = tenant + tenant / 4;
+	/* the reserve is head-room above what tenants use now, so that they can grow */
+	reserve = tenant + cap * lim->reserve_permille / 1000;
 	avail = cap > reserve ? cap - reserve : 0;
 	share = avail / n;
 	if (lim->bandwidth_max_bps && share > lim->bandwidth_max_bps)
@@ -162,7 +164,8 @@ void adaptive_decide(const struct policy *p, struct policy_state *st,
 	uint64_t bw_now = s->bandwidth_limit_bps, target, tenant = 0, b_pred;
 	uint32_t L = s->downtime_limit_ms ? s->downtime_limit_ms : 300;
 	uint32_t sla = lim->sla_max_downtime_ms;
-	bool unsteady, settled, shadow_abort, bw_pushed = false;
+	bool unsteady, settled, shadow_abort, bw_pushed = false, shrinking = false;
+	bool short_passes = false;
 	uint64_t d_cur = 0, d_prev = 0, d_star, t_prev_ms = 0;
 	double g, need_ms;
 	char why[POLICY_REASON_LEN];
@@ -191,10 +194,14 @@ void adaptive_decide(const struct policy *p, struct policy_state *st,
 
 	/* ---- 1. bandwidth: into the NIC's headroom, a fair share of it, with hysteresis ---- */
 	target = bw_target(p, s, lim, &tenant);
+	/* giving tenants room back may go twice as often as taking it */
 	if (target && s->nic_carrier != MIG_NIC_CARRIER_DOWN && !s->nic_errors_delta &&
-	    (!st->t_bw_set_ms || s->t_ms >= st->t_bw_set_ms + ap->bw_min_interval_ms)) {
+	    (!st->t_bw_set_ms || s->t_ms >= st->t_bw_set_ms + (target < bw_now || !bw_now ?
+	                                                        ap->bw_min_interval_ms / 2 :
+	                                                        ap->bw_min_interval_ms))) {
 		uint64_t diff = bw_now > target ? bw_now - target : target - bw_now;
-		bool change = bw_now == 0 ||
+		/* unlimited: TCP already shares among migrations; step in only for tenants */
+		bool change = bw_now == 0 ? tenant * 50 > s->nic_capacity_bps :
 		              diff * 1000 > bw_now * ap->bw_hysteresis_permille;
 
 		if (change) {
@@ -216,28 +223,59 @@ void adaptive_decide(const struct policy *p, struct policy_state *st,
 	/* ---- 2. evidence: two passes after the bulk pass, the older one undisturbed ---- */
 	if (!cur || !pp || pp->iteration < 2 || pp->unsteady)
 		return;
-	{
-		const struct mig_pass *ppp = policy_history_pass(hist, 2);
-
-		if (!ppp || !pass_size(pp, cur, &d_prev, &t_prev_ms))
-			return;
-		(void)ppp;
-	}
+	if (!pass_size(pp, cur, &d_prev, &t_prev_ms))
+		return;
 	d_cur = current_pass_size(pp, cur);
 	if (!d_prev || !b)
 		return;
 	g = (double)d_cur / (double)d_prev;
 	d_star = d_cur > d_prev ? d_cur : d_prev;
+	{
+		/* short passes are quantised by the sampling: average over the last few steady ones */
+		uint64_t d_avg = 0, t_avg = 0;
 
-	if (g * 1000 < ap->plateau_permille) {
-		/* shrinking: fine if a few more passes get it under b x L */
-		double passes = log((double)b * L / 1000.0 / (double)d_cur) / log(g);
+		for (uint32_t k = 2; k <= 4; k++) {
+			const struct mig_pass *old = policy_history_pass(hist, k);
 
-		if (passes <= 4.0 || (double)d_cur < (double)b * L / 1000.0)
+			if (!old || old->iteration < 2 || old->unsteady)
+				break;
+			if (pass_size(old, cur, &d_avg, &t_avg) && d_avg > d_star)
+				d_star = d_avg;
+		}
+	}
+
+	if (cur->iteration - pp->iteration > 1) {
+		/*
+		 * Several passes between two samples: passes are shorter than our sampling, so their
+		 * sizes cannot be told apart.  The saw-tooth peaks bound the dirty set; a plateau of
+		 * this size only ever needs a small downtime, never anything drastic in a hurry.
+		 */
+		d_star = cur->remaining_max_bytes > pp->remaining_max_bytes ? cur->remaining_max_bytes
+		                                                            : pp->remaining_max_bytes;
+		if ((double)d_star < (double)b_pred * L / 1000.0)
 			return;
+		if (!st->t_short_ms)
+			st->t_short_ms = s->t_ms ? s->t_ms : 1;
+		if (s->t_ms < st->t_short_ms + ap->settle_ms)
+			return;
+		g = 1.0;
+		short_passes = s->t_ms < st->t_short_ms + ap->converge_soon_ms;
+	} else if (g * 1000 < ap->plateau_permille) {
+		st->t_short_ms = 0;
+		/* shrinking by itself: fine if it gets under b x L soon */
+		double thr = (double)b * L / 1000.0;
+		double n = (double)d_cur > thr ? log(thr / (double)d_cur) / log(g) : 0;
+		double eta_ms = (double)d_cur * 1000.0 / (double)b * (1.0 - pow(g, n)) / (1.0 - g);
+
+		if (eta_ms <= ap->converge_soon_ms)
+			return;
+		shrinking = true;
 		d_star = (uint64_t)(d_cur * g * g);
 	} else if ((double)d_star < (double)b_pred * L / 1000.0) {
+		st->t_short_ms = 0;
 		return;        /* a plateau already under the limit: QEMU completes at the next check */
+	} else {
+		st->t_short_ms = 0;
 	}
 	if (!st->evidence_pass)
 		st->evidence_pass = cur->iteration;
@@ -271,6 +309,7 @@ void adaptive_decide(const struct policy *p, struct policy_state *st,
 			            cur->iteration, d_star / MIB, g, b_pred / MIB, need_ms);
 			st->last_escalation_pass = cur->iteration;
 			st->hopeless_since_pass = 0;
+			st->t_hopeless_ms = 0;
 		}
 		return;
 	}
@@ -284,6 +323,10 @@ void adaptive_decide(const struct policy *p, struct policy_state *st,
 	}
 	if (bw_pushed)
 		return;        /* more bandwidth may still do it: see it first */
+	if (shrinking && s->t_ms < budget_ms(hist, lim))
+		return;        /* converging, if slowly: nothing drastic while the budget lasts */
+	if (short_passes)
+		return;        /* let the larger downtime show its effect first */
 
 	/* ---- 4. post-copy, suspend, abort ---- */
 	if (lim->allow_postcopy && lim->postcopy_flag_set) {
@@ -310,7 +353,10 @@ void adaptive_decide(const struct policy *p, struct policy_state *st,
 	}
 	if (!st->hopeless_since_pass)
 		st->hopeless_since_pass = cur->iteration;
-	if (cur->iteration >= st->hopeless_since_pass + ap->hopeless_passes) {
+	if (!st->t_hopeless_ms)
+		st->t_hopeless_ms = s->t_ms ? s->t_ms : 1;
+	if (cur->iteration >= st->hopeless_since_pass + ap->hopeless_passes &&
+	    s->t_ms >= st->t_hopeless_ms + ap->hopeless_min_ms) {
 		action_push(out, POLICY_ACT_ABORT, REASON_HOPELESS, 0, -1,
 		            "hopeless for %" PRIu32 " passes: needs %.0f ms > SLA %" PRIu32 " ms",
 		            cur->iteration - st->hopeless_since_pass, need_ms, sla);

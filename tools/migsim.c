@@ -238,7 +238,8 @@ static const char *short_outcome(const struct sim_result *r)
 
 static int bench(struct sim_scenario *scns, size_t nscn, const struct sim_opts *opts)
 {
-	double rt[MAX_SCENARIOS], rb[MAX_SCENARIOS];
+	double rt[MAX_SCENARIOS], rb[MAX_SCENARIOS], ht[MAX_SCENARIOS], hb[MAX_SCENARIOS];
+	size_t nh = 0;
 	size_t nr = 0, any_conv = 0, ad_conv = 0, sla_ok = 0, sla_n = 0, only_ad = 0;
 	char missed[1024] = "", sla_bad[1024] = "";
 	struct sim_result *res = malloc(sizeof(*res));
@@ -246,8 +247,8 @@ static int bench(struct sim_scenario *scns, size_t nscn, const struct sim_opts *
 
 	if (!res)
 		return -ENOMEM;
-	printf("%-26s %-14s %-8s %9s %10s %10s %7s %8s\n", "scenario", "policy", "conv",
-	       "total_s", "downtime", "sent_MiB", "passes", "first_s");
+	printf("%-26s %-14s %-8s %9s %10s %10s %7s %8s %8s\n", "scenario", "policy", "conv",
+	       "total_s", "downtime", "sent_MiB", "passes", "first_s", "tenant%");
 	for (size_t i = 0; i < nscn; i++) {
 		struct agg a[NBENCH];
 		int best_t = -1, best_b = -1;
@@ -262,14 +263,18 @@ static int bench(struct sim_scenario *scns, size_t nscn, const struct sim_opts *
 				return -ENOMEM;
 			}
 			aggregate(res, &a[k]);
-			if (a[k].first_s >= 0)
-				printf("%-26.26s %-14s %-8s %9.1f %10.0f %10.1f %7" PRIu32 " %8.1f\n",
+			{
+				char first[16] = "-", ten[16] = "-";
+
+				if (a[k].first_s >= 0)
+					snprintf(first, sizeof(first), "%.1f", a[k].first_s);
+				if (res->tenant_demand_bytes)
+					snprintf(ten, sizeof(ten), "%.0f", res->tenant_sent_bytes * 100.0 /
+					         res->tenant_demand_bytes);
+				printf("%-26.26s %-14s %-8s %9.1f %10.0f %10.1f %7" PRIu32 " %8s %8s\n",
 				       scns[i].name, bench_policies[k], short_outcome(res), a[k].total_s,
-				       a[k].downtime_ms, a[k].bytes_mib, a[k].passes, a[k].first_s);
-			else
-				printf("%-26.26s %-14s %-8s %9.1f %10.0f %10.1f %7" PRIu32 " %8s\n",
-				       scns[i].name, bench_policies[k], short_outcome(res), a[k].total_s,
-				       a[k].downtime_ms, a[k].bytes_mib, a[k].passes, "-");
+				       a[k].downtime_ms, a[k].bytes_mib, a[k].passes, first, ten);
+			}
 			if (a[k].converged)
 				any = true;
 			if (!strncmp(bench_policies[k], "rhv-", 4) && a[k].converged) {
@@ -298,6 +303,12 @@ static int bench(struct sim_scenario *scns, size_t nscn, const struct sim_opts *
 				rt[nr] = ad->total_s / a[best_t].total_s;
 				rb[nr] = ad->bytes_mib / a[best_b].bytes_mib;
 				nr++;
+				if (!a[0].converged) {
+					/* QEMU's defaults alone do not finish: the policy matters here */
+					ht[nh] = rt[nr - 1];
+					hb[nh] = rb[nr - 1];
+					nh++;
+				}
 			} else if (ad->converged) {
 				only_ad++;
 			}
@@ -324,6 +335,15 @@ static int bench(struct sim_scenario *scns, size_t nscn, const struct sim_opts *
 		       nr && mt <= 0.6 ? "met" : "MISSED");
 		printf("  median bytes ratio      %.2f  (target <= 0.60: %s)\n", mb,
 		       nr && mb <= 0.6 ? "met" : "MISSED");
+	}
+	printf("  on the %zu of them where QEMU's defaults alone do not converge:\n", nh);
+	{
+		double mt = median(ht, nh), mb = median(hb, nh);
+
+		printf("  median total-time ratio %.2f  (target <= 0.60: %s)\n", mt,
+		       nh && mt <= 0.6 ? "met" : "MISSED");
+		printf("  median bytes ratio      %.2f  (target <= 0.60: %s)\n", mb,
+		       nh && mb <= 0.6 ? "met" : "MISSED");
 	}
 	printf("  adaptive converged in %zu of the %zu scenarios where any policy did (%s)%s%s\n",
 	       ad_conv, any_conv, ad_conv == any_conv ? "met" : "MISSED", *missed ? "; missed:" : "",
