@@ -121,6 +121,8 @@ recorded_alive() {
 	echo "$p"
 }
 
+recorded_alive_q() { recorded_alive "$1" >/dev/null; }
+
 signal_and_wait() {
 	local group=$1 pid=$2 alive=$3 i
 	if [ "$group" -eq 1 ]; then kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
@@ -144,7 +146,7 @@ kill_checked() {
 kill_recorded() {
 	local pid
 	pid=$(recorded_alive "$1") || return 0
-	signal_and_wait 1 "$pid" "recorded_alive $1"
+	signal_and_wait 1 "$pid" "recorded_alive_q $1"
 }
 
 sleeper_tag() { echo "migtune-lab-$1:$LAB_DIR"; }
