@@ -197,7 +197,9 @@ struct adaptive_params {
 	uint32_t bw_min_interval_ms;     /* at most one bandwidth change per this (5000) */
 	uint32_t hopeless_passes;        /* passes of confirmed hopelessness before abort (6) */
 	uint32_t hopeless_min_ms;        /* ... and at least this long (20000) */
-	uint32_t converge_soon_ms;       /* a shrinking job finishing within this is left alone */
+	uint32_t converge_soon_ms;       /* a shrinking job finishing within this is left alone (30000) */
+	uint32_t degraded_permille;      /* rate below this share of the job's best = degraded (500) */
+	uint32_t degraded_hold_ms;       /* hold escalation this long while degraded (60000) */
 	uint64_t bw_floor_bps;           /* never set bandwidth below this (8 MiB/s) */
 };
 
@@ -228,6 +230,8 @@ struct policy_state {
 	uint32_t hopeless_since_pass;
 	uint64_t t_hopeless_ms;
 	uint64_t t_short_ms;             /* passes shorter than the sampling since then */
+	uint64_t bw_peak_bps;            /* best bandwidth EWMA of this job */
+	uint64_t t_degraded_ms;          /* rate far below the peak since then */
 	uint32_t last_escalation_pass;
 	uint64_t t_first_action_ms;
 	bool held;                       /* a HOLD has been recorded for the current episode */

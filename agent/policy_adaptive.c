@@ -42,6 +42,8 @@ void policy_adaptive_defaults(struct adaptive_params *ret_params)
 		.hopeless_passes = 6,
 		.hopeless_min_ms = 20000,
 		.converge_soon_ms = 30000,
+		.degraded_permille = 500,
+		.degraded_hold_ms = 60000,
 		.bw_floor_bps = 8u << 20,
 	};
 }
@@ -189,8 +191,8 @@ void adaptive_decide(const struct policy *p, struct policy_state *st,
 		st->t_unsteady_ms = s->t_ms ? s->t_ms : 1;
 	settled = (!st->t_unsteady_ms || s->t_ms >= st->t_unsteady_ms + ap->settle_ms) &&
 	          (!st->t_bw_set_ms || s->t_ms >= st->t_bw_set_ms + ap->settle_ms);
-	if (settled)
-		st->held = false;
+	if (b > st->bw_peak_bps)
+		st->bw_peak_bps = b;
 
 	/* ---- 1. bandwidth: into the NIC's headroom, a fair share of it, with hysteresis ---- */
 	target = bw_target(p, s, lim, &tenant);
@@ -221,8 +223,16 @@ void adaptive_decide(const struct policy *p, struct policy_state *st,
 		b_pred = target * 9 / 10;
 
 	/* ---- 2. evidence: two passes after the bulk pass, the older one undisturbed ---- */
-	if (!cur || !pp || pp->iteration < 2 || pp->unsteady)
+	if (!cur || !pp || pp->iteration < 2)
 		return;
+	if (pp->unsteady) {
+		if ((double)cur->remaining_max_bytes > (double)b * L / 1000.0) {
+			snprintf(why, sizeof(why), "pass %" PRIu32 " ran on a disturbed network (%.1f MiB/s"
+			         " now): not evidence", pp->iteration, s->memory_bps / MIB);
+			hold_once(st, out, REASON_NETWORK_UNSTEADY, why);
+		}
+		return;
+	}
 	if (!pass_size(pp, cur, &d_prev, &t_prev_ms))
 		return;
 	d_cur = current_pass_size(pp, cur);
@@ -281,6 +291,20 @@ void adaptive_decide(const struct policy *p, struct policy_state *st,
 		st->evidence_pass = cur->iteration;
 	need_ms = (double)d_star * 1000.0 / (double)b_pred * ap->margin_permille / 1000.0;
 
+	/* a rate far below what this job has sustained: a drop or a tenant burst, not the guest */
+	if (b * 1000 < st->bw_peak_bps * ap->degraded_permille) {
+		if (!st->t_degraded_ms)
+			st->t_degraded_ms = s->t_ms ? s->t_ms : 1;
+		if (s->t_ms < st->t_degraded_ms + ap->degraded_hold_ms) {
+			snprintf(why, sizeof(why), "rate %.1f MiB/s is %.0f%% of the %.1f MiB/s seen:"
+			         " holding", b / MIB, b * 100.0 / st->bw_peak_bps,
+			         st->bw_peak_bps / MIB);
+			hold_once(st, out, REASON_NETWORK_UNSTEADY, why);
+			return;
+		}
+	} else {
+		st->t_degraded_ms = 0;
+	}
 	if (!settled) {
 		snprintf(why, sizeof(why), "network changed %.1f s ago (%.1f MiB/s now): re-evaluating",
 		         (s->t_ms - (st->t_unsteady_ms > st->t_bw_set_ms ? st->t_unsteady_ms
@@ -289,6 +313,7 @@ void adaptive_decide(const struct policy *p, struct policy_state *st,
 		hold_once(st, out, REASON_NETWORK_UNSTEADY, why);
 		return;
 	}
+	st->held = false;      /* the next disturbance gets its own hold record */
 	if (st->last_escalation_pass == cur->iteration)
 		return;        /* one step per pass: let the last one show its effect */
 
