@@ -59,6 +59,8 @@ install-agent: $(B)/migtuned
 	else \
 	  $(INSTALL) -D -m 0644 etc/migtune/migtuned.conf $(DESTDIR)$(SYSCONFDIR)/migtune/migtuned.conf; \
 	fi
-	$(INSTALL) -D -m 0644 etc/systemd/migtuned.service $(DESTDIR)$(UNITDIR)/migtuned.service
+	@mkdir -p $(DESTDIR)$(UNITDIR)
+	sed 's|/usr/local/sbin/|$(SBINDIR)/|g' etc/systemd/migtuned.service > $(DESTDIR)$(UNITDIR)/migtuned.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/migtuned.service
 
 .PHONY: bench-agent lab-agent install-agent
