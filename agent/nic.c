@@ -163,6 +163,7 @@ int nic_route_ifindex(struct nic_mon *m, const char *addr, int *ret_ifindex)
 	struct rtmsg rtm = { 0 };
 	struct route_reply rr = { 0 };
 	unsigned char buf[16];
+	struct nl_sock *sk;
 	struct nl_msg *msg;
 	struct nl_cb *cb;
 	int alen, r;
@@ -185,25 +186,29 @@ int nic_route_ifindex(struct nic_mon *m, const char *addr, int *ret_ifindex)
 		nlmsg_free(msg);
 		return -ENOMEM;
 	}
+	/* A socket of its own: a lookup is rare (once per migration), and whatever the kernel
+	 * answers cannot then be left behind for the counter queries to trip over. */
+	sk = nl_socket_alloc();
 	cb = nl_cb_alloc(NL_CB_DEFAULT);
-	if (!cb) {
+	if (!sk || !cb || nl_connect(sk, NETLINK_ROUTE) < 0) {
+		if (sk)
+			nl_socket_free(sk);
+		if (cb)
+			nl_cb_put(cb);
 		nlmsg_free(msg);
 		return -ENOMEM;
 	}
 	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, route_valid, &rr);
 	/* No ACK: the reply is the route, or an error message that nl_recvmsgs turns into r < 0. */
-	nl_socket_disable_auto_ack(m->query);
-	r = nl_send_auto(m->query, msg);
+	nl_socket_disable_auto_ack(sk);
+	r = nl_send_auto(sk, msg);
 	nlmsg_free(msg);
 	if (r >= 0)
-		r = nl_recvmsgs(m->query, cb);
-	nl_socket_enable_auto_ack(m->query);
+		r = nl_recvmsgs(sk, cb);
 	nl_cb_put(cb);
-	if (r < 0) {
-		if (r == -NLE_NOADDR || r == -NLE_OBJ_NOTFOUND)
-			return -ENETUNREACH;
+	nl_socket_free(sk);
+	if (r < 0)
 		return r == -NLE_PERM ? -EPERM : -ENETUNREACH;
-	}
 	if (!rr.got)
 		return -ENETUNREACH;
 	*ret_ifindex = rr.oif;
