@@ -105,30 +105,94 @@ static uint64_t *key_history(struct key_table *t, const uint8_t *rec)
 	return t->hist + (KEY_SLOTS + f) * t->nwords;
 }
 
+/*
+ * 8x8 byte transpose: byte r of ret[b] = byte b of x[r].  The shuffle moves whole 8-byte words
+ * this way instead of single bytes: one store per column and 8 records rather than eight.
+ */
+static inline void transpose8(const uint64_t x[8], uint64_t ret[8])
+{
+	/* three rounds of block swaps (1-, 2-, then 4-byte blocks between rows 1, 2, 4 apart) */
+	static const uint64_t mask[3] = { UINT64_C(0x00FF00FF00FF00FF), UINT64_C(0x0000FFFF0000FFFF),
+					  UINT64_C(0x00000000FFFFFFFF) };
+	uint64_t y[8];
+
+	memcpy(y, x, sizeof(y));
+	for (int s = 0; s < 3; s++) {
+		int dist = 1 << s, shift = 8 << s;
+		for (int r = 0; r < 8; r++) {
+			if (r & dist)
+				continue;
+			uint64_t t = ((y[r] >> shift) ^ y[r + dist]) & mask[s];
+			y[r + dist] ^= t;
+			y[r] ^= t << shift;
+		}
+	}
+	memcpy(ret, y, sizeof(y));
+}
+
+/* Stored little-endian so that the shuffled layout is the same on every host. */
+static inline void store_le64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static inline uint64_t load_le64(const uint8_t *p)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++)
+		v |= (uint64_t)p[i] << (8 * i);
+	return v;
+}
+
+#define MAX_WORDS (DUMP_MAX_RECORD_SIZE / 8)
+
+static inline void delta_record(const uint8_t *rec, size_t nwords, uint64_t *hist,
+				uint64_t *prev_time, uint64_t *d)
+{
+	for (size_t j = 0; j < nwords; j++) {
+		uint64_t w;
+		memcpy(&w, rec + j * 8, 8);
+		if (j == 0) {
+			d[j] = w;
+		} else if (j == 1) {
+			d[j] = w - *prev_time;
+			*prev_time = w;
+		} else {
+			d[j] = w - hist[j];
+			hist[j] = w;
+		}
+	}
+}
+
 static void transform_words(const uint8_t *in, size_t n, size_t record_size, uint8_t *out,
 			    struct key_table *t)
 {
-	size_t nwords = record_size / 8;
+	size_t nwords = record_size / 8, i = 0;
 	uint64_t prev_time = 0;
+	uint64_t d[8][MAX_WORDS];
 
-	for (size_t i = 0; i < n; i++) {
-		const uint8_t *rec = in + i * record_size;
-		uint64_t *hist = key_history(t, rec);
+	for (; i + 8 <= n; i += 8) {
+		for (size_t r = 0; r < 8; r++) {
+			const uint8_t *rec = in + (i + r) * record_size;
+			delta_record(rec, nwords, key_history(t, rec), &prev_time, d[r]);
+		}
 		for (size_t j = 0; j < nwords; j++) {
-			uint64_t w, d;
-			memcpy(&w, rec + j * 8, 8);
-			if (j == 0) {
-				d = w;
-			} else if (j == 1) {
-				d = w - prev_time;
-				prev_time = w;
-			} else {
-				d = w - hist[j];
-				hist[j] = w;
-			}
+			uint64_t x[8], y[8];
+			for (size_t r = 0; r < 8; r++)
+				x[r] = d[r][j];
+			transpose8(x, y);
+			for (size_t b = 0; b < 8; b++)
+				store_le64(out + (j * 8 + b) * n + i, y[b]);
+		}
+	}
+	for (; i < n; i++) {
+		const uint8_t *rec = in + i * record_size;
+		delta_record(rec, nwords, key_history(t, rec), &prev_time, d[0]);
+		for (size_t j = 0; j < nwords; j++) {
 			uint8_t *col = out + (j * 8) * n + i;
 			for (size_t b = 0; b < 8; b++, col += n)
-				*col = (uint8_t)(d >> (8 * b));
+				*col = (uint8_t)(d[0][j] >> (8 * b));
 		}
 	}
 }
@@ -145,36 +209,57 @@ int dump_transform(const struct ring_record *recs, size_t n, uint8_t *out)
 	return 0;
 }
 
+static inline void undelta_record(uint8_t *rec, size_t nwords, const uint64_t *d,
+				  struct key_table *t, uint64_t *prev_time)
+{
+	uint64_t *hist;
+
+	memcpy(rec, &d[0], 8);
+	hist = key_history(t, rec);
+	for (size_t j = 1; j < nwords; j++) {
+		uint64_t w;
+		if (j == 1) {
+			w = d[j] + *prev_time;
+			*prev_time = w;
+		} else {
+			w = d[j] + hist[j];
+			hist[j] = w;
+		}
+		memcpy(rec + j * 8, &w, 8);
+	}
+}
+
 static int untransform_words(const uint8_t *in, size_t n, size_t record_size, uint8_t *out)
 {
-	size_t nwords = record_size / 8;
+	size_t nwords = record_size / 8, i = 0;
 	uint64_t prev_time = 0;
+	uint64_t d[8][MAX_WORDS];
 	struct key_table t;
 	int r = key_table_init(&t, nwords);
 
 	if (r < 0)
 		return r;
-	for (size_t i = 0; i < n; i++) {
-		uint8_t *rec = out + i * record_size;
-		uint64_t *hist = NULL;
+	for (; i + 8 <= n; i += 8) {
+		for (size_t j = 0; j < nwords; j++) {
+			uint64_t x[8], y[8];
+			for (size_t b = 0; b < 8; b++)
+				x[b] = load_le64(in + (j * 8 + b) * n + i);
+			transpose8(x, y);
+			for (size_t k = 0; k < 8; k++)
+				d[k][j] = y[k];
+		}
+		for (size_t k = 0; k < 8; k++)
+			undelta_record(out + (i + k) * record_size, nwords, d[k], &t, &prev_time);
+	}
+	for (; i < n; i++) {
 		for (size_t j = 0; j < nwords; j++) {
 			const uint8_t *col = in + (j * 8) * n + i;
-			uint64_t d = 0, w;
+			uint64_t v = 0;
 			for (size_t b = 0; b < 8; b++, col += n)
-				d |= (uint64_t)*col << (8 * b);
-			if (j == 0) {
-				w = d;
-				memcpy(rec, &w, 8);
-				hist = key_history(&t, rec);
-			} else if (j == 1) {
-				w = d + prev_time;
-				prev_time = w;
-			} else {
-				w = d + hist[j];
-				hist[j] = w;
-			}
-			memcpy(rec + j * 8, &w, 8);
+				v |= (uint64_t)*col << (8 * b);
+			d[0][j] = v;
 		}
+		undelta_record(out + i * record_size, nwords, d[0], &t, &prev_time);
 	}
 	key_table_free(&t);
 	return 0;
@@ -222,122 +307,202 @@ static int write_skippable(int fd, uint32_t magic, const void *a, size_t alen, c
 	return r;
 }
 
+/*
+ * The encoder streams: the header goes out first with what is known up front, records are
+ * compressed a chunk at a time, and the trailer carries the final counts.  When the output is a
+ * regular file the header is rewritten in place at the end so that it holds the final counts too;
+ * on a pipe it keeps DUMP_F_COUNTS_IN_TRAILER.  Memory stays at one chunk whatever the ring size.
+ */
+struct encoder {
+	int fd;
+	bool seekable;
+	off_t start;
+	struct dump_header h;
+	struct dump_domain *doms;
+	size_t n_doms;
+	LZ4F_preferences_t prefs;
+	uint8_t *raw, *comp;
+	size_t comp_cap;
+	struct key_table keys;
+	struct ring_record *buf;
+	size_t nbuf;
+	struct dump_stats st;
+	uint64_t next_seq;
+};
+
+static void encoder_free(struct encoder *e)
+{
+	free(e->raw);
+	free(e->comp);
+	free(e->buf);
+	free(e->doms);
+	key_table_free(&e->keys);
+}
+
+static int encoder_begin(struct encoder *e, int fd, const struct dump_meta *meta)
+{
+	struct dump_header *h = &e->h;
+	struct stat sb;
+
+	if (meta->n_domains > DUMP_MAX_DOMAINS)
+		return -E2BIG;
+	memset(e, 0, sizeof(*e));
+	e->fd = fd;
+	if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode)) {
+		e->start = lseek(fd, 0, SEEK_CUR);
+		e->seekable = e->start >= 0;
+	}
+	h->magic = DUMP_MAGIC;
+	h->endian = RING_ENDIAN;
+	h->version_major = DUMP_VERSION_MAJOR;
+	h->version_minor = DUMP_VERSION_MINOR;
+	h->header_size = sizeof(*h);
+	h->record_size = sizeof(struct ring_record);
+	h->chunk_records = DUMP_CHUNK_RECORDS;
+	h->ring_abi_major = meta->ring_abi_major;
+	h->ring_abi_minor = meta->ring_abi_minor;
+	h->writer_pid = meta->writer_pid;
+	h->writer_state = meta->writer_state;
+	h->flags = meta->flags | DUMP_F_COUNTS_IN_TRAILER;
+	h->created_real_ns = ring_now_real_ns();
+	h->map_mono_ns = meta->map_mono_ns;
+	h->map_real_ns = meta->map_real_ns;
+	h->dropped_count = meta->dropped_count;
+	h->filter_from_mono_ns = meta->filter_from_mono_ns;
+	h->filter_to_mono_ns = meta->filter_to_mono_ns;
+	h->domain_count = (uint32_t)meta->n_domains;
+	h->domain_entry_size = sizeof(struct dump_domain);
+	snprintf(h->hostname, sizeof(h->hostname), "%.*s", (int)sizeof(h->hostname) - 1, meta->hostname);
+
+	e->doms = calloc(meta->n_domains ? meta->n_domains : 1, sizeof(*e->doms));
+	e->prefs.frameInfo.blockSizeID = LZ4F_max4MB;
+	e->prefs.frameInfo.contentChecksumFlag = LZ4F_contentChecksumEnabled;
+	size_t raw_cap = sizeof(struct dump_chunk) + (size_t)DUMP_CHUNK_RECORDS * sizeof(struct ring_record);
+	e->comp_cap = LZ4F_compressFrameBound(raw_cap, &e->prefs);
+	e->raw = malloc(raw_cap);
+	e->comp = malloc(e->comp_cap);
+	e->buf = malloc((size_t)DUMP_CHUNK_RECORDS * sizeof(*e->buf));
+	if (!e->doms || !e->raw || !e->comp || !e->buf || key_table_init(&e->keys, sizeof(struct ring_record) / 8) < 0) {
+		encoder_free(e);
+		return -ENOMEM;
+	}
+	if (meta->n_domains)
+		memcpy(e->doms, meta->domains, meta->n_domains * sizeof(*e->doms));
+	e->n_doms = meta->n_domains;
+	e->st.file_bytes = 8 + sizeof(*h) + e->n_doms * sizeof(struct dump_domain);
+	e->next_seq = meta->first_seq;
+	int r = write_skippable(fd, DUMP_FRAME_HEADER, h, sizeof(*h), e->doms,
+				e->n_doms * sizeof(struct dump_domain));
+	if (r < 0)
+		encoder_free(e);
+	return r;
+}
+
+static int encoder_chunk(struct encoder *e, const struct ring_record *recs, size_t k)
+{
+	struct dump_chunk c = {
+		.magic = DUMP_CHUNK_MAGIC, .record_count = (uint32_t)k,
+		.record_size = sizeof(*recs), .transform = DUMP_TRANSFORM_DELTA_SHUFFLE,
+		.first_seq = e->next_seq, .first_mono_ns = recs[0].mono_ns,
+	};
+	struct key_table *t = &e->keys;
+
+	memcpy(e->raw, &c, sizeof(c));
+	/* Fresh history per chunk: chunks decode independently. */
+	memset(t->keys, 0, KEY_SLOTS * sizeof(*t->keys));
+	memset(t->hist, 0, (KEY_SLOTS + KEY_FALLBACK) * t->nwords * sizeof(*t->hist));
+	t->used = 0;
+	transform_words((const uint8_t *)recs, k, sizeof(*recs), e->raw + sizeof(c), t);
+	size_t raw_len = sizeof(c) + k * sizeof(*recs);
+	e->prefs.frameInfo.contentSize = raw_len;
+	size_t z = LZ4F_compressFrame(e->comp, e->comp_cap, e->raw, raw_len, &e->prefs);
+	if (LZ4F_isError(z))
+		return -EIO;
+	int r = write_all(e->fd, e->comp, z);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < k; i++) {
+		uint64_t m = recs[i].mono_ns;
+		/* multi-threaded writers can commit slightly out of time order */
+		if (e->st.records + i == 0 || m < e->st.first_mono_ns)
+			e->st.first_mono_ns = m;
+		if (m > e->st.last_mono_ns)
+			e->st.last_mono_ns = m;
+		if (recs[i].domain != RING_NO_DOMAIN) {
+			for (size_t d = 0; d < e->n_doms; d++)
+				if (e->doms[d].index == recs[i].domain) {
+					if (!e->doms[d].first_mono_ns || m < e->doms[d].first_mono_ns)
+						e->doms[d].first_mono_ns = m;
+					break;
+				}
+		}
+	}
+	e->st.file_bytes += z;
+	e->st.chunks++;
+	e->st.records += k;
+	e->next_seq += k;
+	return 0;
+}
+
+static int encoder_end(struct encoder *e, uint64_t lost, uint64_t first_seq, uint64_t last_seq,
+		       struct dump_stats *ret)
+{
+	int r = 0;
+
+	if (e->nbuf) {
+		r = encoder_chunk(e, e->buf, e->nbuf);
+		e->nbuf = 0;
+		if (r < 0)
+			return r;
+	}
+	struct dump_trailer tr = {
+		.magic = DUMP_TRAILER_MAGIC, .record_count = e->st.records, .chunk_count = e->st.chunks,
+		.first_mono_ns = e->st.first_mono_ns, .last_mono_ns = e->st.last_mono_ns,
+		.raw_bytes = e->st.records * sizeof(struct ring_record), .lost_count = lost,
+	};
+	r = write_skippable(e->fd, DUMP_FRAME_TRAILER, &tr, sizeof(tr), NULL, 0);
+	if (r < 0)
+		return r;
+	e->st.file_bytes += 8 + sizeof(tr);
+	e->st.lost = lost;
+	e->st.raw_bytes = tr.raw_bytes;
+	if (e->seekable) {
+		/* the header now states the final counts, as if written in one go */
+		struct dump_header *h = &e->h;
+		h->flags &= ~DUMP_F_COUNTS_IN_TRAILER;
+		h->record_count = e->st.records;
+		h->first_mono_ns = e->st.first_mono_ns;
+		h->last_mono_ns = e->st.last_mono_ns;
+		h->lost_count = lost;
+		h->first_seq = first_seq;
+		h->last_seq = last_seq;
+		if (pwrite(e->fd, h, sizeof(*h), e->start + 8) != (ssize_t)sizeof(*h) ||
+		    pwrite(e->fd, e->doms, e->n_doms * sizeof(*e->doms), e->start + 8 + (off_t)sizeof(*h)) !=
+			    (ssize_t)(e->n_doms * sizeof(*e->doms)))
+			return errno ? -errno : -EIO;
+	}
+	if (ret)
+		*ret = e->st;
+	return 0;
+}
+
 int dump_encode_fd(int fd, const struct dump_meta *meta, const struct ring_record *recs, size_t n,
 		   struct dump_stats *ret)
 {
-	struct dump_header h = { 0 };
-	struct dump_stats st = { 0 };
-	LZ4F_preferences_t prefs = { 0 };
-	uint8_t *raw = NULL, *comp = NULL;
-	size_t comp_cap;
+	struct encoder e;
 	int r;
 
 	assert(meta);
 	assert(recs || n == 0);
-	if (meta->n_domains > DUMP_MAX_DOMAINS)
-		return -E2BIG;
-
-	h.magic = DUMP_MAGIC;
-	h.endian = RING_ENDIAN;
-	h.version_major = DUMP_VERSION_MAJOR;
-	h.version_minor = DUMP_VERSION_MINOR;
-	h.header_size = sizeof(h);
-	h.record_size = sizeof(struct ring_record);
-	h.chunk_records = DUMP_CHUNK_RECORDS;
-	h.ring_abi_major = meta->ring_abi_major;
-	h.ring_abi_minor = meta->ring_abi_minor;
-	h.writer_pid = meta->writer_pid;
-	h.writer_state = meta->writer_state;
-	h.flags = meta->flags;
-	h.created_real_ns = ring_now_real_ns();
-	h.first_mono_ns = n ? recs[0].mono_ns : 0;
-	h.last_mono_ns = n ? recs[n - 1].mono_ns : 0;
-	for (size_t i = 0; i < n; i++) {
-		/* Multi-threaded writers can commit slightly out of time order. */
-		if (recs[i].mono_ns < h.first_mono_ns)
-			h.first_mono_ns = recs[i].mono_ns;
-		if (recs[i].mono_ns > h.last_mono_ns)
-			h.last_mono_ns = recs[i].mono_ns;
-	}
-	h.map_mono_ns = meta->map_mono_ns;
-	h.map_real_ns = meta->map_real_ns;
-	h.record_count = n;
-	h.lost_count = meta->lost_count;
-	h.dropped_count = meta->dropped_count;
-	h.first_seq = meta->first_seq;
-	h.last_seq = meta->last_seq;
-	h.filter_from_mono_ns = meta->filter_from_mono_ns;
-	h.filter_to_mono_ns = meta->filter_to_mono_ns;
-	h.domain_count = (uint32_t)meta->n_domains;
-	h.domain_entry_size = sizeof(struct dump_domain);
-	snprintf(h.hostname, sizeof(h.hostname), "%.*s", (int)sizeof(h.hostname) - 1, meta->hostname);
-
-	r = write_skippable(fd, DUMP_FRAME_HEADER, &h, sizeof(h), meta->domains,
-			    meta->n_domains * sizeof(struct dump_domain));
+	r = encoder_begin(&e, fd, meta);
 	if (r < 0)
 		return r;
-
-	prefs.frameInfo.blockSizeID = LZ4F_max4MB;
-	prefs.frameInfo.contentChecksumFlag = LZ4F_contentChecksumEnabled;
-	prefs.frameInfo.blockChecksumFlag = LZ4F_noBlockChecksum;
-	size_t raw_cap = sizeof(struct dump_chunk) + (size_t)DUMP_CHUNK_RECORDS * sizeof(*recs);
-	comp_cap = LZ4F_compressFrameBound(raw_cap, &prefs);
-	raw = malloc(raw_cap);
-	comp = malloc(comp_cap);
-	struct key_table t;
-	if (!raw || !comp || key_table_init(&t, sizeof(*recs) / 8) < 0) {
-		r = -ENOMEM;
-		goto out_nokeys;
-	}
-	st.file_bytes = 8 + sizeof(h) + meta->n_domains * sizeof(struct dump_domain);
-	for (size_t i = 0; i < n; i += DUMP_CHUNK_RECORDS) {
-		size_t k = n - i < DUMP_CHUNK_RECORDS ? n - i : DUMP_CHUNK_RECORDS;
-		struct dump_chunk c = {
-			.magic = DUMP_CHUNK_MAGIC, .record_count = (uint32_t)k,
-			.record_size = sizeof(*recs), .transform = DUMP_TRANSFORM_DELTA_SHUFFLE,
-			.first_seq = meta->first_seq + i, .first_mono_ns = recs[i].mono_ns,
-		};
-		memcpy(raw, &c, sizeof(c));
-		/* Fresh history per chunk: chunks decode independently. */
-		memset(t.keys, 0, KEY_SLOTS * sizeof(*t.keys));
-		memset(t.hist, 0, (KEY_SLOTS + KEY_FALLBACK) * t.nwords * sizeof(*t.hist));
-		t.used = 0;
-		transform_words((const uint8_t *)(recs + i), k, sizeof(*recs), raw + sizeof(c), &t);
-		size_t raw_len = sizeof(c) + k * sizeof(*recs);
-		prefs.frameInfo.contentSize = raw_len;
-		size_t z = LZ4F_compressFrame(comp, comp_cap, raw, raw_len, &prefs);
-		if (LZ4F_isError(z)) {
-			r = -EIO;
-			goto out;
-		}
-		r = write_all(fd, comp, z);
-		if (r < 0)
-			goto out;
-		st.file_bytes += z;
-		st.chunks++;
-	}
-
-	struct dump_trailer tr = {
-		.magic = DUMP_TRAILER_MAGIC, .record_count = n, .chunk_count = st.chunks,
-		.last_mono_ns = h.last_mono_ns, .raw_bytes = n * sizeof(*recs),
-	};
-	r = write_skippable(fd, DUMP_FRAME_TRAILER, &tr, sizeof(tr), NULL, 0);
-	if (r < 0)
-		goto out;
-	st.file_bytes += 8 + sizeof(tr);
-	st.records = n;
-	st.lost = meta->lost_count;
-	st.raw_bytes = n * sizeof(*recs);
-	st.first_mono_ns = h.first_mono_ns;
-	st.last_mono_ns = h.last_mono_ns;
-	if (ret)
-		*ret = st;
-	r = 0;
-out:
-	key_table_free(&t);
-out_nokeys:
-	free(raw);
-	free(comp);
+	for (size_t i = 0; i < n && r == 0; i += DUMP_CHUNK_RECORDS)
+		r = encoder_chunk(&e, recs + i, n - i < DUMP_CHUNK_RECORDS ? n - i : DUMP_CHUNK_RECORDS);
+	if (r == 0)
+		r = encoder_end(&e, meta->lost_count, meta->first_seq,
+				n ? meta->first_seq + n - 1 : meta->first_seq, ret);
+	encoder_free(&e);
 	return r;
 }
 
@@ -358,115 +523,46 @@ static bool filter_accepts(const struct dump_filter *f, const struct ring_record
 	return true;
 }
 
-/* The set of domains the kept records mention, with the time each was first seen.  Domain indices
- * grow for the life of a ring, so this is a small hash set rather than an array by index. */
-struct dom_set {
-	uint32_t *idx;
-	uint64_t *first;
-	size_t cap, n;
-};
-
-static int dom_set_add(struct dom_set *s, uint32_t idx, uint64_t mono_ns)
+static bool filter_keeps_domain(const struct dump_filter *f, uint32_t idx)
 {
-	if (s->n * 2 >= s->cap) {
-		struct dom_set g = { .cap = s->cap ? s->cap * 2 : 64 };
-		g.idx = malloc(g.cap * sizeof(*g.idx));
-		g.first = malloc(g.cap * sizeof(*g.first));
-		if (!g.idx || !g.first) {
-			free(g.idx);
-			free(g.first);
-			return -ENOMEM;
-		}
-		memset(g.idx, 0xff, g.cap * sizeof(*g.idx));
-		for (size_t i = 0; i < s->cap; i++)
-			if (s->idx[i] != RING_NO_DOMAIN)
-				dom_set_add(&g, s->idx[i], s->first[i]);
-		free(s->idx);
-		free(s->first);
-		*s = g;
-	}
-	size_t h = (size_t)(idx * 2654435761u) & (s->cap - 1);
-	while (s->idx[h] != RING_NO_DOMAIN) {
-		if (s->idx[h] == idx) {
-			if (mono_ns < s->first[h])
-				s->first[h] = mono_ns;
-			return 0;
-		}
-		h = (h + 1) & (s->cap - 1);
-	}
-	s->idx[h] = idx;
-	s->first[h] = mono_ns;
-	s->n++;
-	return 0;
+	if (!f || !f->domains)
+		return true;
+	for (size_t i = 0; i < f->n_domains; i++)
+		if (f->domains[i] == idx)
+			return true;
+	return false;
 }
 
 int dump_write_fd(struct ring_reader *r, int fd, const struct dump_filter *f, struct dump_stats *ret)
 {
 	struct ring_header h;
 	struct dump_meta meta = { 0 };
-	struct ring_record *recs = NULL;
 	struct dump_domain *doms = NULL;
-	struct dom_set ds = { 0 };
-	size_t n = 0, cap = 0, ndom = 0;
+	struct encoder e;
+	size_t ndom = 0;
 	uint64_t lost = 0, seq = 0, first_seq = 0, last_seq = 0;
-	uint32_t last_dom = RING_NO_DOMAIN;
+	bool any = false;
 	int rc;
 
 	rc = ring_reader_snapshot_header(r, &h);
 	if (rc < 0)
 		return rc;
-	/* Stop at the head seen now: a busy writer must not keep the dump running forever. */
-	uint64_t end = ring_reader_head(r);
-	ring_reader_seek_oldest(r);
-	for (;;) {
-		struct ring_record rec;
-		rc = ring_read(r, &rec, &seq, &lost);
-		if (rc < 0)
-			goto out;
-		if (rc == 0)
-			break;
-		if (filter_accepts(f, &rec)) {
-			if (n == cap) {
-				size_t ncap = cap ? cap * 2 : 4096;
-				struct ring_record *nr = realloc(recs, ncap * sizeof(*recs));
-				if (!nr) {
-					rc = -ENOMEM;
-					goto out;
-				}
-				recs = nr;
-				cap = ncap;
-			}
-			recs[n++] = rec;
-			if (n == 1)
-				first_seq = seq;
-			last_seq = seq;
-			/* consecutive records of one domain are common: skip the hash then */
-			if (rec.domain != RING_NO_DOMAIN && rec.domain != last_dom) {
-				rc = dom_set_add(&ds, rec.domain, rec.mono_ns);
-				if (rc < 0)
-					goto out;
-				last_dom = rec.domain;
-			}
-		}
-		if (seq + 1 >= end)
-			break;
-	}
 
-	doms = calloc(ds.n ? ds.n : 1, sizeof(*doms));
-	if (!doms) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	for (size_t i = 0; i < ds.cap; i++) {
-		if (ds.idx[i] == RING_NO_DOMAIN)
-			continue;
+	/* The domain table: every entry the ring still holds (that the filter keeps).  It is small
+	 * (domain_slots entries) and known before the records, so the header can go out first. */
+	uint64_t dn = h.domain_next, dfirst = dn > h.domain_slots ? dn - h.domain_slots : 0;
+	doms = calloc(dn - dfirst ? dn - dfirst : 1, sizeof(*doms));
+	if (!doms)
+		return -ENOMEM;
+	for (uint64_t i = dfirst; i < dn && i < RING_NO_DOMAIN; i++) {
 		struct dump_domain *d = &doms[ndom];
-		if (ring_domain_lookup(r, ds.idx[i], d->uuid, d->name) < 0)
-			continue;  /* reused or never committed: records keep the bare index */
-		d->index = ds.idx[i];
-		d->first_mono_ns = ds.first[i];
+		if (!filter_keeps_domain(f, (uint32_t)i) ||
+		    ring_domain_lookup(r, (uint32_t)i, d->uuid, d->name) < 0)
+			continue;
+		d->index = (uint32_t)i;
 		ndom++;
 	}
+
 	memcpy(meta.hostname, h.hostname, sizeof(meta.hostname));
 	meta.hostname[sizeof(meta.hostname) - 1] = '\0';
 	meta.writer_pid = h.writer_pid;
@@ -475,10 +571,7 @@ int dump_write_fd(struct ring_reader *r, int fd, const struct dump_filter *f, st
 	meta.ring_abi_minor = h.abi_minor;
 	meta.map_mono_ns = h.map_mono_ns;
 	meta.map_real_ns = h.map_real_ns;
-	meta.lost_count = lost;
 	meta.dropped_count = h.dropped;
-	meta.first_seq = first_seq;
-	meta.last_seq = last_seq;
 	if (f && f->domains)
 		meta.flags |= DUMP_F_FILTER_DOMAIN;
 	if (f && (f->from_mono_ns || f->to_mono_ns)) {
@@ -488,12 +581,39 @@ int dump_write_fd(struct ring_reader *r, int fd, const struct dump_filter *f, st
 	}
 	meta.domains = doms;
 	meta.n_domains = ndom;
-	rc = dump_encode_fd(fd, &meta, recs, n, ret);
-out:
-	free(ds.idx);
-	free(ds.first);
+	rc = encoder_begin(&e, fd, &meta);
 	free(doms);
-	free(recs);
+	if (rc < 0)
+		return rc;
+
+	/* Stop at the head seen now: a busy writer must not keep the dump running forever. */
+	uint64_t end = ring_reader_head(r);
+	ring_reader_seek_oldest(r);
+	while (ring_reader_cursor(r) < end) {
+		struct ring_record *rec = &e.buf[e.nbuf];
+		rc = ring_read(r, rec, &seq, &lost);
+		if (rc < 0)
+			goto out;
+		if (rc == 0)
+			break;
+		if (!filter_accepts(f, rec))
+			continue;
+		if (!any)
+			first_seq = seq;
+		any = true;
+		last_seq = seq;
+		/* the record is already in the encoder's buffer: count it in */
+		if (++e.nbuf == DUMP_CHUNK_RECORDS) {
+			e.nbuf = 0;
+			rc = encoder_chunk(&e, e.buf, DUMP_CHUNK_RECORDS);
+			if (rc < 0)
+				goto out;
+		}
+	}
+	e.h.first_seq = first_seq;
+	rc = encoder_end(&e, lost, first_seq, last_seq, ret);
+out:
+	encoder_free(&e);
 	return rc;
 }
 
@@ -996,7 +1116,10 @@ static void finish(struct dump_file *d)
 	uint64_t promised = d->st.trailer_seen ? d->trailer.record_count : d->hdr.record_count;
 	if (promised > d->st.records)
 		d->st.records_missing = promised - d->st.records;
-	if (!d->st.trailer_seen)
+	if (!d->st.trailer_seen && (d->hdr.flags & DUMP_F_COUNTS_IN_TRAILER))
+		problem(d, "the file ends without its trailer: it was cut short (%llu records decoded)",
+			(unsigned long long)d->st.records);
+	else if (!d->st.trailer_seen)
 		problem(d, "the file ends without its trailer: it was cut short (%llu of %llu records decoded)",
 			(unsigned long long)d->st.records, (unsigned long long)d->hdr.record_count);
 	else if (d->st.records_missing)
@@ -1043,6 +1166,12 @@ static void next_frame(struct dump_file *d)
 			if (t.magic == DUMP_TRAILER_MAGIC) {
 				d->trailer = t;
 				d->st.trailer_seen = true;
+				if (d->hdr.flags & DUMP_F_COUNTS_IN_TRAILER) {
+					d->hdr.record_count = t.record_count;
+					d->hdr.first_mono_ns = t.first_mono_ns;
+					d->hdr.last_mono_ns = t.last_mono_ns;
+					d->hdr.lost_count = t.lost_count;
+				}
 			} else {
 				problem(d, "damaged trailer at byte %zu", d->pos);
 			}

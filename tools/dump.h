@@ -38,7 +38,8 @@
 #define DUMP_FRAME_LZ4          0x184D2204u
 #define DUMP_VERSION_MAJOR      1u
 #define DUMP_VERSION_MINOR      0u
-#define DUMP_CHUNK_RECORDS      8192u   /* records per chunk when writing */
+#define DUMP_CHUNK_RECORDS      8000u   /* records per chunk when writing: a multiple of 8 but
+					  * not of 512, so the shuffled columns do not alias in caches */
 #define DUMP_MAX_CHUNK_RECORDS  65536u  /* readers refuse larger chunks (bounded memory) */
 #define DUMP_MAX_RECORD_SIZE    1024u
 #define DUMP_MAX_DOMAINS        RING_MAX_DOMAINS
@@ -48,6 +49,8 @@
 
 #define DUMP_F_FILTER_DOMAIN    0x01u   /* only some domains were kept */
 #define DUMP_F_FILTER_TIME      0x02u   /* only a time range was kept */
+#define DUMP_F_COUNTS_IN_TRAILER 0x04u  /* written to a pipe: record_count, the time range, lost
+					 * and the sequence numbers are only in the trailer */
 
 /* On disk in the writer's byte order (endian says which), inside the header skippable frame. */
 struct dump_header {
@@ -75,7 +78,7 @@ struct dump_header {
 	uint64_t last_seq;
 	uint64_t filter_from_mono_ns;  /* DUMP_F_FILTER_TIME: kept [from, to] */
 	uint64_t filter_to_mono_ns;
-	uint32_t domain_count;         /* entries following this header */
+	uint32_t domain_count;         /* entries following this header: the ring's domain table */
 	uint32_t domain_entry_size;    /* sizeof(struct dump_domain) of the writer */
 	char     hostname[64];
 	uint8_t  reserved[48];
@@ -85,7 +88,8 @@ struct dump_domain {
 	uint32_t index;                /* domain index used by the records */
 	uint32_t reserved;
 	uint8_t  uuid[16];
-	uint64_t first_mono_ns;        /* first record of this domain in the dump */
+	uint64_t first_mono_ns;        /* first record of this domain in the dump, 0 if none or
+					* the dump went to a pipe */
 	char     name[RING_NAME_MAX + 1];
 };
 
@@ -103,9 +107,11 @@ struct dump_trailer {
 	uint64_t magic;                /* DUMP_TRAILER_MAGIC */
 	uint64_t record_count;
 	uint64_t chunk_count;
+	uint64_t first_mono_ns;
 	uint64_t last_mono_ns;
 	uint64_t raw_bytes;            /* record bytes before compression */
-	uint64_t reserved[3];
+	uint64_t lost_count;
+	uint64_t reserved;
 };
 
 /* ---- writing ---------------------------------------------------------------------------------- */
