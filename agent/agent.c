@@ -406,16 +406,35 @@ static void nic_carrier_changed(int ifindex, bool carrier, void *arg)
 	}
 }
 
+struct nic_use {
+	int ifindex[NIC_MAX_TRACKED];
+	unsigned n;
+};
+
+static void collect_nic_use(struct tracker_domain *d, void *arg)
+{
+	struct nic_use *u = arg;
+
+	if (!d->cur.active || !d->nic_ifindex)
+		return;
+	for (unsigned i = 0; i < u->n; i++)
+		if (u->ifindex[i] == d->nic_ifindex)
+			return;
+	if (u->n < NIC_MAX_TRACKED)
+		u->ifindex[u->n++] = d->nic_ifindex;
+}
+
+/* NICs are sampled while a migration uses them: an idle host writes no NIC records. */
 static void sample_nics(struct agent *a, uint64_t now)
 {
-	int idx[NIC_MAX_TRACKED];
-	unsigned n = nic_tracked(a->nic, idx);
+	struct nic_use u = { .n = 0 };
 
-	for (unsigned i = 0; i < n; i++) {
+	tracker_foreach(a->tracker, collect_nic_use, &u);
+	for (unsigned i = 0; i < u.n; i++) {
 		struct nic_stat s;
 		struct ring_nic rn;
 
-		if (nic_sample(a->nic, idx[i], now, &s) < 0)
+		if (nic_sample(a->nic, u.ifindex[i], now, &s) < 0)
 			continue;
 		nic_to_record(&s, &rn);
 		ring_append_at(a->ring, RING_REC_NIC, RING_NO_DOMAIN, now, &rn, sizeof(rn));
