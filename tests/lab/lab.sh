@@ -167,9 +167,15 @@ in_host() {
 	nsenter -t "$p" -n -m -u -- "$@"
 }
 
+need_up() {
+	sleeper_pid "$1" >/dev/null && [ -S "$(hdir "$1")/run/libvirt/libvirt-sock" ] \
+		|| die "host $(host_name "$1") is not up in $LAB_DIR (run: lab.sh up)"
+}
+
 vsh() {
 	local h=$1
 	shift
+	need_up "$h"
 	virsh -q -c "$(uri "$h")" "$@"
 }
 
@@ -667,6 +673,7 @@ cmd_virsh() {
 	[ $# -ge 1 ] || die "usage: lab.sh virsh HOST ARGS..."
 	local h
 	h=$(host_id "$1"); shift
+	need_up "$h"
 	virsh -c "$(uri "$h")" "$@"
 }
 
