@@ -231,7 +231,7 @@ EOF
 }
 
 start_sleeper() {
-	local h=$1 d p i tag
+	local h=$1 d p tag
 	d=$(hdir "$h")
 	tag=$(sleeper_tag "$h")
 	# unshare execs the sleeper itself (no --fork): $! is the process holding the namespaces.
@@ -462,6 +462,7 @@ cmd_guest() {
 	local h name mem=256 vcpus=1 workload="" xml
 	[ $# -ge 2 ] || die "usage: lab.sh guest HOST NAME [--memory MIB] [--vcpus N] [--workload ARGS]"
 	h=$(host_id "$1"); name=$2; shift 2
+	need_up "$h"
 	while [ $# -gt 0 ]; do
 		case "$1" in
 		--memory) mem=${2:?--memory needs MiB}; shift 2 ;;
