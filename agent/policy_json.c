@@ -37,6 +37,10 @@ static int jfail(struct jctx *c, const char *fmt, ...)
 		snprintf(c->err, c->errlen, "policy %u (\"%.60s\"): %s", c->index, c->name, what);
 	else
 		snprintf(c->err, c->errlen, "policy %u: %s", c->index, what);
+	/* names and values come from the input: keep the message on one printable line */
+	for (char *p = c->err; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
 	return -EINVAL;
 }
 
@@ -197,6 +201,9 @@ static int parse_policy(struct jctx *c, json_object *o, struct sched *ret)
 			return jfail(c, "name: expected a string, got %s", jtype(v));
 		if (strlen(json_object_get_string(v)) >= sizeof(s.name))
 			return jfail(c, "name: longer than %zu characters", sizeof(s.name) - 1);
+		for (const char *p = json_object_get_string(v); *p; p++)
+			if ((unsigned char)*p < 0x20 || *p == 0x7f)
+				return jfail(c, "name: contains control characters");
 		snprintf(s.name, sizeof(s.name), "%s", json_object_get_string(v));
 		c->name = json_object_get_string(v);
 	} else {

@@ -36,6 +36,10 @@ static int sfail(struct sctx *c, const char *path, const char *fmt, ...)
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
 	snprintf(c->err, c->errlen, "%s: %s", path, what);
+	/* keys and values come from the input: keep the message on one printable line */
+	for (char *p = c->err; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
 	return -EINVAL;
 }
 

@@ -203,6 +203,10 @@ static void test_malformed(void **state)
 		  "config.convergenceItems[1].convergenceItem: missing", -EINVAL },
 		{ "{\"name\":\"a\",\"config\":{\"lastItems\":[{\"action\":\"explode\",\"params\":[]}]}}",
 		  "unknown action \"explode\"", -EINVAL },
+		{ "{\"name\":\"a\",\"config\":{\"lastItems\":[{\"action\":\"x\\ny\"}]}}",
+		  "unknown action \"x?y\"", -EINVAL },           /* found by fuzzing: stays one line */
+		{ "{\"name\":\"a\\tb\",\"config\":{\"lastItems\":[{\"action\":\"abort\"}]}}",
+		  "name: contains control characters", -EINVAL },
 		{ "{\"name\":\"a\",\"config\":{\"lastItems\":[{\"action\":\"setDowntime\",\"params\":[]}]}}",
 		  "setDowntime takes one parameter", -EINVAL },
 		{ "{\"name\":\"a\",\"config\":{\"lastItems\":[{\"action\":\"setDowntime\",\"params\":[\"-5\"]}]}}",
