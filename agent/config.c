@@ -35,7 +35,7 @@ void config_defaults(struct agent_config *cfg)
 	cfg->keepalive_interval_s = 5;
 	cfg->keepalive_count = 5;
 	cfg->reconnect_min_ms = 500;
-	cfg->reconnect_max_ms = 30000;
+	cfg->reconnect_max_ms = 5000;
 	cfg->interval_ms = 500;
 	cfg->heartbeat_ms = 1000;
 	str_copy(cfg->policy, sizeof(cfg->policy), "adaptive");

@@ -21,6 +21,8 @@
 #define IFF_LOWER_UP 0x10000     /* linux/if.h, which clashes with net/if.h */
 #endif
 
+#define NIC_RATE_MAX_GAP_NS (UINT64_C(5) * 1000000000)
+
 struct nic_entry {
 	int ifindex;
 	uint32_t speed_override_mbps;
@@ -286,7 +288,10 @@ int nic_sample(struct nic_mon *m, int ifindex, uint64_t now_mono_ns, struct nic_
 		s.speed_mbps = e->speed_override_mbps;
 	else
 		s.speed_mbps = s.carrier ? nic_sysfs_speed_mbps(s.ifname) : 0;
-	if (e && e->have && now_mono_ns > e->last.mono_ns) {
+	/* A rate over a long gap (the link was idle, not sampled) would be a diluted average:
+	 * start afresh instead. */
+	if (e && e->have && now_mono_ns > e->last.mono_ns &&
+	    now_mono_ns - e->last.mono_ns <= NIC_RATE_MAX_GAP_NS) {
 		uint64_t dt = now_mono_ns - e->last.mono_ns;
 
 		s.have_rate = true;
