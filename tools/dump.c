@@ -710,7 +710,8 @@ int dump_retention(const char *dir, uint64_t max_bytes, uint64_t max_age_s)
 		qsort(ents, n, sizeof(*ents), entry_cmp);
 	for (size_t i = 0; i < n; i++) {
 		bool too_old = max_age_s && now > ents[i].mtime && (uint64_t)(now - ents[i].mtime) > max_age_s;
-		bool too_big = max_bytes && total > max_bytes;
+		/* the newest dump is kept whatever its size: it is the one someone is about to read */
+		bool too_big = max_bytes && total > max_bytes && i + 1 < n;
 		if (!too_old && !too_big)
 			continue;
 		if (unlinkat(dirfd(d), ents[i].name, 0) < 0) {
@@ -758,6 +759,41 @@ int dump_auto_path(const char *dir, const char *domain_name, const char *why, ui
 	int k = snprintf(ret, len, "%s/%s-%s%s%s%s", dir, name, stamp, reason[0] ? "-" : "", reason,
 			 DUMP_SUFFIX);
 	if (k < 0 || (size_t)k >= len)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+int dump_auto(const char *ring_name, const char *dir, const char *domain_name, const char *why,
+	      uint64_t max_bytes, uint64_t max_age_s, char *ret_path, size_t len)
+{
+	struct ring_reader *r;
+	char path[4096];
+	int rc;
+
+	if (mkdir(dir, 0750) < 0 && errno != EEXIST)
+		return -errno;
+	rc = dump_auto_path(dir, domain_name, why, ring_now_real_ns(), path, sizeof(path));
+	if (rc < 0)
+		return rc;
+	/* two dumps of one domain within a second: number the later ones rather than replace */
+	size_t base = strlen(path) - strlen(DUMP_SUFFIX);
+	for (int k = 2; access(path, F_OK) == 0; k++) {
+		if (k > 999 || base + 5 + strlen(DUMP_SUFFIX) >= sizeof(path))
+			return -EEXIST;
+		snprintf(path + base, sizeof(path) - base, "-%d%s", k, DUMP_SUFFIX);
+	}
+	rc = ring_reader_open(ring_name, &r);
+	if (rc < 0)
+		return rc;
+	rc = dump_write(r, path, NULL, NULL);
+	ring_reader_close(r);
+	if (rc < 0)
+		return rc;
+	if (max_bytes || max_age_s) {
+		/* the new dump is the newest file, which retention never removes */
+		(void)dump_retention(dir, max_bytes, max_age_s);
+	}
+	if (ret_path && snprintf(ret_path, len, "%s", path) >= (int)len)
 		return -ENAMETOOLONG;
 	return 0;
 }

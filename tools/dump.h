@@ -170,11 +170,20 @@ int dump_transform(const struct ring_record *recs, size_t n, uint8_t *out);
 int dump_untransform(const uint8_t *in, size_t n, size_t record_size, uint8_t *out);
 
 /* Removes dump files (DUMP_SUFFIX, regular files only) in dir older than max_age_s, then the oldest
- * until the rest fit in max_bytes; 0 disables either limit.  Returns the number removed. */
+ * until the rest fit in max_bytes; 0 disables either limit.  The newest dump is never removed for
+ * size.  Returns the number removed, or a negative errno when nothing could be removed. */
 int dump_retention(const char *dir, uint64_t max_bytes, uint64_t max_age_s);
 /* Builds "DIR/NAME-YYYYmmddTHHMMSSZ-WHY.migdump" (name sanitised to [A-Za-z0-9._-]). */
 int dump_auto_path(const char *dir, const char *domain_name, const char *why, uint64_t real_ns,
 		   char *ret, size_t len);
+
+/* For the agent: dumps the whole ring `ring_name` (opened read-only, so the writer is not
+ * disturbed) into dir (created if missing, mode 0750) under dump_auto_path(dir, domain_name, why,
+ * now), then applies dump_retention(dir, max_bytes, max_age_s) to the other dumps there.  The new
+ * file's path goes to ret_path.  Takes about 0.3 s per million records: call it off the agent's
+ * event loop.  Returns 0 or a negative errno (retention failures are not errors). */
+int dump_auto(const char *ring_name, const char *dir, const char *domain_name, const char *why,
+	      uint64_t max_bytes, uint64_t max_age_s, char *ret_path, size_t len);
 
 /* ---- reading ---------------------------------------------------------------------------------- */
 

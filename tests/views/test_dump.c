@@ -594,6 +594,47 @@ static void test_retention(void **state)
 	/* no limits: nothing removed */
 	assert_int_equal(dump_retention(dir, 0, 0), 0);
 	assert_int_equal(dump_retention("/nonexistent-dir", 1, 1), -ENOENT);
+	/* a limit smaller than the newest dump removes all but that one */
+	assert_int_equal(dump_retention(dir, 10, 0), 1);
+	assert_false(exists(dir, "c" DUMP_SUFFIX));
+	assert_true(exists(dir, "d" DUMP_SUFFIX));
+
+	char cmd[400];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+static void test_dump_auto(void **state)
+{
+	struct fixture *f = *state;
+	char dir[] = "/tmp/migtune-test-auto-XXXXXX", sub[300], path[512], old[400];
+	struct dump_file *d;
+	struct ring_record rec;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(sub, sizeof(sub), "%s/dumps", dir);      /* created on demand */
+	snprintf(old, sizeof(old), "%s/old%s", sub, DUMP_SUFFIX);
+	assert_int_equal(dump_auto(f->name, sub, "web/01", "failed", 0, 0, path, sizeof(path)), 0);
+	assert_non_null(strstr(path, "/dumps/web_01-"));
+	assert_non_null(strstr(path, "-failed" DUMP_SUFFIX));
+	assert_int_equal(dump_open(path, &d), 0);
+	size_t n = 0;
+	while (dump_next(d, &rec) > 0)
+		assert_records_equal(&rec, &f->recs[n++]);
+	assert_int_equal(n, f->n);
+	dump_close(d);
+	/* an old dump beyond the age limit goes when the next one is written */
+	touch(sub, "old" DUMP_SUFFIX, 10, 7200);
+	char first[512];
+	snprintf(first, sizeof(first), "%s", path);
+	assert_int_equal(dump_auto(f->name, sub, "web/01", "failed", 0, 3600, path, sizeof(path)), 0);
+	assert_int_equal(access(old, F_OK), -1);
+	assert_int_equal(access(path, F_OK), 0);
+	/* the same domain and reason within the same second gets a new name, never replaces */
+	assert_int_equal(dump_auto(f->name, sub, "web/01", "failed", 0, 0, path, sizeof(path)), 0);
+	assert_string_not_equal(path, first);
+	assert_int_equal(access(first, F_OK), 0);
+	assert_int_equal(dump_auto("/migtune-no-such-ring", sub, "x", "y", 0, 0, path, sizeof(path)), -ENOENT);
 
 	char cmd[400];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
@@ -626,6 +667,7 @@ int main(void)
 		cmocka_unit_test(test_empty_ring),
 		cmocka_unit_test(test_retention),
 		cmocka_unit_test(test_auto_path),
+		cmocka_unit_test_setup_teardown(test_dump_auto, setup_big, teardown_ring),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
