@@ -1,0 +1,217 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The shared decoder behind migtop and migdump: what view_feed makes of records, row arithmetic,
+ * ordering, and the terminal plot.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "tools/view_decode.h"
+
+static struct ring_record sample(uint32_t dom, uint64_t t, uint8_t phase, uint32_t iter,
+				 uint64_t remaining, uint32_t elapsed_ms)
+{
+	struct ring_record r = { .type = RING_REC_SAMPLE, .size = sizeof(struct ring_sample),
+				 .domain = dom, .mono_ns = t };
+	r.u.sample.direction = RING_DIR_OUT;
+	r.u.sample.phase = phase;
+	r.u.sample.iteration = iter;
+	r.u.sample.data_total_bytes = 1000u << 20;
+	r.u.sample.data_remaining_bytes = remaining;
+	r.u.sample.memory_bps = 20u << 20;
+	r.u.sample.dirty_pages_per_s = 10240;   /* 40 MiB/s at 4 KiB pages */
+	r.u.sample.page_size = 4096;
+	r.u.sample.elapsed_ms = elapsed_ms;
+	r.u.sample.nic_tx_kibps = 20 * 1024;
+	return r;
+}
+
+static int names(void *ctx, uint32_t idx, char name[RING_NAME_MAX + 1], uint8_t uuid[16])
+{
+	(void)ctx;
+	if (idx > 9)
+		return -1;
+	snprintf(name, RING_NAME_MAX + 1, "dom%u", idx);
+	memset(uuid, (int)idx, 16);
+	return 0;
+}
+
+static void test_feed_and_rows(void **state)
+{
+	(void)state;
+	struct view_state v;
+	struct view_source src = { names, NULL, NULL };
+	struct view_row row;
+
+	view_init(&v, &src);
+	/* passes 1, 1, 2, 3: three passes recorded with the remaining at each pass's start */
+	struct ring_record r = sample(1, 100, RING_PHASE_PRECOPY, 1, 800u << 20, 1000);
+	assert_int_equal(view_feed(&v, &r), 0);
+	r = sample(1, 200, RING_PHASE_PRECOPY, 1, 700u << 20, 2000);
+	view_feed(&v, &r);
+	r = sample(1, 300, RING_PHASE_PRECOPY, 2, 300u << 20, 3000);
+	view_feed(&v, &r);
+	r = sample(1, 400, RING_PHASE_PRECOPY, 3, 250u << 20, 4000);
+	view_feed(&v, &r);
+	assert_int_equal(v.n_migs, 1);
+	const struct view_mig *m = &v.migs[0];
+	assert_string_equal(m->name, "dom1");
+	assert_int_equal(m->hist_n, 4);
+	assert_int_equal(m->pass_n, 3);
+	assert_int_equal(view_pass_at(m, 0)->remaining_bytes, 800u << 20);
+	assert_int_equal(view_pass_at(m, 1)->remaining_bytes, 300u << 20);
+	assert_int_equal(view_pass_at(m, 2)->iteration, 3);
+
+	/* a NIC of 1 Gb/s: headroom = 119.2 MiB/s - 20 MiB/s */
+	struct ring_record n = { .type = RING_REC_NIC, .size = sizeof(struct ring_nic),
+				 .domain = RING_NO_DOMAIN, .mono_ns = 450 };
+	n.u.nic.ifindex = 2;
+	snprintf(n.u.nic.ifname, sizeof(n.u.nic.ifname), "eth1");
+	n.u.nic.carrier = 1;
+	n.u.nic.speed_mbps = 1000;
+	n.u.nic.tx_bps = 20u << 20;
+	view_feed(&v, &n);
+
+	struct ring_record a = { .type = RING_REC_ACTION, .size = sizeof(struct ring_action),
+				 .domain = 1, .mono_ns = 500 };
+	a.u.action.kind = RING_ACT_SET_DOWNTIME;
+	a.u.action.result = RING_RES_ADVISORY;
+	a.u.action.old_value = 300;
+	a.u.action.new_value = 500;
+	snprintf(a.u.action.policy, sizeof(a.u.action.policy), "adaptive");
+	snprintf(a.u.action.reason, sizeof(a.u.action.reason), "stalled");
+	view_feed(&v, &a);
+
+	view_row_fill(&v, m, &row);
+	assert_string_equal(row.phase, "pre-copy");
+	assert_string_equal(row.dir, "out");
+	assert_int_equal(row.pass, 3);
+	assert_true(row.progress_pct > 74.9 && row.progress_pct < 75.1);
+	assert_true(row.dirty_mibs > 39.99 && row.dirty_mibs < 40.01);
+	assert_true(row.bw_mibs > 19.99 && row.bw_mibs < 20.01);
+	assert_true(row.headroom_mibs > 99.2 && row.headroom_mibs < 99.3);
+	assert_string_equal(row.action, "downtime 300->500ms (advisory)");
+	assert_string_equal(row.reason, "stalled");
+	assert_string_equal(m->policy, "adaptive");
+	assert_int_equal(v.log_n, 1);
+
+	/* the job clock going back is a new migration of the same domain: history restarts */
+	r = sample(1, 600, RING_PHASE_SETUP, 0, 1000u << 20, 10);
+	view_feed(&v, &r);
+	assert_int_equal(v.n_migs, 1);
+	assert_int_equal(m->hist_n, 1);
+	assert_int_equal(m->pass_n, 0);
+	assert_false(m->have_action);
+
+	/* invalid records are counted, not shown */
+	r = sample(2, 700, RING_PHASE_MAX + 1, 1, 0, 0);
+	view_feed(&v, &r);
+	assert_int_equal(v.invalid, 1);
+	assert_int_equal(v.n_migs, 1);
+
+	/* an unknown domain index is shown by number */
+	r = sample(42, 800, RING_PHASE_PRECOPY, 1, 1, 1);
+	view_feed(&v, &r);
+	assert_string_equal(v.migs[1].name, "#42");
+	view_free(&v);
+}
+
+static void test_order(void **state)
+{
+	(void)state;
+	struct view_state v;
+	struct view_source src = { names, NULL, NULL };
+	const struct view_mig *order[4];
+
+	view_init(&v, &src);
+	struct ring_record r = sample(3, 1, RING_PHASE_DONE, 5, 0, 9000);
+	view_feed(&v, &r);
+	r = sample(2, 2, RING_PHASE_PRECOPY, 2, 100u << 20, 5000);
+	view_feed(&v, &r);
+	r = sample(1, 3, RING_PHASE_PRECOPY, 2, 600u << 20, 1000);
+	view_feed(&v, &r);
+	r = sample(4, 4, RING_PHASE_FAILED, 2, 600u << 20, 20000);
+	view_feed(&v, &r);
+
+	view_sorted(&v, VIEW_SORT_DOMAIN, order);
+	assert_string_equal(order[0]->name, "dom1");
+	assert_string_equal(order[1]->name, "dom2");
+	assert_string_equal(order[2]->name, "dom3");   /* finished ones after the active ones */
+	assert_string_equal(order[3]->name, "dom4");
+	view_sorted(&v, VIEW_SORT_REMAINING, order);
+	assert_string_equal(order[0]->name, "dom1");
+	assert_string_equal(order[1]->name, "dom2");
+	assert_string_equal(order[2]->name, "dom4");
+	view_sorted(&v, VIEW_SORT_ELAPSED, order);
+	assert_string_equal(order[0]->name, "dom2");
+	assert_string_equal(order[2]->name, "dom4");
+	view_free(&v);
+}
+
+static void test_plot(void **state)
+{
+	(void)state;
+	char g[4 * 5 + 1];
+	double a[] = { 0, 1, 2, 3 }, b[] = { 3, 3, 3, 3 }, max;
+
+	/* 4 rows x 5 columns; 4 points sit in the rightmost 4 columns, newest on the right */
+	view_plot(g, 4, 5, a, b, 4, 'd', 'b', &max);
+	g[20] = '\0';
+	assert_true(max == 3);
+	assert_memory_equal(g + 0, " bbbX", 5);   /* top row: b everywhere, a reaches it last */
+	assert_memory_equal(g + 5, "   d ", 5);
+	assert_memory_equal(g + 10, "  d  ", 5);
+	assert_memory_equal(g + 15, "     ", 5);  /* a[0] = 0 is not drawn */
+
+	/* more points than columns: only the newest fit */
+	double c[] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+	view_plot(g, 4, 5, c, NULL, 8, '#', '#', &max);
+	assert_true(max == 8);
+	assert_int_equal(g[4], '#');              /* 8 at the top right */
+	assert_int_equal(g[15], ' ');             /* 4 is two thirds of 8, not at the bottom */
+
+	/* nothing to draw: a blank grid, no division by zero */
+	view_plot(g, 4, 5, NULL, NULL, 0, 'x', 'y', &max);
+	for (int i = 0; i < 20; i++)
+		assert_int_equal(g[i], ' ');
+}
+
+static void test_formatters(void **state)
+{
+	(void)state;
+	char b[64];
+	view_format_bytes(512, b, sizeof(b));
+	assert_string_equal(b, "512B");
+	view_format_bytes(1536, b, sizeof(b));
+	assert_string_equal(b, "1.5K");
+	view_format_bytes(96ull << 20, b, sizeof(b));
+	assert_string_equal(b, "96M");
+	view_format_bytes(3ull << 40, b, sizeof(b));
+	assert_string_equal(b, "3.0T");
+	struct ring_action a = { .kind = RING_ACT_POSTCOPY, .result = RING_RES_FAILED };
+	view_action_format(&a, b, sizeof(b));
+	assert_string_equal(b, "postcopy (failed)");
+	a.kind = RING_ACT_SET_BANDWIDTH;
+	a.result = RING_RES_APPLIED;
+	a.old_value = 20;
+	a.new_value = 1000;
+	view_action_format(&a, b, sizeof(b));
+	assert_string_equal(b, "bandwidth 20->1000MiB/s");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_feed_and_rows),
+		cmocka_unit_test(test_order),
+		cmocka_unit_test(test_plot),
+		cmocka_unit_test(test_formatters),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
