@@ -51,7 +51,30 @@ struct opts {
 
 struct live {
 	struct ring_reader *r;
+	const char *name;
 };
+
+/* A restarted agent creates a new segment under the same name; the old mapping then only ever
+ * shows a dead or stopped writer.  Switch to the new segment when there is one. */
+static bool live_follow_restart(struct live *l, struct view_state *v)
+{
+	struct ring_reader *n;
+	struct ring_header a, b;
+
+	if (ring_reader_open(l->name, &n) < 0)
+		return false;
+	if (ring_reader_snapshot_header(l->r, &a) < 0 || ring_reader_snapshot_header(n, &b) < 0 ||
+	    (a.writer_pid == b.writer_pid && a.writer_start_real_ns == b.writer_start_real_ns)) {
+		ring_reader_close(n);
+		return false;
+	}
+	ring_reader_close(l->r);
+	l->r = n;
+	ring_reader_seek_oldest(l->r);
+	view_reset(v);
+	v->lost = 0;
+	return true;
+}
 
 struct replay {
 	struct dump_file *d;
@@ -242,6 +265,8 @@ static int live_collect(struct live *l, struct view_state *v)
 	v->now_mono_ns = ring_now_mono_ns();
 	v->liveness = ring_reader_liveness(l->r, v->now_mono_ns);
 	v->now_real_ns = ring_now_real_ns();
+	if ((v->liveness == RING_DEAD || v->liveness == RING_STOPPED) && live_follow_restart(l, v))
+		return live_collect(l, v);
 	return 0;
 }
 
@@ -1057,6 +1082,7 @@ int main(int argc, char **argv)
 		rc = open_live(&o, &l);
 		if (rc != EXIT_OK)
 			goto out;
+		l.name = o.ring;
 		src = (struct view_source){ live_lookup, live_to_real, &l };
 		ring_reader_seek_oldest(l.r);
 	}

@@ -356,6 +356,72 @@ static void test_live_refresh(void **state)
 	json_object_put(o);
 }
 
+/* An agent restart replaces the segment; a running migtop follows it to the new one. */
+static void test_follows_restart(void **state)
+{
+	struct fixture *f = *state;
+	int po[2];
+
+	ring_writer_close(f->w, false);   /* the first agent stops; its segment stays */
+	f->w = NULL;
+	assert_int_equal(pipe(po), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		dup2(po[1], 1);
+		close(po[0]);
+		execl(MIGTOP, MIGTOP, "--ring", f->name, "--json", "-n", "3", "-d", "0.5", (char *)NULL);
+		_exit(127);
+	}
+	close(po[1]);
+	char buf[1 << 17];
+	size_t len = 0;
+	int lines = 0;
+	for (int spin = 0; spin < 200 && lines < 3; spin++) {   /* bounded: 200 x 100 ms */
+		struct pollfd pf = { po[0], POLLIN, 0 };
+		if (poll(&pf, 1, 100) > 0) {
+			ssize_t k = read(po[0], buf + len, sizeof(buf) - 1 - len);
+			if (k <= 0)
+				break;
+			len += (size_t)k;
+			buf[len] = '\0';
+			lines = (int)count_lines(buf);
+		}
+		if (lines >= 1 && !f->w) {
+			struct ring_create_opts o = { .name = f->name, .slot_count = 4096, .domain_slots = 64,
+						      .gid = (gid_t)-1 };
+			struct synth_opts so = { .migrations = 5, .steps = 3, .step_ns = 1000000000ull,
+						 .seed = 1, .start_mono_ns = ring_now_mono_ns() - 4000000000ull };
+			assert_int_equal(ring_writer_open(&o, &f->w), 0);
+			assert_true(synth_fill(f->w, &so) > 0);
+		}
+		if (f->w)
+			ring_heartbeat(f->w);
+	}
+	close(po[0]);
+	int st;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	assert_int_equal(lines, 3);
+	struct json_object *first = json_tokener_parse(buf), *x;
+	assert_non_null(first);
+	json_object_object_get_ex(first, "agent", &x);
+	assert_string_equal(json_object_get_string(x), "stopped");
+	json_object_object_get_ex(first, "migrations", &x);
+	assert_int_equal(json_object_array_length(x), 3);
+	json_object_put(first);
+	char *last = strrchr(buf, '\n');
+	*last = '\0';
+	last = strrchr(buf, '\n') + 1;
+	struct json_object *o = json_tokener_parse(last);
+	assert_non_null(o);
+	json_object_object_get_ex(o, "agent", &x);
+	assert_string_equal(json_object_get_string(x), "live");
+	json_object_object_get_ex(o, "migrations", &x);
+	assert_int_equal(json_object_array_length(x), 5);
+	json_object_put(o);
+}
+
 static void test_no_ring(void **state)
 {
 	(void)state;
@@ -656,6 +722,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_batch_text, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_batch_json, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_live_refresh, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_follows_restart, setup, teardown),
 		cmocka_unit_test(test_no_ring),
 		cmocka_unit_test(test_other_abi),
 		cmocka_unit_test_setup_teardown(test_permission_denied, setup, teardown),
