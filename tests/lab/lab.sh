@@ -127,11 +127,11 @@ signal_and_wait() {
 	local group=$1 pid=$2 alive=$3 i
 	if [ "$group" -eq 1 ]; then kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
 	else kill -TERM "$pid" 2>/dev/null || true; fi
-	for i in $(seq 50); do $alive || return 0; sleep 0.1; done
+	for _ in $(seq 50); do $alive || return 0; sleep 0.1; done
 	note "pid $pid ignored SIGTERM; sending SIGKILL"
 	if [ "$group" -eq 1 ]; then kill -KILL -- "-$pid" 2>/dev/null || true; fi
 	kill -KILL "$pid" 2>/dev/null || true
-	for i in $(seq 20); do $alive || return 0; sleep 0.1; done
+	for _ in $(seq 20); do $alive || return 0; sleep 0.1; done
 	note "pid $pid survived SIGKILL"
 }
 
@@ -541,7 +541,9 @@ migrate_run() {
 	shift 6
 	local vpid deadline rc=0
 	rm -f "$rcf"
-	virsh -q -c "$(uri "$from")" migrate "$@" "$name" "$(uri "$to")" >"$out" 2>&1 &
+	: > "$out"
+	# Appending: the abort notice below must not be overwritten by virsh's own output.
+	virsh -q -c "$(uri "$from")" migrate "$@" "$name" "$(uri "$to")" >>"$out" 2>&1 &
 	vpid=$!
 	deadline=$(( $(date +%s) + secs ))
 	while kill -0 "$vpid" 2>/dev/null; do
