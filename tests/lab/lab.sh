@@ -124,7 +124,7 @@ recorded_alive() {
 recorded_alive_q() { recorded_alive "$1" >/dev/null; }
 
 signal_and_wait() {
-	local group=$1 pid=$2 alive=$3 i
+	local group=$1 pid=$2 alive=$3
 	if [ "$group" -eq 1 ]; then kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
 	else kill -TERM "$pid" 2>/dev/null || true; fi
 	for _ in $(seq 50); do $alive || return 0; sleep 0.1; done
