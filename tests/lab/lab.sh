@@ -613,7 +613,9 @@ cmd_migrate_wait() {
 
 cmd_abort() {
 	[ $# -eq 2 ] || die "usage: lab.sh abort HOST NAME"
-	vsh "$(host_id "$1")" domjobabort "$2"
+	local h
+	h=$(host_id "$1")
+	vsh "$h" domjobabort "$2"
 }
 
 cmd_jobinfo() {
@@ -750,7 +752,7 @@ main() {
 	stop) cmd_stop "$@" ;;
 	hook) cmd_hook "$@" ;;
 	virsh) cmd_virsh "$@" ;;
-	uri) echo "$(uri "$(host_id "${1:-}")")" ;;
+	uri) local h; h=$(host_id "${1:-}"); uri "$h" ;;
 	shape) cmd_shape "$@" ;;
 	traffic) cmd_traffic "$@" ;;
 	logs) cmd_logs "$@" ;;
