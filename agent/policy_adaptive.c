@@ -222,7 +222,32 @@ void adaptive_decide(const struct policy *p, struct policy_state *st,
 	if (bw_pushed && target > b)
 		b_pred = target * 9 / 10;
 
-	/* ---- 2. evidence: two passes after the bulk pass, the older one undisturbed ---- */
+	/*
+	 * ---- 2a. right after the bulk pass ----
+	 * The guest dirties no more over a shorter period than over a longer one, and the second
+	 * pass is shorter than the first: the next sync finds at most what this one found.  So a
+	 * downtime of D / b converges the job now, before any plateau evidence, if the SLA admits it.
+	 */
+	if (cur && cur->iteration == 2 && (!pp || pp->iteration == 1) && settled && b &&
+	    st->last_escalation_pass != 2) {
+		uint64_t d2 = pp ? current_pass_size(pp, cur) : cur->remaining_max_bytes;
+		double ms2 = (double)d2 * 1000.0 / (double)b * ap->margin_permille / 1000.0;
+
+		if (ms2 > L && ms2 <= sla &&
+		    (double)d2 < (double)s->data_total_bytes * ap->plateau_permille / 1000.0) {
+			uint32_t ms = (uint32_t)((ms2 + 9.0) / 10.0) * 10;
+
+			if (ms > sla)
+				ms = sla;
+			action_push(out, POLICY_ACT_SET_DOWNTIME, REASON_CONVERGING_DOWNTIME, ms, L,
+			            "pass 2: %.1f MiB dirty after the first pass, %.1f MiB/s: %u ms"
+			            " converges now", d2 / MIB, b / MIB, ms);
+			st->last_escalation_pass = 2;
+			return;
+		}
+	}
+
+	/* ---- 2b. evidence: two passes after the bulk pass, the older one undisturbed ---- */
 	if (!cur || !pp || pp->iteration < 2)
 		return;
 	if (pp->unsteady) {
