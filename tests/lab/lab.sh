@@ -198,7 +198,7 @@ write_configs() {
 	local h=$1 d
 	d=$(hdir "$h")
 	mkdir -p "$d"/etc/hooks "$d"/etc/qemu "$d"/etc/nwfilter "$d"/run "$d"/lib "$d"/log/qemu \
-		"$d"/cache "$d"/pids "$d"/spawn-log
+		"$d"/cache "$d"/pids
 	# Private, minimal configuration: nothing of the machine's own libvirt setup (networks, domains,
 	# hooks, autostart) leaks into the lab, and both hosts differ only where they must.
 	cat > "$d/etc/libvirtd.conf" <<EOF
