@@ -47,7 +47,7 @@ bench-agent: $(B)/bench/bench-agent
 
 # ---- lab --------------------------------------------------------------------------------------
 LAB_TESTS += lab-agent
-lab-agent: $(B)/migtuned
+lab-agent: $(B)/migtuned $(B)/migdump $(B)/migtune-hook $(B)/lab/guest.elf
 	tests/agent/lab-agent.sh $(B)/migtuned
 
 # ---- install ----------------------------------------------------------------------------------

@@ -1,0 +1,270 @@
+#!/usr/bin/env bash
+# lab-agent: migtuned on the two-host lab, against real migrations.
+#
+#   1. the agent on A records every pre-copy iteration of a migration A -> B, with job stats that
+#      match `virsh domjobinfo` taken at the same time (matched by the job's elapsed time);
+#   2. the migration NIC's samples (the veth) agree with the migration's bandwidth within 10 %;
+#   3. the agent on B records the hook's calls for the incoming guest;
+#   4. kill -9 of the agent on A mid-migration, restart: the migration is found again within 2 s
+#      of the new agent's start, and the old agent's records are still in the ring;
+#   5. libvirtd on A restarted mid-migration: the agent notices, reconnects, and follows the job
+#      (or, if libvirt cancelled it on restart, sees it end and follows the next one).
+#
+# Usage: lab-agent.sh PATH-TO-MIGTUNED   (root; run by `make check-lab`)
+# Prints one PASS/FAIL line per check with its numbers; exits non-zero if any failed.
+set -euo pipefail
+
+AGENT=$(realpath "${1:?usage: lab-agent.sh PATH-TO-MIGTUNED}")
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$HERE/../.." && pwd)
+BUILD=$(dirname "$AGENT")
+LAB="$REPO/tests/lab/lab.sh"
+MIGDUMP="$BUILD/migdump"
+HOOK="$BUILD/migtune-hook"
+export LAB_DIR=${LAB_AGENT_DIR:-/tmp/mt-lab-agent}
+WORK=$(mktemp -d /tmp/mt-lab-agent-work.XXXXXX)
+LOGS=${LAB_AGENT_LOGS:-$BUILD/lab/agent-logs}
+GUEST=busy
+failures=0
+
+log() { printf '%s lab-agent: %s\n' "$(date +%T)" "$*"; }
+pass() { log "PASS $*"; }
+fail() { log "FAIL $*"; failures=$((failures + 1)); }
+
+cleanup() {
+	local rc=$?
+	trap - EXIT INT TERM
+	if [ "$failures" -ne 0 ] || [ $rc -ne 0 ]; then
+		rm -rf "$LOGS"; mkdir -p "$LOGS"
+		"$LAB" logs "$LOGS" >/dev/null 2>&1 || true
+		cp "$WORK"/* "$LOGS/" 2>/dev/null || true
+		log "logs kept in $LOGS"
+	fi
+	"$LAB" down >/dev/null 2>&1 || true
+	rm -rf "$WORK"
+	exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+for f in "$AGENT" "$MIGDUMP" "$HOOK"; do
+	[ -x "$f" ] || { echo "lab-agent: $f missing (run make)" >&2; exit 1; }
+done
+
+# ---- helpers ---------------------------------------------------------------------------------
+# Decoded records of HOST's ring as CSV (header line first).
+ring_csv() {
+	local h=$1 out=$2
+	"$LAB" exec "$h" "$MIGDUMP" -o "$WORK/$h.migdump" >/dev/null 2>&1
+	"$MIGDUMP" -d "$WORK/$h.migdump" --csv > "$out"
+}
+
+# awk over a ring CSV with the columns addressable by name: c["iteration"] etc.
+csv_awk() {
+	local file=$1
+	shift
+	awk -F, "NR == 1 { for (i = 1; i <= NF; i++) col[\$i] = i; next }
+		 function v(name) { return \$(col[name]) }
+		 $1" "$file"
+}
+
+# The PID of a running agent in HOST (the spawned process is migtuned itself).
+agent_pid() {
+	local f=$LAB_DIR/$1/pids/$2.pid p
+	[ -r "$f" ] || return 1
+	read -r p _ < "$f"
+	[ "$(readlink "/proc/$p/exe" 2>/dev/null)" = "$AGENT" ] || return 1
+	echo "$p"
+}
+
+wait_for() {   # SECONDS CMD...: true as soon as CMD succeeds
+	local secs=$1 i
+	shift
+	for i in $(seq $((secs * 10))); do "$@" && return 0; sleep 0.1; done
+	"$@"
+}
+
+ctl_ready() { "$LAB" exec "$1" test -S /run/migtune/ctl.sock; }
+
+# Agent configuration shared by both hosts: the defaults (qemu:///system, /run/migtune, /migtune
+# are each host's own inside its namespaces), a short reconnect backoff for the restart check.
+cat > "$WORK/migtuned.conf" <<'EOF'
+[libvirt]
+reconnect_min_ms = 200
+reconnect_max_ms = 1000
+[sampling]
+interval_ms = 500
+EOF
+
+start_agent() {   # HOST TAG
+	"$LAB" spawn "$1" "$2" "$AGENT" --foreground --config "$WORK/migtuned.conf" >/dev/null
+	wait_for 10 ctl_ready "$1"
+}
+
+# ---- the lab ---------------------------------------------------------------------------------
+log "bringing the lab up in $LAB_DIR"
+"$LAB" up --hook "$HOOK" >/dev/null
+start_agent A agent
+start_agent B agent
+# 256 MiB guest re-dirtying 96 MiB at 40 MiB/s; at 20 MiB/s the migration never converges, so it
+# runs as long as the checks need and is aborted at the end.
+"$LAB" guest A "$GUEST" --workload "dirty=96 rate=40" >/dev/null
+"$LAB" migrate "$GUEST" A B --bandwidth 20 --timeout 120 --bg >/dev/null
+t_mig=$(date +%s)
+
+# domjobinfo snapshots while the agent samples: elapsed, iteration, processed, total, bps.
+: > "$WORK/jobinfo.txt"
+for i in $(seq 14); do
+	sleep 1
+	"$LAB" jobinfo A "$GUEST" --rawstats 2>/dev/null | awk '
+		/^time_elapsed:/ { e = $2 } /^memory_iteration:/ { it = $2 }
+		/^data_processed:/ { dp = $2 } /^memory_total:/ { mt = $2 } /^memory_bps:/ { bps = $2 }
+		/^operation:/ { op = $2 }
+		END { if (op == 5 && e != "") print e, it, dp, mt, bps }' >> "$WORK/jobinfo.txt" || true
+done
+
+# ---- kill -9 mid-migration, restart --------------------------------------------------------
+pid1=$(agent_pid a agent) || { fail "agent on A is not running before the kill"; exit 1; }
+kill -KILL "$pid1"
+wait_for 5 bash -c "! [ -d /proc/$pid1 ]"
+"$LAB" stop A agent >/dev/null 2>&1 || true
+sleep 1                                  # the migration goes on unobserved
+start_agent A agent2
+pid2=$(agent_pid a agent2)
+sleep 3
+
+# ---- libvirtd restart mid-migration ----------------------------------------------------------
+lvpid=$(cat "$LAB_DIR/a/run/libvirtd.pid")
+[[ "$(tr '\0' ' ' < "/proc/$lvpid/cmdline")" == libvirtd* ]] || { fail "libvirtd pid file of A"; exit 1; }
+kill -TERM "$lvpid"
+wait_for 30 bash -c "! [ -d /proc/$lvpid ]"
+"$LAB" exec A libvirtd -d -p /run/libvirtd.pid
+wait_for 60 "$LAB" virsh A version >/dev/null 2>&1
+t_lv=$(date +%s)
+sleep 4
+if "$LAB" jobinfo A "$GUEST" 2>/dev/null | grep -q "Outgoing migration"; then
+	lv_mode=survived
+else
+	# libvirt cancels an outgoing migration whose daemon restarted; the guest stays on A.
+	lv_mode=restarted
+	"$LAB" migrate-wait "$GUEST" 30 >/dev/null 2>&1 || true
+	"$LAB" migrate "$GUEST" A B --bandwidth 20 --timeout 60 --bg >/dev/null
+fi
+sleep 5
+"$LAB" abort A "$GUEST" >/dev/null 2>&1 || true
+"$LAB" migrate-wait "$GUEST" 60 >/dev/null 2>&1 || true
+sleep 2
+
+ring_csv a "$WORK/a.csv"
+ring_csv b "$WORK/b.csv"
+cp "$LAB_DIR/a/log/agent.log" "$WORK/agent-a1.log" 2>/dev/null || true
+cp "$LAB_DIR/a/log/agent2.log" "$WORK/agent-a2.log" 2>/dev/null || true
+cp "$LAB_DIR/b/log/agent.log" "$WORK/agent-b.log" 2>/dev/null || true
+
+# Record times that split the run: the kill (first record of agent 2) etc.
+m_start2=$(csv_awk "$WORK/a.csv" 'v("type") == "agent" && v("pid") == '"$pid2"' { print v("mono_ns"); exit }')
+[ -n "$m_start2" ] || { fail "no record of the restarted agent (pid $pid2) in A's ring"; exit 1; }
+
+# ---- 1. every iteration, stats matching domjobinfo -----------------------------------------
+# Iterations of the first migration seen before the kill: events and samples.
+read -r it_ev_max it_ev_n it_smp_max < <(csv_awk "$WORK/a.csv" '
+	v("mono_ns") + 0 < '"$m_start2"' && v("domain_name") == "'"$GUEST"'" {
+		if (v("type") == "event" && v("op") == "iteration") { seen[v("detail1")] = 1; if (v("detail1") + 0 > emax) emax = v("detail1") + 0 }
+		if (v("type") == "sample" && v("iteration") + 0 > smax) smax = v("iteration") + 0
+	}
+	END { n = 0; for (k in seen) n++; print emax + 0, n, smax + 0 }')
+if [ "$it_ev_max" -ge 2 ] && [ "$it_ev_n" -eq "$it_ev_max" ] && [ "$it_smp_max" -ge "$it_ev_max" ]; then
+	pass "iterations: events for passes 1..$it_ev_max all recorded, samples up to pass $it_smp_max"
+else
+	fail "iterations: $it_ev_n distinct iteration events, highest $it_ev_max, samples up to pass $it_smp_max"
+fi
+
+# Each domjobinfo snapshot must sit between two consecutive agent samples of the same job:
+# processed bytes between theirs, same memory total, iteration between theirs.
+csv_awk "$WORK/a.csv" 'v("type") == "sample" && v("domain_name") == "'"$GUEST"'" && v("mono_ns") + 0 < '"$m_start2"' {
+	print v("elapsed_ms"), v("iteration"), v("data_processed_bytes"), v("mem_total_bytes"), v("memory_bps") }' \
+	| sort -n > "$WORK/agent-samples.txt"
+read -r matched total_snap < <(awk '
+	NR == FNR { e[n] = $1; it[n] = $2; dp[n] = $3; mt[n] = $4; n++; next }
+	{ snaps++
+	  for (i = 0; i + 1 < n; i++)
+		if (e[i] <= $1 && $1 <= e[i + 1]) {
+			if (dp[i] <= $3 && $3 <= dp[i + 1] && mt[i] == $4 && it[i] <= $2 && $2 <= it[i + 1])
+				ok++
+			else
+				printf "mismatch: jobinfo %s vs agent [%s %s %s %s] [%s %s %s %s]\n", $0, e[i], it[i], dp[i], mt[i], e[i+1], it[i+1], dp[i+1], mt[i+1] > "/dev/stderr"
+			break
+		}
+	}
+	END { print ok + 0, snaps + 0 }' "$WORK/agent-samples.txt" "$WORK/jobinfo.txt" 2>"$WORK/jobinfo-mismatch.txt")
+if [ "$total_snap" -ge 5 ] && [ "$matched" -ge $((total_snap - 1)) ]; then
+	pass "job stats: $matched of $total_snap domjobinfo snapshots fall between consecutive agent samples"
+else
+	fail "job stats: $matched of $total_snap domjobinfo snapshots match the agent's samples ($(head -3 "$WORK/jobinfo-mismatch.txt" | tr '\n' ' '))"
+fi
+
+# ---- 2. NIC vs migration bandwidth ---------------------------------------------------------
+# Steady-state samples (pass >= 2, both rates known): tx of the veth against QEMU's memory_bps.
+read -r nic_n nic_med nic_in < <(csv_awk "$WORK/a.csv" 'v("type") == "sample" && v("domain_name") == "'"$GUEST"'" &&
+	v("iteration") + 0 >= 2 && v("memory_bps") + 0 > 0 && v("nic_tx_kibps") + 0 > 0 {
+	print (v("nic_tx_kibps") * 1024) / v("memory_bps") }' | sort -n | awk '
+	{ r[NR] = $1; if ($1 >= 0.9 && $1 <= 1.1) within++ }
+	END { if (NR == 0) { print 0, 0, 0; exit } printf "%d %.3f %d\n", NR, r[int((NR + 1) / 2)], within }')
+nic_recs=$(csv_awk "$WORK/a.csv" 'v("type") == "nic" && v("ifname") == "mig0" { n++ } END { print n + 0 }')
+if [ "$nic_n" -ge 5 ] && awk -v m="$nic_med" 'BEGIN { exit !(m >= 0.9 && m <= 1.1) }' && [ "$nic_in" -ge $((nic_n * 8 / 10)) ]; then
+	pass "NIC: mig0 tx / memory_bps median $nic_med over $nic_n samples, $nic_in within 10 %; $nic_recs NIC records"
+else
+	fail "NIC: mig0 tx / memory_bps median $nic_med over $nic_n samples, $nic_in within 10 %; $nic_recs NIC records"
+fi
+
+# ---- 3. hook events on B ---------------------------------------------------------------------
+hooks_b=$(csv_awk "$WORK/b.csv" 'v("type") == "event" && v("source") == 1 && v("domain_name") == "'"$GUEST"'" {
+	seen[v("op") " " v("subop")]++ } END { for (k in seen) printf "%s=%d;", k, seen[k] }')
+missing=""
+for want in "migrate begin" "prepare begin" "start begin" "started begin" "stopped end" "release end"; do
+	[[ "$hooks_b" == *"$want="* ]] || missing="$missing '$want'"
+done
+if [ -z "$missing" ]; then
+	pass "hook on B: $hooks_b"
+else
+	fail "hook on B: missing$missing (got: $hooks_b)"
+fi
+
+# ---- 4. kill -9 and restart ------------------------------------------------------------------
+found_ms=$(csv_awk "$WORK/a.csv" 'v("type") == "event" && v("domain_name") == "'"$GUEST"'" &&
+	v("op") == "migration" && v("subop") == "found" && v("mono_ns") + 0 >= '"$m_start2"' {
+	printf "%d\n", (v("mono_ns") - '"$m_start2"') / 1000000; exit }')
+old_recs=$(csv_awk "$WORK/a.csv" 'v("mono_ns") + 0 < '"$m_start2"' && (v("type") == "sample" || v("pid") == '"$pid1"') { n++ } END { print n + 0 }')
+if [ -n "$found_ms" ] && [ "$found_ms" -le 2000 ] && [ "$old_recs" -gt 10 ]; then
+	pass "kill -9: restarted agent found the migration ${found_ms} ms after its start; $old_recs records of the killed agent kept"
+else
+	fail "kill -9: found after '${found_ms:-never}' ms (limit 2000), $old_recs records of the killed agent kept"
+fi
+
+# ---- 5. libvirtd restart ---------------------------------------------------------------------
+read -r disc conn_after smp_after conn_time < <(csv_awk "$WORK/a.csv" '
+	v("pid") == '"$pid2"' && v("type") == "agent" && v("text") ~ /^lost / && !d { d = v("mono_ns") }
+	d && v("pid") == '"$pid2"' && v("type") == "agent" && v("text") ~ /^connected/ && !c { c = v("mono_ns"); ct = v("time") }
+	c && v("type") == "sample" && v("domain_name") == "'"$GUEST"'" && v("mono_ns") + 0 > c { s++ }
+	END { printf "%s %s %d %s\n", d ? "yes" : "no", c ? sprintf("%d", (c - d) / 1000000) : "never", s, ct }')
+# libvirtd's own restart takes most of that (it waits for its jobs): what counts is how soon the
+# agent is back once the daemon answers (whole seconds: the ring's CSV time column).
+lag_s=never
+[ "$conn_after" = never ] || lag_s=$(( $(date -d "$conn_time" +%s) - t_lv ))
+if [ "$disc" = yes ] && [ "$conn_after" != never ] && [ "$lag_s" -le 3 ] && [ "$smp_after" -ge 4 ]; then
+	pass "libvirtd restart ($lv_mode): disconnect seen, reconnected ${conn_after} ms later (${lag_s} s after libvirtd answered), $smp_after samples after"
+else
+	fail "libvirtd restart ($lv_mode): disconnect $disc, reconnect after $conn_after ms (${lag_s} s after libvirtd answered, limit 3), $smp_after samples after"
+fi
+
+# ---- cost ------------------------------------------------------------------------------------
+if [ -r "/proc/$pid2/stat" ]; then
+	read -r cpu_ticks wall < <(awk -v hz="$(getconf CLK_TCK)" -v up="$(cut -d' ' -f1 /proc/uptime)" '
+		{ sub(/^.*\) /, ""); split($0, f, " "); printf "%d %.1f\n", f[12] + f[13], up - f[20] / hz }' "/proc/$pid2/stat")
+	smp2=$(csv_awk "$WORK/a.csv" 'v("type") == "sample" && v("mono_ns") + 0 >= '"$m_start2"' { n++ } END { print n + 0 }')
+	log "cost: restarted agent used $cpu_ticks CPU ticks ($(getconf CLK_TCK)/s) over ${wall} s, $smp2 samples (job-stats RPCs included)"
+fi
+
+log "$((5 - failures)) of 5 checks passed"
+[ "$failures" -eq 0 ]
