@@ -437,19 +437,23 @@ static void draw_header(const struct view_state *v, const struct ui *u, const st
 	char t[32], line[512], mode[64];
 
 	view_format_time(v->now_real_ns, p != NULL, t, sizeof(t));
+	/* the mode goes first: on a narrow terminal the end of the line is cut */
 	if (p)
-		snprintf(mode, sizeof(mode), "replay %s", u->playing ? "playing" : "paused");
+		snprintf(mode, sizeof(mode), "  replay %s", u->playing ? "playing" : "paused");
 	else
-		snprintf(mode, sizeof(mode), "%s", u->paused ? "paused" : "");
-	snprintf(line, sizeof(line), "migtop %s  host %s  agent %s", t, v->host[0] ? v->host : "?",
-		 view_liveness_word(v->liveness));
-	if (v->writer_pid) {
-		size_t k = strlen(line);
-		snprintf(line + k, sizeof(line) - k, " (pid %" PRIu32 ")", v->writer_pid);
-	}
+		snprintf(mode, sizeof(mode), "%s", u->paused ? "  PAUSED" : "");
+	size_t active = 0;
+	for (size_t i = 0; i < v->n_migs; i++)
+		active += v->migs[i].have_sample && v->migs[i].s.phase != RING_PHASE_DONE &&
+			  v->migs[i].s.phase != RING_PHASE_FAILED;
+	snprintf(line, sizeof(line), "migtop %s%s  host %s  agent %s", t, mode, v->host[0] ? v->host : "?",
+		 p ? "-" : view_liveness_word(v->liveness));
 	size_t k = strlen(line);
-	snprintf(line + k, sizeof(line) - k, "  lost %" PRIu64 "  dropped %" PRIu64 "  %s", v->lost,
-		 v->dropped, mode);
+	if (v->writer_pid)
+		snprintf(line + k, sizeof(line) - k, " (pid %" PRIu32 ")", v->writer_pid);
+	k = strlen(line);
+	snprintf(line + k, sizeof(line) - k, "  migr %zu/%zu  lost %" PRIu64 "  dropped %" PRIu64,
+		 active, v->n_migs, v->lost, v->dropped);
 	attr_t warn = (v->liveness == RING_STALLED || v->liveness == RING_DEAD) ? A_BOLD : 0;
 	put_line(0, line, warn);
 
@@ -676,16 +680,15 @@ static void draw_help(const struct replay *p)
 	static const char *const lines[] = {
 		"migtop keys",
 		"",
-		"  Up/Down, PgUp/PgDn,   select a migration",
-		"  Home/End",
-		"  Enter                 detail view of the selected migration (Esc or Left: back)",
-		"  s                     next sort key (domain, remaining, progress, dirty, elapsed)",
-		"  p                     pause/resume (replay: play/stop)",
-		"  + / -                 double / halve the refresh interval (replay: the step)",
-		"  t / T                 replay: step forward / back",
-		"  b                     replay: jump to a time (HH:MM[:SS], +SEC, -SEC)",
-		"  h or ?                this help",
-		"  q                     quit",
+		"  Up/Down PgUp/PgDn  select a migration (also Home/End, j/k)",
+		"  Enter              details of the selected migration (Esc or Left: back)",
+		"  s                  next sort key: domain, remaining, progress, dirty, elapsed",
+		"  p                  pause/resume (replay: play/stop)",
+		"  + / -              double / halve the refresh interval (replay: the step)",
+		"  t / T              replay: step forward / back",
+		"  b                  replay: jump to a time (HH:MM[:SS], +SEC, -SEC)",
+		"  h or ?             this help",
+		"  q                  quit",
 		"",
 		"any key returns",
 	};

@@ -185,9 +185,9 @@ static void test_live_screens(void **state)
 
 	/* p pauses: the header says so */
 	tmux("send-keys -t mt p");
-	assert_true(wait_screen(NULL, "paused", NULL));
+	assert_true(wait_screen(NULL, "PAUSED", NULL));
 	tmux("send-keys -t mt p");
-	assert_true(wait_screen("paused", "agent live", NULL));
+	assert_true(wait_screen("PAUSED", "agent live", NULL));
 
 	/* a narrow terminal drops optional columns and keeps to its width */
 	tmux("resize-window -t mt -x 60 -y 15");
