@@ -2,7 +2,8 @@
 /*
  * The migration model.  Time advances in 100 ms ticks (QEMU's completion-check period); inside a
  * tick a pass may end and a new one begin.  What is modelled, and why (docs/scenarios.md says more):
- *  - the dirty bitmap: pending bytes, of which some lie inside the guest's hot set;
+ *  - the dirty bitmap: pending bytes, of which some lie inside the guest's hot set and some are
+ *    zero pages, which QEMU sends as a small header (they fly through the first pass);
  *  - the guest's writes since the last bitmap sync, counted as DISTINCT bytes: a cyclic (sequential)
  *    writer covers min(hot, written), a random one hot x (1 - e^(-written/hot)).  A sync merges them
  *    into the bitmap and starts a pass, as QEMU's migration_bitmap_sync does; the dirty rate is
@@ -32,6 +33,7 @@ struct vmstate {
 	bool done;
 	uint64_t t0_ms;
 	double pending, pending_hot, since_sync;
+	double pending_zero;             /* never-written pages: cost a header each on the wire */
 	double sent;
 	uint32_t iteration;
 	uint64_t cap_bps;
@@ -42,6 +44,7 @@ struct vmstate {
 	uint64_t period_t0_ms;
 	uint64_t dirty_pages_per_s;
 	uint64_t t_stop_ms;              /* guest stopped (suspend / post-copy switch) */
+	uint64_t setup_end_ms;           /* connection and device set-up: nothing moves before */
 	uint64_t next_sample_ms, last_sample_ms;
 };
 
@@ -174,15 +177,23 @@ static void finish(struct vmstate *v, enum sim_outcome o, uint64_t t_end_ms, dou
 	v->res->passes = v->iteration;
 }
 
+#define ZERO_PAGE_COST (8.0 / 4096.0)   /* a zero page costs its header on the wire */
+
+/* Bytes on the wire to send all that is pending. */
+static double pending_wire(const struct vmstate *v)
+{
+	return v->pending - v->pending_zero * (1.0 - ZERO_PAGE_COST);
+}
+
 /* Switchover: stop the guest and send what is left at the final rate. */
 static void switchover(struct vmstate *v, uint64_t t_ms, double final_bps)
 {
-	double copy_ms = final_bps > 0 ? v->pending / final_bps * 1000.0 : 0;
+	double copy_ms = final_bps > 0 ? pending_wire(v) / final_bps * 1000.0 : 0;
 	uint64_t t_end = t_ms + (uint64_t)(copy_ms + 0.5);
 	bool suspended = v->phase == MIG_PHASE_SUSPENDED;
 
-	v->sent += v->pending;
-	v->pending = 0;
+	v->sent += pending_wire(v);
+	v->pending = v->pending_zero = 0;
 	finish(v, suspended ? SIM_COMPLETED_SUSPENDED : SIM_COMPLETED, t_end,
 	       suspended ? (double)(t_end - v->t_stop_ms) : copy_ms);
 }
@@ -224,16 +235,29 @@ static void step_precopy(struct vmstate *v, uint64_t t_ms,
 				break;
 			}
 		}
-		if (r > 0 && v->pending / r < step)
-			step = v->pending / r;
+		if (r > 0 && pending_wire(v) / r < step)
+			step = pending_wire(v) / r;
 		if (running)
 			dirty(v, step, now);
-		send = fmin(v->pending, r * step);
-		if (v->pending > 0)
-			v->pending_hot -= send * (v->pending_hot / v->pending);
+		/*
+		 * Pages go out in address order; a booted guest's written memory sits below the RAM
+		 * it never touched, so the data goes first and the zero pages fly through after it.
+		 */
+		send = fmin(pending_wire(v), r * step);
+		{
+			double nz = v->pending - v->pending_zero;
+			double data = fmin(nz, send);
+			double zeros = fmin(v->pending_zero, (send - data) / ZERO_PAGE_COST);
+
+			if (nz > 0)
+				v->pending_hot -= data * (v->pending_hot / nz);
+			v->pending_zero -= zeros;
+			v->pending -= data + zeros;
+		}
 		if (v->pending_hot < 0)
 			v->pending_hot = 0;
-		v->pending -= send;
+		if (v->pending_zero < 0 || v->pending <= 0.5)
+			v->pending_zero = 0;
 		v->sent += send;
 		sent_tick += send;
 		left -= step;
@@ -406,11 +430,13 @@ int sim_run(const struct sim_scenario *scn, const struct policy *pol, const stru
 
 		for (unsigned i = 0; i < scn->nvms; i++) {
 			if (v[i].phase == MIG_PHASE_NONE && !v[i].done && t >= scn->vms[i].start_ms) {
-				v[i].phase = MIG_PHASE_PRECOPY;
+				v[i].phase = scn->setup_ms ? MIG_PHASE_SETUP : MIG_PHASE_PRECOPY;
+				v[i].setup_end_ms = t + scn->setup_ms;
 				v[i].t0_ms = t;
 				v[i].pending = (double)scn->vms[i].ram_bytes;
 				v[i].pending_hot = (double)phase_at(&scn->vms[i], 0)->hot_bytes;
-				v[i].iteration = 1;
+				v[i].pending_zero = (double)scn->vms[i].zero_bytes;
+				v[i].iteration = scn->setup_ms ? 0 : 1;
 				v[i].cap_bps = scn->vms[i].cap_bps;
 				v[i].dl_ms = scn->vms[i].downtime_limit_ms;
 				v[i].period_t0_ms = t;
@@ -418,11 +444,22 @@ int sim_run(const struct sim_scenario *scn, const struct policy *pol, const stru
 				v[i].last_sample_ms = t;
 			}
 		}
+		for (unsigned i = 0; i < scn->nvms; i++) {
+			if (v[i].phase == MIG_PHASE_SETUP && t >= v[i].setup_end_ms) {
+				v[i].phase = MIG_PHASE_PRECOPY;
+				v[i].iteration = 1;
+				v[i].period_t0_ms = t;
+			}
+		}
 		/* flows: 0 = tenants, then every migration moving data */
 		demand[0] = (double)tenant_at(scn, t);
 		for (unsigned i = 0; i < scn->nvms; i++) {
 			if (v[i].phase == MIG_PHASE_NONE || v[i].done)
 				continue;
+			if (v[i].phase == MIG_PHASE_SETUP) {
+				active++;
+				continue;
+			}
 			active++;
 			idx[nflows - 1] = i;
 			/* post-copy runs unthrottled (max-postcopy-bandwidth 0) */
@@ -437,7 +474,7 @@ int sim_run(const struct sim_scenario *scn, const struct policy *pol, const stru
 			v[idx[f - 1]].rate_bps = rate[f];
 
 		for (unsigned i = 0; i < scn->nvms; i++) {
-			if (v[i].phase == MIG_PHASE_NONE || v[i].done)
+			if (v[i].phase == MIG_PHASE_NONE || v[i].phase == MIG_PHASE_SETUP || v[i].done)
 				continue;
 			/* QEMU 7.2's stop-and-copy ignores the cap: it gets what the link leaves */
 			final_bps = scn->final_uncapped ? fmax(v[i].rate_bps, cap - rate[0]) : v[i].rate_bps;

@@ -43,6 +43,7 @@ struct sim_tenant_step {
 struct sim_vm {
 	char name[32];
 	uint64_t ram_bytes;
+	uint64_t zero_bytes;             /* never written at start (outside the first hot set) */
 	uint32_t page_size;
 	uint64_t start_ms;
 	uint64_t cap_bps;                /* bandwidth limit at start (0 = unlimited) */
@@ -68,6 +69,7 @@ struct sim_scenario {
 	uint64_t duration_ms;            /* give up (not converged) after this */
 	uint32_t sample_ms;              /* policy sampling interval (agent default 500) */
 	uint32_t monitor_delay_ms;       /* the policy first sees the job this late */
+	uint32_t setup_ms;               /* connection and device set-up before the first byte */
 	bool final_uncapped;             /* QEMU 7.2: the stop-and-copy ignores the bandwidth cap */
 	uint32_t postcopy_switch_ms;     /* guest stop when switching to post-copy */
 	unsigned nlink, ntenant, nvms, nrefs;

@@ -151,7 +151,8 @@ static int parse_vm(struct sctx *c, json_object *o, const char *path, struct sim
 	static const char *const keys[] = {
 		"name", "ram_mib", "ram_gib", "page_size", "start_s", "bandwidth_mibps",
 		"bandwidth_max_mibps", "downtime_limit_ms", "postcopy_flag", "sla_max_downtime_ms",
-		"allow_postcopy", "allow_suspend", "budget_s_per_gib", "reserve_percent", "dirty", NULL
+		"allow_postcopy", "allow_suspend", "budget_s_per_gib", "reserve_percent", "zero_percent",
+		"dirty", NULL
 	};
 	double d;
 	bool have_mib, have_gib;
@@ -267,6 +268,13 @@ static int parse_vm(struct sctx *c, json_object *o, const char *path, struct sim
 			             pattern);
 	}
 	vm->nphases = (unsigned)n;
+	d = 0;
+	if ((r = get_num(c, o, path, "zero_percent", 0, 100, &d, NULL)) < 0)
+		return r;
+	vm->zero_bytes = (uint64_t)(vm->ram_bytes * d / 100.0);
+	if (vm->zero_bytes + (n ? vm->phases[0].hot_bytes : 0) > vm->ram_bytes)
+		return sfail(c, path, "zero_percent: %g %% of RAM plus the first hot set (%.0f MiB) is"
+		             " more than the RAM", d, vm->phases[0].hot_bytes / MIB);
 	return 0;
 }
 
@@ -274,7 +282,7 @@ int sim_scenario_parse(const char *text, size_t len, struct sim_scenario *ret_sc
                        size_t errlen)
 {
 	static const char *const keys[] = {
-		"name", "description", "duration_s", "sample_ms", "monitor_delay_ms",
+		"name", "description", "duration_s", "sample_ms", "monitor_delay_ms", "setup_ms",
 		"final_stage_uncapped", "postcopy_switch_ms", "link", "tenant", "vms", "reference",
 		NULL
 	};
@@ -348,6 +356,10 @@ int sim_scenario_parse(const char *text, size_t len, struct sim_scenario *ret_sc
 	if (get_num(&c, root, "scenario", "monitor_delay_ms", 0, 600000, &d, NULL) < 0)
 		goto out;
 	s->monitor_delay_ms = (uint32_t)d;
+	d = 0;
+	if (get_num(&c, root, "scenario", "setup_ms", 0, 600000, &d, NULL) < 0)
+		goto out;
+	s->setup_ms = (uint32_t)d;
 	d = 3;
 	if (get_num(&c, root, "scenario", "postcopy_switch_ms", 0, 60000, &d, NULL) < 0)
 		goto out;

@@ -181,6 +181,12 @@ static void test_lab_calibration(void **state)
 	run(&scn, "nova");
 	assert_int_equal(res.vms[0].outcome, SIM_NOT_CONVERGED);
 	assert_int_equal(res.vms[0].max_downtime_set_ms, 95);
+	/* the lab's lower bound: the needed downtime set before the first pass */
+	load("lab-s1-lower-bound.json", &scn);
+	run(&scn, "none");
+	assert_int_equal(res.vms[0].outcome, SIM_COMPLETED);
+	within(res.vms[0].total_ms / 1000.0, 6.5, 0.2);
+	within(res.vms[0].bytes_sent / MIB, 193, 0.2);
 	load("lab-s2.json", &scn);
 	run(&scn, "rhv-minimal");
 	within(res.vms[0].total_ms / 1000.0, 74.3, 0.2);
