@@ -589,13 +589,23 @@ int dump_write_fd(struct ring_reader *r, int fd, const struct dump_filter *f, st
 	/* Stop at the head seen now: a busy writer must not keep the dump running forever. */
 	uint64_t end = ring_reader_head(r);
 	ring_reader_seek_oldest(r);
+	uint64_t waited_ns = 0;
 	while (ring_reader_cursor(r) < end) {
 		struct ring_record *rec = &e.buf[e.nbuf];
 		rc = ring_read(r, rec, &seq, &lost);
 		if (rc < 0)
 			goto out;
-		if (rc == 0)
-			break;
+		if (rc == 0) {
+			/* A slot before `end` still being written (the agent dumping its own ring while
+			 * another of its threads appends): the reader gives a live writer a bounded
+			 * time to commit it, then counts it lost.  Wait for that rather than stop. */
+			if (waited_ns >= 500 * UINT64_C(1000000))
+				break;
+			struct timespec ts = { 0, 1000000 };
+			nanosleep(&ts, NULL);
+			waited_ns += 1000000;
+			continue;
+		}
 		if (!filter_accepts(f, rec))
 			continue;
 		if (!any)
