@@ -28,6 +28,9 @@ $(B)/tests/views/%.o: CFLAGS += $(VIEWS_TEST_CFLAGS)
 
 $(B)/tests/test-dump: $(B)/tests/views/test_dump.o $(B)/tests/views/synth.o $(VIEW_OBJS) $(RING_OBJS)
 	$(LINK) -o $@ $^ $(CMOCKA_LIBS) $(VIEWS_LIBS) -lrt
+$(B)/tests/test-dump-live: $(B)/tests/views/test_dump_live.o $(B)/tests/views/synth.o $(VIEW_OBJS) \
+		$(RING_OBJS)
+	$(LINK) -o $@ $^ $(CMOCKA_LIBS) $(VIEWS_LIBS) -lpthread -lrt
 $(B)/tests/test-view-model: $(B)/tests/views/test_view_model.o $(VIEW_OBJS) $(RING_OBJS)
 	$(LINK) -o $@ $^ $(CMOCKA_LIBS) $(VIEWS_LIBS) -lrt
 $(B)/tests/test-views: $(B)/tests/views/test_views.o $(B)/tests/views/synth.o $(VIEW_OBJS) \
@@ -40,8 +43,9 @@ $(B)/tests/test-migtop-tmux: $(B)/tests/views/test_tmux.o $(B)/tests/views/synth
 $(B)/tests/views-synth: $(B)/tests/views/synth_main.o $(B)/tests/views/synth.o $(RING_OBJS)
 	$(LINK) -o $@ $^ -lrt
 
-UNIT_TESTS += $(B)/tests/test-dump $(B)/tests/test-view-model $(B)/tests/test-views \
-	$(B)/tests/test-migtop-tmux
+UNIT_TESTS += $(B)/tests/test-dump $(B)/tests/test-dump-live $(B)/tests/test-view-model \
+	$(B)/tests/test-views $(B)/tests/test-migtop-tmux
+TSAN_TESTS += $(B)/tests/test-dump-live
 
 # ---- benchmark (always the optimised, uninstrumented build) -----------------------------------
 $(B)/bench/bench-dump: $(B)/tests/views/bench_dump.o $(B)/tests/views/synth.o $(VIEW_OBJS) \
