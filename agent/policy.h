@@ -222,8 +222,8 @@ struct policy_state {
 	uint8_t next_conv, next_last;    /* RHV: schedule cursors */
 	uint8_t nova_step;               /* Nova: next downtime step */
 	/* adaptive */
-	uint32_t downtime_set_ms;        /* what we last set (0 = nothing) */
-	uint64_t bw_set_bps;
+	uint32_t downtime_set_ms;        /* last downtime applied (for display; 0 = none) */
+	uint64_t bw_set_bps;             /* last bandwidth applied (for display; 0 = none) */
 	uint64_t t_bw_set_ms;
 	uint64_t t_unsteady_ms;          /* last time the network looked unsteady */
 	uint32_t evidence_pass;          /* pass at which non-convergence became clear (0 = not yet) */
@@ -235,8 +235,6 @@ struct policy_state {
 	uint32_t last_escalation_pass;
 	uint64_t t_first_action_ms;
 	bool held;                       /* a HOLD has been recorded for the current episode */
-	struct mig_sample prev;          /* previous sample (for network-change detection) */
-	bool have_prev;
 	/* RHV shadow inside adaptive: adaptive never aborts later than "Minimal downtime" would */
 	uint64_t shadow_t_last_poll_ms;
 	uint32_t shadow_base_iteration;

@@ -276,6 +276,29 @@ static void test_nul_byte_and_numbers(void **state)
 	assert_string_equal(got[0].name, "int params");
 }
 
+static void test_user_example(void **state)
+{
+	struct policy got[2];
+	char err[256] = "";
+	size_t len, n = 0;
+	char *text = slurp("example-careful.json", &len);
+
+	(void)state;
+	if (policy_json_load(text, len, got, 2, &n, err, sizeof(err)) < 0)
+		fail_msg("example-careful.json: %s", err);
+	free(text);
+	assert_int_equal(n, 1);
+	assert_string_equal(got[0].name, "Careful, then post-copy");
+	assert_int_equal(got[0].sched.max_migrations, 1);
+	assert_false(got[0].sched.auto_convergence);
+	assert_int_equal(got[0].sched.nconvergence, 2);
+	assert_int_equal(got[0].sched.convergence[1].stalling_limit, 4);
+	assert_int_equal(got[0].sched.convergence[1].downtime_ms, 400);
+	assert_int_equal(got[0].sched.nlast, 2);
+	assert_int_equal(got[0].sched.last[0].action, SCHED_POSTCOPY);
+	assert_int_equal(got[0].sched.last[1].action, SCHED_ABORT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -284,6 +307,7 @@ int main(void)
 		cmocka_unit_test(test_loaded_schedule_runs_like_builtin),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_nul_byte_and_numbers),
+		cmocka_unit_test(test_user_example),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
