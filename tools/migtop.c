@@ -49,6 +49,8 @@ struct opts {
 
 /* ---- sources ---------------------------------------------------------------------------------- */
 
+#define FINISHED_KEEP_NS (15 * 60 * UINT64_C(1000000000))
+
 struct live {
 	struct ring_reader *r;
 	const char *name;
@@ -267,6 +269,10 @@ static int live_collect(struct live *l, struct view_state *v)
 	v->now_real_ns = ring_now_real_ns();
 	if ((v->liveness == RING_DEAD || v->liveness == RING_STOPPED) && live_follow_restart(l, v))
 		return live_collect(l, v);
+	/* Finished migrations stay on screen for a while, then make room (dumps keep them).  The
+	 * clock is the newest record, not now, so a dead agent's segment still shows its end. */
+	if (v->newest_mono_ns > FINISHED_KEEP_NS)
+		view_prune(v, v->newest_mono_ns - FINISHED_KEEP_NS);
 	return 0;
 }
 

@@ -177,6 +177,27 @@ int view_feed(struct view_state *v, const struct ring_record *rec)
 	return 0;
 }
 
+size_t view_prune(struct view_state *v, uint64_t cutoff_mono_ns)
+{
+	size_t k = 0, gone = 0;
+
+	for (size_t i = 0; i < v->n_migs; i++) {
+		const struct view_mig *m = &v->migs[i];
+		uint64_t last = m->last_mono_ns > m->act_mono_ns ? m->last_mono_ns : m->act_mono_ns;
+		bool finished = !m->have_sample || m->s.phase == RING_PHASE_DONE ||
+				m->s.phase == RING_PHASE_FAILED;
+		if (finished && last < cutoff_mono_ns) {
+			gone++;
+			continue;
+		}
+		if (k != i)
+			v->migs[k] = v->migs[i];
+		k++;
+	}
+	v->n_migs = k;
+	return gone;
+}
+
 const struct view_log_entry *view_log_at(const struct view_state *v, uint32_t i)
 {
 	if (i >= v->log_n)

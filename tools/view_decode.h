@@ -136,6 +136,10 @@ void view_free(struct view_state *v);
 /* Feeds one record; invalid ones are counted and ignored.  Returns 0, or -ENOMEM. */
 int view_feed(struct view_state *v, const struct ring_record *rec);
 
+/* Forgets finished migrations (done, failed, or never sampled) with no record since cutoff_mono_ns,
+ * so that a long-running live view does not grow without bound.  Returns how many went. */
+size_t view_prune(struct view_state *v, uint64_t cutoff_mono_ns);
+
 void view_row_fill(const struct view_state *v, const struct view_mig *m, struct view_row *ret);
 /* Row order for display: active migrations first, then by the key. */
 void view_sorted(const struct view_state *v, enum view_sort key, const struct view_mig **out);

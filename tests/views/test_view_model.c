@@ -154,6 +154,26 @@ static void test_order(void **state)
 	view_free(&v);
 }
 
+static void test_prune(void **state)
+{
+	(void)state;
+	struct view_state v;
+	struct view_source src = { names, NULL, NULL };
+
+	view_init(&v, &src);
+	struct ring_record r = sample(1, 100, RING_PHASE_DONE, 3, 0, 5000);     /* old, finished */
+	view_feed(&v, &r);
+	r = sample(2, 100, RING_PHASE_PRECOPY, 3, 1, 5000);                     /* old, active */
+	view_feed(&v, &r);
+	r = sample(3, 900, RING_PHASE_FAILED, 3, 1, 5000);                      /* recent, finished */
+	view_feed(&v, &r);
+	assert_int_equal(view_prune(&v, 500), 1);
+	assert_int_equal(v.n_migs, 2);
+	assert_string_equal(v.migs[0].name, "dom2");
+	assert_string_equal(v.migs[1].name, "dom3");
+	view_free(&v);
+}
+
 static void test_plot(void **state)
 {
 	(void)state;
@@ -210,6 +230,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_feed_and_rows),
 		cmocka_unit_test(test_order),
+		cmocka_unit_test(test_prune),
 		cmocka_unit_test(test_plot),
 		cmocka_unit_test(test_formatters),
 	};
