@@ -99,7 +99,7 @@ EOF
 
 start_agent() {   # HOST TAG
 	"$LAB" spawn "$1" "$2" "$AGENT" --foreground --config "$WORK/migtuned.conf" >/dev/null
-	wait_for 10 ctl_ready "$1"
+	wait_for 10 ctl_ready "$1" || { fail "agent $2 on $1 did not open its control socket"; exit 1; }
 }
 
 # ---- the lab ---------------------------------------------------------------------------------
@@ -127,7 +127,7 @@ done
 # ---- kill -9 mid-migration, restart --------------------------------------------------------
 pid1=$(agent_pid a agent) || { fail "agent on A is not running before the kill"; exit 1; }
 kill -KILL "$pid1"
-wait_for 5 bash -c "! [ -d /proc/$pid1 ]"
+wait_for 5 bash -c "! [ -d /proc/$pid1 ]" || { fail "agent $pid1 survived SIGKILL"; exit 1; }
 "$LAB" stop A agent >/dev/null 2>&1 || true
 sleep 1                                  # the migration goes on unobserved
 start_agent A agent2
@@ -138,9 +138,10 @@ sleep 3
 lvpid=$(cat "$LAB_DIR/a/run/libvirtd.pid")
 [[ "$(tr '\0' ' ' < "/proc/$lvpid/cmdline")" == libvirtd* ]] || { fail "libvirtd pid file of A"; exit 1; }
 kill -TERM "$lvpid"
-wait_for 30 bash -c "! [ -d /proc/$lvpid ]"
+# With a migration job running libvirtd takes its time (it force-quits after ~30 s).
+wait_for 60 bash -c "! [ -d /proc/$lvpid ]" || { fail "libvirtd on A did not stop within 60 s"; exit 1; }
 "$LAB" exec A libvirtd -d -p /run/libvirtd.pid
-wait_for 60 "$LAB" virsh A version >/dev/null 2>&1
+wait_for 60 "$LAB" virsh A version >/dev/null 2>&1 || { fail "libvirtd on A did not come back"; exit 1; }
 t_lv=$(date +%s)
 sleep 4
 if "$LAB" jobinfo A "$GUEST" 2>/dev/null | grep -q "Outgoing migration"; then
