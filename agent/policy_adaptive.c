@@ -91,6 +91,12 @@ static uint64_t bw_target(const struct policy *p, const struct mig_sample *s,
 
 	if (!cap || s->nic_carrier == MIG_NIC_CARRIER_DOWN)
 		return 0;
+	/*
+	 * Cross-check: QEMU sending twice what the NIC carries means the migration leaves by
+	 * another path (a wrong route guess, a bond member): this NIC's headroom says nothing.
+	 */
+	if (s->nic_tx_bps && s->memory_bps > 2 * s->nic_tx_bps)
+		return 0;
 	mig = s->nic_mig_tx_bps ? s->nic_mig_tx_bps : s->memory_bps;
 	tenant = s->nic_tx_bps > mig ? s->nic_tx_bps - mig : 0;
 	/* the reserve is head-room above what tenants use now, so that they can grow */

@@ -30,6 +30,7 @@ struct synth {
 	/* disturbances: [from, to) */
 	uint64_t err_from, err_to;
 	uint64_t dip_from, dip_to;        /* memory_bps at 10 % */
+	uint64_t nic_tx;                  /* != 0: the NIC's tx, whatever the migration sends */
 };
 
 static void synth_sample(const struct synth *m, uint64_t t, struct mig_sample *s)
@@ -64,8 +65,8 @@ static void synth_sample(const struct synth *m, uint64_t t, struct mig_sample *s
 	s->phase = MIG_PHASE_PRECOPY;
 	s->nic_carrier = MIG_NIC_CARRIER_UP;
 	s->nic_capacity_bps = m->nic_capacity;
-	s->nic_tx_bps = s->memory_bps + m->tenant;
-	s->nic_mig_tx_bps = s->memory_bps;
+	s->nic_tx_bps = m->nic_tx ? m->nic_tx : s->memory_bps + m->tenant;
+	s->nic_mig_tx_bps = m->nic_tx ? 0 : s->memory_bps;
 	if (t >= m->err_from && t < m->err_to)
 		s->nic_errors_delta = 7;
 }
@@ -591,6 +592,15 @@ static void test_adaptive_bandwidth_share(void **state)
 	drive(&p, &m, &lim, 5000, 500, false, &r);
 	bw = must_find(&r, POLICY_ACT_SET_BANDWIDTH);
 	assert_int_equal(bw->value, 50 * MIB);
+
+	/* the NIC carries a tenth of what QEMU sends: not the migration's path, hands off */
+	m = plateau();
+	m.nic_capacity = 1000 * MIB;
+	m.cap = 20 * MIB;
+	m.nic_tx = 2 * MIB;
+	lim.bandwidth_max_bps = 0;
+	drive(&p, &m, &lim, 60000, 500, false, &r);
+	assert_null(find(&r, POLICY_ACT_SET_BANDWIDTH));
 
 	/* unknown NIC speed: no bandwidth action at all */
 	m = plateau();
