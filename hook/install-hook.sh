@@ -13,7 +13,7 @@
 #   otherwise stop with an error naming both files.
 # "Ours" means a symlink whose target ends in /migtune-hook, or a file carrying the marker string
 # compiled into the binary (a copy of it, or a wrapper script that says so).  Nothing is executed
-# to find out.  --conf FILE is installed as SYSCONFDIR/migtune/hook.conf only if that is absent.
+# to find out.  A copy is replaced by the symlink; a wrapper script is left as it is.  --conf FILE is installed as SYSCONFDIR/migtune/hook.conf only if that is absent.
 # libvirtd discovers hooks when it starts: restart it (or send it SIGHUP) afterwards.
 set -eu
 
@@ -48,6 +48,9 @@ ours() {
 	[ -f "$1" ] && grep -aqF "$MARKER" "$1"
 }
 free() { [ ! -e "$1" ] && [ ! -L "$1" ]; }
+# A script of ours (etc/libvirt/hooks/migtune-wrapper.sh.example adapted to a host) execs the
+# binary just installed: it stays as the operator wrote it.
+wrapper() { [ ! -L "$1" ] && [ -f "$1" ] && [ "$(head -c 2 "$1")" = "#!" ] && ours "$1"; }
 
 install -D -m 0755 "$bin" "$destdir$target"
 
@@ -64,12 +67,19 @@ else
 	    "$target from your dispatcher, or move one of them aside and run make install again"
 fi
 
-mkdir -p "$(dirname "$where")"
-# Replace atomically: a half-written hook would be run by a libvirtd rescan.
-ln -s "$target" "$where.migtune-new"
-mv -f "$where.migtune-new" "$where"
-echo "install-hook: $where -> $target"
-[ "$where" = "$main" ] || echo "install-hook: $main belongs to another program and was left alone"
+if wrapper "$where"; then
+	echo "install-hook: $where is a migtune wrapper script, kept (it runs $target)"
+else
+	mkdir -p "$(dirname "$where")"
+	# Replace atomically (rename), so that a libvirtd rescan never sees a half-made hook; -T so
+	# that a symlink to a directory is replaced rather than moved into.
+	ln -sfn "$target" "$where.migtune-new"
+	mv -fT "$where.migtune-new" "$where"
+	echo "install-hook: $where -> $target"
+fi
+if [ "$where" = "$dropin" ] && ! free "$main"; then
+	echo "install-hook: $main belongs to another program and was left alone"
+fi
 
 if [ -n "$conf" ]; then
 	cfg=$destdir$sysconfdir/migtune/hook.conf

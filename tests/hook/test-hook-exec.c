@@ -833,6 +833,17 @@ static void install_modes(void **state)
 			    INSTALL, d, hook_path, q), 0);
 	assert_int_equal(sh("test -L %s/etc/libvirt/hooks/qemu", d), 0);
 
+	/* Our wrapper script (etc/libvirt/hooks) in place of qemu: kept as the operator adapted it,
+	 * and no second registration in qemu.d. */
+	assert_int_equal(sh("rm -rf %s && mkdir -p %s/etc/libvirt/hooks && cp " HOOK_SRCDIR
+			    "/etc/libvirt/hooks/migtune-wrapper.sh.example %s/etc/libvirt/hooks/qemu"
+			    " && echo '# local edit' >> %s/etc/libvirt/hooks/qemu", d, d, d, d), 0);
+	assert_int_equal(sh("%s --destdir %s --libexecdir " LIBEXEC " --sysconfdir /etc %s%s",
+			    INSTALL, d, hook_path, q), 0);
+	assert_int_equal(sh("test ! -L %s/etc/libvirt/hooks/qemu && "
+			    "grep -q '# local edit' %s/etc/libvirt/hooks/qemu", d, d), 0);
+	assert_int_equal(sh("test ! -e %s/etc/libvirt/hooks/qemu.d/migtune", d), 0);
+
 	/* A dangling symlink someone left is still someone's: not overwritten. */
 	assert_int_equal(sh("rm -rf %s && mkdir -p %s/etc/libvirt/hooks && "
 			    "ln -s /nonexistent/hook %s/etc/libvirt/hooks/qemu", d, d, d), 0);
