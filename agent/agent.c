@@ -65,7 +65,10 @@ static void status_extra(struct json_object *o, void *arg)
 	json_object_object_add(o, "advisory", json_object_new_boolean(a->cfg.advisory));
 	json_object_object_add(o, "policy", json_object_new_string(a->cfg.policy));
 	json_object_object_add(o, "ring", json_object_new_string(a->cfg.ring_name));
-	json_object_object_add(o, "interval_ms", json_object_new_int64(a->cfg.interval_ms));
+	/* Changed by a reload on the tracker thread: read atomically. */
+	json_object_object_add(o, "interval_ms",
+			       json_object_new_int64(__atomic_load_n(&a->cfg.interval_ms,
+								     __ATOMIC_RELAXED)));
 	hooksock_counters(a->hook, &hc);
 	json_object_object_add(h, "connections", json_object_new_int64((int64_t)hc.accepted));
 	json_object_object_add(h, "messages", json_object_new_int64((int64_t)hc.messages));
@@ -448,10 +451,11 @@ static void tick(struct agent *a)
 
 	try_connect(a, now);
 	if (virt_connected(a->virt) &&
-	    (a->need_discovery || now - a->last_discovery_ns >= 1000000000ULL)) {
-		/* Outgoing migrations announce nothing when they start: look for them every second
-		 * (and at once after a (re)connect: that is how a restarted agent finds the
-		 * migrations it missed). */
+	    (a->need_discovery ||
+	     now - a->last_discovery_ns >= (uint64_t)a->cfg.discovery_ms * 1000000)) {
+		/* Outgoing migrations announce nothing when they start: look for them every
+		 * discovery_ms (and at once after a (re)connect: that is how a restarted agent finds
+		 * the migrations it missed). */
 		int r = virt_discover(a->virt, a->tracker, now);
 
 		if (r > 0 && a->need_discovery)
@@ -480,8 +484,9 @@ static void apply_reload(struct agent *a, const struct agent_config *n)
 		log_warn("reload: uri, ring and socket changes take effect at the next restart");
 	a->cfg.log_level = n->log_level;
 	log_set_level(n->log_level);
-	a->cfg.interval_ms = n->interval_ms;
+	__atomic_store_n(&a->cfg.interval_ms, n->interval_ms, __ATOMIC_RELAXED);
 	a->cfg.heartbeat_ms = n->heartbeat_ms;
+	a->cfg.discovery_ms = n->discovery_ms;
 	a->cfg.reconnect_min_ms = n->reconnect_min_ms;
 	a->cfg.reconnect_max_ms = n->reconnect_max_ms;
 	a->cfg.nic_speed_mbps = n->nic_speed_mbps;

@@ -38,6 +38,7 @@ void config_defaults(struct agent_config *cfg)
 	cfg->reconnect_max_ms = 5000;
 	cfg->interval_ms = 500;
 	cfg->heartbeat_ms = 1000;
+	cfg->discovery_ms = 1000;
 	str_copy(cfg->policy, sizeof(cfg->policy), "adaptive");
 }
 
@@ -78,6 +79,7 @@ static const struct key_desc keys[] = {
 	{ "libvirt", "reconnect_max_ms", K_U32, F(reconnect_max_ms), 10, 3600000 },
 	{ "sampling", "interval_ms", K_U32, F(interval_ms), 50, 60000 },
 	{ "sampling", "heartbeat_ms", K_U32, F(heartbeat_ms), 100, 60000 },
+	{ "sampling", "discovery_ms", K_U32, F(discovery_ms), 100, 60000 },
 	{ "nic", "interface", K_STR, F(nic_interface), 0, 0 },
 	{ "nic", "peer", K_STR, F(nic_peer), 0, 0 },
 	{ "nic", "speed_mbps", K_U32, F(nic_speed_mbps), 0, 10000000 },

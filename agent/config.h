@@ -40,6 +40,7 @@ struct agent_config {
 	/* [sampling] */
 	uint32_t interval_ms;
 	uint32_t heartbeat_ms;
+	uint32_t discovery_ms;               /* look for new outgoing jobs this often */
 	/* [nic] */
 	char nic_interface[IF_NAMESIZE];     /* "" = find by route lookup */
 	char nic_peer[64];                   /* "" = find from the migration's connection */

@@ -120,7 +120,8 @@ static void print_config(const struct agent_config *c)
 	printf("[libvirt]\nuri = %s\nkeepalive_interval_s = %u\nkeepalive_count = %u\n"
 	       "reconnect_min_ms = %u\nreconnect_max_ms = %u\n\n", c->uri, c->keepalive_interval_s,
 	       c->keepalive_count, c->reconnect_min_ms, c->reconnect_max_ms);
-	printf("[sampling]\ninterval_ms = %u\nheartbeat_ms = %u\n\n", c->interval_ms, c->heartbeat_ms);
+	printf("[sampling]\ninterval_ms = %u\nheartbeat_ms = %u\ndiscovery_ms = %u\n\n", c->interval_ms,
+	       c->heartbeat_ms, c->discovery_ms);
 	printf("[nic]\ninterface = %s\npeer = %s\nspeed_mbps = %u\n\n", c->nic_interface, c->nic_peer,
 	       c->nic_speed_mbps);
 	printf("[policy]\nname = %s\n", c->policy);
