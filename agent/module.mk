@@ -28,10 +28,14 @@ endif
 AGENT_TEST_DEPS := $(AGENT_OBJS) $(AGENT_POLICY_OBJS) $(AGENT_SHM_OBJS)
 
 AGENT_UNIT := test-agent-config test-agent-tracker test-agent-hooksock test-agent-ctl \
-              test-agent-nic test-agent-threads
+              test-agent-nic test-agent-threads test-agent-daemon
 $(foreach t,$(AGENT_UNIT),$(eval $(B)/tests/$(t): $(B)/tests/agent/$(subst -,_,$(t)).o \
   $(B)/tests/agent/agent_testutil.o $$(AGENT_TEST_DEPS) ; \
   $$(LINK) -o $$@ $$^ $$(AGENT_LIBS) $$(CMOCKA_LIBS) -lm))
+
+# The daemon test runs the migtuned of the same build flavour.
+$(B)/tests/agent/test_agent_daemon.o: CPPFLAGS += -DMIGTUNED_PATH='"$(B)/migtuned"'
+$(B)/tests/test-agent-daemon: | $(B)/migtuned
 
 UNIT_TESTS += $(addprefix $(B)/tests/,$(AGENT_UNIT))
 TSAN_TESTS += $(B)/tests/test-agent-threads $(B)/tests/test-agent-hooksock

@@ -1,0 +1,259 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The migtuned program itself: command line, --check-config, start against libvirt's test driver,
+ * SIGHUP reload (good and bad), a second instance refused, SIGTERM leaving the ring readable.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "tests/agent/agent_testutil.h"
+
+#ifndef MIGTUNED_PATH
+#error "MIGTUNED_PATH must name the built migtuned"
+#endif
+
+static char dir[64], conf[128], ring[64], hook[128], ctl[128];
+
+struct proc {
+	pid_t pid;
+	int err_fd;            /* read end of the child's stderr */
+	char err[16384];
+	size_t err_len;
+};
+
+static void start(struct proc *p, char *const argv[])
+{
+	int fds[2];
+
+	assert_int_equal(pipe2(fds, O_CLOEXEC), 0);
+	p->pid = fork();
+	if (p->pid == 0) {
+		dup2(fds[1], 2);
+		dup2(fds[1], 1);
+		execv(MIGTUNED_PATH, argv);
+		_exit(127);
+	}
+	close(fds[1]);
+	p->err_fd = fds[0];
+	p->err_len = 0;
+	p->err[0] = '\0';
+	fcntl(p->err_fd, F_SETFL, O_NONBLOCK);
+}
+
+/* Collects output until it contains want (or the time runs out); true if it did. */
+static bool wait_output(struct proc *p, const char *want, unsigned timeout_ms)
+{
+	for (unsigned t = 0; t <= timeout_ms; t += 20) {
+		struct pollfd pf = { .fd = p->err_fd, .events = POLLIN };
+		ssize_t n;
+
+		if (strstr(p->err, want))
+			return true;
+		poll(&pf, 1, 20);
+		n = read(p->err_fd, p->err + p->err_len, sizeof(p->err) - 1 - p->err_len);
+		if (n > 0) {
+			p->err_len += (size_t)n;
+			p->err[p->err_len] = '\0';
+		}
+	}
+	return strstr(p->err, want) != NULL;
+}
+
+static int finish(struct proc *p)
+{
+	int status;
+
+	wait_output(p, "\x01never", 0);
+	assert_int_equal(waitpid(p->pid, &status, 0), p->pid);
+	/* Drain what is left. */
+	for (;;) {
+		ssize_t n = read(p->err_fd, p->err + p->err_len, sizeof(p->err) - 1 - p->err_len);
+
+		if (n <= 0)
+			break;
+		p->err_len += (size_t)n;
+	}
+	p->err[p->err_len] = '\0';
+	close(p->err_fd);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static int run(char *const argv[], struct proc *p)
+{
+	start(p, argv);
+	return finish(p);
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static int setup(void **state)
+{
+	tu_tmpdir("dmn", dir, sizeof(dir));
+	snprintf(conf, sizeof(conf), "%s/m.conf", dir);
+	snprintf(hook, sizeof(hook), "%s/hook.sock", dir);
+	snprintf(ctl, sizeof(ctl), "%s/ctl.sock", dir);
+	tu_ring_name("dmn", ring, sizeof(ring));
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	shm_unlink(ring);
+	tu_rmdir(dir);
+	return 0;
+}
+
+static void test_help_version_usage(void **state)
+{
+	struct proc p;
+
+	assert_int_equal(run((char *[]){ "migtuned", "--help", NULL }, &p), 0);
+	assert_non_null(strstr(p.err, "Usage: migtuned [OPTION]..."));
+	assert_non_null(strstr(p.err, "--check-config"));
+	assert_non_null(strstr(p.err, "SIGHUP"));
+	assert_int_equal(run((char *[]){ "migtuned", "--version", NULL }, &p), 0);
+	assert_non_null(strstr(p.err, "migtuned " MIGTUNE_VERSION));
+	assert_int_equal(run((char *[]){ "migtuned", "--bogus", NULL }, &p), 1);
+	assert_non_null(strstr(p.err, "Try 'migtuned --help'"));
+	assert_int_equal(run((char *[]){ "migtuned", "extra", NULL }, &p), 1);
+	assert_non_null(strstr(p.err, "unexpected argument 'extra'"));
+}
+
+static void test_check_config(void **state)
+{
+	struct proc p;
+	char want[256];
+
+	write_file(conf, "[sampling]\ninterval_ms = 250\n");
+	assert_int_equal(run((char *[]){ "migtuned", "--check-config", "-c", conf,
+					 "--connect", "test:///default", NULL }, &p), 0);
+	assert_non_null(strstr(p.err, "interval_ms = 250\n"));
+	assert_non_null(strstr(p.err, "uri = test:///default\n"));
+
+	write_file(conf, "[sampling]\ninterval_ms = 250\n[libvirt]\nkeepalive_count = 0\n");
+	assert_int_equal(run((char *[]){ "migtuned", "--check-config", "-c", conf, NULL }, &p), 1);
+	snprintf(want, sizeof(want), "migtuned: %s:4: [libvirt] keepalive_count: 0 is out of range", conf);
+	assert_non_null(strstr(p.err, want));
+	/* One line, nothing else. */
+	assert_int_equal(strchr(p.err, '\n') - p.err + 1, (long)strlen(p.err));
+
+	/* A file named on the command line must exist. */
+	assert_int_equal(run((char *[]){ "migtuned", "--check-config", "-c", "/nonexistent/m.conf",
+					 NULL }, &p), 1);
+	assert_non_null(strstr(p.err, "/nonexistent/m.conf: cannot open: No such file or directory"));
+}
+
+static void test_run_reload_stop(void **state)
+{
+	struct proc p, second;
+	char buf[65536];
+	struct ring_record *recs;
+	size_t n;
+	bool stop_last = false;
+
+	write_file(conf, "[sampling]\ninterval_ms = 100\nheartbeat_ms = 200\n");
+	start(&p, (char *[]){ "migtuned", "-f", "-c", conf, "--connect", "test:///default",
+			      "--ring", ring, "--hook-socket", hook, "--ctl-socket", ctl, NULL });
+	assert_true(wait_output(&p, "connected to test:///default", 10000));
+
+	assert_int_equal(tu_ctl_request(ctl, "status", buf, sizeof(buf)), 0);
+	assert_non_null(strstr(buf, "\"interval_ms\":100"));
+	assert_non_null(strstr(buf, "\"connected\":true"));
+
+	/* A second agent on the same ring and sockets is refused, the first keeps running. */
+	assert_int_equal(run((char *[]){ "migtuned", "-f", "-c", conf, "--connect", "test:///default",
+					 "--ring", ring, "--hook-socket", hook, "--ctl-socket", ctl,
+					 NULL }, &second), 2);
+	assert_non_null(strstr(second.err, "another migtuned is running"));
+
+	write_file(conf, "[sampling]\ninterval_ms = 300\nheartbeat_ms = 200\n");
+	kill(p.pid, SIGHUP);
+	assert_true(wait_output(&p, "configuration reloaded", 5000));
+	assert_int_equal(tu_ctl_request(ctl, "status", buf, sizeof(buf)), 0);
+	assert_non_null(strstr(buf, "\"interval_ms\":300"));
+
+	write_file(conf, "[sampling]\ninterval_ms = 300\nbogus = 1\n");
+	kill(p.pid, SIGHUP);
+	assert_true(wait_output(&p, "reload refused, keeping the running configuration", 5000));
+	assert_non_null(strstr(p.err, ":3: [sampling] bogus: unknown key"));
+	assert_int_equal(tu_ctl_request(ctl, "ping", buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "{\"ok\":true}\n");
+
+	kill(p.pid, SIGTERM);
+	assert_int_equal(finish(&p), 0);
+	assert_non_null(strstr(p.err, "shutting down"));
+	/* Sockets are gone, the ring stays with a clean stop as its last word. */
+	assert_int_equal(access(hook, F_OK), -1);
+	assert_int_equal(access(ctl, F_OK), -1);
+	recs = calloc(4096, sizeof(*recs));
+	n = tu_read_all(ring, recs, 4096);
+	assert_true(n >= 4);
+	for (size_t i = 0; i < n; i++)
+		if (recs[i].type == RING_REC_AGENT)
+			stop_last = recs[i].u.agent.kind == RING_AGENT_STOP;
+	assert_true(stop_last);
+	assert_int_equal(tu_count(recs, n, RING_REC_AGENT), 5);   /* start, connect, 2 reloads, stop */
+	free(recs);
+	{
+		struct ring_reader *r;
+		struct ring_header h;
+
+		assert_int_equal(ring_reader_open(ring, &r), 0);
+		assert_int_equal(ring_reader_snapshot_header(r, &h), 0);
+		assert_int_equal(h.writer_state, RING_WRITER_STOPPED);
+		ring_reader_close(r);
+	}
+}
+
+static void test_unreachable_libvirt_is_not_fatal(void **state)
+{
+	struct proc p;
+	char buf[16384];
+
+	write_file(conf, "[libvirt]\nreconnect_min_ms = 50\nreconnect_max_ms = 100\n");
+	start(&p, (char *[]){ "migtuned", "-f", "-c", conf,
+			      "--connect", "qemu+unix:///system?socket=/nonexistent/x.sock",
+			      "--ring", ring, "--hook-socket", hook, "--ctl-socket", ctl, NULL });
+	assert_true(wait_output(&p, "cannot connect to qemu+unix:///system?socket=/nonexistent/x.sock: "
+				"libvirtd is not running", 10000));
+	usleep(500000);
+	/* Logged once per reason, not at every retry; still serving. */
+	assert_null(strstr(strstr(p.err, "cannot connect") + 1, "cannot connect"));
+	assert_int_equal(tu_ctl_request(ctl, "status", buf, sizeof(buf)), 0);
+	assert_non_null(strstr(buf, "\"connected\":false"));
+	kill(p.pid, SIGINT);
+	assert_int_equal(finish(&p), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_help_version_usage),
+		cmocka_unit_test_setup_teardown(test_check_config, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_run_reload_stop, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unreachable_libvirt_is_not_fatal, setup, teardown),
+	};
+
+	signal(SIGPIPE, SIG_IGN);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
