@@ -44,13 +44,18 @@ __attribute__((used)) static const char hook_marker[] = HOOK_MARKER;
 enum log_target { LOG_TO_SYSLOG, LOG_TO_STDERR, LOG_TO_NONE };
 
 static enum log_target log_target = LOG_TO_SYSLOG;
+static const char *syslog_path = "/dev/log";
 
 static void log_init(void)
 {
 	const char *v = getenv("MIGTUNE_HOOK_LOG");
-	if (!v || strcmp(v, "syslog") == 0)
+	if (!v || strcmp(v, "syslog") == 0) {
 		log_target = LOG_TO_SYSLOG;
-	else if (strcmp(v, "stderr") == 0)
+	} else if (strncmp(v, "syslog:/", 8) == 0 && strlen(v + 7) <= HOOK_SOCKET_PATH_MAX) {
+		/* Another log socket: lets tests stand in for the log daemon. */
+		log_target = LOG_TO_SYSLOG;
+		syslog_path = v + 7;
+	} else if (strcmp(v, "stderr") == 0)
 		log_target = LOG_TO_STDERR;
 	else if (strcmp(v, "none") == 0)
 		log_target = LOG_TO_NONE;
@@ -64,7 +69,7 @@ static void log_init(void)
 static void syslog_nonblocking(int priority, const char *line)
 {
 	static const int types[] = { SOCK_DGRAM, SOCK_STREAM };
-	struct sockaddr_un sa = { .sun_family = AF_UNIX, .sun_path = "/dev/log" };
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	char msg[1024], stamp[32];
 	struct tm tm;
 	time_t now = time(NULL);
@@ -76,6 +81,7 @@ static void syslog_nonblocking(int priority, const char *line)
 	if (n < 0)
 		return;
 	size_t len = (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1;
+	strcpy(sa.sun_path, syslog_path); /* length checked in log_init() */
 
 	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
 		int fd = socket(AF_UNIX, types[i] | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -197,7 +203,8 @@ static void usage(FILE *f)
 "and wrapper scripts):\n"
 "  MIGTUNE_HOOK_CONF     configuration file to read instead of %s\n"
 "  MIGTUNE_HOOK_SOCKET   agent socket, overrides the configuration file\n"
-"  MIGTUNE_HOOK_LOG      syslog (default, facility daemon), stderr or none\n"
+"  MIGTUNE_HOOK_LOG      syslog (default: /dev/log, facility daemon), syslog:/SOCKET,\n"
+"                        stderr or none\n"
 "\n"
 "Exit status:\n"
 "  hook mode   0 always, except 1 when admission control is on and the agent refused\n"

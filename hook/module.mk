@@ -71,6 +71,7 @@ UNIT_TESTS += $(B)/tests/test-wire $(B)/tests/test-hook $(B)/tests/test-hook-exe
 install-hook: $(B)/migtune-hook
 	hook/install-hook.sh --destdir "$(DESTDIR)" --libexecdir "$(LIBEXECDIR)" \
 	  --sysconfdir "$(SYSCONFDIR)" --conf hook/hook.conf $(B)/migtune-hook
+	$(INSTALL) -D -m 0644 docs/wire.md $(DESTDIR)$(DOCDIR)/wire.md
 
 INSTALL_TARGETS += install-hook
 MANPAGES += man/migtune-hook.8

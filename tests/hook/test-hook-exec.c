@@ -58,6 +58,7 @@ struct run {
 	size_t stdin_len;
 	enum agent_mode agent;
 	const char *extra_env;      /* one more VAR=value, or NULL */
+	const char *log_env;        /* MIGTUNE_HOOK_LOG=... instead of =stderr */
 	bool no_socket_env;         /* do not set MIGTUNE_HOOK_SOCKET (config file decides) */
 	const char *reason;         /* refusal reason */
 	/* outputs */
@@ -211,7 +212,7 @@ static void run_hook(struct run *r)
 	/* What libvirtd leaves a hook, plus our test switches and the sanitizers' settings. */
 	envp[ne++] = "LC_ALL=C";
 	envp[ne++] = "PATH=/usr/sbin:/usr/bin:/sbin:/bin";
-	envp[ne++] = "MIGTUNE_HOOK_LOG=stderr";
+	envp[ne++] = r->log_env ? r->log_env : "MIGTUNE_HOOK_LOG=stderr";
 	envp[ne++] = env_conf;
 	if (!r->no_socket_env)
 		envp[ne++] = env_sock;
@@ -598,6 +599,74 @@ static void unknown_op_is_forwarded(void **state)
 	assert_string_equal(r.msg.event.extra, "whatever");
 }
 
+/* ---- syslog ---------------------------------------------------------------------------------- */
+
+static int dgram_at(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	assert_true(fd >= 0);
+	strcpy(sa.sun_path, path);
+	unlink(path);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	return fd;
+}
+
+static void syslog_line(void **state)
+{
+	char logp[160], env[200], line[1200];
+	snprintf(logp, sizeof(logp), "%s/log", tmpdir);
+	snprintf(env, sizeof(env), "MIGTUNE_HOOK_LOG=syslog:%s", logp);
+	int fd = dgram_at(logp);
+
+	struct run r = { .args = { "vm\nforged", "migrate", "begin", "-" },
+			 .stdin_data = domain_xml, .stdin_len = domain_xml_len,
+			 .agent = AGENT_NONE, .log_env = env };
+	run_hook(&r);
+	expect_hook_run(&r, 0, 0); /* nothing on stderr: it went to the log socket */
+	ssize_t n = recv(fd, line, sizeof(line) - 1, MSG_DONTWAIT);
+	assert_true(n > 0);
+	line[n] = '\0';
+	/* <28> = facility daemon (3) * 8 + warning (4); tag and pid as syslog expects them. */
+	assert_memory_equal(line, "<28>", 4);
+	char tag[64];
+	snprintf(tag, sizeof(tag), " migtune-hook[%d]: domain 'vm?forged'", (int)r.pid);
+	if (!strstr(line, tag))
+		fail_msg("unexpected syslog line: %s", line);
+	assert_null(strchr(line, '\n'));
+	assert_true(recv(fd, line, sizeof(line), MSG_DONTWAIT) < 0); /* exactly one line */
+	close(fd);
+	unlink(logp);
+}
+
+static void stalled_log_daemon(void **state)
+{
+	/* A log daemon that stopped reading: its queue is full.  glibc's syslog() would block here
+	 * (and libvirtd with it); the hook drops the line and exits. */
+	char logp[160], env[200];
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	snprintf(logp, sizeof(logp), "%s/log", tmpdir);
+	snprintf(env, sizeof(env), "MIGTUNE_HOOK_LOG=syslog:%s", logp);
+	int fd = dgram_at(logp);
+	int tx = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	strcpy(sa.sun_path, logp);
+	assert_int_equal(connect(tx, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	int sent = 0;
+	while (send(tx, "x", 1, MSG_DONTWAIT) == 1 && sent < 1000000)
+		sent++;
+	assert_int_equal(errno, EAGAIN);
+
+	struct run r = { .args = { "vm", "migrate", "begin", "-" }, .stdin_data = domain_xml,
+			 .stdin_len = domain_xml_len, .agent = AGENT_NONE, .log_env = env };
+	run_hook(&r);
+	expect_hook_run(&r, 0, 0);
+	if (r.elapsed_ms > 3000)
+		fail_msg("hook took %.0f ms with a stalled log daemon", r.elapsed_ms);
+	close(tx);
+	close(fd);
+	unlink(logp);
+}
+
 /* ---- admission control ------------------------------------------------------------------------ */
 
 static void admission_off_by_default(void **state)
@@ -913,6 +982,8 @@ int main(void)
 		cmocka_unit_test_setup(hostile_domain_names, setup_each),
 		cmocka_unit_test_setup(wrong_argument_count, setup_each),
 		cmocka_unit_test_setup(unknown_op_is_forwarded, setup_each),
+		cmocka_unit_test_setup(syslog_line, setup_each),
+		cmocka_unit_test_setup(stalled_log_daemon, setup_each),
 		cmocka_unit_test_setup(admission_off_by_default, setup_each),
 		cmocka_unit_test_setup(admission_accept, setup_each),
 		cmocka_unit_test_setup(admission_refuse, setup_each),
