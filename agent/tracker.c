@@ -428,10 +428,9 @@ void tracker_on_lifecycle(struct tracker *t, const uint8_t uuid[16], const char 
 	struct tracker_domain *d = tracker_find(t, uuid);
 	bool out, in;
 
-	/* Lifecycle events of domains that are not migrating are noise for us, except the two that
-	 * open an incoming migration on a destination without a hook. */
-	if (!d && !(event == VIR_DOMAIN_EVENT_STARTED && detail == VIR_DOMAIN_EVENT_STARTED_MIGRATED))
-		return;
+	/* Every lifecycle event is recorded, also of domains that are not migrating: a guest
+	 * started, paused or destroyed around a migration is part of its story.  Such entries are
+	 * inactive and expire like finished migrations. */
 	if (!d)
 		d = tracker_get(t, uuid, name);
 	if (!d)
@@ -554,6 +553,15 @@ void tracker_set_nic(struct tracker *t, struct tracker_domain *d, int ifindex, c
 
 /* ---- the policy seam -------------------------------------------------------------------- */
 
+/*
+ * The seam between observation and decision: advise() is called with every new sample of an
+ * outgoing migration (after it is recorded).  It keeps the policy's per-job history and state in
+ * d->policy_state, asks the policy, and records each decision as a RING_REC_ACTION with the
+ * policy's reason.  In advisory mode that is all.  The actuator of the next step plugs in where
+ * policy_applied() is called: it applies the action through libvirt, records RING_RES_APPLIED or
+ * RING_RES_FAILED (with the error) instead of RING_RES_ADVISORY, and tells the policy whether the
+ * action took.  Nothing here calls libvirt.
+ */
 #ifdef HAVE_POLICY
 static uint8_t to_mig_phase(uint8_t p)
 {

@@ -276,16 +276,29 @@ static void test_hook_without_uuid_keeps_one_entry(void **state)
 	assert_int_equal(tracker_find_name(f->t, "noxml")->cur.events, 2);
 }
 
-static void test_unrelated_lifecycle_ignored(void **state)
+static void test_lifecycle_of_idle_domain_recorded(void **state)
 {
 	struct fx *f = *state;
+	struct tracker_domain *d;
+	const struct ring_record *r;
 
-	/* A guest being paused by its owner is none of our business until it migrates. */
+	/* A guest paused by its owner: recorded, but it is no migration. */
 	tracker_on_lifecycle(f->t, U1, "idle", VIR_DOMAIN_EVENT_SUSPENDED,
 			     VIR_DOMAIN_EVENT_SUSPENDED_PAUSED, ring_now_mono_ns());
-	assert_null(tracker_find(f->t, U1));
+	d = tracker_find(f->t, U1);
+	assert_non_null(d);
+	assert_false(d->cur.active);
+	assert_int_equal(d->cur.direction, RING_DIR_UNKNOWN);
+	assert_int_equal(tracker_active_count(f->t), 0);
 	reread(f);
-	assert_int_equal(tu_count(f->recs, f->n, RING_REC_EVENT), 0);
+	r = find_event(f, RING_EVSRC_LIBVIRT, "lifecycle", "suspended");
+	assert_non_null(r);
+	assert_string_equal(r->u.event.text, "paused");
+	assert_int_equal(r->u.event.detail1, VIR_DOMAIN_EVENT_SUSPENDED);
+	/* Such entries expire once nothing happened to them for keep_finished_ns (600 s). */
+	assert_int_equal(tracker_expire(f->t, ring_now_mono_ns(), NULL), 0);
+	assert_int_equal(tracker_expire(f->t, ring_now_mono_ns() + 601ULL * 1000000000, NULL), 1);
+	assert_null(tracker_find(f->t, U1));
 }
 
 static void collect(const struct domain_status *s, void *arg)
@@ -482,7 +495,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_abort_seen_as_job_none, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_incoming_from_hook_and_lifecycle, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hook_without_uuid_keeps_one_entry, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_unrelated_lifecycle_ignored, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lifecycle_of_idle_domain_recorded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_status_snapshot, setup, teardown),
 #ifdef HAVE_POLICY
 		cmocka_unit_test_setup_teardown(test_advisory_records_policy_decisions, setup_rhv, teardown),
