@@ -40,6 +40,8 @@ static uint32_t get_le32(const uint8_t *p)
 	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
+static int domain_cmp(const void *a, const void *b);
+
 /* ---- transform -------------------------------------------------------------------------------- */
 
 /*
@@ -389,6 +391,7 @@ static int encoder_begin(struct encoder *e, int fd, const struct dump_meta *meta
 	if (meta->n_domains)
 		memcpy(e->doms, meta->domains, meta->n_domains * sizeof(*e->doms));
 	e->n_doms = meta->n_domains;
+	qsort(e->doms, e->n_doms, sizeof(*e->doms), domain_cmp);
 	e->st.file_bytes = 8 + sizeof(*h) + e->n_doms * sizeof(struct dump_domain);
 	e->next_seq = meta->first_seq;
 	int r = write_skippable(fd, DUMP_FRAME_HEADER, h, sizeof(*h), e->doms,
@@ -428,13 +431,19 @@ static int encoder_chunk(struct encoder *e, const struct ring_record *recs, size
 			e->st.first_mono_ns = m;
 		if (m > e->st.last_mono_ns)
 			e->st.last_mono_ns = m;
-		if (recs[i].domain != RING_NO_DOMAIN) {
-			for (size_t d = 0; d < e->n_doms; d++)
-				if (e->doms[d].index == recs[i].domain) {
-					if (!e->doms[d].first_mono_ns || m < e->doms[d].first_mono_ns)
-						e->doms[d].first_mono_ns = m;
-					break;
-				}
+		if (recs[i].domain != RING_NO_DOMAIN && e->n_doms) {
+			/* the table is in index order (encoder_begin's callers build it so) */
+			size_t lo = 0, hi = e->n_doms;
+			while (lo < hi) {
+				size_t mid = (lo + hi) / 2;
+				if (e->doms[mid].index < recs[i].domain)
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+			if (lo < e->n_doms && e->doms[lo].index == recs[i].domain &&
+			    (!e->doms[lo].first_mono_ns || m < e->doms[lo].first_mono_ns))
+				e->doms[lo].first_mono_ns = m;
 		}
 	}
 	e->st.file_bytes += z;

@@ -209,6 +209,10 @@ static void test_round_trip_every_field(void **state)
 		snprintf(nm, sizeof(nm), "dom,\"%u\"", k);
 		assert_memory_equal(e->uuid, u, 16);
 		assert_string_equal(e->name, nm);
+		size_t first = 0;
+		while (f->recs[first].domain != f->dom[k])
+			first++;
+		assert_int_equal(e->first_mono_ns, f->recs[first].mono_ns);
 	}
 	assert_null(dump_domain_find(d, 12345));
 
