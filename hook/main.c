@@ -169,7 +169,7 @@ static void usage(FILE *f)
 "\n"
 "The libvirt qemu hook of migtune.  libvirtd runs it as /etc/libvirt/hooks/qemu (or\n"
 "/etc/libvirt/hooks/qemu.d/migtune) for every domain operation, with the domain XML on\n"
-"stdin.  It reads stdin to the end (the first %d KiB are parsed), sends one message to\n"
+"stdin.  It reads stdin to the end (the first %d MiB is parsed), sends one message to\n"
 "the migtuned agent over a unix socket and exits.  It never writes to stdout, never waits\n"
 "on the agent, and exits 0 whatever fails: a broken agent must not break migrations.\n"
 "\n"
@@ -212,7 +212,7 @@ static void usage(FILE *f)
 "  otherwise   0 success, 2 usage error\n"
 "\n"
 "See migtune-hook(8).\n",
-		PROG, PROG, HOOK_STDIN_KEEP_BYTES / 1024, HOOK_XMLNS, HOOK_XMLNS,
+		PROG, PROG, HOOK_STDIN_KEEP_BYTES / (1024 * 1024), HOOK_XMLNS, HOOK_XMLNS,
 		WIRE_ADMISSION_DEADLINE_MS, HOOK_CONF_PATH, HOOK_SOCKET_PATH,
 		HOOK_ADMISSION_TIMEOUT_MAX_MS, WIRE_ADMISSION_DEADLINE_MS, HOOK_CONF_PATH);
 }
