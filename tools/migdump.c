@@ -341,7 +341,7 @@ static int do_decode(const struct opts *o)
 	int rc = dump_open(o->decode, &d);
 	uint32_t doms[MAX_DOMAIN_ARGS * 4];
 	size_t nd = 0;
-	uint64_t from = 0, to = 0, shown = 0;
+	uint64_t from = 0, to = 0, shown = 0, invalid = 0;
 
 	switch (rc) {
 	case 0:
@@ -424,15 +424,22 @@ static int do_decode(const struct opts *o)
 				if (i == nd)
 					continue;
 			}
+			if (ring_record_validate(&rec) < 0) {
+				invalid++;
+				continue;
+			}
 			view_record_print(stdout, o->fmt, &src, &rec);
 			shown++;
 		}
 	}
 	fflush(stdout);
 	const struct dump_read_stats *s = dump_get_read_stats(d);
-	bool damaged = dump_problem(d, 0) != NULL;
+	bool damaged = dump_problem(d, 0) != NULL || invalid;
 	for (size_t i = 0; dump_problem(d, i); i++)
 		fprintf(stderr, "migdump: %s: %s\n", o->decode, dump_problem(d, i));
+	if (invalid)
+		fprintf(stderr, "migdump: %s: %" PRIu64 " records are not valid telemetry records and were "
+			"skipped\n", o->decode, invalid);
 	if (o->info)
 		printf("decoded:     %" PRIu64 " records in %" PRIu64 " chunks, %" PRIu64 " damaged chunks, %s\n",
 		       s->records, s->chunks_ok, s->chunks_bad, s->trailer_seen ? "complete" : "cut short");

@@ -614,14 +614,20 @@ static void draw_detail(const struct view_state *v, struct ui *u, const struct v
 		return;
 	}
 	view_row_fill(v, m, &r);
-	snprintf(line, sizeof(line), "%s %s  %s %s pass %" PRIu32 "  elapsed %.1fs  policy %s", m->name,
-		 m->uuid, r.dir, r.phase, r.pass, r.elapsed_ms / 1000.0, m->policy[0] ? m->policy : "-");
+	/* the numbers first: on 80 columns the UUID is what gets cut */
+	snprintf(line, sizeof(line), "%s %s %s pass %" PRIu32 "  %.0fs  policy %s  %s", m->name, r.dir,
+		 r.phase, r.pass, r.elapsed_ms / 1000.0, m->policy[0] ? m->policy : "-", m->uuid);
 	put_line(2, line, A_REVERSE);
 	view_format_bytes(r.remaining_bytes, rem, sizeof(rem));
 	view_format_bytes(m->s.data_total_bytes, tot, sizeof(tot));
-	snprintf(line, sizeof(line), "remaining %s of %s (%.0f%%)  dirty %.1f MiB/s  bw %.1f MiB/s "
-		 "limit %.0f  downtime %" PRIu32 "/%" PRIu32 " ms  throttle %" PRIu32 "%%", rem, tot,
-		 r.progress_pct < 0 ? 0 : r.progress_pct, r.dirty_mibs, r.bw_mibs, r.bw_limit_mibs,
+	char lim[16];
+	if (r.bw_limit_mibs > 0)
+		snprintf(lim, sizeof(lim), "%.0f", r.bw_limit_mibs);
+	else
+		snprintf(lim, sizeof(lim), "-");
+	snprintf(line, sizeof(line), "left %s/%s (%.0f%% done)  dirty %.1f  bw %.1f/%s MiB/s  "
+		 "downtime %" PRIu32 "/%" PRIu32 "ms  thr %" PRIu32 "%%", rem, tot,
+		 r.progress_pct < 0 ? 0 : r.progress_pct, r.dirty_mibs, r.bw_mibs, lim,
 		 r.expected_downtime_ms, r.downtime_limit_ms, r.throttle_pct);
 	put_line(3, line, 0);
 
