@@ -8,10 +8,11 @@
  *   bash dispatcher     hook/bench-dispatcher.sh doing the same hand-off with socat or nc
  *   /bin/true           the cost of fork+exec+wait alone
  * Targets (from the issue): hook median <= 1 ms, i.e. <= 4x an idle /bin/true, and >= 5x faster
- * than the bash dispatcher, both with the agent up and down.  Exits 1 when a target is missed, a
- * run failed, or a message did not reach the agent.
+ * than the bash dispatcher, both with the agent up and down.  They are reported; with --strict a
+ * missed target also fails the run.  A hook run that fails, or a message that does not reach the
+ * agent, always does.
  *
- *   bench-hook [--runs N] --xml FILE [--dispatcher SCRIPT] HOOK
+ *   bench-hook [--runs N] [--strict] --xml FILE [--dispatcher SCRIPT] HOOK
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -176,11 +177,14 @@ static double pct(double *v, int n, double p)
 int main(int argc, char **argv)
 {
 	int runs = 1000;
+	bool strict = false;
 	const char *xml_path = NULL, *dispatcher = NULL, *hook = NULL;
 
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--runs") == 0 && i + 1 < argc)
 			runs = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--strict") == 0)
+			strict = true;
 		else if (strcmp(argv[i], "--xml") == 0 && i + 1 < argc)
 			xml_path = argv[++i];
 		else if (strcmp(argv[i], "--dispatcher") == 0 && i + 1 < argc)
@@ -188,8 +192,8 @@ int main(int argc, char **argv)
 		else if (argv[i][0] != '-' && !hook)
 			hook = argv[i];
 		else {
-			fprintf(stderr, "usage: bench-hook [--runs N] --xml FILE [--dispatcher SCRIPT] "
-				"HOOK\n");
+			fprintf(stderr, "usage: bench-hook [--runs N] [--strict] --xml FILE "
+				"[--dispatcher SCRIPT] HOOK\n");
 			return 2;
 		}
 	}
@@ -297,20 +301,22 @@ int main(int argc, char **argv)
 	 * is reported beside it. */
 	bool ok = v[0].failures == 0 && v[1].failures == 0 && delivered == runs;
 	double worst = med[0] > med[1] ? med[0] : med[1];
-	bool ratio_ok = worst / med[2] <= 4.0;
+	bool targets = worst / med[2] <= 4.0;
 	printf("  target hook <= 4x /bin/true (1 ms at an idle exec of 0.25 ms): %s\n",
-	       ratio_ok ? "met" : "MISSED");
+	       worst / med[2] <= 4.0 ? "met" : "MISSED");
 	printf("  absolute median <= 1 ms: %s (this run's /bin/true median %.3f ms)\n",
 	       worst <= 1.0 ? "met" : "not met", med[2]);
-	ok = ok && ratio_ok;
 	if (nv == 4) {
 		double speedup = med[3] / worst;
 		printf("  bash dispatcher / hook:             %.2fx (target >= 5x: %s; %d of %d "
 		       "forwarded)\n", speedup, speedup >= 5 ? "met" : "MISSED", dispatched, runs);
-		ok = ok && speedup >= 5;
+		targets = targets && speedup >= 5;
 	}
 	if (!ok)
-		printf("bench-hook: FAILED (a target was missed or a run misbehaved)\n");
+		printf("bench-hook: FAILED: a hook run failed or a message did not reach the agent\n");
+	else if (!targets && strict)
+		printf("bench-hook: FAILED: a target was missed (--strict)\n");
+	ok = ok && (targets || !strict);
 
 	close(seq);
 	close(stream);
