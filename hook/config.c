@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * config.c — /etc/migtune/hook.conf.  libvirt runs hooks with an emptied environment, so a file is
  * the only way to point a hook at another socket (a lab host) or to turn admission control on.

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * event.c — from libvirt's arguments and the parsed XML to the message the agent receives.
  */

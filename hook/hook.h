@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * hook.h — internals of migtune-hook, split out so that unit tests and fuzzers drive each piece
  * without a process.  Nothing here logs: functions return a negative errno and main.c decides what

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * io.c — stdin and the agent socket.  Nothing here may block for longer than the caller asked:
  * libvirtd waits for the hook with no timeout, so a hook stuck on a socket freezes every domain

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * migtune-hook — the libvirt qemu hook.  libvirtd runs it synchronously, with no timeout, for
  * every domain operation: it reads the domain XML, hands one message to migtuned and exits.

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * xml-static.c — lets migtune-hook link libxml2 statically without ICU.
  *

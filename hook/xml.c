@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * xml.c — the few facts the hook needs from a libvirt domain XML: name, UUID, memory size and the
  * per-domain migtune policy from <metadata>.

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * wire.c — encoder and validating decoder for the hook <-> agent messages (see wire.h and
  * docs/wire.md for the byte layout).

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * wire.h — the datagram format between the libvirt hook (migtune-hook) and the agent (migtuned).
  *

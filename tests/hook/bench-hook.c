@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * bench-hook: exec-to-exit latency of migtune-hook fed a real domain XML, as libvirtd runs it,
  * against baselines measured in the same run and interleaved with it (so that the noise of this

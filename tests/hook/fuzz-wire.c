@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* libFuzzer target: the agent decodes datagrams from anyone who can connect.  wire_decode must
  * never read past the input, and anything it accepts must re-encode to the very same bytes (one
  * encoding per message: no ambiguity an attacker could play with). */

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* libFuzzer target: the domain XML and metadata parser, then the event it feeds, must survive any
  * bytes on stdin.  Whatever it accepts must encode into a message the decoder accepts. */
 #include <assert.h>

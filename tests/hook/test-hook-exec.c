@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Process-level tests: run the built migtune-hook the way libvirtd does (four arguments, XML on
  * stdin, a nearly empty environment) against fake agents that accept, refuse, stall, answer

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests for the hook's pieces: arguments, domain XML and metadata, configuration, event
  * building, sanitising, and reading stdin. */
 #include <errno.h>

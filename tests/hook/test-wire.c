@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests for shm/wire.c: round trips, bounds, and rejection of every kind of malformed
  * datagram an agent could receive. */
 #include <errno.h>
