@@ -8,7 +8,9 @@
 #   4. kill -9 of the agent on A mid-migration, restart: the migration is found again within 2 s
 #      of the new agent's start, and the old agent's records are still in the ring;
 #   5. libvirtd on A restarted mid-migration: the agent notices, reconnects, and follows the job
-#      (or, if libvirt cancelled it on restart, sees it end and follows the next one).
+#      (or, if libvirt cancelled it on restart, sees it end and follows the next one);
+#   6. a migration that completes: the source's final sample (from JOB_COMPLETED) equals the job
+#      statistics the destination reports, and both agents record the completion.
 #
 # Usage: lab-agent.sh PATH-TO-MIGTUNED   (root; run by `make check-lab`)
 # Prints one PASS/FAIL line per check with its numbers; exits non-zero if any failed.
@@ -157,6 +159,15 @@ sleep 5
 "$LAB" migrate-wait "$GUEST" 60 >/dev/null 2>&1 || true
 sleep 2
 
+# ---- a migration that completes: final stats from JOB_COMPLETED -----------------------------
+# Uncapped, the veth outruns the guest's dirtying and the job finishes in a second or two.
+completed=no
+if "$LAB" migrate "$GUEST" A B --timeout 60 >/dev/null 2>&1; then
+	completed=yes
+	"$LAB" jobinfo B "$GUEST" --completed --rawstats > "$WORK/completed-b.txt" 2>/dev/null || true
+fi
+sleep 2
+
 ring_csv a "$WORK/a.csv"
 ring_csv b "$WORK/b.csv"
 cp "$LAB_DIR/a/log/agent.log" "$WORK/agent-a1.log" 2>/dev/null || true
@@ -186,8 +197,11 @@ fi
 csv_awk "$WORK/a.csv" 'v("type") == "sample" && v("domain_name") == "'"$GUEST"'" && v("mono_ns") + 0 < '"$m_start2"' {
 	print v("elapsed_ms"), v("iteration"), v("data_processed_bytes"), v("mem_total_bytes"), v("memory_bps") }' \
 	| sort -n > "$WORK/agent-samples.txt"
-read -r matched total_snap < <(awk '
-	NR == FNR { e[n] = $1; it[n] = $2; dp[n] = $3; mt[n] = $4; n++; next }
+read -r matched total_snap outside < <(awk '
+	BEGIN { n = 0 }
+	NR == FNR { if (NF == 5) { e[n] = $1; it[n] = $2; dp[n] = $3; mt[n] = $4; n++ } next }
+	NF < 4 { next }                                # memory_bps is absent early in a job
+	$1 < e[0] || $1 > e[n - 1] { out++; next }     # before the first or after the last sample
 	{ snaps++
 	  for (i = 0; i + 1 < n; i++)
 		if (e[i] <= $1 && $1 <= e[i + 1]) {
@@ -198,9 +212,9 @@ read -r matched total_snap < <(awk '
 			break
 		}
 	}
-	END { print ok + 0, snaps + 0 }' "$WORK/agent-samples.txt" "$WORK/jobinfo.txt" 2>"$WORK/jobinfo-mismatch.txt")
-if [ "$total_snap" -ge 5 ] && [ "$matched" -ge $((total_snap - 1)) ]; then
-	pass "job stats: $matched of $total_snap domjobinfo snapshots fall between consecutive agent samples"
+	END { print ok + 0, snaps + 0, out + 0 }' "$WORK/agent-samples.txt" "$WORK/jobinfo.txt" 2>"$WORK/jobinfo-mismatch.txt")
+if [ "$total_snap" -ge 5 ] && [ "$matched" -eq "$total_snap" ]; then
+	pass "job stats: all $total_snap domjobinfo snapshots fall between consecutive agent samples ($outside taken outside the sampled span)"
 else
 	fail "job stats: $matched of $total_snap domjobinfo snapshots match the agent's samples ($(head -3 "$WORK/jobinfo-mismatch.txt" | tr '\n' ' '))"
 fi
@@ -259,6 +273,22 @@ else
 	fail "libvirtd restart ($lv_mode): disconnect $disc, reconnect after $conn_after ms (${lag_s} s after libvirtd answered, limit 3), $smp_after samples after"
 fi
 
+# ---- 6. completion ---------------------------------------------------------------------------
+# The source's final sample (JOB_COMPLETED, flag 2) against the statistics the destination keeps
+# of the same job (libvirt hands them over with the migration).
+read -r fin_n fin_dp fin_el < <(csv_awk "$WORK/a.csv" 'v("type") == "sample" && v("domain_name") == "'"$GUEST"'" &&
+	int(v("flags") / 2) % 2 == 1 { n++; dp = v("data_processed_bytes"); el = v("elapsed_ms") }
+	END { printf "%d %s %s\n", n, dp + 0, el + 0 }')
+done_a=$(csv_awk "$WORK/a.csv" 'v("type") == "event" && v("domain_name") == "'"$GUEST"'" && v("op") == "migration" && v("subop") == "completed" { n++ } END { print n + 0 }')
+done_b=$(csv_awk "$WORK/b.csv" 'v("type") == "event" && v("domain_name") == "'"$GUEST"'" && v("op") == "migration" && v("subop") == "completed" { n++ } END { print n + 0 }')
+b_dp=$(awk '/^data_processed:/ { print $2 }' "$WORK/completed-b.txt" 2>/dev/null)
+if [ "$completed" = yes ] && [ "$fin_n" -ge 1 ] && [ "$done_a" -ge 1 ] && [ "$done_b" -ge 1 ] &&
+   [ -n "$b_dp" ] && [ "$fin_dp" = "$b_dp" ]; then
+	pass "completion: final sample on A ($fin_dp bytes in $fin_el ms) equals B's completed job stats; completed on A and B"
+else
+	fail "completion: migrated=$completed, final samples $fin_n (processed $fin_dp, B says '${b_dp:-?}'), completed events A $done_a B $done_b"
+fi
+
 # ---- cost ------------------------------------------------------------------------------------
 if [ -r "/proc/$pid2/stat" ]; then
 	read -r cpu_ticks wall < <(awk -v hz="$(getconf CLK_TCK)" -v up="$(cut -d' ' -f1 /proc/uptime)" '
@@ -267,5 +297,5 @@ if [ -r "/proc/$pid2/stat" ]; then
 	log "cost: restarted agent used $cpu_ticks CPU ticks ($(getconf CLK_TCK)/s) over ${wall} s, $smp2 samples (job-stats RPCs included)"
 fi
 
-log "$((5 - failures)) of 5 checks passed"
+log "$((6 - failures)) of 6 checks passed"
 [ "$failures" -eq 0 ]
