@@ -113,37 +113,40 @@ static uint64_t *key_history(struct key_table *t, const uint8_t *rec)
  */
 static inline void transpose8(const uint64_t x[8], uint64_t ret[8])
 {
-	/* three rounds of block swaps (1-, 2-, then 4-byte blocks between rows 1, 2, 4 apart) */
-	static const uint64_t mask[3] = { UINT64_C(0x00FF00FF00FF00FF), UINT64_C(0x0000FFFF0000FFFF),
-					  UINT64_C(0x00000000FFFFFFFF) };
-	uint64_t y[8];
+	/* three rounds of block swaps: 1-byte blocks between rows 1 apart, 2-byte blocks between
+	 * rows 2 apart, 4-byte blocks between rows 4 apart (written out: compilers leave the
+	 * looped form with its branches) */
+#define SWAP(a, b, shift, mask) do { \
+		uint64_t t_ = (((a) >> (shift)) ^ (b)) & (mask); (b) ^= t_; (a) ^= t_ << (shift); \
+	} while (0)
+	const uint64_t m1 = UINT64_C(0x00FF00FF00FF00FF), m2 = UINT64_C(0x0000FFFF0000FFFF),
+		       m4 = UINT64_C(0x00000000FFFFFFFF);
+	uint64_t y0 = x[0], y1 = x[1], y2 = x[2], y3 = x[3], y4 = x[4], y5 = x[5], y6 = x[6], y7 = x[7];
 
-	memcpy(y, x, sizeof(y));
-	for (int s = 0; s < 3; s++) {
-		int dist = 1 << s, shift = 8 << s;
-		for (int r = 0; r < 8; r++) {
-			if (r & dist)
-				continue;
-			uint64_t t = ((y[r] >> shift) ^ y[r + dist]) & mask[s];
-			y[r + dist] ^= t;
-			y[r] ^= t << shift;
-		}
-	}
-	memcpy(ret, y, sizeof(y));
+	SWAP(y0, y1, 8, m1); SWAP(y2, y3, 8, m1); SWAP(y4, y5, 8, m1); SWAP(y6, y7, 8, m1);
+	SWAP(y0, y2, 16, m2); SWAP(y1, y3, 16, m2); SWAP(y4, y6, 16, m2); SWAP(y5, y7, 16, m2);
+	SWAP(y0, y4, 32, m4); SWAP(y1, y5, 32, m4); SWAP(y2, y6, 32, m4); SWAP(y3, y7, 32, m4);
+#undef SWAP
+	ret[0] = y0; ret[1] = y1; ret[2] = y2; ret[3] = y3;
+	ret[4] = y4; ret[5] = y5; ret[6] = y6; ret[7] = y7;
 }
 
 /* Stored little-endian so that the shuffled layout is the same on every host. */
 static inline void store_le64(uint8_t *p, uint64_t v)
 {
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	v = __builtin_bswap64(v);
+#endif
+	memcpy(p, &v, 8);
 }
 
 static inline uint64_t load_le64(const uint8_t *p)
 {
-	uint64_t v = 0;
-	for (int i = 0; i < 8; i++)
-		v |= (uint64_t)p[i] << (8 * i);
+	uint64_t v;
+	memcpy(&v, p, 8);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	v = __builtin_bswap64(v);
+#endif
 	return v;
 }
 
