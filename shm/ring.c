@@ -129,8 +129,8 @@ static int header_validate(const struct ring_header *h, size_t len)
 	    !is_pow2(h->domain_slots) || h->domain_slots > RING_MAX_DOMAINS)
 		return -EBADMSG;
 	if (h->domains_offset < RING_HEADER_SIZE || h->domains_offset % 64 ||
-	    h->slots_offset % 64)
-		return -EBADMSG;
+	    h->slots_offset % 64 || h->domains_offset > len || h->slots_offset > len)
+		return -EBADMSG;        /* bounded first, so the sums below cannot wrap */
 	dom_end = h->domains_offset + (uint64_t)h->domain_slots * RING_DOMAIN_SIZE;
 	slot_end = h->slots_offset + (uint64_t)h->slot_count * RING_SLOT_SIZE;
 	if (dom_end > len || slot_end > len)
@@ -527,6 +527,7 @@ struct ring_reader {
 	uint64_t mask;
 	uint64_t cursor;
 	uint64_t pending_since_ns;      /* cursor's slot not yet committed since then */
+	uint64_t known_head;            /* last head read: records below it may be committed */
 	uint64_t corrupt;
 };
 
@@ -636,6 +637,7 @@ void ring_reader_seek(struct ring_reader *r, uint64_t seq)
 	uint64_t oldest = head > r->geo.slot_count ? head - r->geo.slot_count : 0;
 
 	r->cursor = seq < oldest ? oldest : seq > head ? head : seq;
+	r->known_head = head;
 	r->pending_since_ns = 0;
 }
 
@@ -713,34 +715,72 @@ int ring_record_validate(const struct ring_record *rec)
 int ring_read(struct ring_reader *r, struct ring_record *ret, uint64_t *ret_seq, uint64_t *lost)
 {
 	for (;;) {
-		uint64_t head = ring_load(&r->hdr->head);
 		const struct ring_slot *slot;
 		struct ring_record rec;
-		uint64_t c = r->cursor, s1, s2, want;
+		uint64_t c = r->cursor, s1, s2, want = 2 * c + 2, head;
 
-		ring_rmb();     /* head before the slot it covers: pairs with the writer's CAS/wmb */
-		if (head < c) {
-			/* the head went backwards: not something a writer does; resynchronise */
-			r->cursor = head;
-			r->corrupt++;
-			return 0;
-		}
-		if (head == c)
-			return 0;
-		if (head - c > r->geo.slot_count) {
-			uint64_t skip = head - r->geo.slot_count - c;
-
-			if (lost)
-				*lost += skip;
-			r->cursor = c = head - r->geo.slot_count;
-			r->pending_since_ns = 0;
+		if (c >= r->known_head) {
+			/* The head's cache line is written by every append: read it once per batch of
+			 * records, not once per record.  No record at or past it can be committed. */
+			head = ring_load(&r->hdr->head);
+			if (head < c) {
+				/* the head went backwards: not something a writer does; resynchronise */
+				r->cursor = head;
+				r->known_head = head;
+				r->corrupt++;
+				return 0;
+			}
+			r->known_head = head;
+			if (head == c)
+				return 0;
+			ring_rmb();     /* head before the slots it covers: pairs with the writer's CAS */
 		}
 		slot = &r->slots[c & r->mask];
-		want = 2 * c + 2;
 		s1 = ring_load(&slot->seq);
-		if (s1 < want) {
-			/* Claimed but not committed yet (or never: a writer dropped it, or died while
-			 * writing).  Wait a bounded time for a live writer, none for a dead one. */
+		if (s1 == want) {
+			r->pending_since_ns = 0;
+			ring_rmb();     /* seq before data: pairs with the writer's wmb before "committed" */
+			ring_copy_out(&rec, &slot->rec, sizeof(rec));
+			ring_rmb();     /* data before the re-check: pairs with the writer's wmb after "writing" */
+			s2 = ring_load(&slot->seq);
+			r->cursor++;
+			if (s2 != s1) {         /* overwritten while we copied: the copy may be torn */
+				if (lost)
+					(*lost)++;
+				continue;
+			}
+			if (ring_record_validate(&rec) < 0) {
+				r->corrupt++;
+				continue;
+			}
+			*ret = rec;
+			if (ret_seq)
+				*ret_seq = c;
+			return 1;
+		}
+
+		head = ring_load(&r->hdr->head);
+		if (head < r->known_head)
+			head = r->known_head;   /* a hostile head cannot move the cursor backwards */
+		r->known_head = head;
+		if (head - c > r->geo.slot_count) {
+			/* lapped: everything older than one ring behind the head is gone */
+			if (lost)
+				*lost += head - r->geo.slot_count - c;
+			r->cursor = head - r->geo.slot_count;
+			r->pending_since_ns = 0;
+			continue;
+		}
+		if (s1 > want) {        /* a later lap overwrote it before we got here */
+			if (lost)
+				(*lost)++;
+			r->cursor++;
+			r->pending_since_ns = 0;
+			continue;
+		}
+		/* Claimed but not committed yet (or never: a writer dropped it, or died while
+		 * writing).  Wait a bounded time for a live writer, none for a dead one. */
+		if (!r->is_mem) {
 			uint64_t now = ring_now_mono_ns();
 			int l = ring_reader_liveness(r, now);
 
@@ -750,37 +790,11 @@ int ring_read(struct ring_reader *r, struct ring_record *ret, uint64_t *ret_seq,
 				if (now - r->pending_since_ns < PENDING_TIMEOUT_NS)
 					return 0;
 			}
-			if (lost)
-				(*lost)++;
-			r->cursor++;
-			r->pending_since_ns = 0;
-			continue;
 		}
-		r->pending_since_ns = 0;
-		if (s1 > want) {        /* a later lap overwrote it before we got here */
-			if (lost)
-				(*lost)++;
-			r->cursor++;
-			continue;
-		}
-		ring_rmb();     /* seq before data: pairs with the writer's wmb before "committed" */
-		ring_copy_out(&rec, &slot->rec, sizeof(rec));
-		ring_rmb();     /* data before the re-check: pairs with the writer's wmb after "writing" */
-		s2 = ring_load(&slot->seq);
+		if (lost)
+			(*lost)++;
 		r->cursor++;
-		if (s2 != s1) {         /* overwritten while we copied: the copy may be torn */
-			if (lost)
-				(*lost)++;
-			continue;
-		}
-		if (ring_record_validate(&rec) < 0) {
-			r->corrupt++;
-			continue;
-		}
-		*ret = rec;
-		if (ret_seq)
-			*ret_seq = c;
-		return 1;
+		r->pending_since_ns = 0;
 	}
 }
 

@@ -35,9 +35,11 @@ static inline uint64_t ring_cas(uint64_t *p, uint64_t old, uint64_t new_)
 	__atomic_compare_exchange_n(p, &old, new_, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
 	return old;
 }
-#define ring_wmb()            __atomic_thread_fence(__ATOMIC_RELEASE)
-#define ring_rmb()            __atomic_thread_fence(__ATOMIC_ACQUIRE)
-#define ring_mb()             __atomic_thread_fence(__ATOMIC_SEQ_CST)
+/* TSan does not model standalone fences; the ordering they give comes instead from the copies
+ * below: every word stored with release (after the "writing" mark, before "committed") and
+ * loaded with acquire (after the first seq read, before the second). */
+#define ring_wmb()            do { } while (0)
+#define ring_rmb()            do { } while (0)
 
 static inline void ring_copy_out(void *dst, const void *src, size_t len)
 {
@@ -45,7 +47,7 @@ static inline void ring_copy_out(void *dst, const void *src, size_t len)
 	const uint64_t *s = src;
 
 	for (size_t i = 0; i < len / 8; i++)
-		d[i] = __atomic_load_n(&s[i], __ATOMIC_RELAXED);
+		d[i] = __atomic_load_n(&s[i], __ATOMIC_ACQUIRE);
 }
 
 static inline void ring_copy_in(void *dst, const void *src, size_t len)
@@ -54,7 +56,7 @@ static inline void ring_copy_in(void *dst, const void *src, size_t len)
 	const uint64_t *s = src;
 
 	for (size_t i = 0; i < len / 8; i++)
-		__atomic_store_n(&d[i], s[i], __ATOMIC_RELAXED);
+		__atomic_store_n(&d[i], s[i], __ATOMIC_RELEASE);
 }
 
 #else
@@ -69,7 +71,6 @@ static inline void ring_copy_in(void *dst, const void *src, size_t len)
 #define ring_cas(p, o, n)     uatomic_cmpxchg((p), (o), (n))
 #define ring_wmb()            cmm_smp_wmb()
 #define ring_rmb()            cmm_smp_rmb()
-#define ring_mb()             cmm_smp_mb()
 #define ring_copy_out(d, s, n) memcpy((d), (s), (n))
 #define ring_copy_in(d, s, n)  memcpy((d), (s), (n))
 

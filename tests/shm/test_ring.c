@@ -1,0 +1,547 @@
+/* Unit tests of the telemetry ring: layout, writer, reader, validation, adoption, liveness. */
+#include <errno.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "ring.h"
+
+static char shm_name[64];
+
+static int setup(void **state)
+{
+	static int n;
+
+	snprintf(shm_name, sizeof(shm_name), "/migtune-test-%d-%d", (int)getpid(), n++);
+	shm_unlink(shm_name);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	shm_unlink(shm_name);
+	return 0;
+}
+
+static struct ring_writer *open_writer(uint32_t slots, uint32_t domains)
+{
+	struct ring_create_opts o = { .name = shm_name, .slot_count = slots,
+				      .domain_slots = domains, .gid = (gid_t)-1 };
+	struct ring_writer *w = NULL;
+
+	assert_int_equal(ring_writer_open(&o, &w), 0);
+	assert_non_null(w);
+	return w;
+}
+
+static struct ring_sample make_sample(uint32_t iter)
+{
+	struct ring_sample s = { 0 };
+
+	s.direction = RING_DIR_OUT;
+	s.phase = RING_PHASE_PRECOPY;
+	s.throttle_pct = 20;
+	s.flags = RING_SAMPLE_F_POSTCOPY_FLAG;
+	s.iteration = iter;
+	s.data_total_bytes = 268435456;
+	s.data_processed_bytes = 1000000ull * iter;
+	s.data_remaining_bytes = 96ull << 20;
+	s.mem_total_bytes = 268435456;
+	s.mem_processed_bytes = 999;
+	s.mem_remaining_bytes = 95ull << 20;
+	s.memory_bps = 20400000;
+	s.dirty_pages_per_s = 5072;
+	s.page_size = 4096;
+	s.expected_downtime_ms = 4934;
+	s.downtime_limit_ms = 300;
+	s.bandwidth_limit_mibs = 20;
+	s.elapsed_ms = 12345;
+	s.nic_tx_kibps = 19921;
+	s.nic_rx_kibps = 100;
+	s.postcopy_requests = 7;
+	return s;
+}
+
+static void test_layout_and_header(void **state)
+{
+	struct ring_writer *w = open_writer(64, 8);
+	struct ring_reader *r = NULL;
+	struct ring_header h;
+	struct stat st;
+	int fd;
+
+	assert_int_equal(ring_reader_open(shm_name, &r), 0);
+	assert_int_equal(ring_reader_snapshot_header(r, &h), 0);
+	assert_true(h.magic == RING_MAGIC);
+	assert_int_equal(h.endian, RING_ENDIAN);
+	assert_int_equal(h.abi_major, RING_ABI_MAJOR);
+	assert_int_equal(h.header_size, RING_HEADER_SIZE);
+	assert_int_equal(h.slot_size, RING_SLOT_SIZE);
+	assert_int_equal(h.slot_count, 64);
+	assert_int_equal(h.domain_slots, 8);
+	assert_int_equal(h.domains_offset, RING_HEADER_SIZE);
+	assert_int_equal(h.slots_offset, RING_HEADER_SIZE + 8 * RING_DOMAIN_SIZE);
+	assert_int_equal(h.segment_size, RING_HEADER_SIZE + 8 * 128 + 64 * 128);
+	assert_int_equal(h.writer_pid, (uint32_t)getpid());
+	assert_int_equal(h.writer_state, RING_WRITER_RUNNING);
+	assert_true(h.hostname[0] != '\0');
+	assert_int_equal(ring_reader_liveness(r, ring_now_mono_ns()), RING_LIVE);
+
+	/* 0640 whatever the umask */
+	fd = shm_open(shm_name, O_RDONLY, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0640);
+	assert_int_equal(st.st_size, (off_t)h.segment_size);
+	close(fd);
+
+	ring_reader_close(r);
+	ring_writer_close(w, false);
+	assert_int_equal(ring_reader_open(shm_name, &r), 0);
+	assert_int_equal(ring_reader_liveness(r, ring_now_mono_ns()), RING_STOPPED);
+	ring_reader_close(r);
+}
+
+static void test_round_trip_every_type(void **state)
+{
+	struct ring_writer *w = open_writer(64, 8);
+	struct ring_reader *r = NULL;
+	struct ring_record rec;
+	struct ring_sample s = make_sample(3);
+	struct ring_event ev = { .source = RING_EVSRC_HOOK, .code = 1, .detail1 = 2, .detail2 = 3 };
+	struct ring_action act = { .kind = RING_ACT_SET_DOWNTIME, .reason_code = 42,
+				   .result = RING_RES_ADVISORY, .error = -5, .old_value = 300,
+				   .new_value = 5000 };
+	struct ring_nic nic = { .ifindex = 7, .carrier = 1, .tx_bytes = 1, .rx_bytes = 2,
+				.tx_bps = 3, .rx_bps = 4, .tx_errors = 5, .rx_errors = 6,
+				.tx_dropped = 7, .rx_dropped = 8, .speed_mbps = 10000,
+				.tx_packets = 9, .rx_packets = 10 };
+	struct ring_agent ag = { .kind = RING_AGENT_START, .pid = 1234 };
+	uint8_t uuid[16] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 };
+	uint32_t dom;
+	uint64_t seq, lost = 0;
+
+	strcpy(ev.op, "migrate");
+	strcpy(ev.subop, "begin");
+	strcpy(ev.text, "-");
+	strcpy(act.policy, "adaptive");
+	strcpy(act.reason, "needs 4934 ms > limit 300 ms");
+	strcpy(nic.ifname, "veth-a");
+	strcpy(ag.text, "migtuned 0.1.0 started");
+
+	dom = ring_domain_index(w, uuid, "guest1");
+	assert_int_equal(dom, 0);
+	assert_int_equal(ring_append_at(w, RING_REC_SAMPLE, dom, 111, &s, sizeof(s)), 0);
+	assert_int_equal(ring_append_at(w, RING_REC_EVENT, dom, 222, &ev, sizeof(ev)), 0);
+	assert_int_equal(ring_append_at(w, RING_REC_ACTION, dom, 333, &act, sizeof(act)), 0);
+	assert_int_equal(ring_append_at(w, RING_REC_NIC, RING_NO_DOMAIN, 444, &nic, sizeof(nic)), 0);
+	assert_int_equal(ring_append(w, RING_REC_AGENT, RING_NO_DOMAIN, &ag, sizeof(ag)), 0);
+
+	assert_int_equal(ring_reader_open(shm_name, &r), 0);
+	assert_int_equal(ring_read(r, &rec, &seq, &lost), 1);
+	assert_int_equal(seq, 0);
+	assert_int_equal(rec.type, RING_REC_SAMPLE);
+	assert_int_equal(rec.domain, dom);
+	assert_int_equal(rec.mono_ns, 111);
+	assert_memory_equal(&rec.u.sample, &s, sizeof(s));
+	assert_int_equal(ring_read(r, &rec, &seq, &lost), 1);
+	assert_int_equal(rec.type, RING_REC_EVENT);
+	assert_memory_equal(&rec.u.event, &ev, sizeof(ev));
+	assert_int_equal(ring_read(r, &rec, &seq, &lost), 1);
+	assert_int_equal(rec.type, RING_REC_ACTION);
+	assert_memory_equal(&rec.u.action, &act, sizeof(act));
+	assert_int_equal(ring_read(r, &rec, &seq, &lost), 1);
+	assert_int_equal(rec.type, RING_REC_NIC);
+	assert_int_equal(rec.domain, RING_NO_DOMAIN);
+	assert_memory_equal(&rec.u.nic, &nic, sizeof(nic));
+	assert_int_equal(ring_read(r, &rec, &seq, &lost), 1);
+	assert_int_equal(rec.type, RING_REC_AGENT);
+	assert_memory_equal(&rec.u.agent, &ag, sizeof(ag));
+	assert_true(rec.mono_ns > 444);
+	assert_int_equal(seq, 4);
+	assert_int_equal(ring_read(r, &rec, &seq, &lost), 0);
+	assert_int_equal(lost, 0);
+
+	/* resume from the cursor: only new records come */
+	assert_int_equal(ring_append(w, RING_REC_AGENT, RING_NO_DOMAIN, &ag, sizeof(ag)), 0);
+	assert_int_equal(ring_read(r, &rec, &seq, &lost), 1);
+	assert_int_equal(seq, 5);
+	assert_int_equal(ring_read(r, &rec, &seq, &lost), 0);
+	ring_reader_close(r);
+	ring_writer_close(w, true);
+}
+
+static void test_overwrite_accounting(void **state)
+{
+	struct ring_writer *w = open_writer(16, 8);
+	struct ring_reader *r = NULL;
+	struct ring_record rec;
+	struct ring_agent ag = { .kind = RING_AGENT_NOTE };
+	uint64_t seq, lost = 0, got = 0, expect = 32;
+
+	assert_int_equal(ring_reader_open(shm_name, &r), 0);
+	for (uint32_t i = 0; i < 50; i++) {
+		ag.pid = i;
+		assert_int_equal(ring_append(w, RING_REC_AGENT, RING_NO_DOMAIN, &ag, sizeof(ag)), 0);
+	}
+	/* 50 written into 16 slots: the first 34 are gone, exactly */
+	while (ring_read(r, &rec, &seq, &lost) == 1) {
+		assert_int_equal(rec.u.agent.pid, expect + 2);
+		assert_int_equal(seq, expect + 2);
+		expect++;
+		got++;
+	}
+	assert_int_equal(got, 16);
+	assert_int_equal(lost, 34);
+	assert_int_equal(ring_reader_cursor(r), 50);
+
+	/* a reader opened later starts at the oldest record still held */
+	ring_reader_close(r);
+	assert_int_equal(ring_reader_open(shm_name, &r), 0);
+	assert_int_equal(ring_reader_cursor(r), 34);
+	ring_reader_seek(r, 3);   /* clamps to what is held */
+	assert_int_equal(ring_reader_cursor(r), 34);
+	ring_reader_seek(r, 49);
+	lost = 0;
+	assert_int_equal(ring_read(r, &rec, &seq, &lost), 1);
+	assert_int_equal(rec.u.agent.pid, 49);
+	assert_int_equal(lost, 0);
+	ring_reader_close(r);
+	ring_writer_close(w, true);
+}
+
+/* A byte copy of a live segment, for the validation tests. */
+static uint8_t *segment_copy(size_t *ret_len)
+{
+	struct ring_reader *r = NULL;
+	const void *mem;
+	uint8_t *copy;
+
+	assert_int_equal(ring_reader_open(shm_name, &r), 0);
+	mem = ring_reader_mem(r, ret_len);
+	copy = malloc(*ret_len);
+	assert_non_null(copy);
+	memcpy(copy, mem, *ret_len);
+	ring_reader_close(r);
+	return copy;
+}
+
+static void expect_open_mem(const uint8_t *seg, size_t len, int want)
+{
+	struct ring_reader *r = NULL;
+	int rc = ring_reader_open_mem(seg, len, &r);
+
+	assert_int_equal(rc, want);
+	if (rc == 0)
+		ring_reader_close(r);
+}
+
+static void test_header_validation(void **state)
+{
+	struct ring_writer *w = open_writer(16, 4);
+	struct ring_header *h;
+	uint8_t *seg, *bad;
+	size_t len;
+
+	seg = segment_copy(&len);
+	bad = malloc(len);
+	assert_non_null(bad);
+	h = (struct ring_header *)bad;
+
+#define MUTATE(stmt, want) do { memcpy(bad, seg, len); stmt; expect_open_mem(bad, len, want); } while (0)
+	MUTATE((void)0, 0);
+	MUTATE(h->magic = 0, -EAGAIN);
+	MUTATE(h->magic ^= 1, -EPROTO);
+	MUTATE(h->endian = 0x3412, -EPROTO);
+	MUTATE(h->abi_major = RING_ABI_MAJOR + 1, -EPROTONOSUPPORT);
+	MUTATE(h->slot_size = 64, -EBADMSG);
+	MUTATE(h->header_size = 512, -EBADMSG);
+	MUTATE(h->domain_size = 256, -EBADMSG);
+	MUTATE(h->slot_count = 24, -EBADMSG);
+	MUTATE(h->slot_count = 32, -EBADMSG);               /* does not fit the bytes */
+	MUTATE(h->domain_slots = 0, -EBADMSG);
+	MUTATE(h->slots_offset = len, -EBADMSG);
+	MUTATE(h->slots_offset = UINT64_MAX - 100, -EBADMSG);
+	MUTATE(h->slots_offset = UINT64_MAX - 63, -EBADMSG);   /* aligned: the end would wrap */
+	MUTATE(h->domains_offset = UINT64_MAX - 63, -EBADMSG);
+	MUTATE(h->domains_offset = 100, -EBADMSG);
+	MUTATE(h->slots_offset = h->domains_offset, -EBADMSG); /* overlapping tables */
+	MUTATE(h->slots_offset += 8, -EBADMSG);               /* misaligned */
+#undef MUTATE
+	expect_open_mem(seg, 100, -EBADMSG);
+	expect_open_mem(seg, len - 1, -EBADMSG);
+	free(bad);
+	free(seg);
+	ring_writer_close(w, true);
+}
+
+static void test_corrupt_records_skipped(void **state)
+{
+	struct ring_writer *w = open_writer(16, 4);
+	struct ring_reader *r = NULL;
+	struct ring_record rec;
+	struct ring_event ev = { .source = RING_EVSRC_LIBVIRT };
+	struct ring_slot *slots;
+	uint64_t lost = 0, seq;
+	uint8_t *seg;
+	size_t len;
+	int n = 0;
+
+	strcpy(ev.op, "lifecycle");
+	for (int i = 0; i < 6; i++)
+		assert_int_equal(ring_append(w, RING_REC_EVENT, RING_NO_DOMAIN, &ev, sizeof(ev)), 0);
+	seg = segment_copy(&len);
+	slots = (struct ring_slot *)(seg + ((struct ring_header *)seg)->slots_offset);
+	slots[0].rec.type = 99;                                  /* unknown type */
+	memset(slots[1].rec.u.event.op, 'A', sizeof(ev.op));     /* unterminated string */
+	slots[2].rec.size = 3;                                   /* wrong size */
+	slots[3].rec.u.event.source = 0;                         /* bad enum */
+	slots[4].seq = 1234567;                                  /* from a later lap */
+	assert_int_equal(ring_reader_open_mem(seg, len, &r), 0);
+	while (ring_read(r, &rec, &seq, &lost) == 1) {
+		assert_int_equal(seq, 5);
+		assert_string_equal(rec.u.event.op, "lifecycle");
+		n++;
+	}
+	assert_int_equal(n, 1);
+	assert_int_equal(ring_reader_corrupt(r), 4);
+	assert_int_equal(lost, 1);
+	ring_reader_close(r);
+	free(seg);
+	ring_writer_close(w, true);
+}
+
+static void test_open_errors(void **state)
+{
+	struct ring_reader *r = NULL;
+	struct ring_writer *w = NULL, *w2 = NULL;
+	struct ring_create_opts o = { .name = shm_name, .slot_count = 16, .gid = (gid_t)-1 };
+	int fd;
+
+	assert_int_equal(ring_reader_open(shm_name, &r), -ENOENT);
+	o.slot_count = 24;
+	assert_int_equal(ring_writer_open(&o, &w), -EINVAL);
+	o.slot_count = 16;
+	o.name = "no-slash";
+	assert_int_equal(ring_writer_open(&o, &w), -EINVAL);
+	o.name = "/a/b";
+	assert_int_equal(ring_writer_open(&o, &w), -EINVAL);
+	o.name = shm_name;
+
+	/* a live writer's segment is never replaced */
+	assert_int_equal(ring_writer_open(&o, &w), 0);
+	assert_int_equal(ring_writer_open(&o, &w2), -EBUSY);
+	ring_writer_close(w, true);
+
+	/* a segment that is not a ring: readers say so; a writer replaces it (nobody owns it) */
+	fd = shm_open(shm_name, O_RDWR | O_CREAT | O_EXCL, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, 8192), 0);
+	assert_int_equal(pwrite(fd, "garbage!", 8, 0), 8);
+	close(fd);
+	assert_int_equal(ring_reader_open(shm_name, &r), -EPROTO);
+	o.keep_stale = true;
+	assert_int_equal(ring_writer_open(&o, &w), -EEXIST);
+	o.keep_stale = false;
+	assert_int_equal(ring_writer_open(&o, &w), 0);
+	ring_writer_close(w, true);
+
+	/* too small to hold a header */
+	fd = shm_open(shm_name, O_RDWR | O_CREAT | O_EXCL, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, 100), 0);
+	close(fd);
+	assert_int_equal(ring_reader_open(shm_name, &r), -EBADMSG);
+}
+
+static void test_adoption_keeps_history(void **state)
+{
+	struct ring_writer *w = open_writer(32, 4);
+	struct ring_reader *r = NULL;
+	struct ring_record rec;
+	struct ring_agent ag = { .kind = RING_AGENT_NOTE };
+	struct ring_create_opts o = { .name = shm_name, .slot_count = 64, .domain_slots = 4,
+				      .gid = (gid_t)-1 };
+	uint8_t uuid[16] = { 9 };
+	uint64_t lost = 0;
+	uint32_t dom;
+	int n = 0;
+
+	dom = ring_domain_index(w, uuid, "kept");
+	for (uint32_t i = 0; i < 10; i++) {
+		ag.pid = i;
+		assert_int_equal(ring_append(w, RING_REC_AGENT, dom, &ag, sizeof(ag)), 0);
+	}
+	ring_writer_close(w, false);
+
+	/* same geometry: adopted, history kept, sequence goes on */
+	w = open_writer(32, 4);
+	assert_int_equal(ring_writer_head(w), 10);
+	assert_int_equal(ring_domain_index(w, uuid, "kept"), dom);
+	ag.pid = 10;
+	assert_int_equal(ring_append(w, RING_REC_AGENT, dom, &ag, sizeof(ag)), 0);
+	assert_int_equal(ring_reader_open(shm_name, &r), 0);
+	while (ring_read(r, &rec, NULL, &lost) == 1) {
+		assert_int_equal(rec.u.agent.pid, (uint32_t)n);
+		n++;
+	}
+	assert_int_equal(n, 11);
+	assert_int_equal(lost, 0);
+	ring_reader_close(r);
+	ring_writer_close(w, false);
+
+	/* other geometry: replaced by a fresh segment */
+	assert_int_equal(ring_writer_open(&o, &w), 0);
+	assert_int_equal(ring_writer_head(w), 0);
+	ring_writer_close(w, true);
+}
+
+static void test_domain_table(void **state)
+{
+	struct ring_writer *w = open_writer(16, 4);
+	struct ring_reader *r = NULL;
+	uint8_t u[16], got[16];
+	char name[RING_NAME_MAX + 1], longname[300];
+	uint32_t idx[6];
+
+	memset(longname, 'x', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	for (int i = 0; i < 6; i++) {
+		char n[16];
+
+		memset(u, i, sizeof(u));
+		snprintf(n, sizeof(n), "dom%d", i);
+		idx[i] = ring_domain_index(w, u, i == 5 ? longname : n);
+		assert_int_equal(idx[i], (uint32_t)i);
+	}
+	memset(u, 4, sizeof(u));
+	assert_int_equal(ring_domain_index(w, u, "dom4"), 4);  /* found again, not re-added */
+	assert_int_equal(ring_reader_open(shm_name, &r), 0);
+	/* 6 domains in 4 entries: 0 and 1 were reused */
+	assert_int_equal(ring_domain_lookup(r, idx[0], got, name), -ENOENT);
+	assert_int_equal(ring_domain_lookup(r, idx[1], got, name), -ENOENT);
+	assert_int_equal(ring_domain_lookup(r, idx[2], got, name), 0);
+	assert_string_equal(name, "dom2");
+	memset(u, 2, sizeof(u));
+	assert_memory_equal(got, u, 16);
+	assert_int_equal(ring_domain_lookup(r, idx[5], got, name), 0);
+	assert_int_equal(strlen(name), RING_NAME_MAX);
+	assert_int_equal(ring_domain_lookup(r, RING_NO_DOMAIN, got, name), -ENOENT);
+	assert_int_equal(ring_domain_lookup(r, 77, got, name), -ENOENT);
+	ring_reader_close(r);
+	ring_writer_close(w, true);
+}
+
+static void test_clock_mapping(void **state)
+{
+	struct ring_writer *w = open_writer(16, 4);
+	struct ring_reader *r = NULL;
+	uint64_t mono = ring_now_mono_ns(), real = ring_now_real_ns(), mapped;
+
+	ring_heartbeat(w);
+	assert_int_equal(ring_reader_open(shm_name, &r), 0);
+	mapped = ring_mono_to_real_ns(r, mono);
+	assert_true(mapped > real - 50000000ull && mapped < real + 50000000ull);
+	mapped = ring_mono_to_real_ns(r, mono - 5000000000ull);
+	assert_true(mapped > real - 5050000000ull && mapped < real - 4950000000ull);
+	ring_reader_close(r);
+	ring_writer_close(w, true);
+}
+
+static void test_killed_writer(void **state)
+{
+	struct ring_reader *r = NULL;
+	struct ring_record rec;
+	int pipefd[2], status;
+	uint64_t lost = 0, n = 0, last = 0, start;
+	pid_t pid;
+	char c;
+
+	assert_int_equal(pipe(pipefd), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct ring_writer *w = open_writer(1024, 4);
+		struct ring_agent ag = { .kind = RING_AGENT_NOTE };
+
+		for (uint32_t i = 0; i < 100; i++) {
+			ag.pid = i;
+			ring_append(w, RING_REC_AGENT, RING_NO_DOMAIN, &ag, sizeof(ag));
+		}
+		if (write(pipefd[1], "r", 1) != 1)
+			_exit(2);
+		for (uint32_t i = 100;; i++) {   /* until killed, mid-stream */
+			ag.pid = i;
+			ring_append(w, RING_REC_AGENT, RING_NO_DOMAIN, &ag, sizeof(ag));
+		}
+	}
+	close(pipefd[1]);
+	assert_int_equal(read(pipefd[0], &c, 1), 1);
+	close(pipefd[0]);
+	usleep(2000);
+	kill(pid, SIGKILL);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status));
+
+	assert_int_equal(ring_reader_open(shm_name, &r), 0);
+	assert_int_equal(ring_reader_liveness(r, ring_now_mono_ns()), RING_DEAD);
+	start = ring_reader_cursor(r);
+	while (ring_read(r, &rec, NULL, &lost) == 1) {
+		if (n > 0)
+			assert_true(rec.u.agent.pid > last);
+		last = rec.u.agent.pid;
+		n++;
+	}
+	assert_true(n > 0);
+	/* every claimed position is either returned or counted lost, exactly */
+	assert_int_equal(n + lost, ring_reader_head(r) - start);
+	ring_reader_close(r);
+}
+
+static void test_uuid(void **state)
+{
+	uint8_t u[16];
+	char s[37];
+
+	assert_int_equal(ring_uuid_parse("0e4b6f3c-8d1a-4c2e-9f00-123456789abc", u), 0);
+	ring_uuid_format(u, s);
+	assert_string_equal(s, "0e4b6f3c-8d1a-4c2e-9f00-123456789abc");
+	assert_int_equal(ring_uuid_parse("0e4b6f3c8d1a4c2e9f00123456789ABC", u), 0);
+	assert_int_equal(ring_uuid_parse("0e4b6f3c-8d1a-4c2e-9f00-123456789ab", u), -EINVAL);
+	assert_int_equal(ring_uuid_parse("0e4b6f3c-8d1a-4c2e-9f00-123456789abcd", u), -EINVAL);
+	assert_int_equal(ring_uuid_parse("0e4b6f3c-8d1a-4c2e-9f00-123456789abz", u), -EINVAL);
+	assert_string_equal(ring_phase_name(RING_PHASE_POSTCOPY), "post-copy");
+	assert_string_equal(ring_phase_name(200), "?");
+	assert_string_equal(ring_action_name(RING_ACT_ABORT), "abort");
+	assert_string_equal(ring_liveness_name(RING_DEAD), "dead");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_layout_and_header, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_round_trip_every_type, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_overwrite_accounting, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_header_validation, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_corrupt_records_skipped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_adoption_keeps_history, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_domain_table, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_clock_mapping, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_killed_writer, setup, teardown),
+		cmocka_unit_test(test_uuid),
+	};
+
+	return cmocka_run_group_tests_name("ring", tests, NULL, NULL);
+}
