@@ -44,6 +44,8 @@ struct agent {
 	uint64_t last_heartbeat_ns;
 	uint64_t last_discovery_ns;
 	bool need_discovery;
+	bool ever_connected;
+	int fatal;                 /* negative errno that ends agent_run */
 	char last_connect_error[256];
 };
 
@@ -237,6 +239,12 @@ static void try_connect(struct agent *a, uint64_t now)
 	if (virt_connected(a->virt) || now < a->next_reconnect_ns)
 		return;
 	r = virt_connect(a->virt, err, sizeof(err));
+	if (r == -EACCES && !a->ever_connected) {
+		/* Refused at start: a configuration problem, not an outage.  Say so and stop. */
+		log_err("%s", err);
+		a->fatal = r;
+		return;
+	}
 	if (r < 0) {
 		/* Log a failure once per distinct reason, not every backoff step. */
 		if (strcmp(err, a->last_connect_error) != 0) {
@@ -250,6 +258,7 @@ static void try_connect(struct agent *a, uint64_t now)
 		return;
 	}
 	a->last_connect_error[0] = '\0';
+	a->ever_connected = true;
 	a->backoff_ms = a->cfg.reconnect_min_ms;
 	log_info("connected to %s", a->cfg.uri);
 	tracker_agent_record(a->tracker, RING_AGENT_CONNECT, "connected to %s", a->cfg.uri);
@@ -447,9 +456,14 @@ static void sample_nics(struct agent *a, uint64_t now)
 static void tick(struct agent *a)
 {
 	uint64_t now = ring_now_mono_ns();
-	struct poll_ctx pc = { .a = a, .now = now };
+	struct poll_ctx pc = { .a = a };
 
 	try_connect(a, now);
+	if (a->fatal)
+		return;
+	/* A (re)connection can take a while: what follows happens now. */
+	now = ring_now_mono_ns();
+	pc.now = now;
 	if (virt_connected(a->virt) &&
 	    (a->need_discovery ||
 	     now - a->last_discovery_ns >= (uint64_t)a->cfg.discovery_ms * 1000000)) {
@@ -502,7 +516,7 @@ int agent_run(struct agent *a, int sigfd,
 	int nfd = nic_mon_notify_fd(a->nic);
 
 	tick(a);
-	for (;;) {
+	while (!a->fatal) {
 		struct pollfd p[5] = {
 			{ .fd = a->stop_fd, .events = POLLIN },
 			{ .fd = a->q.efd, .events = POLLIN },
@@ -555,5 +569,5 @@ int agent_run(struct agent *a, int sigfd,
 			tick(a);
 	}
 	drain(a);
-	return 0;
+	return a->fatal;
 }

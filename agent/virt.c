@@ -183,20 +183,26 @@ static void on_close(virConnectPtr conn, int reason, void *opaque)
 
 /* ---- connection ------------------------------------------------------------------------- */
 
-static void explain(const char *uri, virErrorPtr e, char *err, size_t errlen)
+/* Returns -EACCES for a refusal (retrying cannot help), -ECONNREFUSED otherwise. */
+static int explain(const char *uri, virErrorPtr e, char *err, size_t errlen)
 {
 	const char *msg = e && e->message ? e->message : "unknown error";
 	int sys = e && e->domain == VIR_FROM_RPC ? e->int1 : 0;
 
-	if ((e && e->code == VIR_ERR_AUTH_FAILED) || sys == EACCES || strstr(msg, "ermission denied"))
+	if ((e && (e->code == VIR_ERR_AUTH_FAILED || e->code == VIR_ERR_AUTH_CANCELLED ||
+		   e->code == VIR_ERR_ACCESS_DENIED)) || sys == EACCES ||
+	    strstr(msg, "ermission denied")) {
 		snprintf(err, errlen, "cannot connect to %s: permission denied (run as root or in group "
 			 "libvirt)", uri);
-	else if (sys == ENOENT || sys == ECONNREFUSED || strstr(msg, "No such file") ||
+		return -EACCES;
+	}
+	if (sys == ENOENT || sys == ECONNREFUSED || strstr(msg, "No such file") ||
 		 strstr(msg, "onnection refused"))
 		snprintf(err, errlen, "cannot connect to %s: libvirtd is not running (start libvirtd or "
 			 "check [libvirt] uri)", uri);
 	else
 		snprintf(err, errlen, "cannot connect to %s: %s", uri, msg);
+	return -ECONNREFUSED;
 }
 
 int virt_connect(struct virt *v, char *err, size_t errlen)
@@ -206,10 +212,8 @@ int virt_connect(struct virt *v, char *err, size_t errlen)
 	if (v->conn)
 		return 0;
 	c = virConnectOpen(v->uri);
-	if (!c) {
-		explain(v->uri, virGetLastError(), err, errlen);
-		return -ECONNREFUSED;
-	}
+	if (!c)
+		return explain(v->uri, virGetLastError(), err, errlen);
 	/* Keepalive is what turns a dead daemon into a close event rather than a hung RPC.  The test
 	 * driver and local drivers refuse it (no RPC): that is fine. */
 	if (v->keepalive_interval_s)
@@ -226,7 +230,7 @@ int virt_connect(struct virt *v, char *err, size_t errlen)
 	v->cb_ids[2] = virConnectDomainEventRegisterAny(c, NULL, VIR_DOMAIN_EVENT_ID_JOB_COMPLETED,
 			VIR_DOMAIN_EVENT_CALLBACK(on_job_completed), v, NULL);
 	if (v->cb_ids[0] < 0) {
-		explain(v->uri, virGetLastError(), err, errlen);
+		(void)explain(v->uri, virGetLastError(), err, errlen);
 		for (int i = 0; i < 3; i++)
 			if (v->cb_ids[i] >= 0)
 				virConnectDomainEventDeregisterAny(c, v->cb_ids[i]);

@@ -31,7 +31,8 @@ int virt_new(const struct virt_opts *opts, struct virt **ret);
 void virt_free(struct virt *v);
 
 /* Opens the connection and registers the domain events.  On failure writes one line into err
- * ("cannot connect to URI: reason (fix)") and returns a negative errno. */
+ * ("cannot connect to URI: reason (fix)") and returns -EACCES when libvirt refused us (retrying
+ * cannot help), another negative errno when it may come later (daemon down). */
 int virt_connect(struct virt *v, char *err, size_t errlen);
 /* Drops the connection (after a close event, or at shutdown). */
 void virt_disconnect(struct virt *v);

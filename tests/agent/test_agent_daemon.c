@@ -14,11 +14,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
+#include "agent/strutil.h"
 #include "tests/agent/agent_testutil.h"
 
 #ifndef MIGTUNED_PATH
@@ -34,13 +38,15 @@ struct proc {
 	size_t err_len;
 };
 
-static void start(struct proc *p, char *const argv[])
+static void start_as(struct proc *p, uid_t uid, char *const argv[])
 {
 	int fds[2];
 
 	assert_int_equal(pipe2(fds, O_CLOEXEC), 0);
 	p->pid = fork();
 	if (p->pid == 0) {
+		if (uid && (setgid(uid) < 0 || setuid(uid) < 0))
+			_exit(126);
 		dup2(fds[1], 2);
 		dup2(fds[1], 1);
 		execv(MIGTUNED_PATH, argv);
@@ -54,6 +60,11 @@ static void start(struct proc *p, char *const argv[])
 }
 
 /* Collects output until it contains want (or the time runs out); true if it did. */
+static void start(struct proc *p, char *const argv[])
+{
+	start_as(p, 0, argv);
+}
+
 static bool wait_output(struct proc *p, const char *want, unsigned timeout_ms)
 {
 	for (unsigned t = 0; t <= timeout_ms; t += 20) {
@@ -245,6 +256,42 @@ static void test_unreachable_libvirt_is_not_fatal(void **state)
 	assert_int_equal(finish(&p), 0);
 }
 
+static void test_refused_by_libvirt_is_fatal(void **state)
+{
+	struct proc p;
+	char locked[128], sock[200], pub[128], h2[200], c2[200];
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char uri[300];
+	int fd;
+
+	if (geteuid() != 0)
+		skip();
+	/* A libvirt socket only root can reach, an agent running as nobody. */
+	snprintf(locked, sizeof(locked), "%s/locked", dir);
+	mkdir(locked, 0700);
+	snprintf(sock, sizeof(sock), "%s/libvirt-sock", locked);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	str_copy(sa.sun_path, sizeof(sa.sun_path), sock);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(fd, 1), 0);
+	snprintf(pub, sizeof(pub), "%s/pub", dir);
+	mkdir(pub, 0777);
+	chmod(pub, 0777);
+	chmod(dir, 0755);
+	snprintf(h2, sizeof(h2), "%s/h.sock", pub);
+	snprintf(c2, sizeof(c2), "%s/c.sock", pub);
+	snprintf(uri, sizeof(uri), "qemu+unix:///system?socket=%s", sock);
+	start_as(&p, 65534, (char *[]){ "migtuned", "-f", "--connect", uri, "--ring", ring,
+					"--hook-socket", h2, "--ctl-socket", c2, NULL });
+	assert_int_equal(finish(&p), 2);
+	if (!strstr(p.err, "permission denied (run as root or in group libvirt)"))
+		fail_msg("got: %s", p.err);
+	close(fd);
+	unlink(sock);
+	rmdir(locked);
+	tu_rmdir(pub);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -252,6 +299,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_check_config, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_run_reload_stop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unreachable_libvirt_is_not_fatal, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refused_by_libvirt_is_fatal, setup, teardown),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
