@@ -350,11 +350,38 @@ static void find_nic(struct agent *a, struct tracker_domain *d)
 	}
 }
 
+/* Outgoing migrations per NIC, from their last samples: the policy splits a NIC between them. */
+struct nic_share {
+	int ifindex[NIC_MAX_TRACKED];
+	uint64_t mig_tx_bps[NIC_MAX_TRACKED];
+	uint16_t count[NIC_MAX_TRACKED];
+	unsigned n;
+};
+
 struct poll_ctx {
 	struct agent *a;
 	uint64_t now;
 	bool only_wanted;
+	struct nic_share share;
 };
+
+static void collect_share(struct tracker_domain *d, void *arg)
+{
+	struct nic_share *sh = arg;
+	unsigned i;
+
+	if (!d->cur.active || d->cur.direction != RING_DIR_OUT || !d->nic_ifindex)
+		return;
+	for (i = 0; i < sh->n && sh->ifindex[i] != d->nic_ifindex; i++)
+		;
+	if (i == sh->n) {
+		if (sh->n == NIC_MAX_TRACKED)
+			return;
+		sh->ifindex[sh->n++] = d->nic_ifindex;
+	}
+	sh->mig_tx_bps[i] += d->cur.last.memory_bps;
+	sh->count[i]++;
+}
 
 static void poll_one(struct tracker_domain *d, void *arg)
 {
@@ -392,6 +419,11 @@ static void poll_one(struct tracker_domain *d, void *arg)
 			nv.errors_delta = ns->errors_delta;
 			nv.drops_delta = ns->drops_delta;
 		}
+		for (unsigned i = 0; i < pc->share.n; i++)
+			if (pc->share.ifindex[i] == d->nic_ifindex) {
+				nv.mig_tx_bps = pc->share.mig_tx_bps[i];
+				nv.concurrent = pc->share.count[i];
+			}
 	}
 	if (final && !d->saw_completed) {
 		d->saw_completed = s.phase == RING_PHASE_DONE;
@@ -478,6 +510,7 @@ static void tick(struct agent *a)
 		a->last_discovery_ns = now;
 	}
 	sample_nics(a, now);
+	tracker_foreach(a->tracker, collect_share, &pc.share);
 	if (virt_connected(a->virt))
 		tracker_foreach(a->tracker, poll_one, &pc);
 	if (now - a->last_heartbeat_ns >= (uint64_t)a->cfg.heartbeat_ms * 1000000 / 2) {
@@ -559,6 +592,7 @@ int agent_run(struct agent *a, int sigfd,
 			struct poll_ctx pc = { .a = a, .now = ring_now_mono_ns(), .only_wanted = true };
 
 			drain(a);
+			tracker_foreach(a->tracker, collect_share, &pc.share);
 			/* Iteration events ask for a sample at once. */
 			if (virt_connected(a->virt))
 				tracker_foreach(a->tracker, poll_one, &pc);

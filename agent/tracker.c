@@ -35,6 +35,8 @@ struct tracker {
 /* Per-migration state of the advisory seam: the policy's history and its memory of what it
  * decided, so an unchanged decision is not recorded again every 500 ms. */
 struct advice_state {
+	struct policy policy;            /* the tracker's, or the one the domain's owner named */
+	char policy_name[16];
 	struct mig_history hist;
 	struct policy_state st;
 	uint64_t prev_errors, prev_drops;
@@ -351,6 +353,10 @@ void tracker_on_hook(struct tracker *t, const struct wire_event *ev, uint64_t mo
 		return;
 	record_event(t, d, RING_EVSRC_HOOK, 0, (int)ev->hook_pid, 0, ev->op, ev->subop, ev->extra,
 		     mono_ns);
+	/* The owner's settings travel in the domain XML: every hook call with XML refreshes them
+	 * (a start on this host, or the incoming side of a migration). */
+	if (ev->policy.present)
+		d->owner_policy = ev->policy;
 	active_in = d->cur.active && d->cur.direction == RING_DIR_IN;
 	/* The destination's hook calls are the only sign of an incoming migration before QEMU
 	 * runs: "migrate begin" opens it; "stopped"/"release" while it is still open mean the
@@ -584,14 +590,26 @@ static void advise(struct tracker *t, struct tracker_domain *d, const struct rin
 	struct mig_sample ms;
 	int n;
 
-	if (!t->have_policy)
-		return;
 	if (!a) {
+		bool owner = false;
+
 		a = calloc(1, sizeof(*a));
 		if (!a)
 			return;
+		/* The domain's owner may name a policy in its XML; otherwise the agent's. */
+		if (d->owner_policy.present & WIRE_POL_NAME)
+			owner = policy_builtin(d->owner_policy.name, &a->policy) == 0;
+		if (owner) {
+			str_copy(a->policy_name, sizeof(a->policy_name), d->owner_policy.name);
+		} else if (t->have_policy) {
+			a->policy = t->policy;
+			str_copy(a->policy_name, sizeof(a->policy_name), t->policy_name);
+		} else {
+			free(a);
+			return;
+		}
 		policy_history_init(&a->hist);
-		policy_state_init(&t->policy, &a->st);
+		policy_state_init(&a->policy, &a->st);
 		a->last_kind = -1;
 		d->policy_state = a;
 	}
@@ -620,16 +638,25 @@ static void advise(struct tracker *t, struct tracker_domain *d, const struct rin
 	ms.nic_drops_delta = nic ? nic->drops_delta : 0;
 	if (policy_observe(&a->hist, &ms) < 0)
 		return;
+	ms.nic_mig_tx_bps = nic ? nic->mig_tx_bps : 0;
 	policy_limits_default(&lim);
 	lim.postcopy_flag_set = (s->flags & RING_SAMPLE_F_POSTCOPY_FLAG) != 0;
-	lim.concurrent_on_nic = 1;
-	n = policy_decide(&t->policy, &a->st, &a->hist, &lim, acts, POLICY_MAX_ACTIONS);
+	lim.concurrent_on_nic = nic && nic->concurrent ? nic->concurrent : 1;
+	if (d->owner_policy.present & WIRE_POL_SLA_DOWNTIME)
+		lim.sla_max_downtime_ms = d->owner_policy.sla_max_downtime_ms;
+	if (d->owner_policy.present & WIRE_POL_ALLOW_POSTCOPY)
+		lim.allow_postcopy = d->owner_policy.allow_postcopy != 0;
+	if (d->owner_policy.present & WIRE_POL_ALLOW_SUSPEND)
+		lim.allow_suspend = d->owner_policy.allow_suspend != 0;
+	if (d->owner_policy.present & WIRE_POL_BUDGET)
+		lim.budget_s_per_gib = d->owner_policy.budget_s_per_gib;
+	n = policy_decide(&a->policy, &a->st, &a->hist, &lim, acts, POLICY_MAX_ACTIONS);
 	for (int i = 0; i < n; i++) {
 		struct ring_action ra;
 
 		/* Advisory mode: the action is recorded, never applied.  Telling the policy it
 		 * "took" lets the record show the whole sequence it would have followed. */
-		policy_applied(&t->policy, &a->st, &acts[i], true);
+		policy_applied(&a->policy, &a->st, &acts[i], true);
 		if (acts[i].kind == a->last_kind && acts[i].value == a->last_value)
 			continue;
 		a->last_kind = acts[i].kind;
@@ -641,13 +668,13 @@ static void advise(struct tracker *t, struct tracker_domain *d, const struct rin
 		ra.old_value = acts[i].old_value;
 		ra.new_value = acts[i].kind == POLICY_ACT_SET_BANDWIDTH ?
 			(acts[i].value + (1 << 20) - 1) >> 20 : acts[i].value;
-		str_copy(ra.policy, sizeof(ra.policy), t->policy_name);
+		str_copy(ra.policy, sizeof(ra.policy), a->policy_name);
 		str_copy(ra.reason, sizeof(ra.reason), acts[i].text);
 		ring_append_at(t->ring, RING_REC_ACTION, d->ring_index, mono_ns, &ra, sizeof(ra));
 		counter_inc(&t->n_advisories);
 		str_copy(d->cur.advice, sizeof(d->cur.advice), acts[i].text);
 		log_notice("%s: advisory (%s): %s %" PRId64 " -> %" PRId64 ": %s", d->name,
-			   t->policy_name, policy_action_name(acts[i].kind), acts[i].old_value,
+			   a->policy_name, policy_action_name(acts[i].kind), acts[i].old_value,
 			   acts[i].value, acts[i].text);
 	}
 }

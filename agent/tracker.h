@@ -59,6 +59,7 @@ struct tracker_domain {
 	uint64_t finished_mono_ns;        /* when the migration ended, 0 while active */
 	void *virt_handle;                /* virDomainPtr owned by virt.c */
 	void *policy_state;               /* owned by the advisory seam (tracker.c) */
+	struct wire_policy owner_policy;  /* from the domain XML's metadata, via the hook */
 };
 
 struct tracker_opts {
@@ -99,6 +100,8 @@ struct tracker_nic_view {
 	uint64_t capacity_bps;            /* link speed in bytes/s, 0 unknown */
 	uint32_t errors_delta;            /* tx+rx errors since the previous NIC sample */
 	uint32_t drops_delta;
+	uint64_t mig_tx_bps;              /* memory_bps of every outgoing migration on the NIC */
+	uint16_t concurrent;              /* those migrations, this one included (0 = unknown) */
 };
 int tracker_ingest_sample(struct tracker *t, struct tracker_domain *d, bool job_active,
 			  const struct ring_sample *s, const struct tracker_nic_view *nic,

@@ -339,18 +339,16 @@ static int setup_rhv(void **state)
 	return 0;
 }
 
-static void test_advisory_records_policy_decisions(void **state)
+/* Feeds the field notes' S1 (256 MiB guest, 20 MB/s, ~90 MiB remaining on every pass, expected
+ * downtime ~4.9 s: it never converges) for two minutes at 2 Hz, then checks that the actions
+ * recorded are exactly RHV's "Minimal downtime" schedule, whose steps are fixed by pass numbers. */
+static void check_rhv_minimal_series(struct fx *f, struct tracker_domain *d, const char *policy)
 {
-	struct fx *f = *state;
-	struct tracker_domain *d = tracker_begin(f->t, U1, "busy", RING_DIR_OUT, ring_now_mono_ns());
 	struct tracker_nic_view nv = { .carrier = 1, .capacity_bps = 125000000 };
 	static const int64_t steps[] = { 100, 150, 200, 300, 400, 500 };
 	size_t actions = 0, downtimes = 0, bandwidths = 0, aborts = 0;
 	uint64_t t0 = ring_now_mono_ns();
 
-	/* The field notes' S1: 256 MiB guest, 20 MB/s, ~90 MiB remaining on every pass, expected
-	 * downtime ~4.9 s: it never converges.  Two minutes at 2 Hz, through RHV's "Minimal
-	 * downtime" schedule, whose decisions are fixed by the pass numbers. */
 	for (int i = 0; i < 240; i++) {
 		struct ring_sample s;
 		uint32_t it = 1 + (uint32_t)(i / 9);
@@ -369,7 +367,7 @@ static void test_advisory_records_policy_decisions(void **state)
 			continue;
 		actions++;
 		assert_int_equal(a->result, RING_RES_ADVISORY);
-		assert_string_equal(a->policy, "rhv-minimal");
+		assert_string_equal(a->policy, policy);
 		assert_true(strlen(a->reason) > 0);
 		assert_int_equal(f->recs[i].domain, d->ring_index);
 		assert_int_equal(aborts, 0);        /* nothing after the terminal action */
@@ -397,6 +395,29 @@ static void test_advisory_records_policy_decisions(void **state)
 	assert_true(d->cur.advice[0] != '\0');
 	/* Advisory: the migration is still followed as running, nothing was applied. */
 	assert_true(d->cur.active);
+}
+
+static void test_advisory_records_policy_decisions(void **state)
+{
+	struct fx *f = *state;
+
+	check_rhv_minimal_series(f, tracker_begin(f->t, U1, "busy", RING_DIR_OUT, ring_now_mono_ns()),
+				 "rhv-minimal");
+}
+
+static void test_owner_names_the_policy(void **state)
+{
+	struct fx *f = *state;    /* the agent's policy is adaptive here */
+	struct wire_event ev;
+
+	/* The domain's XML metadata, seen by the hook when the guest started on this host. */
+	tu_hook_event(&ev, "owned", U2, "start", "begin", "-");
+	ev.policy.present = WIRE_POL_NAME | WIRE_POL_SLA_DOWNTIME;
+	snprintf(ev.policy.name, sizeof(ev.policy.name), "rhv-minimal");
+	ev.policy.sla_max_downtime_ms = 2000;
+	tracker_on_hook(f->t, &ev, ring_now_mono_ns());
+	check_rhv_minimal_series(f, tracker_begin(f->t, U2, "owned", RING_DIR_OUT, ring_now_mono_ns()),
+				 "rhv-minimal");
 }
 #endif
 
@@ -499,6 +520,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_status_snapshot, setup, teardown),
 #ifdef HAVE_POLICY
 		cmocka_unit_test_setup_teardown(test_advisory_records_policy_decisions, setup_rhv, teardown),
+		cmocka_unit_test_setup_teardown(test_owner_names_the_policy, setup, teardown),
 #endif
 		cmocka_unit_test_setup_teardown(test_virt_against_test_driver, setup, teardown),
 		cmocka_unit_test(test_connect_error_names_uri_and_fix),
