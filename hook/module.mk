@@ -93,17 +93,17 @@ BENCHES += bench-hook
 
 # ---- fuzzing (clang libFuzzer + ASan/UBSan; never part of the gcc build) ---------------------
 FUZZ_CC     ?= clang
-FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+HOOK_FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
                -D_GNU_SOURCE -I. -Ishm -Ihook $(XML_CFLAGS)
 
 $(B)/fuzz/fuzz-hook-xml: tests/hook/fuzz-xml.c hook/xml.c hook/event.c shm/wire.c hook/hook.h \
                          shm/wire.h
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^) $(XML_LIBS)
+	$(FUZZ_CC) $(HOOK_FUZZ_CFLAGS) -o $@ $(filter %.c,$^) $(XML_LIBS)
 
 $(B)/fuzz/fuzz-hook-wire: tests/hook/fuzz-wire.c shm/wire.c shm/wire.h
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^)
+	$(FUZZ_CC) $(HOOK_FUZZ_CFLAGS) -o $@ $(filter %.c,$^)
 
 # New inputs go to a scratch corpus under $(B); the seeds in tests/fuzz/hook/ stay as committed.
 .PHONY: fuzz-hook

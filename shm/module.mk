@@ -30,7 +30,8 @@ $(B)/fuzz/fuzz-ring: tests/shm/fuzz_ring.c shm/ring.c shm/ring.h
 FUZZERS += fuzz-ring
 fuzz-ring: $(B)/fuzz/fuzz-ring
 	@mkdir -p $(B)/fuzz/corpus-ring
-	$(B)/fuzz/fuzz-ring -max_total_time=$(FUZZ_SECONDS) -max_len=65536 $(B)/fuzz/corpus-ring tests/fuzz/ring
+	$(B)/fuzz/fuzz-ring -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
+	  -artifact_prefix=$(B)/fuzz/ -print_final_stats=1 $(B)/fuzz/corpus-ring tests/fuzz/ring
 
 install-shm-doc:
 	$(INSTALL) -D -m 0644 docs/ring-abi.md $(DESTDIR)$(DOCDIR)/ring-abi.md

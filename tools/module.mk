@@ -43,16 +43,16 @@ bench-policy: $(B)/migsim
 
 # ---- fuzzers (clang libFuzzer; the sources are rebuilt with the fuzzer's instrumentation) -------
 FUZZ_CC     ?= clang
-FUZZ_CFLAGS := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -I. -Ishm \
+POLICY_FUZZ_CFLAGS := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -I. -Ishm \
                -DMIGTUNE_VERSION='"$(VERSION)"'
 FUZZERS += fuzz-policy
 .PHONY: fuzz-policy
 $(B)/fuzz/fuzz-policy-json: tests/sim/fuzz_policy_json.c $(POLICY_SRCS) agent/policy.h
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) $(JSONC_CFLAGS) -o $@ $(filter %.c,$^) $(JSONC_LIBS) -lm
+	$(FUZZ_CC) $(POLICY_FUZZ_CFLAGS) $(JSONC_CFLAGS) -o $@ $(filter %.c,$^) $(JSONC_LIBS) -lm
 $(B)/fuzz/fuzz-scenario: tests/sim/fuzz_scenario.c $(SIM_SRCS) $(POLICY_SRCS) tools/sim.h
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) $(JSONC_CFLAGS) -o $@ $(filter %.c,$^) $(JSONC_LIBS) -lm
+	$(FUZZ_CC) $(POLICY_FUZZ_CFLAGS) $(JSONC_CFLAGS) -o $@ $(filter %.c,$^) $(JSONC_LIBS) -lm
 fuzz-policy: $(B)/fuzz/fuzz-policy-json $(B)/fuzz/fuzz-scenario
 	@mkdir -p $(B)/fuzz/corpus-policy $(B)/fuzz/corpus-scenario
 	$(B)/fuzz/fuzz-policy-json -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=$(B)/fuzz/ \

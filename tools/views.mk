@@ -72,7 +72,8 @@ FUZZERS += fuzz-dump
 fuzz-dump: $(B)/fuzz/fuzz-dump $(B)/fuzz/mkseed-dump
 	@mkdir -p $(B)/fuzz/corpus-dump
 	$(B)/fuzz/mkseed-dump $(B)/fuzz/corpus-dump
-	$(B)/fuzz/fuzz-dump -max_total_time=$(FUZZ_SECONDS) -max_len=262144 $(B)/fuzz/corpus-dump
+	$(B)/fuzz/fuzz-dump -max_total_time=$(FUZZ_SECONDS) -max_len=262144 \
+	  -artifact_prefix=$(B)/fuzz/ -print_final_stats=1 $(B)/fuzz/corpus-dump
 
 # ---- install ----------------------------------------------------------------------------------
 install-views: $(B)/migtop $(B)/migdump
