@@ -12,6 +12,7 @@
 #include <urcu/urcu-memb.h>
 
 #include "agent/ctl.h"
+#include "agent/ctl_request.h"
 #include "agent/sockutil.h"
 
 #define CTL_REQUEST_DEADLINE_MS 1000
@@ -120,8 +121,9 @@ static void reply_error(int fd, const char *msg)
 static void handle_conn(struct ctl *c, int cfd)
 {
 	struct pollfd p = { .fd = cfd, .events = POLLIN };
-	char line[256];
+	char line[CTL_REQUEST_MAX];
 	size_t len = 0;
+	int req;
 	struct ucred cred;
 	socklen_t clen = sizeof(cred);
 
@@ -131,31 +133,34 @@ static void handle_conn(struct ctl *c, int cfd)
 		reply_error(cfd, "permission denied: root or the agent's ctl_group only");
 		return;
 	}
-	while (len < sizeof(line) - 1) {
+	while (len < sizeof(line)) {
 		ssize_t n;
 
 		if (poll(&p, 1, CTL_REQUEST_DEADLINE_MS) <= 0)
 			break;
-		n = recv(cfd, line + len, sizeof(line) - 1 - len, MSG_DONTWAIT);
+		n = recv(cfd, line + len, sizeof(line) - len, MSG_DONTWAIT);
 		if (n <= 0)
 			break;
 		len += (size_t)n;
 		if (memchr(line, '\n', len))
 			break;
 	}
-	line[len] = '\0';
-	line[strcspn(line, "\r\n")] = '\0';
-	if (strcmp(line, "status") == 0) {
+	req = ctl_request_decode(line, len);
+	if (req == CTL_REQ_STATUS) {
 		struct json_object *o = ctl_status_json(c->t, c->extra, c->arg);
 
 		reply(cfd, o);
 		json_object_put(o);
-	} else if (strcmp(line, "ping") == 0) {
+	} else if (req == CTL_REQ_PING) {
 		struct json_object *o = json_object_new_object();
 
 		json_object_object_add(o, "ok", json_object_new_boolean(1));
 		reply(cfd, o);
 		json_object_put(o);
+	} else if (req == -EMSGSIZE) {
+		reply_error(cfd, "request too long: one word per line (known: status, ping)");
+	} else if (req == -EBADMSG) {
+		reply_error(cfd, "malformed request: one word per line (known: status, ping)");
 	} else {
 		reply_error(cfd, "unknown request (known: status, ping)");
 	}

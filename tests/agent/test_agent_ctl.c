@@ -17,6 +17,7 @@
 #include <urcu/urcu-memb.h>
 
 #include "agent/ctl.h"
+#include "agent/ctl_request.h"
 #include "agent/jobstats.h"
 #include "agent/tracker.h"
 #include "tests/agent/agent_testutil.h"
@@ -111,6 +112,37 @@ static void test_status_lists_domains(void **state)
 	assert_string_equal(buf, "{\"ok\":true}\n");
 	assert_int_equal(tu_ctl_request(f->path, "reboot", buf, sizeof(buf)), 0);
 	assert_non_null(strstr(buf, "\"error\":\"unknown request"));
+}
+
+#define DEC(lit) ctl_request_decode(lit, sizeof(lit) - 1)
+
+/* The request line: exactly one known word, nothing smuggled after a NUL, bounded length. */
+static void test_request_decoding(void **state)
+{
+	struct fx *f = *state;
+	char longline[CTL_REQUEST_MAX + 40], buf[4096];
+
+	assert_int_equal(DEC("status\n"), CTL_REQ_STATUS);
+	assert_int_equal(DEC("status\r\nping\n"), CTL_REQ_STATUS);
+	assert_int_equal(DEC("ping"), CTL_REQ_PING);
+	assert_int_equal(DEC("status\0ping\n"), -EBADMSG);
+	assert_int_equal(DEC("stat\tus\n"), -EBADMSG);
+	assert_int_equal(DEC("\n"), -EBADMSG);
+	assert_int_equal(DEC(""), -EBADMSG);
+	assert_int_equal(DEC("statu"), -ENOENT);
+	assert_int_equal(DEC("statusx\n"), -ENOENT);
+	assert_int_equal(DEC(" status\n"), -ENOENT);
+	memset(longline, 'a', sizeof(longline));
+	assert_int_equal(ctl_request_decode(longline, CTL_REQUEST_MAX), -EMSGSIZE);
+	assert_int_equal(ctl_request_decode(longline, CTL_REQUEST_MAX - 1), -ENOENT);
+
+	/* Through the socket: an over-long line is answered, not truncated into a request. */
+	memcpy(longline, "status", 6);
+	longline[sizeof(longline) - 1] = '\0';
+	assert_int_equal(tu_ctl_request(f->path, longline, buf, sizeof(buf)), 0);
+	assert_non_null(strstr(buf, "\"error\":\"request too long"));
+	assert_int_equal(tu_ctl_request(f->path, "ping\r", buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "{\"ok\":true}\n");
 }
 
 /* Runs "status" as uid/gid with supplementary groups; returns what the agent answered. */
@@ -212,6 +244,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_socket_mode_and_group, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_status_lists_domains, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_peer_credentials, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_request_decoding, setup, teardown),
 		cmocka_unit_test(test_no_group_means_root_only),
 	};
 
