@@ -14,7 +14,9 @@
 
 #include <urcu/urcu-memb.h>
 
+#include "agent/actuator.h"
 #include "agent/agent.h"
+#include "agent/dumper.h"
 #include "agent/ctl.h"
 #include "agent/hooksock.h"
 #include "agent/log.h"
@@ -32,6 +34,8 @@ struct agent {
 	struct agent_config cfg;
 	struct ring_writer *ring;
 	struct tracker *tracker;
+	struct actuator *act;
+	struct dumper *dumper;
 	struct msgq q;
 	struct hooksock *hook;
 	struct ctl *ctl;
@@ -80,6 +84,23 @@ static void status_extra(struct json_object *o, void *arg)
 	json_object_object_add(o, "hook", h);
 }
 
+/* ---- automatic dumps (tracker thread) ---------------------------------------------------- */
+
+static void on_migration_end(const struct tracker_domain *d, int phase, bool aborted_by_agent,
+			     void *arg)
+{
+	struct agent *a = arg;
+	const char *why = phase == RING_PHASE_DONE ? "completed" :
+		aborted_by_agent ? "aborted" : "failed";
+
+	if (!a->dumper || (phase == RING_PHASE_DONE && !a->cfg.dump_on_complete))
+		return;
+	/* Written by the dumper's own thread: compressing the ring must not hold up sampling or
+	 * libvirt's event loop. */
+	if (dumper_request(a->dumper, d->ring_index, d->name, why) < 0)
+		log_warn("%s: dump skipped: %d dumps already waiting", d->name, DUMPER_QUEUE_MAX);
+}
+
 /* ---- setup ----------------------------------------------------------------------------- */
 
 int agent_new(const struct agent_config *cfg, struct agent **ret, char *err, size_t errlen)
@@ -111,8 +132,48 @@ int agent_new(const struct agent_config *cfg, struct agent **ret, char *err, siz
 			 r == -EACCES ? " (run as root)" : "");
 		goto fail;
 	}
+	{
+		struct actuator_opts ao = { 0 };
+
+		ao.ring = a->ring;
+		ao.advisory = cfg->advisory;
+		ao.rate_burst = cfg->rate_burst;
+		ao.rate_interval_ms = cfg->rate_interval_ms;
+		ao.backoff_min_ms = cfg->retry_min_ms;
+		ao.backoff_max_ms = cfg->retry_max_ms;
+		str_copy(ao.defaults.policy, sizeof(ao.defaults.policy), cfg->policy);
+		policy_limits_default(&ao.defaults.lim);
+		ao.defaults.lim.sla_max_downtime_ms = cfg->sla_max_downtime_ms;
+		ao.defaults.lim.allow_postcopy = cfg->allow_postcopy;
+		ao.defaults.lim.allow_suspend = cfg->allow_suspend;
+		ao.defaults.lim.budget_s_per_gib = cfg->budget_s_per_gib;
+		ao.defaults.lim.reserve_permille = (uint16_t)cfg->reserve_permille;
+		ao.defaults.lim.bandwidth_max_bps = (uint64_t)cfg->bandwidth_max_mibs << 20;
+		r = actuator_new(&ao, &a->act);
+		if (r < 0) {
+			snprintf(err, errlen, "cannot set up the actuator: %s", strerror(-r));
+			goto fail;
+		}
+	}
+	if (cfg->dump_enabled) {
+		struct dumper_opts dopts = { 0 };
+
+		dopts.ring = a->ring;
+		dopts.ring_name = cfg->ring_name;
+		dopts.dir = cfg->dump_dir;
+		dopts.max_bytes = (uint64_t)cfg->dump_max_mib << 20;
+		dopts.max_age_s = (uint64_t)cfg->dump_max_age_days * 86400;
+		r = dumper_start(&dopts, &a->dumper);
+		if (r < 0) {
+			snprintf(err, errlen, "cannot start the dump thread: %s", strerror(-r));
+			goto fail;
+		}
+	}
 	to.ring = a->ring;
 	to.policy = cfg->policy;
+	to.actuator = a->act;
+	to.on_end = on_migration_end;
+	to.on_end_arg = a;
 	r = tracker_new(&to, &a->tracker);
 	if (r < 0) {
 		snprintf(err, errlen, "[policy] name: '%s' is not a known policy", cfg->policy);
@@ -202,6 +263,11 @@ void agent_free(struct agent *a)
 		tracker_free(a->tracker, release_handle);
 		a->tracker = NULL;
 	}
+	/* Queued dumps are written before the ring is closed. */
+	dumper_stop(a->dumper);
+	a->dumper = NULL;
+	actuator_free(a->act);
+	a->act = NULL;
 	virt_free(a->virt);
 	if (a->q.efd >= 0)
 		msgq_destroy(&a->q);

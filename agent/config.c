@@ -40,6 +40,17 @@ void config_defaults(struct agent_config *cfg)
 	cfg->heartbeat_ms = 1000;
 	cfg->discovery_ms = 1000;
 	str_copy(cfg->policy, sizeof(cfg->policy), "adaptive");
+	cfg->sla_max_downtime_ms = 500;
+	cfg->budget_s_per_gib = 150;
+	cfg->reserve_permille = 100;
+	cfg->rate_burst = 4;
+	cfg->rate_interval_ms = 2000;
+	cfg->retry_min_ms = 5000;
+	cfg->retry_max_ms = 60000;
+	cfg->dump_enabled = true;
+	str_copy(cfg->dump_dir, sizeof(cfg->dump_dir), AGENT_DEFAULT_DUMP_DIR);
+	cfg->dump_max_mib = 1024;
+	cfg->dump_max_age_days = 30;
 }
 
 struct parse_state {
@@ -49,7 +60,7 @@ struct parse_state {
 	bool failed;
 };
 
-enum key_kind { K_BOOL, K_U32, K_STR, K_LEVEL, K_PATH, K_RING, K_POLICY };
+enum key_kind { K_BOOL, K_U32, K_STR, K_LEVEL, K_PATH, K_RING, K_POLICY, K_MODE };
 
 struct key_desc {
 	const char *section;
@@ -63,6 +74,7 @@ struct key_desc {
 #define F(field) offsetof(struct agent_config, field), sizeof(((struct agent_config *)0)->field)
 
 static const struct key_desc keys[] = {
+	{ "agent", "mode", K_MODE, F(advisory), 0, 0 },
 	{ "agent", "advisory", K_BOOL, F(advisory), 0, 0 },
 	{ "agent", "log_level", K_LEVEL, F(log_level), 0, 0 },
 	{ "agent", "ring", K_RING, F(ring_name), 0, 0 },
@@ -84,6 +96,21 @@ static const struct key_desc keys[] = {
 	{ "nic", "peer", K_STR, F(nic_peer), 0, 0 },
 	{ "nic", "speed_mbps", K_U32, F(nic_speed_mbps), 0, 10000000 },
 	{ "policy", "name", K_POLICY, F(policy), 0, 0 },
+	{ "policy", "sla_max_downtime_ms", K_U32, F(sla_max_downtime_ms), 1, 3600000 },
+	{ "policy", "allow_postcopy", K_BOOL, F(allow_postcopy), 0, 0 },
+	{ "policy", "allow_suspend", K_BOOL, F(allow_suspend), 0, 0 },
+	{ "policy", "budget_s_per_gib", K_U32, F(budget_s_per_gib), 1, 86400 },
+	{ "policy", "reserve_permille", K_U32, F(reserve_permille), 0, 999 },
+	{ "policy", "bandwidth_max_mibs", K_U32, F(bandwidth_max_mibs), 0, 10000000 },
+	{ "actuator", "rate_burst", K_U32, F(rate_burst), 1, 100 },
+	{ "actuator", "rate_interval_ms", K_U32, F(rate_interval_ms), 100, 600000 },
+	{ "actuator", "retry_min_ms", K_U32, F(retry_min_ms), 100, 3600000 },
+	{ "actuator", "retry_max_ms", K_U32, F(retry_max_ms), 100, 3600000 },
+	{ "dump", "enabled", K_BOOL, F(dump_enabled), 0, 0 },
+	{ "dump", "on_complete", K_BOOL, F(dump_on_complete), 0, 0 },
+	{ "dump", "dir", K_PATH, F(dump_dir), 0, 0 },
+	{ "dump", "max_mib", K_U32, F(dump_max_mib), 0, 16777216 },
+	{ "dump", "max_age_days", K_U32, F(dump_max_age_days), 0, 36500 },
 };
 
 static bool is_power_of_two(uint32_t v)
@@ -129,14 +156,16 @@ static int handler(void *user, const char *section, const char *name, const char
 	const struct key_desc *k = NULL;
 	char *field;
 
-	static const char *const sections[] = { "agent", "libvirt", "sampling", "nic", "policy" };
+	static const char *const sections[] = { "agent", "libvirt", "sampling", "nic", "policy",
+						"actuator", "dump" };
 	bool known = false;
 
 	for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++)
 		known |= strcmp(section, sections[i]) == 0;
 	/* inih reports keys, not section lines: an unknown section shows at its first key. */
 	if (!known && *section)
-		return fail(st, "[%s]: unknown section (expected agent, libvirt, sampling, nic or policy)",
+		return fail(st, "[%s]: unknown section (expected agent, libvirt, sampling, nic, policy, "
+			    "actuator or dump)",
 			    section);
 	if (!name)
 		return 1;
@@ -171,6 +200,16 @@ static int handler(void *user, const char *section, const char *name, const char
 		*(uint32_t *)field = (uint32_t)v;
 		break;
 	}
+	case K_MODE:
+		/* "mode" and the older boolean "advisory" set the same thing. */
+		if (strcmp(value, "advisory") == 0)
+			*(bool *)field = true;
+		else if (strcmp(value, "active") == 0)
+			*(bool *)field = false;
+		else
+			return fail(st, "[%s] %s: '%s' is not a mode (advisory or active)", section,
+				    name, value);
+		break;
 	case K_LEVEL: {
 		int l = log_level_parse(value);
 
@@ -285,10 +324,9 @@ int config_finish(struct agent_config *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "[libvirt] uri: empty");
 		return -EINVAL;
 	}
-	if (!cfg->advisory) {
-		/* No actuator exists yet: acting would be a promise the agent cannot keep. */
-		snprintf(err, errlen, "[agent] advisory: 'no' needs the actuator, which this version "
-			 "does not have; keep advisory = yes");
+	if (cfg->retry_min_ms > cfg->retry_max_ms) {
+		snprintf(err, errlen, "[actuator] retry_min_ms (%" PRIu32 ") is above "
+			 "retry_max_ms (%" PRIu32 ")", cfg->retry_min_ms, cfg->retry_max_ms);
 		return -EINVAL;
 	}
 	if (resolve_group(cfg->ctl_group, &cfg->ctl_gid) < 0) {

@@ -17,6 +17,8 @@
 #define AGENT_PATH_MAX           108  /* sun_path */
 #define AGENT_URI_MAX            512
 #define AGENT_NAME_MAX           64
+#define AGENT_DIR_MAX            256
+#define AGENT_DEFAULT_DUMP_DIR   "/var/lib/migtune/dumps"
 
 struct agent_config {
 	/* [agent] */
@@ -47,6 +49,23 @@ struct agent_config {
 	uint32_t nic_speed_mbps;             /* 0 = from sysfs */
 	/* [policy] */
 	char policy[AGENT_NAME_MAX];
+	uint32_t sla_max_downtime_ms;        /* defaults for every domain; its metadata overrides */
+	bool allow_postcopy;
+	bool allow_suspend;
+	uint32_t budget_s_per_gib;
+	uint32_t reserve_permille;
+	uint32_t bandwidth_max_mibs;         /* 0 = no ceiling but the NIC */
+	/* [actuator] */
+	uint32_t rate_burst;
+	uint32_t rate_interval_ms;
+	uint32_t retry_min_ms;
+	uint32_t retry_max_ms;
+	/* [dump] */
+	bool dump_enabled;
+	bool dump_on_complete;
+	char dump_dir[AGENT_DIR_MAX];
+	uint32_t dump_max_mib;               /* 0 = no size limit */
+	uint32_t dump_max_age_days;          /* 0 = no age limit */
 };
 
 void config_defaults(struct agent_config *cfg);

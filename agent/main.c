@@ -22,8 +22,10 @@ static const char usage_text[] =
 "events and job statistics, incoming ones through the libvirt hook, the migration NIC through\n"
 "netlink.  Everything is recorded in the shared-memory telemetry ring that migtop reads.\n"
 "\n"
-"In advisory mode (the default, and the only mode of this version) the agent decides what its\n"
-"policy would do and records it, but never changes a migration.\n"
+"In advisory mode (the default) the agent records what its policy would do and changes nothing;\n"
+"in active mode ([agent] mode = active) it tunes the migration live through libvirt: max downtime,\n"
+"bandwidth, post-copy, suspend or abort, each action checked, recorded and logged with its reason.\n"
+"When a migration fails or is aborted the ring is dumped to [dump] dir (see migdump(1)).\n"
 "\n"
 "Options:\n"
 "  -f, --foreground         stay in the foreground and log to stderr (default: log to syslog;\n"
@@ -112,9 +114,9 @@ static int load_all(const struct cli *c, struct agent_config *cfg, char *err, si
 
 static void print_config(const struct agent_config *c)
 {
-	printf("[agent]\nadvisory = %s\nlog_level = %s\nring = %s\nring_slots = %u\n"
+	printf("[agent]\nmode = %s\nlog_level = %s\nring = %s\nring_slots = %u\n"
 	       "ring_domains = %u\nring_group = %s\nhook_socket = %s\nctl_socket = %s\n"
-	       "ctl_group = %s\n\n", c->advisory ? "yes" : "no", log_level_name(c->log_level),
+	       "ctl_group = %s\n\n", c->advisory ? "advisory" : "active", log_level_name(c->log_level),
 	       c->ring_name, c->ring_slots, c->ring_domains, c->ring_group, c->hook_socket,
 	       c->ctl_socket, c->ctl_group);
 	printf("[libvirt]\nuri = %s\nkeepalive_interval_s = %u\nkeepalive_count = %u\n"
@@ -124,7 +126,18 @@ static void print_config(const struct agent_config *c)
 	       c->heartbeat_ms, c->discovery_ms);
 	printf("[nic]\ninterface = %s\npeer = %s\nspeed_mbps = %u\n\n", c->nic_interface, c->nic_peer,
 	       c->nic_speed_mbps);
-	printf("[policy]\nname = %s\n", c->policy);
+	printf("[policy]\nname = %s\nsla_max_downtime_ms = %u\nallow_postcopy = %s\n"
+	       "allow_suspend = %s\nbudget_s_per_gib = %u\nreserve_permille = %u\n"
+	       "bandwidth_max_mibs = %u\n\n", c->policy, c->sla_max_downtime_ms,
+	       c->allow_postcopy ? "yes" : "no", c->allow_suspend ? "yes" : "no", c->budget_s_per_gib,
+	       c->reserve_permille, c->bandwidth_max_mibs);
+	printf("[actuator]\nrate_burst = %u\nrate_interval_ms = %u\nretry_min_ms = %u\n"
+	       "retry_max_ms = %u\n\n", c->rate_burst, c->rate_interval_ms, c->retry_min_ms,
+	       c->retry_max_ms);
+	printf("[dump]\nenabled = %s\non_complete = %s\ndir = %s\nmax_mib = %u\n"
+	       "max_age_days = %u\n", c->dump_enabled ? "yes" : "no",
+	       c->dump_on_complete ? "yes" : "no", c->dump_dir, c->dump_max_mib,
+	       c->dump_max_age_days);
 }
 
 static struct cli g_cli;
@@ -212,8 +225,8 @@ int main(int argc, char **argv)
 			fprintf(stderr, "migtuned: %s\n", err);
 		return 2;
 	}
-	log_info("started (advisory mode, policy %s, uri %s, ring %s)", cfg.policy, cfg.uri,
-		 cfg.ring_name);
+	log_info("started (%s mode, policy %s, uri %s, ring %s)",
+		 cfg.advisory ? "advisory" : "active", cfg.policy, cfg.uri, cfg.ring_name);
 	r = agent_run(a, sigfd, reload_cb, NULL);
 	agent_free(a);
 	close(sigfd);

@@ -1,13 +1,17 @@
 # agent/ — migtuned, the per-host agent.
 
 AGENT_SRCS := agent/agent.c agent/config.c agent/ctl.c agent/hooksock.c agent/jobstats.c \
-              agent/log.c agent/msgq.c agent/nic.c agent/sockutil.c agent/tracker.c agent/virt.c
+              agent/log.c agent/msgq.c agent/nic.c agent/sockutil.c agent/tracker.c agent/virt.c \
+              agent/actuator.c agent/actuator_virt.c agent/dumper.c
 AGENT_OBJS := $(patsubst %.c,$(B)/%.o,$(AGENT_SRCS))
 # The policy engine lives in agent/policy*.c (its own owner); built in when present.
 AGENT_POLICY_OBJS := $(patsubst %.c,$(B)/%.o,$(wildcard agent/policy*.c))
-AGENT_SHM_OBJS := $(B)/shm/ring.o $(B)/shm/wire.o
-AGENT_LIB_CFLAGS := $(VIRT_CFLAGS) $(NL_CFLAGS) $(URCU_CFLAGS) $(INIH_CFLAGS) $(JSONC_CFLAGS)
-AGENT_LIBS := $(VIRT_LIBS) $(NL_LIBS) $(URCU_LIBS) $(INIH_LIBS) $(JSONC_LIBS) -lpthread -lrt
+# tools/dump.o is $(DUMP_OBJS), named here because tools/views.mk is read after this file.
+AGENT_SHM_OBJS := $(B)/shm/ring.o $(B)/shm/wire.o $(B)/tools/dump.o
+AGENT_LIB_CFLAGS := $(VIRT_CFLAGS) $(NL_CFLAGS) $(URCU_CFLAGS) $(INIH_CFLAGS) $(JSONC_CFLAGS) \
+                    $(XML_CFLAGS)
+AGENT_LIBS := $(VIRT_LIBS) $(NL_LIBS) $(URCU_LIBS) $(INIH_LIBS) $(JSONC_LIBS) $(XML_LIBS) \
+              $(LZ4_LIBS) -lpthread -lrt
 
 $(B)/agent/%.o: CFLAGS += $(AGENT_LIB_CFLAGS)
 ifneq ($(AGENT_POLICY_OBJS),)
@@ -28,7 +32,8 @@ endif
 AGENT_TEST_DEPS := $(AGENT_OBJS) $(AGENT_POLICY_OBJS) $(AGENT_SHM_OBJS)
 
 AGENT_UNIT := test-agent-config test-agent-tracker test-agent-hooksock test-agent-ctl \
-              test-agent-nic test-agent-threads test-agent-daemon
+              test-agent-nic test-agent-threads test-agent-daemon test-agent-actuator \
+              test-agent-dumper
 $(foreach t,$(AGENT_UNIT),$(eval $(B)/tests/$(t): $(B)/tests/agent/$(subst -,_,$(t)).o \
   $(B)/tests/agent/agent_testutil.o $$(AGENT_TEST_DEPS) ; \
   $$(LINK) -o $$@ $$^ $$(AGENT_LIBS) $$(CMOCKA_LIBS) -lm))
@@ -38,7 +43,8 @@ $(B)/tests/agent/test_agent_daemon.o: CPPFLAGS += -DMIGTUNED_PATH='"$(B)/migtune
 $(B)/tests/test-agent-daemon: | $(B)/migtuned
 
 UNIT_TESTS += $(addprefix $(B)/tests/,$(AGENT_UNIT))
-TSAN_TESTS += $(B)/tests/test-agent-threads $(B)/tests/test-agent-hooksock
+TSAN_TESTS += $(B)/tests/test-agent-threads $(B)/tests/test-agent-hooksock \
+              $(B)/tests/test-agent-dumper
 
 # ---- benchmark --------------------------------------------------------------------------------
 $(B)/bench/bench-agent: $(B)/tests/agent/bench_agent.o $(B)/tests/agent/agent_testutil.o \

@@ -15,6 +15,7 @@
 #include "agent/strutil.h"
 #include "agent/tracker.h"
 #ifdef HAVE_POLICY
+#include "agent/actuator.h"
 #include "agent/policy.h"
 #endif
 
@@ -23,6 +24,9 @@ struct tracker {
 	struct ring_writer *ring;
 	char policy_name[64];
 	uint64_t keep_finished_ns;
+	struct actuator *act;
+	void (*on_end)(const struct tracker_domain *d, int phase, bool aborted_by_agent, void *arg);
+	void *on_end_arg;
 	/* counters, written by the tracker thread, read by status readers (atomics) */
 	uint64_t n_samples, n_events, n_hook, n_advisories, n_domains;
 #ifdef HAVE_POLICY
@@ -42,6 +46,7 @@ struct advice_state {
 	uint64_t prev_errors, prev_drops;
 	int last_kind;
 	int64_t last_value;
+	struct act_job job;              /* the actuator's view of this job */
 };
 #endif
 
@@ -76,6 +81,9 @@ int tracker_new(const struct tracker_opts *opts, struct tracker **ret)
 	if (!t)
 		return -ENOMEM;
 	t->ring = opts->ring;
+	t->act = opts->actuator;
+	t->on_end = opts->on_end;
+	t->on_end_arg = opts->on_end_arg;
 	t->keep_finished_ns = opts->keep_finished_ns ? opts->keep_finished_ns :
 		UINT64_C(600) * 1000000000;
 	str_copy(t->policy_name, sizeof(t->policy_name), opts->policy ? opts->policy : "none");
@@ -301,16 +309,30 @@ void tracker_end(struct tracker *t, struct tracker_domain *d, int phase, const c
 {
 	if (!d->cur.active)
 		return;
+	bool ours = false;
+
 	d->cur.active = false;
 	d->cur.phase = (uint8_t)phase;
 	d->finished_mono_ns = mono_ns;
 	d->cur.updated_mono_ns = mono_ns;
+#ifdef HAVE_POLICY
+	if (t->act && d->policy_state) {
+		struct advice_state *a = d->policy_state;
+
+		actuator_observe(t->act, &a->job, false, (uint8_t)phase, mono_ns);
+		ours = a->job.aborted;
+	}
+#endif
 	record_event(t, d, RING_EVSRC_AGENT, 0, phase, 0, "migration",
-		     phase == RING_PHASE_DONE ? "completed" : "failed", why, mono_ns);
+		     phase == RING_PHASE_DONE ? "completed" : ours ? "aborted" : "failed", why,
+		     mono_ns);
 	log_info("%s: %s migration %s (%s)", d->name,
 		 d->cur.direction == RING_DIR_OUT ? "outgoing" : "incoming",
-		 phase == RING_PHASE_DONE ? "completed" : "failed", why);
+		 phase == RING_PHASE_DONE ? "completed" : ours ? "aborted by migtuned" : "failed",
+		 why);
 	publish(d);
+	if (t->on_end)
+		t->on_end(d, phase, ours, t->on_end_arg);
 }
 
 struct tracker_domain *tracker_begin(struct tracker *t, const uint8_t uuid[16], const char *name,
@@ -581,6 +603,60 @@ static uint8_t to_mig_phase(uint8_t p)
 	}
 }
 
+/* The hook's report of the owner's settings over the configuration's. */
+static void owner_settings(const struct tracker_domain *d, struct act_settings *io)
+{
+	const struct wire_policy *p = &d->owner_policy;
+
+	if (p->present & WIRE_POL_NAME)
+		str_copy(io->policy, sizeof(io->policy), p->name);
+	if (p->present & WIRE_POL_SLA_DOWNTIME)
+		io->lim.sla_max_downtime_ms = p->sla_max_downtime_ms;
+	if (p->present & WIRE_POL_ALLOW_POSTCOPY)
+		io->lim.allow_postcopy = p->allow_postcopy != 0;
+	if (p->present & WIRE_POL_ALLOW_SUSPEND)
+		io->lim.allow_suspend = p->allow_suspend != 0;
+	if (p->present & WIRE_POL_BUDGET)
+		io->lim.budget_s_per_gib = p->budget_s_per_gib;
+}
+
+/* The actuator's path: the policy decides with the job's settings, the actuator applies (or, in
+ * advisory mode, records) each action, and the policy learns which ones took. */
+static void act_decide(struct tracker *t, struct tracker_domain *d, struct advice_state *a,
+		       const struct ring_sample *s, const struct mig_sample *ms,
+		       const struct tracker_nic_view *nic, uint64_t mono_ns)
+{
+	struct policy_action acts[POLICY_MAX_ACTIONS];
+	struct act_context ctx;
+	struct mig_limits lim;
+	int n;
+
+	actuator_observe(t->act, &a->job, true, s->phase, mono_ns);
+	lim = a->job.settings.lim;
+	lim.postcopy_flag_set = a->job.postcopy_flag || (s->flags & RING_SAMPLE_F_POSTCOPY_FLAG);
+	lim.concurrent_on_nic = nic && nic->concurrent ? nic->concurrent : 1;
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.direction = s->direction;
+	ctx.phase = s->phase;
+	ctx.nic_carrier = ms->nic_carrier;
+	ctx.nic_errors_delta = ms->nic_errors_delta;
+	ctx.nic_drops_delta = ms->nic_drops_delta;
+	ctx.downtime_limit_ms = s->downtime_limit_ms;
+	ctx.bandwidth_limit_mibs = s->bandwidth_limit_mibs;
+	ctx.now_ns = mono_ns;
+	ctx.policy_name = a->policy_name;
+	n = policy_decide(&a->policy, &a->st, &a->hist, &lim, acts, POLICY_MAX_ACTIONS);
+	for (int i = 0; i < n; i++) {
+		int res = actuator_apply(t->act, &a->job, d->virt_handle, &acts[i], &ctx);
+
+		policy_applied(&a->policy, &a->st, &acts[i],
+			       res == RING_RES_APPLIED || res == RING_RES_ADVISORY);
+		if (res == RING_RES_ADVISORY)
+			counter_inc(&t->n_advisories);
+		str_copy(d->cur.advice, sizeof(d->cur.advice), acts[i].text);
+	}
+}
+
 static void advise(struct tracker *t, struct tracker_domain *d, const struct ring_sample *s,
 		   const struct tracker_nic_view *nic, uint64_t mono_ns)
 {
@@ -596,10 +672,33 @@ static void advise(struct tracker *t, struct tracker_domain *d, const struct rin
 		a = calloc(1, sizeof(*a));
 		if (!a)
 			return;
+		if (t->act) {
+			/* The actuator reads the owner's settings through libvirt (over what the
+			 * hook reported, over the configuration) before the policy is chosen. */
+			struct act_settings base = *actuator_defaults(t->act);
+
+			owner_settings(d, &base);
+			actuator_job_init(&a->job, d->ring_index, d->name);
+			actuator_load_settings(t->act, &a->job, d->virt_handle, &base);
+			if (policy_builtin(a->job.settings.policy, &a->policy) < 0) {
+				log_warn("%s: unknown policy '%s' in the domain's settings; using %s",
+					 d->name, a->job.settings.policy, t->policy_name);
+				str_copy(a->job.settings.policy, sizeof(a->job.settings.policy),
+					 t->policy_name);
+				if (t->have_policy)
+					a->policy = t->policy;
+				else
+					policy_builtin("none", &a->policy);
+			}
+			str_copy(a->policy_name, sizeof(a->policy_name), a->job.settings.policy);
+			owner = true;
+		}
 		/* The domain's owner may name a policy in its XML; otherwise the agent's. */
-		if (d->owner_policy.present & WIRE_POL_NAME)
+		if (!owner && (d->owner_policy.present & WIRE_POL_NAME))
 			owner = policy_builtin(d->owner_policy.name, &a->policy) == 0;
-		if (owner) {
+		if (owner && t->act) {
+			/* chosen above */
+		} else if (owner) {
 			str_copy(a->policy_name, sizeof(a->policy_name), d->owner_policy.name);
 		} else if (t->have_policy) {
 			a->policy = t->policy;
@@ -639,6 +738,10 @@ static void advise(struct tracker *t, struct tracker_domain *d, const struct rin
 	if (policy_observe(&a->hist, &ms) < 0)
 		return;
 	ms.nic_mig_tx_bps = nic ? nic->mig_tx_bps : 0;
+	if (t->act) {
+		act_decide(t, d, a, s, &ms, nic, mono_ns);
+		return;
+	}
 	policy_limits_default(&lim);
 	lim.postcopy_flag_set = (s->flags & RING_SAMPLE_F_POSTCOPY_FLAG) != 0;
 	lim.concurrent_on_nic = nic && nic->concurrent ? nic->concurrent : 1;
@@ -712,6 +815,10 @@ int tracker_ingest_sample(struct tracker *t, struct tracker_domain *d, bool job_
 		rs.phase = rs.iteration > 0 ? RING_PHASE_PRECOPY : RING_PHASE_SETUP;
 	d->cur.phase = rs.phase;
 	d->want_poll = false;
+#ifdef HAVE_POLICY
+	if (d->policy_state && ((struct advice_state *)d->policy_state)->job.postcopy_flag)
+		rs.flags |= RING_SAMPLE_F_POSTCOPY_FLAG;
+#endif
 	record_sample(t, d, &rs, mono_ns);
 	if (rs.direction == RING_DIR_OUT)
 		advise(t, d, &rs, nic, mono_ns);

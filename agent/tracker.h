@@ -62,10 +62,19 @@ struct tracker_domain {
 	struct wire_policy owner_policy;  /* from the domain XML's metadata, via the hook */
 };
 
+struct actuator;
+
 struct tracker_opts {
 	struct ring_writer *ring;         /* required */
 	const char *policy;               /* policy name for the advisory seam */
 	uint64_t keep_finished_ns;        /* how long finished migrations stay listed */
+	/* The actuator that applies (or, advisory, records) the policy's actions; NULL: the seam
+	 * records them itself as advisories.  Not owned. */
+	struct actuator *actuator;
+	/* Called on the tracker thread when a migration ends; aborted_by_agent when the
+	 * actuator's abort ended it.  Used for the automatic dumps. */
+	void (*on_end)(const struct tracker_domain *d, int phase, bool aborted_by_agent, void *arg);
+	void *on_end_arg;
 };
 
 int tracker_new(const struct tracker_opts *opts, struct tracker **ret);

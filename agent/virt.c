@@ -259,6 +259,13 @@ void virt_disconnect(struct virt *v)
 	__atomic_store_n(&v->connected, 0, __ATOMIC_RELAXED);
 }
 
+virDomainPtr virt_domain_ptr(void *handle)
+{
+	struct virt_dom *vd = handle;
+
+	return vd ? vd->dom : NULL;
+}
+
 void virt_release_handle(void *handle)
 {
 	struct virt_dom *vd = handle;

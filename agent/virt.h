@@ -54,6 +54,8 @@ int virt_discover(struct virt *v, struct tracker *t, uint64_t now_mono_ns);
 int virt_poll(struct virt *v, struct tracker_domain *d, struct ring_sample *ret, bool *ret_active,
 	      bool *ret_final);
 
+/* The libvirt domain behind a tracker entry's handle (NULL when none); for the actuator. */
+virDomainPtr virt_domain_ptr(void *handle);
 /* Frees a tracker entry's handle (tracker_expire/tracker_free callback). */
 void virt_release_handle(void *handle);
 /* The PID of the domain's QEMU process from libvirt's pid file, or a negative errno. */

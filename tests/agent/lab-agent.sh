@@ -98,6 +98,8 @@ reconnect_max_ms = 1000
 [sampling]
 interval_ms = 500
 EOF
+# Automatic dumps of the aborted migrations stay in the test's work directory.
+printf '[dump]\ndir = %s/dumps\n' "$WORK" >> "$WORK/migtuned.conf"
 
 start_agent() {   # HOST TAG
 	"$LAB" spawn "$1" "$2" "$AGENT" --foreground --config "$WORK/migtuned.conf" >/dev/null

@@ -232,10 +232,16 @@ static void test_finish_checks(void **state)
 	assert_int_equal(config_finish(&cfg, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "reconnect_min_ms (5000) is above reconnect_max_ms (1000)"));
 
+	/* Acting is allowed now that the actuator exists. */
 	config_defaults(&cfg);
 	cfg.advisory = false;
+	assert_int_equal(config_finish(&cfg, err, sizeof(err)), 0);
+
+	config_defaults(&cfg);
+	cfg.retry_min_ms = 9000;
+	cfg.retry_max_ms = 1000;
 	assert_int_equal(config_finish(&cfg, err, sizeof(err)), -EINVAL);
-	assert_non_null(strstr(err, "[agent] advisory"));
+	assert_non_null(strstr(err, "[actuator] retry_min_ms (9000) is above retry_max_ms (1000)"));
 
 	config_defaults(&cfg);
 	snprintf(cfg.ctl_group, sizeof(cfg.ctl_group), "no-such-group-mt");

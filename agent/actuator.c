@@ -1,0 +1,556 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+
+#include "agent/actuator.h"
+#include "agent/log.h"
+#include "agent/strutil.h"
+
+struct actuator {
+	struct ring_writer *ring;
+	const struct act_ops *ops;
+	bool advisory;
+	uint32_t rate_burst, rate_interval_ms, backoff_min_ms, backoff_max_ms;
+	struct act_settings defaults;
+};
+
+static const char *const result_names[] = {
+	[RING_RES_APPLIED] = "applied", [RING_RES_FAILED] = "failed",
+	[RING_RES_ADVISORY] = "advisory", [RING_RES_SKIPPED] = "skipped",
+};
+
+const char *actuator_result_name(int result)
+{
+	if (result >= RING_RES_APPLIED && result <= RING_RES_SKIPPED)
+		return result_names[result];
+	return "none";
+}
+
+int actuator_new(const struct actuator_opts *opts, struct actuator **ret)
+{
+	struct actuator *a;
+
+	if (!opts || !opts->ring || !ret)
+		return -EINVAL;
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	a->ring = opts->ring;
+	a->ops = opts->ops ? opts->ops : &actuator_virt_ops;
+	a->advisory = opts->advisory;
+	a->rate_burst = opts->rate_burst ? opts->rate_burst : 4;
+	a->rate_interval_ms = opts->rate_interval_ms ? opts->rate_interval_ms : 2000;
+	a->backoff_min_ms = opts->backoff_min_ms ? opts->backoff_min_ms : 5000;
+	a->backoff_max_ms = opts->backoff_max_ms ? opts->backoff_max_ms : 60000;
+	if (a->backoff_max_ms < a->backoff_min_ms)
+		a->backoff_max_ms = a->backoff_min_ms;
+	a->defaults = opts->defaults;
+	if (!a->defaults.policy[0])
+		str_copy(a->defaults.policy, sizeof(a->defaults.policy), "adaptive");
+	if (!a->defaults.lim.sla_max_downtime_ms)
+		policy_limits_default(&a->defaults.lim);
+	*ret = a;
+	return 0;
+}
+
+void actuator_free(struct actuator *a)
+{
+	free(a);
+}
+
+bool actuator_advisory(const struct actuator *a)
+{
+	return a->advisory;
+}
+
+void actuator_job_init(struct act_job *job, uint32_t ring_index, const char *name)
+{
+	memset(job, 0, sizeof(*job));
+	job->ring_index = ring_index;
+	job->name = name;
+	job->last_kind = RING_ACT_NONE;
+}
+
+/* ---- per-domain settings from the metadata ------------------------------------------------- */
+
+static int parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *ret)
+{
+	unsigned long long v = 0;
+
+	if (!*s)
+		return -EINVAL;
+	for (const char *p = s; *p; p++) {
+		if (*p < '0' || *p > '9' || v > max)
+			return -EINVAL;
+		v = v * 10 + (unsigned)(*p - '0');
+	}
+	if (v < min || v > max)
+		return -EINVAL;
+	*ret = (uint32_t)v;
+	return 0;
+}
+
+static int parse_yesno(const char *s, bool *ret)
+{
+	if (strcmp(s, "yes") == 0)
+		*ret = true;
+	else if (strcmp(s, "no") == 0)
+		*ret = false;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+static bool valid_policy_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n < 1 || n > ACT_POLICY_NAME_MAX)
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || *s == '.' || *s == '_' || *s == '-'))
+			return false;
+	return true;
+}
+
+int actuator_parse_metadata(const char *xml, struct act_settings *io, char *err, size_t errlen)
+{
+	xmlDocPtr doc;
+	xmlNodePtr root;
+	int r = 0;
+
+	if (!xml || !io)
+		return -EINVAL;
+	doc = xmlReadMemory(xml, (int)strnlen(xml, 1 << 20), "metadata.xml", NULL,
+			    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+	if (!doc) {
+		snprintf(err, errlen, "not well-formed XML");
+		return -EBADMSG;
+	}
+	root = xmlDocGetRootElement(doc);
+	if (!root || strcmp((const char *)root->name, "policy") != 0 || !root->ns ||
+	    !root->ns->href || strcmp((const char *)root->ns->href, ACT_METADATA_NS) != 0) {
+		snprintf(err, errlen, "expected a <policy> element in namespace %s", ACT_METADATA_NS);
+		xmlFreeDoc(doc);
+		return -EBADMSG;
+	}
+	for (xmlAttrPtr at = root->properties; at; at = at->next) {
+		const char *name = (const char *)at->name;
+		xmlChar *value = xmlNodeGetContent((xmlNodePtr)at);
+		const char *v = value ? (const char *)value : "";
+		int e = 0;
+
+		if (strcmp(name, "name") == 0) {
+			if (valid_policy_name(v))
+				str_copy(io->policy, sizeof(io->policy), v);
+			else
+				e = -EINVAL;
+		} else if (strcmp(name, "sla-max-downtime-ms") == 0) {
+			e = parse_u32(v, 1, 3600000, &io->lim.sla_max_downtime_ms);
+		} else if (strcmp(name, "allow-postcopy") == 0) {
+			e = parse_yesno(v, &io->lim.allow_postcopy);
+		} else if (strcmp(name, "allow-suspend") == 0) {
+			e = parse_yesno(v, &io->lim.allow_suspend);
+		} else if (strcmp(name, "budget-s-per-gib") == 0) {
+			e = parse_u32(v, 1, 86400, &io->lim.budget_s_per_gib);
+		}
+		/* Unknown attributes are ignored: newer versions may add some. */
+		if (e < 0 && r == 0) {
+			char shown[40];
+
+			str_copy(shown, sizeof(shown), v);
+			snprintf(err, errlen, "%s=\"%s\" is not valid", name, shown);
+			r = -EINVAL;
+		}
+		xmlFree(value);
+	}
+	xmlFreeDoc(doc);
+	return r;
+}
+
+const struct act_settings *actuator_defaults(const struct actuator *a)
+{
+	return &a->defaults;
+}
+
+void actuator_load_settings(struct actuator *a, struct act_job *job, void *handle,
+			    const struct act_settings *base)
+{
+	char err[ACT_ERR_MAX] = "";
+	char *xml = NULL;
+	int r;
+
+	if (job->settings_loaded)
+		return;
+	if (!base)
+		base = &a->defaults;
+	job->settings = *base;
+	if (!handle)
+		return;
+	job->settings_loaded = true;
+	r = a->ops->get_metadata(handle, &xml, err, sizeof(err));
+	if (r == 0) {
+		struct act_settings s = *base;
+		char perr[ACT_ERR_MAX] = "";
+
+		r = actuator_parse_metadata(xml, &s, perr, sizeof(perr));
+		if (r == -EBADMSG) {
+			log_warn("%s: migtune metadata ignored (%s); using the configured defaults",
+				 job->name, perr);
+		} else {
+			if (r < 0)
+				log_warn("%s: migtune metadata: %s; that setting keeps its default",
+					 job->name, perr);
+			job->settings = s;
+		}
+		free(xml);
+	} else if (r != -ENOENT) {
+		log_warn("%s: cannot read the domain's metadata (%s); using the configured defaults",
+			 job->name, err);
+	}
+	r = a->ops->postcopy_enabled(handle, job->name);
+	job->postcopy_flag = r == 1;
+	log_info("%s: policy %s, SLA %" PRIu32 " ms, post-copy %s%s, suspend %s, budget %" PRIu32
+		 " s/GiB", job->name, job->settings.policy, job->settings.lim.sla_max_downtime_ms,
+		 job->settings.lim.allow_postcopy ? "allowed" : "not allowed",
+		 r == 1 ? " (job has the post-copy flag)" : r == 0 ? " (job without the post-copy flag)" :
+		 " (post-copy flag unknown)", job->settings.lim.allow_suspend ? "allowed" : "not allowed",
+		 job->settings.lim.budget_s_per_gib);
+}
+
+/* ---- records ------------------------------------------------------------------------------ */
+
+static int64_t shown_value(uint8_t kind, int64_t v)
+{
+	/* The ring keeps bandwidth in MiB/s (what libvirt takes); the policy speaks bytes/s. */
+	if (kind == RING_ACT_SET_BANDWIDTH && v > 0)
+		return (v + (1 << 20) - 1) >> 20;
+	return v;
+}
+
+static void record(struct actuator *a, struct act_job *job, const struct policy_action *pa,
+		   const struct act_context *ctx, int result, int error, const char *why)
+{
+	struct ring_action ra;
+	int64_t oldv = shown_value(pa->kind, pa->old_value), newv = shown_value(pa->kind, pa->value);
+	const char *kname = policy_action_name(pa->kind);
+	const char *unit = pa->kind == RING_ACT_SET_DOWNTIME ? " ms" :
+		pa->kind == RING_ACT_SET_BANDWIDTH ? " MiB/s" : "";
+	char vals[64] = "";
+	int level;
+
+	/* A policy re-proposing what was just refused (or advised) is recorded once. */
+	if (result != RING_RES_APPLIED && job->last_kind == pa->kind &&
+	    job->last_value == pa->value && job->last_result == result &&
+	    strncmp(job->last_why, why ? why : "", sizeof(job->last_why) - 1) == 0)
+		return;
+	job->last_kind = pa->kind;
+	job->last_value = pa->value;
+	job->last_result = (uint8_t)result;
+	str_copy(job->last_why, sizeof(job->last_why), why ? why : "");
+
+	memset(&ra, 0, sizeof(ra));
+	ra.kind = pa->kind;
+	ra.reason_code = pa->reason;
+	ra.result = (uint8_t)result;
+	ra.error = error;
+	ra.old_value = oldv;
+	ra.new_value = newv;
+	str_copy(ra.policy, sizeof(ra.policy), ctx->policy_name ? ctx->policy_name : "");
+	/* Refusals carry their own reason; the policy's reason goes to the log with them. */
+	str_copy(ra.reason, sizeof(ra.reason), why ? why : pa->text);
+	ring_append_at(a->ring, RING_REC_ACTION, job->ring_index, ctx->now_ns, &ra, sizeof(ra));
+
+	switch (result) {
+	case RING_RES_APPLIED: job->applied++; level = LOG_NOTICE; break;
+	case RING_RES_ADVISORY: job->advised++; level = LOG_NOTICE; break;
+	case RING_RES_FAILED: job->failed++; level = LOG_WARNING; break;
+	default: job->skipped++; level = LOG_INFO; break;
+	}
+	if (pa->kind == RING_ACT_SET_DOWNTIME || pa->kind == RING_ACT_SET_BANDWIDTH)
+		snprintf(vals, sizeof(vals), " %" PRId64 " -> %" PRId64 "%s", oldv, newv, unit);
+	if (why)
+		log_msg(level, "%s: %s %s%s: %s (policy %s, %s: %s)", job->name,
+			actuator_result_name(result), kname, vals, why, ra.policy,
+			policy_reason_name(pa->reason), pa->text);
+	else
+		log_msg(level, "%s: %s %s%s (policy %s, %s: %s)", job->name,
+			actuator_result_name(result), kname, vals, ra.policy,
+			policy_reason_name(pa->reason), pa->text);
+}
+
+/* ---- gates ------------------------------------------------------------------------------- */
+
+static const char *gate(const struct act_job *job, const struct policy_action *pa,
+			const struct act_context *ctx, char *buf, size_t len)
+{
+	if (ctx->direction != RING_DIR_OUT)
+		return "incoming migration: only the source tunes";
+	if (ctx->phase == RING_PHASE_DONE || ctx->phase == RING_PHASE_FAILED)
+		return "the migration has ended";
+	if (job->terminal_done)
+		return "post-copy, suspend or abort already took";
+	if (ctx->phase == RING_PHASE_POSTCOPY)
+		/* The guest runs on the destination while pages still come from here: aborting or
+		 * pausing now would lose it, and the limits no longer matter. */
+		return "post-copy is running: nothing may change";
+	switch (pa->kind) {
+	case RING_ACT_SET_DOWNTIME:
+		if (pa->value < 1 || pa->value > 3600000)
+			return "downtime outside 1..3600000 ms";
+		break;
+	case RING_ACT_SET_BANDWIDTH:
+		if (pa->value < (1 << 20))
+			return "bandwidth below 1 MiB/s";
+		break;
+	case RING_ACT_POSTCOPY:
+		if (ctx->phase != RING_PHASE_PRECOPY)
+			return "post-copy only from pre-copy";
+		if (!job->settings.lim.allow_postcopy)
+			return "post-copy not allowed (allow-postcopy=no)";
+		if (!job->postcopy_flag)
+			return "job not started with --postcopy";
+		if (ctx->nic_carrier == MIG_NIC_CARRIER_DOWN)
+			return "network unhealthy: NIC carrier down";
+		if (ctx->nic_errors_delta || ctx->nic_drops_delta) {
+			snprintf(buf, len, "network unhealthy: %" PRIu32 " errors, %" PRIu32 " drops",
+				 ctx->nic_errors_delta, ctx->nic_drops_delta);
+			return buf;
+		}
+		break;
+	case RING_ACT_SUSPEND:
+		if (ctx->phase == RING_PHASE_SUSPENDED)
+			return "guest already paused";
+		if (!job->settings.lim.allow_suspend)
+			return "suspend not allowed (allow-suspend=no)";
+		break;
+	case RING_ACT_ABORT:
+		break;
+	default:
+		return "not an action the actuator knows";
+	}
+	return NULL;
+}
+
+static bool take_token(struct actuator *a, struct act_job *job, uint64_t now)
+{
+	uint64_t cap = (uint64_t)a->rate_burst * 1000;
+
+	if (!job->t_refill_ns) {
+		job->tokens_milli = cap;
+	} else if (now > job->t_refill_ns) {
+		uint64_t add = (now - job->t_refill_ns) / 1000000 * 1000 / a->rate_interval_ms;
+
+		job->tokens_milli = job->tokens_milli + add > cap ? cap : job->tokens_milli + add;
+	}
+	job->t_refill_ns = now;
+	if (job->tokens_milli < 1000)
+		return false;
+	job->tokens_milli -= 1000;
+	return true;
+}
+
+/* ---- apply -------------------------------------------------------------------------------- */
+
+static int call(struct actuator *a, void *h, const struct policy_action *pa, char *err,
+		size_t errlen)
+{
+	const struct act_ops *o = a->ops;
+	int r;
+
+	switch (pa->kind) {
+	case RING_ACT_SET_DOWNTIME: {
+		uint64_t back = 0;
+
+		r = o->set_max_downtime(h, (uint64_t)pa->value, err, errlen);
+		if (r < 0)
+			return r;
+		r = o->get_max_downtime(h, &back, err, errlen);
+		if (r < 0)
+			return r;
+		if (back != (uint64_t)pa->value) {
+			snprintf(err, errlen, "read back %" PRIu64 " ms, not %" PRId64, back,
+				 pa->value);
+			return -EIO;
+		}
+		return 0;
+	}
+	case RING_ACT_SET_BANDWIDTH: {
+		uint64_t mibs = (uint64_t)shown_value(pa->kind, pa->value), back = 0;
+
+		r = o->set_max_speed(h, mibs, err, errlen);
+		if (r < 0)
+			return r;
+		r = o->get_max_speed(h, &back, err, errlen);
+		if (r < 0)
+			return r;
+		if (back != mibs) {
+			snprintf(err, errlen, "read back %" PRIu64 " MiB/s, not %" PRIu64, back, mibs);
+			return -EIO;
+		}
+		return 0;
+	}
+	case RING_ACT_POSTCOPY:
+		return o->start_postcopy(h, err, errlen);
+	case RING_ACT_SUSPEND:
+		return o->suspend(h, err, errlen);
+	case RING_ACT_ABORT:
+		return o->abort_job(h, err, errlen);
+	default:
+		snprintf(err, errlen, "unknown action");
+		return -EINVAL;
+	}
+}
+
+int actuator_apply(struct actuator *a, struct act_job *job, void *handle,
+		   const struct policy_action *pa, const struct act_context *ctx)
+{
+	char buf[ACT_ERR_MAX], err[ACT_ERR_MAX] = "", why[ACT_ERR_MAX];
+	const char *g;
+	uint8_t k = pa->kind;
+	int r;
+
+	if (k == RING_ACT_HOLD) {
+		/* A deliberate wait: nothing to apply, but the record says why. */
+		record(a, job, pa, ctx, a->advisory ? RING_RES_ADVISORY : RING_RES_APPLIED, 0, NULL);
+		return a->advisory ? RING_RES_ADVISORY : RING_RES_APPLIED;
+	}
+	if (k >= ACT_KINDS) {
+		record(a, job, pa, ctx, RING_RES_SKIPPED, -EINVAL, "unknown action kind");
+		return RING_RES_SKIPPED;
+	}
+	g = gate(job, pa, ctx, buf, sizeof(buf));
+	if (g) {
+		record(a, job, pa, ctx, RING_RES_SKIPPED, 0, g);
+		return RING_RES_SKIPPED;
+	}
+	if (a->advisory) {
+		record(a, job, pa, ctx, RING_RES_ADVISORY, 0, NULL);
+		return RING_RES_ADVISORY;
+	}
+	if (!handle) {
+		record(a, job, pa, ctx, RING_RES_SKIPPED, -ENOTCONN, "no libvirt connection");
+		return RING_RES_SKIPPED;
+	}
+	if (ctx->now_ns < job->retry_after_ns[k]) {
+		snprintf(why, sizeof(why), "backing off %" PRIu32 " s after a failure",
+			 job->backoff_ms[k] / 1000);
+		record(a, job, pa, ctx, RING_RES_SKIPPED, 0, why);
+		return RING_RES_SKIPPED;
+	}
+	/* An abort is never held back: it is the policy's last word on a hopeless job. */
+	if (k != RING_ACT_ABORT && !take_token(a, job, ctx->now_ns)) {
+		snprintf(why, sizeof(why), "rate limit: %" PRIu32 " actions per %" PRIu32 " s",
+			 a->rate_burst, a->rate_burst * a->rate_interval_ms / 1000);
+		record(a, job, pa, ctx, RING_RES_SKIPPED, 0, why);
+		return RING_RES_SKIPPED;
+	}
+	r = call(a, handle, pa, err, sizeof(err));
+	if (r < 0) {
+		job->backoff_ms[k] = job->backoff_ms[k] ? job->backoff_ms[k] * 2 : a->backoff_min_ms;
+		if (job->backoff_ms[k] > a->backoff_max_ms)
+			job->backoff_ms[k] = a->backoff_max_ms;
+		job->retry_after_ns[k] = ctx->now_ns + (uint64_t)job->backoff_ms[k] * 1000000;
+		record(a, job, pa, ctx, RING_RES_FAILED, r, err[0] ? err : strerror(-r));
+		return RING_RES_FAILED;
+	}
+	job->backoff_ms[k] = 0;
+	job->retry_after_ns[k] = 0;
+	if (k == RING_ACT_POSTCOPY || k == RING_ACT_SUSPEND || k == RING_ACT_ABORT) {
+		job->pending_kind = k;
+		job->pending_since_ns = ctx->now_ns;
+		job->terminal_done = true;
+		if (k == RING_ACT_ABORT)
+			job->aborted = true;
+	}
+	record(a, job, pa, ctx, RING_RES_APPLIED, 0, NULL);
+	return RING_RES_APPLIED;
+}
+
+void actuator_observe(struct actuator *a, struct act_job *job, bool active, uint8_t phase,
+		      uint64_t now_ns)
+{
+	bool seen;
+
+	if (!job->pending_kind)
+		return;
+	switch (job->pending_kind) {
+	case RING_ACT_POSTCOPY:
+		seen = !active || phase == RING_PHASE_POSTCOPY || phase == RING_PHASE_DONE;
+		break;
+	case RING_ACT_SUSPEND:
+		seen = !active || phase == RING_PHASE_SUSPENDED || phase == RING_PHASE_DONE;
+		break;
+	default:
+		seen = !active;
+		break;
+	}
+	if (seen) {
+		log_info("%s: %s confirmed by the job's state (%.1f s after the call)", job->name,
+			 policy_action_name(job->pending_kind),
+			 (double)(now_ns - job->pending_since_ns) / 1e9);
+		job->pending_kind = 0;
+		return;
+	}
+	if (now_ns - job->pending_since_ns >= (uint64_t)ACT_VERIFY_MS * 1000000) {
+		struct policy_action pa = { .kind = job->pending_kind, .old_value = -1 };
+		struct act_context ctx = { .direction = RING_DIR_OUT, .phase = phase,
+					   .now_ns = now_ns, .policy_name = job->settings.policy };
+		char why[64];
+
+		snprintf(why, sizeof(why), "not seen in the job after %d s", ACT_VERIFY_MS / 1000);
+		snprintf(pa.text, sizeof(pa.text), "libvirt accepted the call");
+		/* The call returned success but the job did not follow: let the policy's next
+		 * decision be applied (after the usual back-off). */
+		job->terminal_done = false;
+		job->aborted = false;
+		job->backoff_ms[pa.kind] = a->backoff_min_ms;
+		job->retry_after_ns[pa.kind] = now_ns + (uint64_t)a->backoff_min_ms * 1000000;
+		job->pending_kind = 0;
+		record(a, job, &pa, &ctx, RING_RES_FAILED, -ETIMEDOUT, why);
+	}
+}
+
+int actuator_status_job_flags(const char *status_xml, uint64_t *ret_flags)
+{
+	const char *p = status_xml;
+
+	while ((p = strstr(p, "<job ")) != NULL) {
+		const char *end = strchr(p, '>');
+		const char *f;
+		char *e;
+		unsigned long long v;
+
+		if (!end)
+			return -EBADMSG;
+		/* Only the async migration job; a plain <job> line has no migration flags. */
+		f = strstr(p, "async='migration out'");
+		if (!f || f > end) {
+			f = strstr(p, "async=\"migration out\"");
+			if (!f || f > end) {
+				p = end;
+				continue;
+			}
+		}
+		f = strstr(p, "flags=");
+		if (!f || f > end)
+			return -EBADMSG;
+		f += 6;
+		if (*f != '\'' && *f != '"')
+			return -EBADMSG;
+		errno = 0;
+		v = strtoull(f + 1, &e, 0);
+		if (errno || e == f + 1 || (*e != '\'' && *e != '"'))
+			return -EBADMSG;
+		*ret_flags = v;
+		return 0;
+	}
+	return -ENOENT;
+}

@@ -1,0 +1,695 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The actuator through its libvirt seam (a fake struct act_ops): gates, advisory mode, read-back
+ * verification, failures and back-off, the per-domain rate limit, the confirmation of terminal
+ * actions, the ring records, the metadata parser, and the tracker handing the policy's actions
+ * to it and telling the policy what took.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <urcu/urcu-memb.h>
+
+#include "agent/actuator.h"
+#include "agent/jobstats.h"
+#include "agent/tracker.h"
+#include "tests/agent/agent_testutil.h"
+
+#define MAXREC 4096
+#define S_NS UINT64_C(1000000000)
+
+/* ---- the fake libvirt ---------------------------------------------------------------------- */
+
+enum { OP_SET_DT, OP_GET_DT, OP_SET_BW, OP_GET_BW, OP_POSTCOPY, OP_SUSPEND, OP_ABORT, OP_META,
+       OP_PCFLAG, OP_N };
+
+struct fake {
+	unsigned calls[OP_N];
+	int fail[OP_N];               /* errno to fail with (positive), 0 = succeed */
+	uint64_t downtime_ms, speed_mibs;
+	int64_t readback_skew;        /* added to what get_* returns */
+	const char *metadata;         /* NULL: the domain has none */
+	int postcopy;                 /* what postcopy_enabled says */
+};
+
+static struct fake F;
+
+static int fake_ret(int op, char *err, size_t errlen)
+{
+	F.calls[op]++;
+	if (F.fail[op]) {
+		snprintf(err, errlen, "fake error %d", F.fail[op]);
+		return -F.fail[op];
+	}
+	return 0;
+}
+
+static int f_set_dt(void *h, uint64_t ms, char *err, size_t errlen)
+{
+	int r = fake_ret(OP_SET_DT, err, errlen);
+
+	if (!r)
+		F.downtime_ms = ms;
+	return r;
+}
+
+static int f_get_dt(void *h, uint64_t *ret, char *err, size_t errlen)
+{
+	int r = fake_ret(OP_GET_DT, err, errlen);
+
+	*ret = F.downtime_ms + (uint64_t)F.readback_skew;
+	return r;
+}
+
+static int f_set_bw(void *h, uint64_t mibs, char *err, size_t errlen)
+{
+	int r = fake_ret(OP_SET_BW, err, errlen);
+
+	if (!r)
+		F.speed_mibs = mibs;
+	return r;
+}
+
+static int f_get_bw(void *h, uint64_t *ret, char *err, size_t errlen)
+{
+	int r = fake_ret(OP_GET_BW, err, errlen);
+
+	*ret = F.speed_mibs + (uint64_t)F.readback_skew;
+	return r;
+}
+
+static int f_postcopy(void *h, char *err, size_t errlen) { return fake_ret(OP_POSTCOPY, err, errlen); }
+static int f_suspend(void *h, char *err, size_t errlen) { return fake_ret(OP_SUSPEND, err, errlen); }
+static int f_abort(void *h, char *err, size_t errlen) { return fake_ret(OP_ABORT, err, errlen); }
+
+static int f_meta(void *h, char **ret, char *err, size_t errlen)
+{
+	int r = fake_ret(OP_META, err, errlen);
+
+	if (r)
+		return r;
+	if (!F.metadata)
+		return -ENOENT;
+	*ret = strdup(F.metadata);
+	return 0;
+}
+
+static int f_pcflag(void *h, const char *name)
+{
+	F.calls[OP_PCFLAG]++;
+	return F.postcopy;
+}
+
+static const struct act_ops fake_ops = {
+	.set_max_downtime = f_set_dt, .get_max_downtime = f_get_dt,
+	.set_max_speed = f_set_bw, .get_max_speed = f_get_bw,
+	.start_postcopy = f_postcopy, .suspend = f_suspend, .abort_job = f_abort,
+	.get_metadata = f_meta, .postcopy_enabled = f_pcflag,
+};
+
+static int HANDLE;                    /* any non-NULL handle */
+
+/* ---- fixture ------------------------------------------------------------------------------- */
+
+struct fx {
+	char ring[64];
+	struct ring_writer *w;
+	struct actuator *act;
+	struct act_job job;
+	struct act_context ctx;
+	struct ring_record *recs;
+	size_t n;
+};
+
+static int setup_mode(void **state, bool advisory)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	struct ring_create_opts o = { .slot_count = 8192, .domain_slots = 64, .gid = (gid_t)-1 };
+	struct actuator_opts ao = { 0 };
+
+	memset(&F, 0, sizeof(F));
+	F.downtime_ms = 300;
+	F.speed_mibs = 20;
+	F.postcopy = 0;
+	tu_ring_name("act", f->ring, sizeof(f->ring));
+	o.name = f->ring;
+	assert_int_equal(ring_writer_open(&o, &f->w), 0);
+	ao.ring = f->w;
+	ao.ops = &fake_ops;
+	ao.advisory = advisory;
+	ao.rate_burst = 4;
+	ao.rate_interval_ms = 2000;
+	ao.backoff_min_ms = 5000;
+	ao.backoff_max_ms = 20000;
+	assert_int_equal(actuator_new(&ao, &f->act), 0);
+	actuator_job_init(&f->job, 3, "web1");
+	actuator_load_settings(f->act, &f->job, &HANDLE, NULL);
+	f->ctx.direction = RING_DIR_OUT;
+	f->ctx.phase = RING_PHASE_PRECOPY;
+	f->ctx.nic_carrier = 1;
+	f->ctx.now_ns = 100 * S_NS;
+	f->ctx.policy_name = "adaptive";
+	f->recs = calloc(MAXREC, sizeof(*f->recs));
+	*state = f;
+	return 0;
+}
+
+static int setup_active(void **state) { return setup_mode(state, false); }
+static int setup_advisory(void **state) { return setup_mode(state, true); }
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+
+	actuator_free(f->act);
+	ring_writer_close(f->w, true);
+	free(f->recs);
+	free(f);
+	return 0;
+}
+
+static void reread(struct fx *f)
+{
+	f->n = tu_read_all(f->ring, f->recs, MAXREC);
+}
+
+/* The i-th action record (0 = first); fails the test when there is none. */
+static const struct ring_action *action(struct fx *f, size_t i, uint32_t *ret_domain)
+{
+	static const struct ring_action none;
+	size_t want = i;
+
+	for (size_t k = 0; k < f->n; k++) {
+		if (f->recs[k].type != RING_REC_ACTION)
+			continue;
+		if (i-- == 0) {
+			if (ret_domain)
+				*ret_domain = f->recs[k].domain;
+			return &f->recs[k].u.action;
+		}
+	}
+	fail_msg("no action record #%zu", want);
+	return &none;
+}
+
+static size_t actions(struct fx *f)
+{
+	return tu_count(f->recs, f->n, RING_REC_ACTION);
+}
+
+static struct policy_action act_of(int kind, int64_t value, int64_t old, const char *text)
+{
+	struct policy_action pa;
+
+	memset(&pa, 0, sizeof(pa));
+	pa.kind = (uint8_t)kind;
+	pa.value = value;
+	pa.old_value = old;
+	pa.reason = REASON_CONVERGING_DOWNTIME;
+	snprintf(pa.text, sizeof(pa.text), "%s", text);
+	return pa;
+}
+
+/* ---- tests --------------------------------------------------------------------------------- */
+
+static void test_advisory_records_and_calls_nothing(void **state)
+{
+	struct fx *f = *state;
+	struct policy_action pa = act_of(RING_ACT_SET_DOWNTIME, 6250, 300, "pass 3: needs 6250 ms");
+	uint32_t dom;
+	const struct ring_action *ra;
+
+	assert_true(actuator_advisory(f->act));
+	assert_int_equal(actuator_apply(f->act, &f->job, &HANDLE, &pa, &f->ctx), RING_RES_ADVISORY);
+	/* The same advice again is not recorded twice. */
+	assert_int_equal(actuator_apply(f->act, &f->job, &HANDLE, &pa, &f->ctx), RING_RES_ADVISORY);
+	pa = act_of(RING_ACT_ABORT, 0, -1, "hopeless");
+	assert_int_equal(actuator_apply(f->act, &f->job, &HANDLE, &pa, &f->ctx), RING_RES_ADVISORY);
+	for (int op = OP_SET_DT; op <= OP_ABORT; op++)
+		assert_int_equal(F.calls[op], 0);
+	reread(f);
+	assert_int_equal(actions(f), 2);
+	ra = action(f, 0, &dom);
+	assert_int_equal(dom, 3);
+	assert_int_equal(ra->kind, RING_ACT_SET_DOWNTIME);
+	assert_int_equal(ra->result, RING_RES_ADVISORY);
+	assert_int_equal(ra->old_value, 300);
+	assert_int_equal(ra->new_value, 6250);
+	assert_int_equal(ra->reason_code, REASON_CONVERGING_DOWNTIME);
+	assert_string_equal(ra->policy, "adaptive");
+	assert_string_equal(ra->reason, "pass 3: needs 6250 ms");
+	assert_int_equal(action(f, 1, NULL)->kind, RING_ACT_ABORT);
+}
+
+static void test_applied_and_read_back(void **state)
+{
+	struct fx *f = *state;
+	struct policy_action dt = act_of(RING_ACT_SET_DOWNTIME, 6250, 300, "converge");
+	/* 100.5 MiB/s: libvirt takes whole MiB/s, rounded up. */
+	struct policy_action bw = act_of(RING_ACT_SET_BANDWIDTH, (100LL << 20) + (1 << 19), 20LL << 20,
+					 "headroom");
+	const struct ring_action *ra;
+
+	assert_int_equal(actuator_apply(f->act, &f->job, &HANDLE, &bw, &f->ctx), RING_RES_APPLIED);
+	assert_int_equal(actuator_apply(f->act, &f->job, &HANDLE, &dt, &f->ctx), RING_RES_APPLIED);
+	assert_int_equal(F.speed_mibs, 101);
+	assert_int_equal(F.downtime_ms, 6250);
+	assert_int_equal(F.calls[OP_GET_BW], 1);
+	assert_int_equal(F.calls[OP_GET_DT], 1);
+	reread(f);
+	assert_int_equal(actions(f), 2);
+	ra = action(f, 0, NULL);
+	assert_int_equal(ra->kind, RING_ACT_SET_BANDWIDTH);
+	assert_int_equal(ra->result, RING_RES_APPLIED);
+	assert_int_equal(ra->old_value, 20);
+	assert_int_equal(ra->new_value, 101);
+	ra = action(f, 1, NULL);
+	assert_int_equal(ra->result, RING_RES_APPLIED);
+	assert_int_equal(ra->error, 0);
+	assert_int_equal(f->job.applied, 2);
+
+	/* libvirt accepts but reads back another value: that is a failure. */
+	F.readback_skew = 1;
+	dt.value = 7000;
+	assert_int_equal(actuator_apply(f->act, &f->job, &HANDLE, &dt, &f->ctx), RING_RES_FAILED);
+	reread(f);
+	ra = action(f, 2, NULL);
+	assert_int_equal(ra->result, RING_RES_FAILED);
+	assert_int_equal(ra->error, -EIO);
+	assert_non_null(strstr(ra->reason, "read back 7001 ms"));
+}
+
+static void test_failure_backs_off_never_tight_loop(void **state)
+{
+	struct fx *f = *state;
+	struct policy_action dt = act_of(RING_ACT_SET_DOWNTIME, 500, 300, "sla");
+	const struct ring_action *ra;
+
+	F.fail[OP_SET_DT] = EINVAL;
+	assert_int_equal(actuator_apply(f->act, &f->job, &HANDLE, &dt, &f->ctx), RING_RES_FAILED);
+	/* The policy proposes it again every sample: no call for 5 s, recorded once. */
+	for (int i = 1; i <= 9; i++) {
+		f->ctx.now_ns = 100 * S_NS + (uint64_t)i * 500000000;
+		assert_int_equal(actuator_apply(f->act, &f->job, &HANDLE, &dt, &f->ctx),
+				 RING_RES_SKIPPED);
+	}
+	assert_int_equal(F.calls[OP_SET_DT], 1);
+	/* Another kind is not held back by this one's failure. */
+	{
+		struct policy_action bw = act_of(RING_ACT_SET_BANDWIDTH, 50LL << 20, 20LL << 20, "x");
+
+		assert_int_equal(actuator_apply(f->act, &f->job, &HANDLE, &bw, &f->ctx),
+				 RING_RES_APPLIED);
+	}
+	f->ctx.now_ns = 105 * S_NS;
+	assert_int_equal(actuator_apply(f->act, &f->job, &HANDLE, &dt, &f->ctx), RING_RES_FAILED);
+	assert_int_equal(F.calls[OP_SET_DT], 2);
+	/* The back-off doubled: 10 s now. */
+	f->ctx.now_ns = 114 * S_NS;
+	assert_int_equal(actuator_apply(f->act, &f->job, &HANDLE, &dt, &f->ctx), RING_RES_SKIPPED);
+	assert_int_equal(F.calls[OP_SET_DT], 2);
+	F.fail[OP_SET_DT] = 0;
+	f->ctx.now_ns = 115 * S_NS;
+	assert_int_equal(actuator_apply(f->act, &f->job, &HANDLE, &dt, &f->ctx), RING_RES_APPLIED);
+	assert_int_equal(F.downtime_ms, 500);
+	reread(f);
+	/* failed, skipped (once), bandwidth applied, failed, skipped, applied */
+	assert_int_equal(actions(f), 6);
+	ra = action(f, 0, NULL);
+	assert_int_equal(ra->result, RING_RES_FAILED);
+	assert_int_equal(ra->error, -EINVAL);
+	assert_non_null(strstr(ra->reason, "fake error 22"));
+	ra = action(f, 1, NULL);
+	assert_int_equal(ra->result, RING_RES_SKIPPED);
+	assert_non_null(strstr(ra->reason, "backing off 5 s"));
+	assert_int_equal(action(f, 4, NULL)->result, RING_RES_SKIPPED);
+	assert_non_null(strstr(action(f, 4, NULL)->reason, "backing off 10 s"));
+	assert_int_equal(action(f, 5, NULL)->result, RING_RES_APPLIED);
+}
+
+static void test_rate_limit_per_domain(void **state)
+{
+	struct fx *f = *state;
+	struct act_job other;
+	struct policy_action bw;
+
+	for (int i = 0; i < 5; i++) {
+		bw = act_of(RING_ACT_SET_BANDWIDTH, (int64_t)(30 + i) << 20, 20LL << 20, "bw");
+		assert_int_equal(actuator_apply(f->act, &f->job, &HANDLE, &bw, &f->ctx),
+				 i < 4 ? RING_RES_APPLIED : RING_RES_SKIPPED);
+	}
+	assert_int_equal(F.calls[OP_SET_BW], 4);
+	assert_int_equal(F.speed_mibs, 33);
+	/* Another domain has its own budget. */
+	actuator_job_init(&other, 4, "db1");
+	actuator_load_settings(f->act, &other, &HANDLE, NULL);
+	assert_int_equal(actuator_apply(f->act, &other, &HANDLE, &bw, &f->ctx), RING_RES_APPLIED);
+	/* An abort is never held back by the rate limit. */
+	bw = act_of(RING_ACT_ABORT, 0, -1, "hopeless");
+	assert_int_equal(actuator_apply(f->act, &f->job, &HANDLE, &bw, &f->ctx), RING_RES_APPLIED);
+	assert_int_equal(F.calls[OP_ABORT], 1);
+	/* One more action every 2 s for the first domain (whose job has ended by now: use a new
+	 * one to see the refill). */
+	reread(f);
+	assert_non_null(strstr(action(f, 4, NULL)->reason, "rate limit: 4 actions per 8 s"));
+	actuator_job_init(&other, 3, "web1");
+	actuator_load_settings(f->act, &other, &HANDLE, NULL);
+	for (int i = 0; i < 4; i++) {
+		bw = act_of(RING_ACT_SET_BANDWIDTH, (int64_t)(40 + i) << 20, 20LL << 20, "bw");
+		assert_int_equal(actuator_apply(f->act, &other, &HANDLE, &bw, &f->ctx),
+				 RING_RES_APPLIED);
+	}
+	bw.value = 50LL << 20;
+	assert_int_equal(actuator_apply(f->act, &other, &HANDLE, &bw, &f->ctx), RING_RES_SKIPPED);
+	f->ctx.now_ns += 2 * S_NS;
+	assert_int_equal(actuator_apply(f->act, &other, &HANDLE, &bw, &f->ctx), RING_RES_APPLIED);
+	bw.value = 51LL << 20;
+	assert_int_equal(actuator_apply(f->act, &other, &HANDLE, &bw, &f->ctx), RING_RES_SKIPPED);
+}
+
+static void test_gates(void **state)
+{
+	struct fx *f = *state;
+	struct policy_action pc = act_of(RING_ACT_POSTCOPY, 0, -1, "sla exceeded");
+	struct policy_action sus = act_of(RING_ACT_SUSPEND, 0, -1, "sla exceeded");
+	struct policy_action dt = act_of(RING_ACT_SET_DOWNTIME, 500, 300, "sla");
+	struct policy_action ab = act_of(RING_ACT_ABORT, 0, -1, "hopeless");
+	struct act_context in = f->ctx;
+	const struct ring_action *ra;
+
+	/* Nothing is done on the destination. */
+	in.direction = RING_DIR_IN;
+	assert_int_equal(actuator_apply(f->act, &f->job, &HANDLE, &dt, &in), RING_RES_SKIPPED);
+	assert_int_equal(actuator_apply(f->act, &f->job, &HANDLE, &ab, &in), RING_RES_SKIPPED);
+	/* No post-copy without the owner's consent, nor without the flag (the fake said 0). */
+	assert_int_equal(actuator_apply(f->act, &f->job, &HANDLE, &pc, &f->ctx), RING_RES_SKIPPED);
+	f->job.settings.lim.allow_postcopy = true;
+	assert_false(f->job.postcopy_flag);
+	assert_int_equal(actuator_apply(f->act, &f->job, &HANDLE, &pc, &f->ctx), RING_RES_SKIPPED);
+	/* Suspend is refused unless the domain allows it (default: not). */
+	assert_int_equal(actuator_apply(f->act, &f->job, &HANDLE, &sus, &f->ctx), RING_RES_SKIPPED);
+	/* With the flag, not on an unhealthy network. */
+	f->job.postcopy_flag = true;
+	f->ctx.nic_errors_delta = 3;
+	assert_int_equal(actuator_apply(f->act, &f->job, &HANDLE, &pc, &f->ctx), RING_RES_SKIPPED);
+	f->ctx.nic_errors_delta = 0;
+	f->ctx.nic_carrier = MIG_NIC_CARRIER_DOWN;
+	assert_int_equal(actuator_apply(f->act, &f->job, &HANDLE, &pc, &f->ctx), RING_RES_SKIPPED);
+	assert_int_equal(F.calls[OP_POSTCOPY] + F.calls[OP_SUSPEND] + F.calls[OP_ABORT] +
+			 F.calls[OP_SET_DT], 0);
+	f->ctx.nic_carrier = MIG_NIC_CARRIER_UNKNOWN;
+	assert_int_equal(actuator_apply(f->act, &f->job, &HANDLE, &pc, &f->ctx), RING_RES_APPLIED);
+	assert_int_equal(F.calls[OP_POSTCOPY], 1);
+	/* Post-copy took: nothing else may follow, above all no abort (the guest runs on both). */
+	f->ctx.phase = RING_PHASE_POSTCOPY;
+	assert_int_equal(actuator_apply(f->act, &f->job, &HANDLE, &ab, &f->ctx), RING_RES_SKIPPED);
+	assert_int_equal(F.calls[OP_ABORT], 0);
+	reread(f);
+	ra = action(f, 0, NULL);
+	assert_int_equal(ra->result, RING_RES_SKIPPED);
+	assert_non_null(strstr(ra->reason, "incoming"));
+	assert_non_null(strstr(action(f, 2, NULL)->reason, "allow-postcopy=no"));
+	assert_non_null(strstr(action(f, 3, NULL)->reason, "--postcopy"));
+	assert_non_null(strstr(action(f, 4, NULL)->reason, "allow-suspend"));
+	assert_non_null(strstr(action(f, 5, NULL)->reason, "3 errors"));
+	assert_non_null(strstr(action(f, 6, NULL)->reason, "carrier down"));
+	assert_int_equal(action(f, 7, NULL)->result, RING_RES_APPLIED);
+	assert_int_equal(action(f, 8, NULL)->result, RING_RES_SKIPPED);
+}
+
+static void test_terminal_actions_confirmed_or_failed(void **state)
+{
+	struct fx *f = *state;
+	struct policy_action ab = act_of(RING_ACT_ABORT, 0, -1, "hopeless");
+	struct policy_action sus = act_of(RING_ACT_SUSPEND, 0, -1, "sla");
+	struct act_job j2;
+
+	assert_int_equal(actuator_apply(f->act, &f->job, &HANDLE, &ab, &f->ctx), RING_RES_APPLIED);
+	assert_true(f->job.terminal_done);
+	actuator_observe(f->act, &f->job, true, RING_PHASE_PRECOPY, f->ctx.now_ns + S_NS);
+	assert_int_equal(f->job.pending_kind, RING_ACT_ABORT);
+	actuator_observe(f->act, &f->job, false, RING_PHASE_FAILED, f->ctx.now_ns + 2 * S_NS);
+	assert_int_equal(f->job.pending_kind, 0);
+	assert_true(f->job.aborted);
+
+	/* A suspend libvirt accepted but the job never shows: recorded as failed after 15 s. */
+	actuator_job_init(&j2, 5, "app2");
+	actuator_load_settings(f->act, &j2, &HANDLE, NULL);
+	j2.settings.lim.allow_suspend = true;
+	assert_int_equal(actuator_apply(f->act, &j2, &HANDLE, &sus, &f->ctx), RING_RES_APPLIED);
+	actuator_observe(f->act, &j2, true, RING_PHASE_PRECOPY, f->ctx.now_ns + 10 * S_NS);
+	assert_int_equal(j2.pending_kind, RING_ACT_SUSPEND);
+	actuator_observe(f->act, &j2, true, RING_PHASE_PRECOPY, f->ctx.now_ns + 16 * S_NS);
+	assert_int_equal(j2.pending_kind, 0);
+	assert_false(j2.terminal_done);
+	reread(f);
+	assert_int_equal(actions(f), 3);
+	assert_int_equal(action(f, 2, NULL)->kind, RING_ACT_SUSPEND);
+	assert_int_equal(action(f, 2, NULL)->result, RING_RES_FAILED);
+	assert_int_equal(action(f, 2, NULL)->error, -ETIMEDOUT);
+}
+
+static void test_hold_recorded_not_applied(void **state)
+{
+	struct fx *f = *state;
+	struct policy_action h = act_of(RING_ACT_HOLD, 0, -1, "network unsteady: waiting 3 s");
+
+	h.reason = REASON_NETWORK_UNSTEADY;
+	assert_int_equal(actuator_apply(f->act, &f->job, &HANDLE, &h, &f->ctx), RING_RES_APPLIED);
+	reread(f);
+	assert_int_equal(actions(f), 1);
+	assert_int_equal(action(f, 0, NULL)->kind, RING_ACT_HOLD);
+	assert_int_equal(action(f, 0, NULL)->reason_code, REASON_NETWORK_UNSTEADY);
+	for (int op = OP_SET_DT; op <= OP_ABORT; op++)
+		assert_int_equal(F.calls[op], 0);
+}
+
+/* ---- metadata ------------------------------------------------------------------------------ */
+
+#define META(attrs) "<migtune:policy xmlns:migtune=\"" ACT_METADATA_NS "\" " attrs "/>"
+
+static void test_metadata_parse(void **state)
+{
+	struct act_settings s;
+	char err[160];
+
+	memset(&s, 0, sizeof(s));
+	policy_limits_default(&s.lim);
+	assert_int_equal(actuator_parse_metadata(META("name=\"rhv-minimal\" sla-max-downtime-ms=\"9000\" "
+				"allow-postcopy=\"yes\" allow-suspend=\"yes\" budget-s-per-gib=\"60\" "
+				"future=\"x\""), &s, err, sizeof(err)), 0);
+	assert_string_equal(s.policy, "rhv-minimal");
+	assert_int_equal(s.lim.sla_max_downtime_ms, 9000);
+	assert_true(s.lim.allow_postcopy);
+	assert_true(s.lim.allow_suspend);
+	assert_int_equal(s.lim.budget_s_per_gib, 60);
+
+	/* One bad attribute: the others still apply. */
+	memset(&s, 0, sizeof(s));
+	policy_limits_default(&s.lim);
+	assert_int_equal(actuator_parse_metadata(META("sla-max-downtime-ms=\"lots\" allow-suspend=\"yes\""),
+						 &s, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "sla-max-downtime-ms=\"lots\""));
+	assert_int_equal(s.lim.sla_max_downtime_ms, 500);
+	assert_true(s.lim.allow_suspend);
+	assert_int_equal(actuator_parse_metadata(META("allow-postcopy=\"maybe\""), &s, err,
+						 sizeof(err)), -EINVAL);
+	assert_int_equal(actuator_parse_metadata(META("name=\"a b\""), &s, err, sizeof(err)),
+			 -EINVAL);
+	assert_int_equal(actuator_parse_metadata(META("sla-max-downtime-ms=\"0\""), &s, err,
+						 sizeof(err)), -EINVAL);
+	/* Not ours, or not XML at all. */
+	assert_int_equal(actuator_parse_metadata("<policy xmlns=\"urn:other\" name=\"x\"/>", &s, err,
+						 sizeof(err)), -EBADMSG);
+	assert_int_equal(actuator_parse_metadata("<migtune:policy", &s, err, sizeof(err)), -EBADMSG);
+	assert_int_equal(actuator_parse_metadata("", &s, err, sizeof(err)), -EBADMSG);
+}
+
+static void test_settings_from_metadata(void **state)
+{
+	struct fx *f = *state;
+	struct act_job j;
+
+	F.metadata = META("name=\"rhv-postcopy\" sla-max-downtime-ms=\"2000\" allow-postcopy=\"yes\"");
+	F.postcopy = 1;
+	actuator_job_init(&j, 7, "db");
+	actuator_load_settings(f->act, &j, NULL, NULL);     /* no handle yet: defaults, retried */
+	assert_false(j.settings_loaded);
+	actuator_load_settings(f->act, &j, &HANDLE, NULL);
+	assert_true(j.settings_loaded);
+	assert_string_equal(j.settings.policy, "rhv-postcopy");
+	assert_int_equal(j.settings.lim.sla_max_downtime_ms, 2000);
+	assert_true(j.settings.lim.allow_postcopy);
+	assert_true(j.postcopy_flag);
+	/* Loaded once per job. */
+	actuator_load_settings(f->act, &j, &HANDLE, NULL);
+	assert_int_equal(F.calls[OP_META], 2);     /* setup's job, then this one */
+
+	/* Malformed metadata: the configured defaults, and the job still runs. */
+	F.metadata = "<garbage";
+	actuator_job_init(&j, 8, "db2");
+	actuator_load_settings(f->act, &j, &HANDLE, NULL);
+	assert_true(j.settings_loaded);
+	assert_string_equal(j.settings.policy, "adaptive");
+	assert_int_equal(j.settings.lim.sla_max_downtime_ms, 500);
+	/* libvirt failing to answer: defaults too. */
+	F.fail[OP_META] = EIO;
+	actuator_job_init(&j, 9, "db3");
+	actuator_load_settings(f->act, &j, &HANDLE, NULL);
+	assert_string_equal(j.settings.policy, "adaptive");
+}
+
+static void test_status_job_flags(void **state)
+{
+	uint64_t fl = 0;
+	static const char status[] =
+		"<domstatus state='running'>\n  <job type='none' async='migration out' "
+		"phase='perform3' flags='0x801b' asyncStarted='1795298924763'>\n    <migParams>\n";
+
+	assert_int_equal(actuator_status_job_flags(status, &fl), 0);
+	assert_int_equal(fl, 0x801b);
+	assert_true(fl & (1u << 15));
+	assert_int_equal(actuator_status_job_flags("<domstatus><job type='none' flags='0x0'/>", &fl),
+			 -ENOENT);
+	assert_int_equal(actuator_status_job_flags("<job async='migration out' flags='zz'>", &fl),
+			 -EBADMSG);
+	assert_int_equal(actuator_status_job_flags("no job here", &fl), -ENOENT);
+}
+
+/* ---- the tracker hands the policy's actions to the actuator --------------------------------- */
+
+static const uint8_t U1[16] = { 0x11, 0x22, 0x33, 0x44, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 };
+
+static void s1_sample(struct ring_sample *s, int i)
+{
+	virTypedParameterPtr p;
+	int n;
+	uint32_t it = 1 + (uint32_t)(i / 9);
+	uint64_t rem = i < 27 ? (256ULL << 20) - (uint64_t)i * 10000000 :
+		94371840 + (uint64_t)(i % 9) * 1000000;
+
+	assert_int_equal(tu_job_params(500u * (unsigned)i, it, rem, 20400000, 5072, 4934, &p, &n), 0);
+	jobstats_to_sample(VIR_DOMAIN_JOB_UNBOUNDED, p, n, s);
+	virTypedParamsFree(p, n);
+	s->downtime_limit_ms = 300;
+}
+
+static void run_tracker(struct fx *f, const char *policy, size_t *ret_applied, size_t *ret_skipped,
+			size_t *ret_aborts)
+{
+	struct tracker *t;
+	struct tracker_opts to = { 0 };
+	struct tracker_domain *d;
+	struct tracker_nic_view nv = { .carrier = 1, .capacity_bps = 0 };
+	uint64_t t0 = 1000 * S_NS;
+
+	urcu_memb_register_thread();
+	to.ring = f->w;
+	to.policy = policy;
+	to.actuator = f->act;
+	assert_int_equal(tracker_new(&to, &t), 0);
+	d = tracker_begin(t, U1, "busy", RING_DIR_OUT, t0);
+	d->virt_handle = &HANDLE;
+	for (int i = 0; i < 240 && d->cur.active; i++) {
+		struct ring_sample s;
+
+		s1_sample(&s, i);
+		tracker_ingest_sample(t, d, !F.calls[OP_ABORT], &s, &nv,
+				      t0 + (uint64_t)i * 500000000);
+	}
+	d->virt_handle = NULL;
+	tracker_free(t, NULL);
+	urcu_memb_unregister_thread();
+	reread(f);
+	*ret_applied = *ret_skipped = *ret_aborts = 0;
+	for (size_t i = 0; i < actions(f); i++) {
+		const struct ring_action *ra = action(f, i, NULL);
+
+		*ret_applied += ra->result == RING_RES_APPLIED;
+		*ret_skipped += ra->result == RING_RES_SKIPPED;
+		*ret_aborts += ra->kind == RING_ACT_ABORT && ra->result == RING_RES_APPLIED;
+	}
+}
+
+static void test_tracker_applies_rhv_schedule(void **state)
+{
+	struct fx *f = *state;
+	size_t applied, skipped, aborts;
+
+	F.metadata = META("name=\"rhv-minimal\"");
+	run_tracker(f, "adaptive", &applied, &skipped, &aborts);
+	/* RHV "Minimal downtime": 100, 150, 200, 300, 400, 500 ms, then abort; each applied once. */
+	assert_int_equal(F.calls[OP_SET_DT], 6);
+	assert_int_equal(F.downtime_ms, 500);
+	assert_int_equal(F.calls[OP_ABORT], 1);
+	assert_int_equal(aborts, 1);
+	assert_int_equal(skipped, 0);
+	assert_int_equal(applied, 7);
+	assert_string_equal(action(f, 0, NULL)->policy, "rhv-minimal");
+}
+
+static void test_tracker_refused_postcopy_lets_schedule_go_on(void **state)
+{
+	struct fx *f = *state;
+	size_t applied, skipped, aborts;
+
+	/* "Post-copy migration" on a job without the flag: the gate refuses the post-copy, the
+	 * policy is told, and its next item (abort) follows, as VDSM does. */
+	F.metadata = META("name=\"rhv-postcopy\" allow-postcopy=\"yes\"");
+	F.postcopy = 0;
+	run_tracker(f, "adaptive", &applied, &skipped, &aborts);
+	assert_int_equal(F.calls[OP_POSTCOPY], 0);
+	assert_int_equal(F.calls[OP_ABORT], 1);
+	assert_int_equal(skipped, 1);
+	assert_int_equal(aborts, 1);
+}
+
+static void test_tracker_postcopy_when_flagged(void **state)
+{
+	struct fx *f = *state;
+	size_t applied, skipped, aborts;
+
+	F.metadata = META("name=\"rhv-postcopy\" allow-postcopy=\"yes\"");
+	F.postcopy = 1;
+	run_tracker(f, "adaptive", &applied, &skipped, &aborts);
+	assert_int_equal(F.calls[OP_POSTCOPY], 1);
+	assert_int_equal(F.calls[OP_ABORT], 0);
+	assert_int_equal(aborts, 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_advisory_records_and_calls_nothing, setup_advisory,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_applied_and_read_back, setup_active, teardown),
+		cmocka_unit_test_setup_teardown(test_failure_backs_off_never_tight_loop, setup_active,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_rate_limit_per_domain, setup_active, teardown),
+		cmocka_unit_test_setup_teardown(test_gates, setup_active, teardown),
+		cmocka_unit_test_setup_teardown(test_terminal_actions_confirmed_or_failed, setup_active,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_hold_recorded_not_applied, setup_active, teardown),
+		cmocka_unit_test(test_metadata_parse),
+		cmocka_unit_test_setup_teardown(test_settings_from_metadata, setup_active, teardown),
+		cmocka_unit_test(test_status_job_flags),
+		cmocka_unit_test_setup_teardown(test_tracker_applies_rhv_schedule, setup_active,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_tracker_refused_postcopy_lets_schedule_go_on,
+						setup_active, teardown),
+		cmocka_unit_test_setup_teardown(test_tracker_postcopy_when_flagged, setup_active,
+						teardown),
+	};
+
+	/* libvirt's thread-local error state is set up here, before the typed-parameter helpers
+	 * of the fabricated job stats use it. */
+	if (virInitialize() < 0)
+		return 1;
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
