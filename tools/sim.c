@@ -33,6 +33,7 @@ struct vmstate {
 	bool done;
 	uint64_t t0_ms;
 	double pending, pending_hot, since_sync;
+	double pending_behind;           /* hot pages a mid-pass sync found behind the sweep */
 	double pending_zero;             /* never-written pages: cost a header each on the wire */
 	double sent;
 	uint32_t iteration;
@@ -150,11 +151,36 @@ static void bitmap_sync(struct vmstate *v, uint64_t t_ms)
 	const struct sim_dirty_phase *ph = phase_at(v->cfg, t_ms - v->t0_ms);
 	double hot = (double)ph->hot_bytes, s = v->since_sync, merged;
 
+	bool pass_end = v->pending <= 0.5;
+
 	if (v->pending_hot > hot)
 		v->pending_hot = hot;
-	/* union of the pending hot pages and the freshly dirtied ones (independent positions) */
-	merged = hot > 0 ? v->pending_hot + s - v->pending_hot * s / hot : 0;
+	if (v->pending_behind > v->pending_hot)
+		v->pending_behind = v->pending_hot;
+	/*
+	 * Union of the pending hot pages and the freshly dirtied ones.  A random writer's pages fall
+	 * anywhere (independent positions).  A cyclic writer's fresh pages are the stretch it walked
+	 * since the last sync, and the pending ones lie in the stretch it walked before: the two are
+	 * adjacent on the cycle and overlap only when together they wrap round the hot set.  (The lab
+	 * shows the difference: with the cap equal to the writer's rate, QEMU's mid-pass syncs keep
+	 * finding about as much as before, and the job never converges.)
+	 */
+	if (hot <= 0)
+		merged = 0;
+	else if (ph->pattern == SIM_PATTERN_RANDOM)
+		merged = v->pending_hot + s - v->pending_hot * s / hot;
+	else
+		merged = fmin(hot, v->pending_hot + s);
 	v->pending += merged - v->pending_hot;
+	/*
+	 * QEMU's sweep goes on from where it is after a sync.  The hot set lies low in guest memory,
+	 * so a sync in mid-sweep finds its new pages behind the cursor: they go out after the rest of
+	 * the sweep, once it wraps.  After a sync that ends a sweep everything is ahead again.
+	 */
+	if (pass_end)
+		v->pending_behind = 0;
+	else if (merged > v->pending_hot)
+		v->pending_behind += merged - v->pending_hot;
 	v->pending_hot = merged;
 	v->since_sync = 0;
 	v->iteration++;
@@ -218,11 +244,13 @@ static void step_precopy(struct vmstate *v, uint64_t t_ms,
                          double final_bps)
 {
 	double dt = SIM_TICK_MS / 1000.0, left = dt, r = v->rate_bps, sent_tick = 0;
-	bool running = v->phase == MIG_PHASE_PRECOPY;
+	bool running = v->phase == MIG_PHASE_PRECOPY, checked = false;
 	uint64_t now = t_ms;
 
 	for (unsigned loops = 0; left > 1e-9 && loops < 1000; loops++) {
-		double step = left, send;
+		double step = left, send, ahead_data = v->pending - v->pending_zero - v->pending_behind;
+		double thr = (v->measured_bps > 0 ? v->measured_bps : r) * v->dl_ms / 1000.0;
+		bool crossing = false;
 
 		if (v->pending <= 0.5) {
 			/* the pass is over: sync, and QEMU's check right after it */
@@ -237,6 +265,29 @@ static void step_precopy(struct vmstate *v, uint64_t t_ms,
 		}
 		if (r > 0 && pending_wire(v) / r < step)
 			step = pending_wire(v) / r;
+		/*
+		 * QEMU checks the pending size before every chunk it sends.  Under a cap a chunk is the
+		 * budget of a 100 ms window, so data pages are checked at the tick; but zero pages cost
+		 * next to nothing on the wire, and an uncapped job sends all the time: then the check
+		 * catches the moment the pending size falls under the threshold.  QEMU sends a chunk
+		 * between two checks, so one such check per tick.
+		 */
+		if (!checked && r > 0 && v->pending > thr && thr > 0 &&
+		    (!v->cap_bps || v->pending - thr + 1.0 > ahead_data)) {
+			double need = v->pending - thr + 1.0, wire, z;
+
+			wire = fmin(fmax(ahead_data, 0), need);
+			need -= wire;
+			z = fmin(v->pending_zero, need);
+			wire += z * ZERO_PAGE_COST;
+			need -= z;
+			if (need > 0)
+				wire += fmin(need, v->pending_behind);
+			if (wire / r < step) {
+				step = wire / r;
+				crossing = true;
+			}
+		}
 		if (running)
 			dirty(v, step, now);
 		/*
@@ -245,17 +296,27 @@ static void step_precopy(struct vmstate *v, uint64_t t_ms,
 		 */
 		send = fmin(pending_wire(v), r * step);
 		{
-			double nz = v->pending - v->pending_zero;
-			double data = fmin(nz, send);
+			/* ahead of the cursor: written data, then the zero pages; then, wrapped, the
+			 * pages found behind it */
+			double ahead = v->pending - v->pending_zero - v->pending_behind;
+			double ahead_hot = v->pending_hot - v->pending_behind;
+			double data = fmin(fmax(ahead, 0), send);
 			double zeros = fmin(v->pending_zero, (send - data) / ZERO_PAGE_COST);
+			double behind = fmin(v->pending_behind,
+			                     fmax(send - data - zeros * ZERO_PAGE_COST, 0));
 
-			if (nz > 0)
-				v->pending_hot -= data * (v->pending_hot / nz);
+			/* the hot set lies low (the lab guest's starts at 4 MiB): it goes first */
+			if (ahead_hot > 0)
+				v->pending_hot -= fmin(ahead_hot, data);
+			v->pending_hot -= behind;
+			v->pending_behind -= behind;
 			v->pending_zero -= zeros;
-			v->pending -= data + zeros;
+			v->pending -= data + zeros + behind;
 		}
 		if (v->pending_hot < 0)
 			v->pending_hot = 0;
+		if (v->pending_behind < 0 || v->pending <= 0.5)
+			v->pending_behind = 0;
 		if (v->pending_zero < 0 || v->pending <= 0.5)
 			v->pending_zero = 0;
 		v->sent += send;
@@ -264,6 +325,12 @@ static void step_precopy(struct vmstate *v, uint64_t t_ms,
 		now = t_ms + (uint64_t)((dt - left) * 1000.0);
 		if (r <= 0)
 			break;
+		if (crossing && v->pending > 0.5) {
+			checked = true;
+			if (try_complete(v, now, v->measured_bps > 0 ? v->measured_bps : r, final_bps,
+			                 false))
+				return;
+		}
 	}
 	v->measured_bps = sent_tick / dt;
 	try_complete(v, t_ms + SIM_TICK_MS, v->measured_bps > 0 ? v->measured_bps : r,
