@@ -239,6 +239,7 @@ static const char *short_outcome(const struct sim_result *r)
 static int bench(struct sim_scenario *scns, size_t nscn, const struct sim_opts *opts)
 {
 	double rt[MAX_SCENARIOS], rb[MAX_SCENARIOS], ht[MAX_SCENARIOS], hb[MAX_SCENARIOS];
+	char hard[MAX_SCENARIOS][96];
 	size_t nh = 0;
 	size_t nr = 0, any_conv = 0, ad_conv = 0, sla_ok = 0, sla_n = 0, only_ad = 0;
 	char missed[1024] = "", sla_bad[1024] = "";
@@ -307,6 +308,8 @@ static int bench(struct sim_scenario *scns, size_t nscn, const struct sim_opts *
 					/* QEMU's defaults alone do not finish: the policy matters here */
 					ht[nh] = rt[nr - 1];
 					hb[nh] = rb[nr - 1];
+					snprintf(hard[nh], sizeof(hard[nh]), "%.40s %.2f/%.2f", scns[i].name,
+					         ht[nh], hb[nh]);
 					nh++;
 				}
 			} else if (ad->converged) {
@@ -326,25 +329,27 @@ static int bench(struct sim_scenario *scns, size_t nscn, const struct sim_opts *
 		}
 	}
 	free(res);
-	printf("\nadaptive vs the best RHV policy (per scenario: fastest converging RHV policy for time,\n"
-	       "least bytes for bytes), over %zu scenarios where both converged:\n", nr);
+	printf("\nadaptive against the best RHV policy of each scenario (the fastest converging one for\n"
+	       "time, the one sending least for bytes); median ratios, target <= 0.60:\n");
 	{
 		double mt = median(rt, nr), mb = median(rb, nr);
 
-		printf("  median total-time ratio %.2f  (target <= 0.60: %s)\n", mt,
-		       nr && mt <= 0.6 ? "met" : "MISSED");
-		printf("  median bytes ratio      %.2f  (target <= 0.60: %s)\n", mb,
-		       nr && mb <= 0.6 ? "met" : "MISSED");
+		printf("  all scenarios where both converged (%3zu):   time %.2f %-6s  bytes %.2f %s\n", nr,
+		       mt, nr && mt <= 0.6 ? "met" : "MISSED", mb, nr && mb <= 0.6 ? "met" : "MISSED");
 	}
-	printf("  on the %zu of them where QEMU's defaults alone do not converge:\n", nh);
 	{
 		double mt = median(ht, nh), mb = median(hb, nh);
 
-		printf("  median total-time ratio %.2f  (target <= 0.60: %s)\n", mt,
-		       nh && mt <= 0.6 ? "met" : "MISSED");
-		printf("  median bytes ratio      %.2f  (target <= 0.60: %s)\n", mb,
-		       nh && mb <= 0.6 ? "met" : "MISSED");
+		printf("  hard scenarios among them            (%3zu):   time %.2f %-6s  bytes %.2f %s\n", nh,
+		       mt, nh && mt <= 0.6 ? "met" : "MISSED", mb, nh && mb <= 0.6 ? "met" : "MISSED");
 	}
+	printf("  hard = QEMU's defaults alone (policy \"none\") do not converge within the scenario's\n"
+	       "  duration, so the policy decides the outcome.  In the others every policy, RHV's too,\n"
+	       "  finishes in the time the link needs to carry the guest once or twice: ratios near 1.00.\n"
+	       "  hard (time/bytes):");
+	for (size_t k = 0; k < nh; k++)
+		printf("%s%s", k % 3 ? ", " : "\n    ", hard[k]);
+	printf("\n");
 	printf("  adaptive converged in %zu of the %zu scenarios where any policy did (%s)%s%s\n",
 	       ad_conv, any_conv, ad_conv == any_conv ? "met" : "MISSED", *missed ? "; missed:" : "",
 	       missed);
@@ -355,8 +360,9 @@ static int bench(struct sim_scenario *scns, size_t nscn, const struct sim_opts *
 	if (!have_refs)
 		return 0;
 	printf("\nsimulator vs measured (scenarios carrying \"reference\" results):\n");
-	printf("%-20s %-14s %-20s %-20s %9s %9s %6s %10s %10s %6s\n", "scenario", "policy",
-	       "measured", "simulated", "meas_s", "sim_s", "diff", "meas_MiB", "sim_MiB", "diff");
+	printf("%-20s %-14s %-20s %-20s %6s %6s %6s %9s %9s %6s %10s %10s %6s\n", "scenario",
+	       "policy", "measured", "simulated", "meas_p", "sim_p", "diff", "meas_s", "sim_s", "diff",
+	       "meas_MiB", "sim_MiB", "diff");
 	res = malloc(sizeof(*res));
 	if (!res)
 		return -ENOMEM;
@@ -366,11 +372,17 @@ static int bench(struct sim_scenario *scns, size_t nscn, const struct sim_opts *
 			const struct sim_vm_result *v = &res->vms[0];
 			struct policy p;
 			char ds[16] = "-", db[16] = "-", ms[16] = "-", mb[16] = "-";
+			char dp[16] = "-", mp[16] = "-";
 
 			if (policy_builtin(ref->policy, &p) < 0)
 				continue;
 			if (sim_run(&scns[i], &p, opts, res) < 0)
 				break;
+			if (ref->passes >= 0) {
+				snprintf(mp, sizeof(mp), "%.0f", ref->passes);
+				snprintf(dp, sizeof(dp), "%+.0f%%",
+				         ref->passes > 0 ? (v->passes - ref->passes) * 100 / ref->passes : 0);
+			}
 			if (ref->total_s >= 0) {
 				snprintf(ms, sizeof(ms), "%.1f", ref->total_s);
 				snprintf(ds, sizeof(ds), "%+.0f%%",
@@ -381,8 +393,9 @@ static int bench(struct sim_scenario *scns, size_t nscn, const struct sim_opts *
 				snprintf(db, sizeof(db), "%+.0f%%",
 				         (v->bytes_sent / MIB - ref->bytes_mib) * 100 / ref->bytes_mib);
 			}
-			printf("%-20.20s %-14s %-20s %-20s %9s %9.1f %6s %10s %10.0f %6s\n", scns[i].name,
-			       ref->policy, ref->outcome, sim_outcome_name((enum sim_outcome)v->outcome), ms,
+			printf("%-20.20s %-14s %-20s %-20s %6s %6" PRIu32 " %6s %9s %9.1f %6s %10s %10.0f %6s\n",
+			       scns[i].name, ref->policy, ref->outcome,
+			       sim_outcome_name((enum sim_outcome)v->outcome), mp, v->passes, dp, ms,
 			       v->total_ms / 1000.0, ds, mb, v->bytes_sent / MIB, db);
 		}
 	}

@@ -37,6 +37,9 @@ void sim_print_text(const struct sim_scenario *scn, const struct sim_result *r, 
 		fputc('\n', f);
 		if (ref && r->nvms == 1) {
 			fprintf(f, "  %-10s %-20s", "measured", ref->outcome[0] ? ref->outcome : "?");
+			if (ref->passes >= 0)
+				fprintf(f, " passes %5.0f (sim %+" PRId64 ")", ref->passes,
+				        (int64_t)v->passes - (int64_t)(ref->passes + 0.5));
 			if (ref->total_s >= 0)
 				fprintf(f, " total %8.1f s (sim %+.0f %%)", ref->total_s,
 				        (v->total_ms / 1000.0 - ref->total_s) * 100.0 / ref->total_s);
@@ -118,6 +121,8 @@ struct json_object *sim_result_json(const struct sim_scenario *scn, const struct
 			json_object_object_add(jr, "total_s", json_object_new_double(ref->total_s));
 		if (ref->bytes_mib >= 0)
 			json_object_object_add(jr, "bytes_mib", json_object_new_double(ref->bytes_mib));
+		if (ref->passes >= 0)
+			json_object_object_add(jr, "passes", json_object_new_double(ref->passes));
 		json_object_object_add(o, "measured", jr);
 	}
 	return o;
