@@ -285,14 +285,34 @@ void adaptive_decide(const struct policy *p, struct policy_state *st,
 		}
 	}
 
-	if (cur->iteration - pp->iteration > 1) {
+	if (cur->iteration - pp->iteration > 1 ||
+	    (prev && t_prev_ms < 2 * (s->t_ms - prev->t_ms))) {
 		/*
-		 * Several passes between two samples: passes are shorter than our sampling, so their
-		 * sizes cannot be told apart.  The saw-tooth peaks bound the dirty set; a plateau of
-		 * this size only ever needs a small downtime, never anything drastic in a hurry.
+		 * Passes shorter than two sampling intervals: one sample per pass at best, taken
+		 * anywhere in the saw-tooth, and QEMU's syncs in mid-pass (when the pending size dips
+		 * under its threshold) mean a pass need not drain at all, so per-pass sizes cannot be
+		 * told apart.  (With one or two passes between samples the gap alternates, so this
+		 * is judged on the time per pass, not on the gap alone.)  The saw-tooth peaks of the
+		 * last few seconds bound the dirty set, and peaks lower than those of the seconds
+		 * before mean a shrinking dirty set.
 		 */
+		uint64_t peak_before = 0;
+
 		d_star = cur->remaining_max_bytes > pp->remaining_max_bytes ? cur->remaining_max_bytes
 		                                                            : pp->remaining_max_bytes;
+		for (uint32_t k = 0; k < hist->nsamples && k < MIG_HISTORY_SAMPLES; k++) {
+			const struct mig_sample *o =
+				&hist->samples[(hist->nsamples - 1 - k) % MIG_HISTORY_SAMPLES];
+
+			if (o->t_ms + 2 * ap->settle_ms < s->t_ms || o->iteration < 2)
+				break;
+			if (o->t_ms + ap->settle_ms >= s->t_ms) {
+				if (o->data_remaining_bytes > d_star)
+					d_star = o->data_remaining_bytes;
+			} else if (o->data_remaining_bytes > peak_before) {
+				peak_before = o->data_remaining_bytes;
+			}
+		}
 		if ((double)d_star < (double)b_pred * L / 1000.0)
 			return;
 		if (!st->t_short_ms)
@@ -300,7 +320,14 @@ void adaptive_decide(const struct policy *p, struct policy_state *st,
 		if (s->t_ms < st->t_short_ms + ap->settle_ms)
 			return;
 		g = 1.0;
-		short_passes = s->t_ms < st->t_short_ms + ap->converge_soon_ms;
+		if ((double)d_star * 1000 < (double)peak_before * ap->plateau_permille) {
+			g = (double)d_star / (double)peak_before;
+			shrinking = true;
+		}
+		/* many passes per sample: the dirty set is under what b drains in one interval, a
+		 * plateau of that size only ever needs a small downtime, nothing drastic in a hurry */
+		short_passes = cur->iteration - pp->iteration > 1 &&
+		               s->t_ms < st->t_short_ms + ap->converge_soon_ms;
 	} else if (g * 1000 < ap->plateau_permille) {
 		st->t_short_ms = 0;
 		/* shrinking by itself: fine if it gets under b x L soon */
