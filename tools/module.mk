@@ -69,3 +69,12 @@ install-migsim: $(B)/migsim
 
 # migtop / migdump rules live in their own fragment.
 -include tools/views.mk
+
+# ---- calibration against the two-host lab (root; minutes: not part of make check) --------------
+# Runs the lab migrations of tests/sim/scenarios/lab-cal-*.json for real and prints them next to
+# the simulator; CALIBRATE_ARGS="--update" stores the measurements as the scenarios' references.
+.PHONY: calibrate
+calibrate: $(B)/migsim $(B)/lab/guest.elf $(B)/lab/lab-flow
+	MIGSIM=$(abspath $(B)/migsim) LAB_GUEST=$(abspath $(B)/lab/guest.elf) \
+	  LAB_FLOW=$(abspath $(B)/lab/lab-flow) TRACE_DIR=$(abspath $(B)/lab/calibrate) \
+	  tests/lab/calibrate.sh $(CALIBRATE_ARGS)
