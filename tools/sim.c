@@ -150,7 +150,6 @@ static void bitmap_sync(struct vmstate *v, uint64_t t_ms)
 {
 	const struct sim_dirty_phase *ph = phase_at(v->cfg, t_ms - v->t0_ms);
 	double hot = (double)ph->hot_bytes, s = v->since_sync, merged;
-
 	bool pass_end = v->pending <= 0.5;
 
 	if (v->pending_hot > hot)
