@@ -20,6 +20,7 @@
 #include "agent/ctl.h"
 #include "agent/hooksock.h"
 #include "agent/log.h"
+#include "agent/metrics.h"
 #include "agent/msgq.h"
 #include "agent/nic.h"
 #include "agent/strutil.h"
@@ -39,6 +40,7 @@ struct agent {
 	struct msgq q;
 	struct hooksock *hook;
 	struct ctl *ctl;
+	struct metrics *metrics;
 	struct virt *virt;
 	struct nic_mon *nic;
 	int timer_fd;
@@ -221,6 +223,20 @@ int agent_new(const struct agent_config *cfg, struct agent **ret, char *err, siz
 		snprintf(err, errlen, "cannot start libvirt's event loop: %s", strerror(-r));
 		goto fail;
 	}
+	if (cfg->metrics_textfile[0]) {
+		struct metrics_opts mo = { .path = cfg->metrics_textfile,
+					   .interval_s = cfg->metrics_interval_s,
+					   .tracker = a->tracker, .extra = status_extra,
+					   .extra_arg = a };
+
+		r = metrics_start(&mo, &a->metrics);
+		if (r < 0) {
+			snprintf(err, errlen, "[metrics] textfile: cannot write %s: %s (the directory "
+				 "must exist and be writable by root)", cfg->metrics_textfile,
+				 strerror(-r));
+			goto fail;
+		}
+	}
 	a->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	a->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (a->timer_fd < 0 || a->stop_fd < 0) {
@@ -256,6 +272,8 @@ void agent_free(struct agent *a)
 {
 	if (!a)
 		return;
+	/* first: its last file needs the tracker and the hook counters */
+	metrics_stop(a->metrics);
 	ctl_stop(a->ctl);
 	hooksock_stop(a->hook);
 	if (a->tracker) {

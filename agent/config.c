@@ -51,6 +51,7 @@ void config_defaults(struct agent_config *cfg)
 	str_copy(cfg->dump_dir, sizeof(cfg->dump_dir), AGENT_DEFAULT_DUMP_DIR);
 	cfg->dump_max_mib = 1024;
 	cfg->dump_max_age_days = 30;
+	cfg->metrics_interval_s = 15;
 }
 
 struct parse_state {
@@ -60,7 +61,7 @@ struct parse_state {
 	bool failed;
 };
 
-enum key_kind { K_BOOL, K_U32, K_STR, K_LEVEL, K_PATH, K_RING, K_POLICY, K_MODE };
+enum key_kind { K_BOOL, K_U32, K_STR, K_LEVEL, K_PATH, K_OPTPATH, K_RING, K_POLICY, K_MODE };
 
 struct key_desc {
 	const char *section;
@@ -111,6 +112,8 @@ static const struct key_desc keys[] = {
 	{ "dump", "dir", K_PATH, F(dump_dir), 0, 0 },
 	{ "dump", "max_mib", K_U32, F(dump_max_mib), 0, 16777216 },
 	{ "dump", "max_age_days", K_U32, F(dump_max_age_days), 0, 36500 },
+	{ "metrics", "textfile", K_OPTPATH, F(metrics_textfile), 0, 0 },
+	{ "metrics", "interval_s", K_U32, F(metrics_interval_s), 1, 3600 },
 };
 
 static bool is_power_of_two(uint32_t v)
@@ -157,7 +160,7 @@ static int handler(void *user, const char *section, const char *name, const char
 	char *field;
 
 	static const char *const sections[] = { "agent", "libvirt", "sampling", "nic", "policy",
-						"actuator", "dump" };
+						"actuator", "dump", "metrics" };
 	bool known = false;
 
 	for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++)
@@ -165,7 +168,7 @@ static int handler(void *user, const char *section, const char *name, const char
 	/* inih reports keys, not section lines: an unknown section shows at its first key. */
 	if (!known && *section)
 		return fail(st, "[%s]: unknown section (expected agent, libvirt, sampling, nic, policy, "
-			    "actuator or dump)",
+			    "actuator, dump or metrics)",
 			    section);
 	if (!name)
 		return 1;
@@ -229,6 +232,12 @@ static int handler(void *user, const char *section, const char *name, const char
 					    name, value, policy_builtin_names());
 		}
 #endif
+		goto copy;
+	case K_OPTPATH:
+		/* empty switches the feature off */
+		if (value[0] && value[0] != '/')
+			return fail(st, "[%s] %s: '%s' is not an absolute path (leave it empty to switch "
+				    "it off)", section, name, value);
 		goto copy;
 	case K_PATH:
 		if (value[0] != '/')

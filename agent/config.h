@@ -66,6 +66,9 @@ struct agent_config {
 	char dump_dir[AGENT_DIR_MAX];
 	uint32_t dump_max_mib;               /* 0 = no size limit */
 	uint32_t dump_max_age_days;          /* 0 = no age limit */
+	/* [metrics] */
+	char metrics_textfile[AGENT_DIR_MAX]; /* node_exporter textfile; "" = off */
+	uint32_t metrics_interval_s;
 };
 
 void config_defaults(struct agent_config *cfg);

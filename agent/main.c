@@ -138,6 +138,8 @@ static void print_config(const struct agent_config *c)
 	       "max_age_days = %u\n", c->dump_enabled ? "yes" : "no",
 	       c->dump_on_complete ? "yes" : "no", c->dump_dir, c->dump_max_mib,
 	       c->dump_max_age_days);
+	printf("\n[metrics]\ntextfile = %s\ninterval_s = %u\n", c->metrics_textfile,
+	       c->metrics_interval_s);
 }
 
 static struct cli g_cli;

@@ -102,7 +102,10 @@ static void test_good_values(void **state)
 		"interface = lo\n"
 		"speed_mbps = 10000\n"
 		"[policy]\n"
-		"name = rhv-minimal\n");
+		"name = rhv-minimal\n"
+		"[metrics]\n"
+		"textfile = /var/lib/prometheus/node-exporter/migtune.prom\n"
+		"interval_s = 30\n");
 
 	config_defaults(&cfg);
 	assert_int_equal(config_load(p, &cfg, err, sizeof(err)), 0);
@@ -119,9 +122,14 @@ static void test_good_values(void **state)
 	assert_string_equal(cfg.nic_interface, "lo");
 	assert_int_equal(cfg.nic_speed_mbps, 10000);
 	assert_string_equal(cfg.policy, "rhv-minimal");
+	assert_string_equal(cfg.metrics_textfile, "/var/lib/prometheus/node-exporter/migtune.prom");
+	assert_int_equal(cfg.metrics_interval_s, 30);
 	/* Untouched keys keep their defaults. */
 	assert_int_equal(cfg.heartbeat_ms, 1000);
 	assert_int_equal(cfg.keepalive_count, 5);
+	config_defaults(&cfg);
+	assert_string_equal(cfg.metrics_textfile, "");      /* metrics off unless asked for */
+	assert_int_equal(cfg.metrics_interval_s, 15);
 }
 
 /* Each bad line goes at line 3 after two good lines, so the reported line number is checked too. */
@@ -158,6 +166,8 @@ static const struct bad_case bad[] = {
 #ifdef HAVE_POLICY
 	{ "policy", "name = fastest", "[policy] name: unknown policy 'fastest' (known: none", 0 },
 #endif
+	{ "metrics", "textfile = migtune.prom", "[metrics] textfile: 'migtune.prom' is not an absolute path", 0 },
+	{ "metrics", "interval_s = 0", "[metrics] interval_s: 0 is out of range 1..3600", 0 },
 	{ "agent", "this line has no equals sign", "syntax error", 0 },
 	{ "agent", "[tuning]\nspeed = 1", "[tuning]: unknown section", 4 },
 };
