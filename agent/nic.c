@@ -28,6 +28,9 @@ struct nic_entry {
 	uint32_t speed_override_mbps;
 	bool have;
 	struct nic_stat last;
+	/* The carrier as last reported to the notification callback.  Kept apart from last.carrier:
+	 * a periodic sample that sees a change first must not swallow its notification. */
+	bool carrier_reported;
 };
 
 struct nic_mon {
@@ -80,7 +83,8 @@ static int notify_valid(struct nl_msg *msg, void *arg)
 	if (!e || !e->have)
 		return NL_OK;
 	carrier = h->nlmsg_type == RTM_NEWLINK && (ifi->ifi_flags & IFF_LOWER_UP);
-	if (carrier != e->last.carrier) {
+	if (carrier != e->carrier_reported) {
+		e->carrier_reported = carrier;
 		e->last.carrier = carrier;
 		m->changes++;
 		if (m->fn)
@@ -303,6 +307,8 @@ int nic_sample(struct nic_mon *m, int ifindex, uint64_t now_mono_ns, struct nic_
 					   (e->last.tx_dropped + e->last.rx_dropped));
 	}
 	if (e) {
+		if (!e->have)
+			e->carrier_reported = s.carrier;
 		e->last = s;
 		e->have = true;
 	}

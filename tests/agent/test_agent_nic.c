@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -117,6 +118,67 @@ static void test_speed_override(void **state)
 	nic_mon_free(m);
 }
 
+static int g_notified_down;
+
+static void on_carrier(int ifindex, bool carrier, void *arg)
+{
+	(void)ifindex;
+	(void)arg;
+	if (!carrier)
+		g_notified_down++;
+}
+
+/*
+ * A carrier loss is reported through the notification even when the periodic sample saw it
+ * first: the sample must not swallow the change (it is what the agent logs and records at once).
+ * Runs in a private network namespace with a veth pair (the peer goes down), as root.
+ */
+static void test_carrier_loss_notified_after_a_sample(void **state)
+{
+	pid_t pid;
+	int status;
+
+	(void)state;
+	if (geteuid() != 0)
+		skip();
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct nic_mon *m;
+		struct nic_stat s;
+		int idx, rc = 0;
+
+		if (unshare(CLONE_NEWNET) < 0)
+			_exit(77);
+		if (system("ip link add mt0 type veth peer name mt1 && ip link set mt0 up && ip link set mt1 up") != 0)
+			_exit(78);
+		idx = (int)if_nametoindex("mt0");
+		if (idx <= 0 || nic_mon_new(&m) < 0 || nic_mon_notify_fd(m) < 0)
+			_exit(79);
+		nic_track(m, idx, 0);
+		if (nic_sample(m, idx, 1000, &s) < 0 || !s.carrier)
+			_exit(80);
+		nic_handle_notify(m, on_carrier, NULL);        /* drain what came before */
+		if (system("ip link set mt1 down") != 0)
+			_exit(81);
+		/* the tick samples before the notification is read */
+		if (nic_sample(m, idx, 2000, &s) < 0 || s.carrier)
+			_exit(82);
+		for (int i = 0; i < 100 && !g_notified_down; i++) {
+			nic_handle_notify(m, on_carrier, NULL);
+			usleep(10000);
+		}
+		rc = g_notified_down == 1 ? 0 : 83;
+		nic_mon_free(m);
+		_exit(rc);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	if (WEXITSTATUS(status) == 77 || WEXITSTATUS(status) == 78)
+		skip();     /* no network namespaces or no veth here */
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 static void test_migration_peer_of_a_process(void **state)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET };
@@ -163,6 +225,7 @@ int main(void)
 		cmocka_unit_test(test_loopback_counters_move),
 		cmocka_unit_test(test_speed_override),
 		cmocka_unit_test(test_migration_peer_of_a_process),
+		cmocka_unit_test(test_carrier_loss_notified_after_a_sample),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
