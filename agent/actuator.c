@@ -135,8 +135,11 @@ int actuator_parse_metadata(const char *xml, struct act_settings *io, char *err,
 		return -EBADMSG;
 	}
 	root = xmlDocGetRootElement(doc);
-	if (!root || strcmp((const char *)root->name, "policy") != 0 || !root->ns ||
-	    !root->ns->href || strcmp((const char *)root->ns->href, ACT_METADATA_NS) != 0) {
+	/* virDomainGetMetadata finds the element by namespace and hands it back without one;
+	 * an element that still carries a namespace must carry ours. */
+	if (!root || strcmp((const char *)root->name, "policy") != 0 ||
+	    (root->ns && (!root->ns->href ||
+			  strcmp((const char *)root->ns->href, ACT_METADATA_NS) != 0))) {
 		snprintf(err, errlen, "expected a <policy> element in namespace %s", ACT_METADATA_NS);
 		xmlFreeDoc(doc);
 		return -EBADMSG;

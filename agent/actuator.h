@@ -143,7 +143,8 @@ void actuator_observe(struct actuator *a, struct act_job *job, bool active, uint
 		      uint64_t now_ns);
 
 /*
- * Parses a <policy .../> element of ACT_METADATA_NS over *io.  Returns 0, or -EINVAL when an
+ * Parses a <policy .../> element (of ACT_METADATA_NS, or without a namespace as
+ * virDomainGetMetadata returns it) over *io.  Returns 0, or -EINVAL when an
  * attribute was malformed (the others still apply; err names the first bad one), or -EBADMSG
  * when the text is not XML of that element.  Pure.
  */

@@ -60,6 +60,12 @@ LAB_TESTS += lab-agent
 lab-agent: $(B)/migtuned $(B)/migdump $(B)/migtune-hook $(B)/lab/guest.elf
 	tests/agent/lab-agent.sh $(B)/migtuned
 
+# The rescue: migtuned in active mode on the lab's non-converging migration (one lab instance
+# for every scenario; the measured table goes to $(B)/lab/rescue.txt).
+LAB_TESTS += lab-rescue
+lab-rescue: $(B)/migtuned $(B)/migdump $(B)/lab/guest.elf $(B)/lab/lab-flow
+	tests/agent/lab-rescue.sh $(B)/migtuned
+
 # ---- install ----------------------------------------------------------------------------------
 INSTALL_TARGETS += install-agent
 install-agent: $(B)/migtuned
@@ -73,4 +79,4 @@ install-agent: $(B)/migtuned
 	sed 's|/usr/local/sbin/|$(SBINDIR)/|g' etc/systemd/migtuned.service > $(DESTDIR)$(UNITDIR)/migtuned.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/migtuned.service
 
-.PHONY: bench-agent lab-agent install-agent
+.PHONY: bench-agent lab-agent lab-rescue install-agent

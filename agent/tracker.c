@@ -732,7 +732,12 @@ static void advise(struct tracker *t, struct tracker_domain *d, const struct rin
 	ms.nic_carrier = nic ? nic->carrier : MIG_NIC_CARRIER_UNKNOWN;
 	ms.nic_tx_bps = (uint64_t)s->nic_tx_kibps * 1024;
 	ms.nic_rx_bps = (uint64_t)s->nic_rx_kibps * 1024;
-	ms.nic_capacity_bps = nic ? nic->capacity_bps : 0;
+	/* While this migration sends, a NIC rate of 0 means the NIC has no rate yet (its first
+	 * sample).  The adaptive policy's headroom is the capacity minus the tenants' traffic:
+	 * without that traffic the capacity is withheld rather than offered whole.  (RHV's split of
+	 * the link speed does not depend on the traffic.) */
+	ms.nic_capacity_bps = nic && (s->nic_tx_kibps || a->policy.id != POLICY_ADAPTIVE) ?
+		nic->capacity_bps : 0;
 	ms.nic_errors_delta = nic ? nic->errors_delta : 0;
 	ms.nic_drops_delta = nic ? nic->drops_delta : 0;
 	if (policy_observe(&a->hist, &ms) < 0)

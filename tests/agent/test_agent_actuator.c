@@ -504,10 +504,18 @@ static void test_metadata_parse(void **state)
 			 -EINVAL);
 	assert_int_equal(actuator_parse_metadata(META("sla-max-downtime-ms=\"0\""), &s, err,
 						 sizeof(err)), -EINVAL);
+	/* As libvirt returns it: the element without its namespace. */
+	memset(&s, 0, sizeof(s));
+	policy_limits_default(&s.lim);
+	assert_int_equal(actuator_parse_metadata("<policy name=\"adaptive\" sla-max-downtime-ms=\"10000\"/>",
+						 &s, err, sizeof(err)), 0);
+	assert_string_equal(s.policy, "adaptive");
+	assert_int_equal(s.lim.sla_max_downtime_ms, 10000);
 	/* Not ours, or not XML at all. */
 	assert_int_equal(actuator_parse_metadata("<policy xmlns=\"urn:other\" name=\"x\"/>", &s, err,
 						 sizeof(err)), -EBADMSG);
 	assert_int_equal(actuator_parse_metadata("<migtune:policy", &s, err, sizeof(err)), -EBADMSG);
+	assert_int_equal(actuator_parse_metadata("<other name=\"x\"/>", &s, err, sizeof(err)), -EBADMSG);
 	assert_int_equal(actuator_parse_metadata("", &s, err, sizeof(err)), -EBADMSG);
 }
 
