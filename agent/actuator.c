@@ -74,7 +74,6 @@ void actuator_job_init(struct act_job *job, uint32_t ring_index, const char *nam
 	memset(job, 0, sizeof(*job));
 	job->ring_index = ring_index;
 	job->name = name;
-	job->last_kind = RING_ACT_NONE;
 }
 
 /* ---- per-domain settings from the metadata ------------------------------------------------- */
@@ -249,15 +248,19 @@ static void record(struct actuator *a, struct act_job *job, const struct policy_
 	char vals[64] = "";
 	int level;
 
-	/* A policy re-proposing what was just refused (or advised) is recorded once. */
-	if (result != RING_RES_APPLIED && job->last_kind == pa->kind &&
-	    job->last_value == pa->value && job->last_result == result &&
-	    strncmp(job->last_why, why ? why : "", sizeof(job->last_why) - 1) == 0)
-		return;
-	job->last_kind = pa->kind;
-	job->last_value = pa->value;
-	job->last_result = (uint8_t)result;
-	str_copy(job->last_why, sizeof(job->last_why), why ? why : "");
+	/* A policy re-proposing what was just refused (or advised, or held) is recorded once,
+	 * also when it alternates between kinds (advisory mode: nothing changes on the job). */
+	if (pa->kind < ACT_KINDS) {
+		uint8_t k = pa->kind;
+
+		if (result != RING_RES_APPLIED && job->last_result[k] == result &&
+		    job->last_value[k] == pa->value &&
+		    strncmp(job->last_why[k], why ? why : "", sizeof(job->last_why[k]) - 1) == 0)
+			return;
+		job->last_result[k] = (uint8_t)result;
+		job->last_value[k] = pa->value;
+		str_copy(job->last_why[k], sizeof(job->last_why[k]), why ? why : "");
+	}
 
 	memset(&ra, 0, sizeof(ra));
 	ra.kind = pa->kind;

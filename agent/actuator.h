@@ -85,10 +85,10 @@ struct act_job {
 	uint64_t pending_since_ns;
 	bool aborted;                      /* our abort took: the end is ours */
 	bool terminal_done;                /* post-copy, suspend or abort took */
-	/* so that a policy repeating itself is recorded once */
-	uint8_t last_kind, last_result;
-	int64_t last_value;
-	char last_why[56];
+	/* so that a policy repeating itself is recorded once: the last outcome of each kind */
+	uint8_t last_result[ACT_KINDS];
+	int64_t last_value[ACT_KINDS];
+	char last_why[ACT_KINDS][56];
 	uint32_t applied, failed, skipped, advised;
 };
 

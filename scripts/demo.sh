@@ -84,8 +84,9 @@ watch_migtop() {   # SECS DELAY
 	fi
 }
 
-agent_actions() {   # HOST: the agent's action lines since it started
-	grep -E "advisory|applied|failed|skipped|dumped" "$LAB_DIR/$1/log/agent.log" 2>/dev/null | sed 's/^/   /' || true
+agent_actions() {   # HOST: the action lines of the agent's latest run
+	awk '/: started \(/ { n = 0 } / (advisory|applied|failed|skipped) |dumped to/ { l[n++] = $0 }
+	     END { for (i = 0; i < n; i++) print "   " l[i] }' "$LAB_DIR/$1/log/agent.log" 2>/dev/null || true
 }
 
 "$LAB" down >/dev/null 2>&1 || true   # a lab left by an interrupted demo
@@ -112,7 +113,7 @@ if [ $rc -eq 0 ]; then
 	exit 1
 fi
 echo
-echo "Result without the agent: not converged after $(( t1 - t0 )) s; aborted by its time bound:"
+echo "Result without the agent acting: not converged after $(( t1 - t0 )) s; aborted by its time bound:"
 sed 's/^/   /' "$WORK/m1.out"
 "$LAB" where "$GUEST"
 echo "What migtuned would have done (advisory records, from its log on A):"

@@ -227,14 +227,25 @@ static void test_advisory_records_and_calls_nothing(void **state)
 
 	assert_true(actuator_advisory(f->act));
 	assert_int_equal(actuator_apply(f->act, &f->job, &HANDLE, &pa, &f->ctx), RING_RES_ADVISORY);
-	/* The same advice again is not recorded twice. */
+	/* The same advice again is not recorded twice, also when other advice comes between
+	 * (in advisory mode the job never changes, so the policy keeps proposing). */
 	assert_int_equal(actuator_apply(f->act, &f->job, &HANDLE, &pa, &f->ctx), RING_RES_ADVISORY);
+	{
+		struct policy_action bw = act_of(RING_ACT_SET_BANDWIDTH, 100LL << 20, 20LL << 20, "bw");
+
+		assert_int_equal(actuator_apply(f->act, &f->job, &HANDLE, &bw, &f->ctx),
+				 RING_RES_ADVISORY);
+		assert_int_equal(actuator_apply(f->act, &f->job, &HANDLE, &pa, &f->ctx),
+				 RING_RES_ADVISORY);
+		assert_int_equal(actuator_apply(f->act, &f->job, &HANDLE, &bw, &f->ctx),
+				 RING_RES_ADVISORY);
+	}
 	pa = act_of(RING_ACT_ABORT, 0, -1, "hopeless");
 	assert_int_equal(actuator_apply(f->act, &f->job, &HANDLE, &pa, &f->ctx), RING_RES_ADVISORY);
 	for (int op = OP_SET_DT; op <= OP_ABORT; op++)
 		assert_int_equal(F.calls[op], 0);
 	reread(f);
-	assert_int_equal(actions(f), 2);
+	assert_int_equal(actions(f), 3);
 	ra = action(f, 0, &dom);
 	assert_int_equal(dom, 3);
 	assert_int_equal(ra->kind, RING_ACT_SET_DOWNTIME);
@@ -244,7 +255,9 @@ static void test_advisory_records_and_calls_nothing(void **state)
 	assert_int_equal(ra->reason_code, REASON_CONVERGING_DOWNTIME);
 	assert_string_equal(ra->policy, "adaptive");
 	assert_string_equal(ra->reason, "pass 3: needs 6250 ms");
-	assert_int_equal(action(f, 1, NULL)->kind, RING_ACT_ABORT);
+	assert_int_equal(action(f, 1, NULL)->kind, RING_ACT_SET_BANDWIDTH);
+	assert_int_equal(action(f, 1, NULL)->new_value, 100);
+	assert_int_equal(action(f, 2, NULL)->kind, RING_ACT_ABORT);
 }
 
 static void test_applied_and_read_back(void **state)
