@@ -253,12 +253,13 @@ static void record(struct actuator *a, struct act_job *job, const struct policy_
 	if (pa->kind < ACT_KINDS) {
 		uint8_t k = pa->kind;
 
+		/* Compared as recorded: bandwidths that differ by bytes are the same MiB/s. */
 		if (result != RING_RES_APPLIED && job->last_result[k] == result &&
-		    job->last_value[k] == pa->value &&
+		    job->last_value[k] == newv &&
 		    strncmp(job->last_why[k], why ? why : "", sizeof(job->last_why[k]) - 1) == 0)
 			return;
 		job->last_result[k] = (uint8_t)result;
-		job->last_value[k] = pa->value;
+		job->last_value[k] = newv;
 		str_copy(job->last_why[k], sizeof(job->last_why[k]), why ? why : "");
 	}
 

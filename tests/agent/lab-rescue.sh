@@ -238,7 +238,8 @@ if want sla; then
 	row sla adaptive
 	bw=$(csv_awk "$WORK/sla.csv" sla 'v("type") == "action" && v("kind") == "set-bandwidth" && v("result") == "applied" && v("new_value") > 20 { n++ } END { print n + 0 }')
 	if [ "$OUTCOME" = completed ] && [ "$(count_actions sla applied set-downtime)" -ge 1 ] &&
-	   [ "$bw" -eq 0 ] && [ "$(count_actions sla applied abort)" -eq 0 ]; then
+	   [ "$bw" -eq 0 ] && [ "$(count_actions sla applied abort)" -eq 0 ] &&
+	   [ "$FIRST_PASS" -ge 1 ] && [ "$FIRST_PASS" -le 5 ]; then
 		pass "sla: completed with downtime ($FIRST), $JOBTIME s, downtime $DOWNTIME"
 	else
 		fail "sla: $OUTCOME, first action '$FIRST', bandwidth raises above the cap: $bw"

@@ -239,6 +239,10 @@ static void test_advisory_records_and_calls_nothing(void **state)
 				 RING_RES_ADVISORY);
 		assert_int_equal(actuator_apply(f->act, &f->job, &HANDLE, &bw, &f->ctx),
 				 RING_RES_ADVISORY);
+		/* A few bytes/s more is the same MiB/s as recorded: not a new advice. */
+		bw.value -= 5;
+		assert_int_equal(actuator_apply(f->act, &f->job, &HANDLE, &bw, &f->ctx),
+				 RING_RES_ADVISORY);
 	}
 	pa = act_of(RING_ACT_ABORT, 0, -1, "hopeless");
 	assert_int_equal(actuator_apply(f->act, &f->job, &HANDLE, &pa, &f->ctx), RING_RES_ADVISORY);
