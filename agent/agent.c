@@ -105,6 +105,18 @@ static void on_migration_end(const struct tracker_domain *d, int phase, bool abo
 
 /* ---- setup ----------------------------------------------------------------------------- */
 
+/* The fix for a socket path that cannot be listened on (sock_listen_unix's errors). */
+static const char *sock_error_hint(int r)
+{
+	switch (r) {
+	case -EADDRINUSE: return " (another migtuned is running)";
+	case -EEXIST: return " (something that is not a socket is at that path; migtuned never "
+			     "removes it: move it away)";
+	case -ENAMETOOLONG: return " (socket paths are limited to 107 bytes)";
+	default: return "";
+	}
+}
+
 int agent_new(const struct agent_config *cfg, struct agent **ret, char *err, size_t errlen)
 {
 	struct ring_create_opts ro = { 0 };
@@ -205,13 +217,13 @@ int agent_new(const struct agent_config *cfg, struct agent **ret, char *err, siz
 	r = hooksock_start(cfg->hook_socket, &a->q, &a->hook);
 	if (r < 0) {
 		snprintf(err, errlen, "cannot listen on hook socket %s: %s%s", cfg->hook_socket,
-			 strerror(-r), r == -EADDRINUSE ? " (another migtuned is running)" : "");
+			 strerror(-r), sock_error_hint(r));
 		goto fail;
 	}
 	r = ctl_start(cfg->ctl_socket, cfg->ctl_gid, a->tracker, status_extra, a, &a->ctl);
 	if (r < 0) {
 		snprintf(err, errlen, "cannot listen on control socket %s: %s%s", cfg->ctl_socket,
-			 strerror(-r), r == -EADDRINUSE ? " (another migtuned is running)" : "");
+			 strerror(-r), sock_error_hint(r));
 		goto fail;
 	}
 	vo.uri = cfg->uri;
