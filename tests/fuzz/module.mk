@@ -1,5 +1,6 @@
-# tests/fuzz: libFuzzer targets for the agent's own decoders (the control socket's request line
-# and migtuned.conf), with their seed corpora in tests/fuzz/ctl and tests/fuzz/config.  The other
+# tests/fuzz: libFuzzer targets for the agent's own input and output handling (the control
+# socket's request line, migtuned.conf, the Prometheus exposition of hostile names), with their
+# seed corpora in tests/fuzz/ctl, tests/fuzz/config and tests/fuzz/metrics.  The other
 # modules declare their fuzzers in their own fragments; `make fuzz` runs them all.
 FUZZ_CC ?= clang
 FUZZ_AGENT_CFLAGS := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined \
@@ -18,10 +19,17 @@ $(B)/fuzz/fuzz-agent-config: $(FUZZ_CONFIG_SRCS) agent/config.h
 	$(FUZZ_CC) $(FUZZ_AGENT_CFLAGS) $(INIH_CFLAGS) $(JSONC_CFLAGS) -o $@ $(FUZZ_CONFIG_SRCS) \
 	  $(INIH_LIBS) $(JSONC_LIBS) -lm
 
+# metrics.c alone: the fuzzer stubs the status source and the log.
+FUZZ_METRICS_SRCS := tests/agent/fuzz_metrics.c agent/metrics.c
+$(B)/fuzz/fuzz-agent-metrics: $(FUZZ_METRICS_SRCS) agent/metrics.h
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_AGENT_CFLAGS) $(URCU_CFLAGS) $(JSONC_CFLAGS) -o $@ $(FUZZ_METRICS_SRCS) \
+	  $(URCU_LIBS) $(JSONC_LIBS) -lpthread
+
 # New inputs go to scratch corpora under $(B); the seeds in the tree stay as committed.
 .PHONY: fuzz-agent
-fuzz-agent: $(B)/fuzz/fuzz-agent-ctl $(B)/fuzz/fuzz-agent-config
-	@for t in ctl config; do \
+fuzz-agent: $(B)/fuzz/fuzz-agent-ctl $(B)/fuzz/fuzz-agent-config $(B)/fuzz/fuzz-agent-metrics
+	@for t in ctl config metrics; do \
 	  mkdir -p $(B)/fuzz/corpus-agent-$$t $(B)/fuzz/artifacts-agent-$$t && \
 	  echo "== fuzz-agent-$$t for $(FUZZ_SECONDS) s" && \
 	  $(B)/fuzz/fuzz-agent-$$t -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=10 \
