@@ -18,14 +18,11 @@
 #define CTL_REQUEST_DEADLINE_MS 1000
 
 struct ctl {
-	int fd;
-	int stop_fd;
+	struct sock_server srv;
 	gid_t group;
-	char path[108];
 	struct tracker *t;
 	ctl_extra_fn extra;
 	void *arg;
-	pthread_t thread;
 	uint64_t refused;
 };
 
@@ -166,31 +163,9 @@ static void handle_conn(struct ctl *c, int cfd)
 	}
 }
 
-static void *ctl_thread(void *arg)
+static void serve(void *arg, int cfd)
 {
-	struct ctl *c = arg;
-
-	urcu_memb_register_thread();
-	for (;;) {
-		struct pollfd p[2] = { { .fd = c->fd, .events = POLLIN },
-				       { .fd = c->stop_fd, .events = POLLIN } };
-		int cfd;
-
-		if (poll(p, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		if (p[1].revents)
-			break;
-		cfd = accept4(c->fd, NULL, NULL, SOCK_CLOEXEC);
-		if (cfd < 0)
-			continue;
-		handle_conn(c, cfd);
-		close(cfd);
-	}
-	urcu_memb_unregister_thread();
-	return NULL;
+	handle_conn(arg, cfd);
 }
 
 int ctl_start(const char *path, gid_t group, struct tracker *t, ctl_extra_fn extra, void *arg,
@@ -205,24 +180,10 @@ int ctl_start(const char *path, gid_t group, struct tracker *t, ctl_extra_fn ext
 	c->group = group;
 	c->extra = extra;
 	c->arg = arg;
-	snprintf(c->path, sizeof(c->path), "%s", path);
-	c->stop_fd = eventfd(0, EFD_CLOEXEC);
-	if (c->stop_fd < 0) {
-		r = -errno;
-		free(c);
-		return r;
-	}
-	r = sock_listen_unix(path, SOCK_STREAM, group == (gid_t)-1 ? 0600 : 0660, group, &c->fd);
+	/* the status reply walks the RCU domain table: the serving thread registers */
+	r = sock_server_start(&c->srv, path, SOCK_STREAM, group == (gid_t)-1 ? 0600 : 0660, group,
+			      serve, c, true);
 	if (r < 0) {
-		close(c->stop_fd);
-		free(c);
-		return r;
-	}
-	r = -pthread_create(&c->thread, NULL, ctl_thread, c);
-	if (r < 0) {
-		close(c->fd);
-		unlink(c->path);
-		close(c->stop_fd);
 		free(c);
 		return r;
 	}
@@ -232,16 +193,9 @@ int ctl_start(const char *path, gid_t group, struct tracker *t, ctl_extra_fn ext
 
 void ctl_stop(struct ctl *c)
 {
-	uint64_t one = 1;
-
 	if (!c)
 		return;
-	if (write(c->stop_fd, &one, sizeof(one)) != sizeof(one))
-		abort();
-	pthread_join(c->thread, NULL);
-	close(c->fd);
-	unlink(c->path);
-	close(c->stop_fd);
+	sock_server_stop(&c->srv);
 	free(c);
 }
 

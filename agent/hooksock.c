@@ -19,11 +19,8 @@
 #define HOOK_RECV_DEADLINE_MS 200
 
 struct hooksock {
-	int fd;
-	int stop_fd;
-	char path[108];
+	struct sock_server srv;
 	struct msgq *q;
-	pthread_t thread;
 	struct hooksock_counters c;   /* written by the thread, read with atomics */
 };
 
@@ -81,29 +78,9 @@ static void handle_conn(struct hooksock *h, int cfd)
 	inc(&h->c.messages);
 }
 
-static void *hook_thread(void *arg)
+static void serve(void *arg, int cfd)
 {
-	struct hooksock *h = arg;
-
-	for (;;) {
-		struct pollfd p[2] = { { .fd = h->fd, .events = POLLIN },
-				       { .fd = h->stop_fd, .events = POLLIN } };
-		int cfd;
-
-		if (poll(p, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		if (p[1].revents)
-			break;
-		cfd = accept4(h->fd, NULL, NULL, SOCK_CLOEXEC);
-		if (cfd < 0)
-			continue;
-		handle_conn(h, cfd);
-		close(cfd);
-	}
-	return NULL;
+	handle_conn(arg, cfd);
 }
 
 int hooksock_start(const char *path, struct msgq *q, struct hooksock **ret)
@@ -114,24 +91,8 @@ int hooksock_start(const char *path, struct msgq *q, struct hooksock **ret)
 	if (!h)
 		return -ENOMEM;
 	h->q = q;
-	str_copy(h->path, sizeof(h->path), path);
-	h->stop_fd = eventfd(0, EFD_CLOEXEC);
-	if (h->stop_fd < 0) {
-		r = -errno;
-		free(h);
-		return r;
-	}
-	r = sock_listen_unix(path, SOCK_SEQPACKET, 0600, (gid_t)-1, &h->fd);
+	r = sock_server_start(&h->srv, path, SOCK_SEQPACKET, 0600, (gid_t)-1, serve, h, false);
 	if (r < 0) {
-		close(h->stop_fd);
-		free(h);
-		return r;
-	}
-	r = -pthread_create(&h->thread, NULL, hook_thread, h);
-	if (r < 0) {
-		close(h->fd);
-		unlink(h->path);
-		close(h->stop_fd);
 		free(h);
 		return r;
 	}
@@ -141,18 +102,9 @@ int hooksock_start(const char *path, struct msgq *q, struct hooksock **ret)
 
 void hooksock_stop(struct hooksock *h)
 {
-	uint64_t one = 1;
-
 	if (!h)
 		return;
-	if (write(h->stop_fd, &one, sizeof(one)) != sizeof(one)) {
-		/* cannot happen on a fresh eventfd; the join below would hang, so say so */
-		abort();
-	}
-	pthread_join(h->thread, NULL);
-	close(h->fd);
-	unlink(h->path);
-	close(h->stop_fd);
+	sock_server_stop(&h->srv);
 	free(h);
 }
 

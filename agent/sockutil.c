@@ -1,12 +1,16 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
+
+#include <urcu/urcu-memb.h>
 
 #include "agent/sockutil.h"
 
@@ -112,4 +116,75 @@ bool sock_peer_allowed(pid_t pid, uid_t uid, gid_t peer_gid, gid_t allowed_gid)
 	}
 	fclose(f);
 	return ok;
+}
+
+static void *server_thread(void *arg)
+{
+	struct sock_server *s = arg;
+
+	if (s->rcu_thread)
+		urcu_memb_register_thread();
+	for (;;) {
+		struct pollfd p[2] = { { .fd = s->fd, .events = POLLIN },
+				       { .fd = s->stop_fd, .events = POLLIN } };
+		int cfd;
+
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (p[1].revents)
+			break;
+		cfd = accept4(s->fd, NULL, NULL, SOCK_CLOEXEC);
+		if (cfd < 0)
+			continue;
+		s->serve(s->arg, cfd);
+		close(cfd);
+	}
+	if (s->rcu_thread)
+		urcu_memb_unregister_thread();
+	return NULL;
+}
+
+int sock_server_start(struct sock_server *s, const char *path, int type, mode_t mode, gid_t gid,
+		      void (*serve)(void *arg, int cfd), void *arg, bool rcu_thread)
+{
+	int r;
+
+	if (strlen(path) >= sizeof(s->path))
+		return -ENAMETOOLONG;
+	snprintf(s->path, sizeof(s->path), "%s", path);
+	s->serve = serve;
+	s->arg = arg;
+	s->rcu_thread = rcu_thread;
+	s->stop_fd = eventfd(0, EFD_CLOEXEC);
+	if (s->stop_fd < 0)
+		return -errno;
+	r = sock_listen_unix(path, type, mode, gid, &s->fd);
+	if (r < 0) {
+		close(s->stop_fd);
+		return r;
+	}
+	r = -pthread_create(&s->thread, NULL, server_thread, s);
+	if (r < 0) {
+		close(s->fd);
+		unlink(s->path);
+		close(s->stop_fd);
+		return r;
+	}
+	return 0;
+}
+
+void sock_server_stop(struct sock_server *s)
+{
+	uint64_t one = 1;
+
+	/* cannot fail on a fresh eventfd; the join below would hang if it did, so say so */
+	if (write(s->stop_fd, &one, sizeof(one)) != sizeof(one))
+		abort();
+	pthread_join(s->thread, NULL);
+	close(s->fd);
+	unlink(s->path);
+	close(s->stop_fd);
 }
