@@ -69,45 +69,6 @@ static void usage(FILE *f)
 	        policy_builtin_names());
 }
 
-static int read_file(const char *path, char **ret_buf, size_t *ret_len, char *err, size_t errlen)
-{
-	struct stat st;
-	char *buf;
-	size_t got = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0) {
-		int r = -errno;
-
-		snprintf(err, errlen, "%s: %s", path, strerror(-r));
-		return r < 0 ? r : -EIO;
-	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > (1 << 20)) {
-		close(fd);
-		snprintf(err, errlen, "%s: not a regular file of at most 1 MiB", path);
-		return -EINVAL;
-	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf) {
-		close(fd);
-		return -ENOMEM;
-	}
-	while (got < (size_t)st.st_size) {
-		ssize_t k = read(fd, buf + got, (size_t)st.st_size - got);
-
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			break;
-		got += (size_t)k;
-	}
-	close(fd);
-	buf[got] = '\0';
-	*ret_buf = buf;
-	*ret_len = got;
-	return 0;
-}
-
 static int add_policy(const char *arg, struct policy *pols, size_t *n)
 {
 	char err[300];
@@ -131,7 +92,7 @@ static int add_policy(const char *arg, struct policy *pols, size_t *n)
 	if (strchr(arg, '/') || strstr(arg, ".json") || access(arg, R_OK) == 0) {
 		char *buf = NULL;
 		size_t len = 0, got = 0;
-		int r = read_file(arg, &buf, &len, err, sizeof(err));
+		int r = sim_read_file(arg, 1u << 20, &buf, &len, err, sizeof(err));
 
 		if (r < 0) {
 			fprintf(stderr, "migsim: policy %s\n", err);

@@ -128,6 +128,9 @@ int sim_scenario_parse(const char *text, size_t len, struct sim_scenario *ret_sc
                        size_t errlen);
 /* Read and parse a file; errors name the file. */
 int sim_scenario_load(const char *path, struct sim_scenario *ret_scn, char *err, size_t errlen);
+/* Reads a whole regular file of at most max_bytes, NUL-terminated; one-line error in err. */
+int sim_read_file(const char *path, size_t max_bytes, char **ret_buf, size_t *ret_len, char *err,
+		  size_t errlen);
 
 /* Run the scenario with one policy for every VM. */
 int sim_run(const struct sim_scenario *scn, const struct policy *pol, const struct sim_opts *opts,

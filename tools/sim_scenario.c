@@ -493,10 +493,11 @@ out:
 	return r;
 }
 
-int sim_scenario_load(const char *path, struct sim_scenario *ret_scn, char *err, size_t errlen)
+int sim_read_file(const char *path, size_t max_bytes, char **ret_buf, size_t *ret_len, char *err,
+		  size_t errlen)
 {
-	char *buf = NULL, sub[400];
 	struct stat st;
+	char *buf;
 	size_t got = 0;
 	int fd, r;
 
@@ -511,14 +512,15 @@ int sim_scenario_load(const char *path, struct sim_scenario *ret_scn, char *err,
 		snprintf(err, errlen, "%s: not a regular file", path);
 		return -EINVAL;
 	}
-	if ((uint64_t)st.st_size > SCENARIO_MAX_BYTES) {
+	if ((uint64_t)st.st_size > max_bytes) {
 		close(fd);
-		snprintf(err, errlen, "%s: larger than %u bytes", path, SCENARIO_MAX_BYTES);
+		snprintf(err, errlen, "%s: larger than %zu bytes", path, max_bytes);
 		return -E2BIG;
 	}
 	buf = malloc((size_t)st.st_size + 1);
 	if (!buf) {
 		close(fd);
+		snprintf(err, errlen, "%s: out of memory", path);
 		return -ENOMEM;
 	}
 	while (got < (size_t)st.st_size) {
@@ -531,7 +533,22 @@ int sim_scenario_load(const char *path, struct sim_scenario *ret_scn, char *err,
 		got += (size_t)k;
 	}
 	close(fd);
-	r = sim_scenario_parse(buf, got, ret_scn, sub, sizeof(sub));
+	buf[got] = '\0';
+	*ret_buf = buf;
+	*ret_len = got;
+	return 0;
+}
+
+int sim_scenario_load(const char *path, struct sim_scenario *ret_scn, char *err, size_t errlen)
+{
+	char *buf = NULL, sub[400];
+	size_t len;
+	int r;
+
+	r = sim_read_file(path, SCENARIO_MAX_BYTES, &buf, &len, err, errlen);
+	if (r < 0)
+		return r;
+	r = sim_scenario_parse(buf, len, ret_scn, sub, sizeof(sub));
 	if (r < 0)
 		snprintf(err, errlen, "%s: %s", path, sub);
 	free(buf);
