@@ -27,49 +27,17 @@ export LAB_DIR=${LAB_AGENT_DIR:-/tmp/mt-lab-agent}
 WORK=$(mktemp -d /tmp/mt-lab-agent-work.XXXXXX)
 LOGS=${LAB_AGENT_LOGS:-$BUILD/lab/agent-logs}
 GUEST=busy
-failures=0
+LABTEST=lab-agent
+# shellcheck source=../lab/testlib.sh
+. "$REPO/tests/lab/testlib.sh"
 
-log() { printf '%s lab-agent: %s\n' "$(date +%T)" "$*"; }
-pass() { log "PASS $*"; }
-fail() { log "FAIL $*"; failures=$((failures + 1)); }
-
-cleanup() {
-	local rc=$?
-	trap - EXIT INT TERM
-	if [ "$failures" -ne 0 ] || [ $rc -ne 0 ]; then
-		rm -rf "$LOGS"; mkdir -p "$LOGS"
-		"$LAB" logs "$LOGS" >/dev/null 2>&1 || true
-		cp "$WORK"/* "$LOGS/" 2>/dev/null || true
-		log "logs kept in $LOGS"
-	fi
-	"$LAB" down >/dev/null 2>&1 || true
-	rm -rf "$WORK"
-	exit $rc
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
 
 for f in "$AGENT" "$MIGDUMP" "$HOOK"; do
 	[ -x "$f" ] || { echo "lab-agent: $f missing (run make)" >&2; exit 1; }
 done
 
 # ---- helpers ---------------------------------------------------------------------------------
-# Decoded records of HOST's ring as CSV (header line first).
-ring_csv() {
-	local h=$1 out=$2
-	"$LAB" exec "$h" "$MIGDUMP" -o "$WORK/$h.migdump" >/dev/null 2>&1
-	"$MIGDUMP" -d "$WORK/$h.migdump" --csv > "$out"
-}
 
-# awk over a ring CSV with the columns addressable by name: c["iteration"] etc.
-csv_awk() {
-	local file=$1
-	shift
-	awk -F, "NR == 1 { for (i = 1; i <= NF; i++) col[\$i] = i; next }
-		 function v(name) { return \$(col[name]) }
-		 $1" "$file"
-}
 
 # The PID of a running agent in HOST (the spawned process is migtuned itself).
 agent_pid() {
@@ -80,12 +48,6 @@ agent_pid() {
 	echo "$p"
 }
 
-wait_for() {   # SECONDS CMD...: true as soon as CMD succeeds
-	local secs=$1 i
-	shift
-	for i in $(seq $((secs * 10))); do "$@" && return 0; sleep 0.1; done
-	"$@"
-}
 
 ctl_ready() { "$LAB" exec "$1" test -S /run/migtune/ctl.sock; }
 

@@ -39,29 +39,11 @@ TABLE_OUT=${RESCUE_TABLE:-$BUILD/lab/rescue.txt}
 ONLY=${RESCUE_ONLY:-none,headroom,sla,postcopy,suspend,abort,rhv,burst}
 NONE_SECS=${NONE_SECS:-45}
 NS=https://migtune.org/xmlns/migtune/1
-failures=0
+LABTEST=lab-rescue
+# shellcheck source=../lab/testlib.sh
+. "$REPO/tests/lab/testlib.sh"
 TABLE=()
 
-log() { printf '%s lab-rescue: %s\n' "$(date +%T)" "$*"; }
-pass() { log "PASS $*"; }
-fail() { log "FAIL $*"; failures=$((failures + 1)); }
-
-cleanup() {
-	local rc=$?
-	trap - EXIT INT TERM
-	if [ "$failures" -ne 0 ] || [ $rc -ne 0 ]; then
-		rm -rf "$LOGS"; mkdir -p "$LOGS"
-		"$LAB" logs "$LOGS" >/dev/null 2>&1 || true
-		cp -r "$WORK"/* "$LOGS/" 2>/dev/null || true
-		log "logs kept in $LOGS"
-	fi
-	"$LAB" down >/dev/null 2>&1 || true
-	rm -rf "$WORK"
-	exit $rc
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
 
 for f in "$AGENT" "$MIGDUMP" "$LAB_GUEST" "$LAB_FLOW"; do
 	[ -x "$f" ] || [ -r "$f" ] || { echo "lab-rescue: $f missing (run make)" >&2; exit 1; }
@@ -69,13 +51,6 @@ done
 want() { [[ ",$ONLY," == *",$1,"* ]]; }
 
 # ---- helpers ---------------------------------------------------------------------------------
-wait_for() {   # SECS CMD...: poll every 0.2 s
-	local end=$(( $(date +%s) + $1 )); shift
-	until "$@" >/dev/null 2>&1; do
-		[ "$(date +%s)" -lt "$end" ] || return 1
-		sleep 0.2
-	done
-}
 
 # Agent configuration: common part plus the scenario's lines.  The lab's veth reports no speed
 # inside the namespaces (sysfs is the machine's), so the link speed is configured.
@@ -103,13 +78,8 @@ start_agents() {   # CONF
 	done
 }
 
-# Decoded records of A's ring as CSV.
-ring_csv() {
-	"$LAB" exec A "$MIGDUMP" -o "$WORK/a.migdump" >/dev/null 2>&1
-	"$MIGDUMP" -d "$WORK/a.migdump" --csv > "$1"
-}
 
-# awk over a ring CSV with the columns addressable by name, only the rows of domain $2.
+# testlib's csv_awk, on the rows of domain $2 only.
 csv_awk() {
 	local file=$1 dom=$2
 	shift 2
@@ -145,7 +115,7 @@ scenario() {
 		OUTCOME=failed
 	fi
 	sleep 1     # the last samples, the end event and the dump reach the ring
-	ring_csv "$WORK/$name.csv"
+	ring_csv A "$WORK/$name.csv"
 	cp "$LAB_DIR/a/log/agent.log" "$WORK/$name.agent-a.log" 2>/dev/null || true
 	log "$name: $OUTCOME after ${WALL} s ($where)"
 }
@@ -207,7 +177,7 @@ if want none; then
 	"$LAB" migrate none A B --bandwidth 20 --timeout "$NONE_SECS" > "$WORK/none.migrate" 2>&1 || true
 	WALL=$(( $(date +%s) - t0 ))
 	sleep 1
-	ring_csv "$WORK/none.csv"
+	ring_csv A "$WORK/none.csv"
 	if grep -q "operation aborted" "$WORK/none.migrate" && [ "$(count_actions none applied abort)" -eq 0 ]; then
 		pass "none: still not converged after $NONE_SECS s; no action by the agent"
 	else
@@ -328,7 +298,7 @@ if want burst; then
 	[ $rc -eq 0 ] && OUTCOME=completed
 	grep -q "operation aborted" "$WORK/burst.migrate" && OUTCOME=aborted
 	sleep 1
-	ring_csv "$WORK/burst.csv"
+	ring_csv A "$WORK/burst.csv"
 	cp "$LAB_DIR/a/log/agent.log" "$WORK/burst.agent-a.log" 2>/dev/null || true
 	row burst adaptive
 	# The most it may take while the tenants send 50 MB/s: 62.5 MB/s = 59.6 MiB/s (+5 %).

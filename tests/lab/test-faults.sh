@@ -31,43 +31,18 @@ export LAB_GUEST=${LAB_GUEST:-$BUILD/lab/guest.elf}
 WORK=$(mktemp -d /tmp/mt-lab-faults-work.XXXXXX)
 LOGS=${LAB_FAULTS_LOGS:-$BUILD/lab/faults-logs}
 GUEST=busy
-failures=0
-checks=0
+LABTEST=lab-faults
+# shellcheck source=testlib.sh
+. "$HERE/testlib.sh"
 
-log() { printf '%s lab-faults: %s\n' "$(date +%T)" "$*"; }
-pass() { checks=$((checks + 1)); log "PASS $*"; }
-fail() { checks=$((checks + 1)); failures=$((failures + 1)); log "FAIL $*"; }
-
-cleanup() {
-	local rc=$?
-	trap - EXIT INT TERM
-	if [ "$failures" -ne 0 ] || [ $rc -ne 0 ]; then
-		rm -rf "$LOGS"; mkdir -p "$LOGS"
-		"$LAB" logs "$LOGS" >/dev/null 2>&1 || true
-		cp "$WORK"/* "$LOGS/" 2>/dev/null || true
-		log "logs kept in $LOGS"
-	fi
-	"$LAB" down >/dev/null 2>&1 || true
-	rm -rf "$WORK"
-	exit $rc
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
 
 for f in "$AGENT" "$MIGDUMP" "$MIGTOP" "$HOOK" "$LAB_GUEST"; do
 	[ -x "$f" ] || [ -r "$f" ] || { echo "test-faults: $f missing (run make)" >&2; exit 1; }
 done
 
-wait_for() {   # SECONDS CMD...: true as soon as CMD succeeds
-	local secs=$1 i
-	shift
-	for i in $(seq $((secs * 10))); do "$@" && return 0; sleep 0.1; done
-	"$@"
-}
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 # The ring's own records are the time anchors (its clock is the writer's CLOCK_MONOTONIC).
-last_mono() { ring_csv "$WORK/anchor.csv"; csv_awk "$WORK/anchor.csv" '{ m = v("mono_ns") } END { print m + 0 }'; }
+last_mono() { ring_csv A "$WORK/anchor.csv"; csv_awk "$WORK/anchor.csv" '{ m = v("mono_ns") } END { print m + 0 }'; }
 ctl_ready() { "$LAB" exec A test -S /run/migtune/ctl.sock; }
 # Output captured before matching: with pipefail a grep -q that stops reading fails the pipe.
 ctl_ping() {
@@ -90,17 +65,6 @@ alive() { [ -n "$1" ] && [ "$(cat "/proc/$1/comm" 2>/dev/null)" = migtuned ]; }
 
 # Decoded records of A's ring as CSV; csv_awk addresses columns by name (text, the last column,
 # may hold quoted commas: nothing here reads it).
-ring_csv() {
-	"$LAB" exec A "$MIGDUMP" -o "$WORK/a.mtd" >/dev/null 2>&1
-	"$MIGDUMP" -d "$WORK/a.mtd" --csv > "$1"
-}
-csv_awk() {
-	local file=$1
-	shift
-	awk -F, "NR == 1 { for (i = 1; i <= NF; i++) col[\$i] = i; next }
-		 function v(name) { return \$(col[name]) }
-		 $1" "$file"
-}
 
 # Post-copy allowed by default and the migrations started with --postcopy: only the agent's own
 # judgement of the network keeps it from deciding post-copy.
@@ -175,7 +139,7 @@ pid2=$(agent_pid agent2)
 t_restart=$(now_ms)
 found=no
 for i in $(seq 30); do
-	ring_csv "$WORK/a.csv"
+	ring_csv A "$WORK/a.csv"
 	if csv_awk "$WORK/a.csv" 'v("type") == "agent" && v("pid") == '"$pid2"' && !s { s = v("mono_ns") }
 		s && v("type") == "event" && v("op") == "migration" && v("subop") == "found" &&
 		v("domain_name") == "'"$GUEST"'" { n++ } END { exit !(n >= 1) }'; then
@@ -201,7 +165,7 @@ m_start=$(last_mono)
 "$LAB" migrate "$GUEST" A B --bandwidth 20 --postcopy --timeout 120 --bg >/dev/null
 p2=no
 for i in $(seq 100); do
-	ring_csv "$WORK/a.csv"
+	ring_csv A "$WORK/a.csv"
 	csv_awk "$WORK/a.csv" 'v("mono_ns") + 0 > '"$m_start"' && v("type") == "event" && v("op") == "iteration" &&
 		v("detail1") + 0 >= 2 && v("domain_name") == "'"$GUEST"'" { n++ } END { exit !n }' && { p2=yes; break; }
 	sleep 0.1
@@ -218,14 +182,14 @@ alive_cut=no; alive "$pid2" && ctl_ping && alive_cut=yes
 "$LAB" exec A ip link set mig0 up
 # The pass that ran through the cut ends once the network is back: the policy's next decision
 # must not take it as evidence.
-ring_csv "$WORK/a.csv"
+ring_csv A "$WORK/a.csv"
 # The cut as the agent saw it: from mig0's first carrier-down record to its carrier-up record.
 read -r m_cut m_up < <(csv_awk "$WORK/a.csv" 'v("mono_ns") + 0 > '"$m_before"' && v("type") == "nic" && v("ifname") == "mig0" {
 		if (v("carrier") == "0" && !d) d = v("mono_ns"); if (d && v("carrier") == "1" && !u) u = v("mono_ns") }
 	END { printf "%s %s\n", d ? d : 0, u ? u : 0 }')
 next_kind=none
 for i in $(seq 40); do
-	ring_csv "$WORK/a.csv"
+	ring_csv A "$WORK/a.csv"
 	next_kind=$(csv_awk "$WORK/a.csv" 'v("mono_ns") + 0 > '"$m_cut"' && v("type") == "action" && v("kind") != "dump" { print v("kind"); exit }')
 	[ -n "$next_kind" ] && break
 	next_kind=none
@@ -234,7 +198,7 @@ for i in $(seq 40); do
 done
 "$LAB" abort A "$GUEST" >/dev/null 2>&1 || true
 rc=0; "$LAB" migrate-wait "$GUEST" 60 > "$WORK/mig3.out" 2>&1 || rc=$?
-ring_csv "$WORK/a.csv"
+ring_csv A "$WORK/a.csv"
 read -r nic_down pc_actions < <(csv_awk "$WORK/a.csv" '
 	v("mono_ns") + 0 >= '"$m_cut"' && v("mono_ns") + 0 <= '"$m_up"' {
 		if (v("type") == "nic" && v("ifname") == "mig0" && v("carrier") == "0") nd++
@@ -265,7 +229,7 @@ rc=0; "$LAB" migrate-wait "$GUEST" 90 > "$WORK/mig4.out" 2>&1 || rc=$?
 fail_ms=$(( $(now_ms) - t0 ))
 sleep 2
 state_a=$("$LAB" virsh A domstate "$GUEST" 2>/dev/null | head -1 || true)
-ring_csv "$WORK/a.csv"
+ring_csv A "$WORK/a.csv"
 failed_ev=$(csv_awk "$WORK/a.csv" 'v("mono_ns") + 0 >= '"$m_kill"' && v("type") == "event" && v("op") == "migration" && (v("subop") == "failed" || v("subop") == "aborted") && v("domain_name") == "'"$GUEST"'" { n++ } END { print n + 0 }')
 if [ "$rc" -ne 0 ] && [ "$state_a" = running ] && alive "$pid2" && ctl_ping && [ "$failed_ev" -ge 1 ]; then
 	pass "destination libvirtd killed: migration failed after $fail_ms ms ($(grep -m1 -o 'error: .*' "$WORK/mig4.out" | head -c 120)), guest running on A, agent alive, failure recorded"
