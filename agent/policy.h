@@ -92,6 +92,15 @@ struct mig_limits {
 	uint16_t concurrent_on_nic;      /* outgoing migrations sharing the NIC, this one included */
 	uint64_t bandwidth_max_bps;      /* hard ceiling for any bandwidth we set (0 = NIC only) */
 	uint64_t guest_ram_bytes;        /* 0 = take mem_total_bytes from the samples */
+	/*
+	 * The guest's dirty rate measured BEFORE the job (QEMU's calc-dirty-rate in page-sampling
+	 * mode over prior_dirty_period_ms, which libvirt cannot run during a migration): distinct
+	 * bytes written per second over that period; 0 = not measured.  Adaptive uses it, when
+	 * fresh, to call a plateau right after the bulk pass instead of two passes later.
+	 */
+	uint64_t prior_dirty_bps;
+	uint32_t prior_dirty_period_ms;  /* the measurement's length (0 = 1000) */
+	uint32_t prior_dirty_age_ms;     /* how long before the job started it was measured */
 };
 
 /* Per-pass summary built by policy_observe(). */
