@@ -210,6 +210,10 @@ struct adaptive_params {
 	uint32_t degraded_permille;      /* rate below this share of the job's best = degraded (500) */
 	uint32_t degraded_hold_ms;       /* hold escalation this long while degraded (60000) */
 	uint64_t bw_floor_bps;           /* never set bandwidth below this (8 MiB/s) */
+	uint32_t prior_max_age_ms;       /* a dirty rate measured before the job is used if at most
+	                                    this old when the job starts (180000) */
+	uint32_t postcopy_watch_ms;      /* post-copy bets the guest on the network: only on one
+	                                    seen healthy (carrier, no errors or drops) this long (10000) */
 };
 
 struct policy {
@@ -235,6 +239,7 @@ struct policy_state {
 	uint64_t bw_set_bps;             /* last bandwidth applied (for display; 0 = none) */
 	uint64_t t_bw_set_ms;
 	uint64_t t_unsteady_ms;          /* last time the network looked unsteady */
+	uint64_t t_net_fault_ms;         /* last carrier loss, error or drop (0 = none this job) */
 	uint32_t evidence_pass;          /* pass at which non-convergence became clear (0 = not yet) */
 	uint32_t hopeless_since_pass;
 	uint64_t t_hopeless_ms;
@@ -244,6 +249,7 @@ struct policy_state {
 	uint32_t last_escalation_pass;
 	uint64_t t_first_action_ms;
 	bool held;                       /* a HOLD has been recorded for the current episode */
+	bool watch_held;                 /* ... and one for post-copy waiting on the network watch */
 	/* RHV shadow inside adaptive: adaptive never aborts later than "Minimal downtime" would */
 	uint64_t shadow_t_last_poll_ms;
 	uint32_t shadow_base_iteration;

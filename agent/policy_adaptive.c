@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <math.h>
 #include <string.h>
+#include <stdlib.h>
 
 #include "policy.h"
 #include "policy_impl.h"
@@ -45,6 +46,8 @@ void policy_adaptive_defaults(struct adaptive_params *ret_params)
 		.degraded_permille = 500,
 		.degraded_hold_ms = 60000,
 		.bw_floor_bps = 8u << 20,
+		.prior_max_age_ms = 180000,
+		.postcopy_watch_ms = 10000,
 	};
 }
 
@@ -150,6 +153,50 @@ static bool shadow_minimal_aborts(struct policy_state *st, const struct mig_samp
 	return st->shadow_steps > 5;
 }
 
+/*
+ * A lower bound of the distinct bytes the guest dirties in a window of tau_s seconds, from two
+ * measurements of the same curve: m_bytes over period_s before the job, and d2_bytes over the
+ * bulk pass (t1_s).  The distinct bytes written in a window grow with the window and ever more
+ * slowly (a cyclic writer covers min(hot, written), a random one hot x (1 - e^(-written/hot)):
+ * both concave through zero), so the curve lies above the chords through (0, 0), (period, m)
+ * and (t1, d2), and is at least d2 beyond t1.
+ */
+static double dirtied_low(double tau_s, double m_bytes, double period_s, double d2_bytes,
+                          double t1_s)
+{
+	if (tau_s <= period_s)
+		return m_bytes * tau_s / period_s;
+	if (tau_s >= t1_s)
+		return d2_bytes;
+	return m_bytes + (d2_bytes - m_bytes) * (tau_s - period_s) / (t1_s - period_s);
+}
+
+/*
+ * Right after the bulk pass, with the dirty rate measured before the job: can pre-copy never get
+ * the pending size under X, what the SLA's downtime drains (over the margin)?  A pass that sends d
+ * bytes lasts d / b, and the next sync finds at least dirtied_low(d / b).  If the guest re-dirties
+ * more than X (times the margin) in the time X takes to send, then g(d) = dirtied_low(d / b) - d is
+ * positive at X; g is concave, so it stays positive up to its root d* > X, and from any pending
+ * size above d* the next one is at least dirtied_low(d* / b) = d*: the pending size never falls
+ * under d* > X.  Returns false when the measurement is missing, stale, or does not fit the bulk
+ * pass (the guest dirtied less during it than in the measurement: its workload changed).
+ */
+static bool prior_plateau(const struct adaptive_params *ap, const struct mig_limits *lim,
+                          uint64_t d2, uint64_t t1_ms, uint64_t b, uint32_t sla)
+{
+	double period_s = (lim->prior_dirty_period_ms ? lim->prior_dirty_period_ms : 1000) / 1000.0;
+	double m = (double)lim->prior_dirty_bps * period_s, t1_s = t1_ms / 1000.0;
+	double margin = ap->margin_permille / 1000.0, x;
+
+	if (!lim->prior_dirty_bps || !b || lim->prior_dirty_age_ms > ap->prior_max_age_ms ||
+	    t1_s <= period_s || (double)d2 < m)
+		return false;
+	x = (double)b * sla / 1000.0 / margin;
+	if ((double)d2 <= x)
+		return false;
+	return dirtied_low(x / (double)b, m, period_s, (double)d2, t1_s) > x * margin;
+}
+
 static void hold_once(struct policy_state *st, struct action_buf *out, enum policy_reason r,
                       const char *why)
 {
@@ -173,9 +220,9 @@ void adaptive_decide(const struct policy *p, struct policy_state *st,
 	uint32_t L = s->downtime_limit_ms ? s->downtime_limit_ms : 300;
 	uint32_t sla = lim->sla_max_downtime_ms;
 	bool unsteady, settled, shadow_abort, bw_pushed = false, shrinking = false;
-	bool short_passes = false;
-	uint64_t d_cur = 0, d_prev = 0, d_star, t_prev_ms = 0;
-	double g, need_ms;
+	bool short_passes = false, early = false, long_passes;
+	uint64_t d_cur = 0, d_prev = 0, d_star = 0, t_prev_ms = 0;
+	double g = 1.0, need_ms = 0;
 	char why[POLICY_REASON_LEN];
 
 	if (!st->started) {
@@ -195,6 +242,10 @@ void adaptive_decide(const struct policy *p, struct policy_state *st,
 	            b * ap->steady_permille);
 	if (unsteady)
 		st->t_unsteady_ms = s->t_ms ? s->t_ms : 1;
+	if (s->nic_carrier == MIG_NIC_CARRIER_DOWN || s->nic_errors_delta || s->nic_drops_delta) {
+		st->t_net_fault_ms = s->t_ms ? s->t_ms : 1;
+		st->watch_held = false;
+	}
 	settled = (!st->t_unsteady_ms || s->t_ms >= st->t_unsteady_ms + ap->settle_ms) &&
 	          (!st->t_bw_set_ms || s->t_ms >= st->t_bw_set_ms + ap->settle_ms);
 	if (b > st->bw_peak_bps)
@@ -251,9 +302,19 @@ void adaptive_decide(const struct policy *p, struct policy_state *st,
 			st->last_escalation_pass = 2;
 			return;
 		}
+		/* 2c. the dirty rate measured before the job says the plateau now */
+		if (ms2 > sla && !bw_pushed && pp && !pp->unsteady && !cur->unsteady &&
+		    prior_plateau(ap, lim, d2, cur->t_first_ms, b, sla)) {
+			early = true;
+			d_star = d2;
+			g = 1.0;
+			need_ms = ms2;
+		}
 	}
 
 	/* ---- 2b. evidence: two passes after the bulk pass, the older one undisturbed ---- */
+	if (early)
+		goto evidence;
 	if (!cur || !pp || pp->iteration < 2)
 		return;
 	if (pp->unsteady) {
@@ -285,6 +346,11 @@ void adaptive_decide(const struct policy *p, struct policy_state *st,
 		}
 	}
 
+	/*
+	 * Passes near two sampling intervals alternate between the branches below; the short-pass
+	 * clock restarts only once passes are clearly long, or it would never run out.
+	 */
+	long_passes = !prev || t_prev_ms >= 4 * (s->t_ms - prev->t_ms);
 	if (cur->iteration - pp->iteration > 1 ||
 	    (prev && t_prev_ms < 2 * (s->t_ms - prev->t_ms))) {
 		/*
@@ -329,7 +395,8 @@ void adaptive_decide(const struct policy *p, struct policy_state *st,
 		short_passes = cur->iteration - pp->iteration > 1 &&
 		               s->t_ms < st->t_short_ms + ap->converge_soon_ms;
 	} else if (g * 1000 < ap->plateau_permille) {
-		st->t_short_ms = 0;
+		if (long_passes)
+			st->t_short_ms = 0;
 		/* shrinking by itself: fine if it gets under b x L soon */
 		double thr = (double)b * L / 1000.0;
 		double n = (double)d_cur > thr ? log(thr / (double)d_cur) / log(g) : 0;
@@ -340,14 +407,17 @@ void adaptive_decide(const struct policy *p, struct policy_state *st,
 		shrinking = true;
 		d_star = (uint64_t)(d_cur * g * g);
 	} else if ((double)d_star < (double)b_pred * L / 1000.0) {
-		st->t_short_ms = 0;
+		if (long_passes)
+			st->t_short_ms = 0;
 		return;        /* a plateau already under the limit: QEMU completes at the next check */
 	} else {
-		st->t_short_ms = 0;
+		if (long_passes)
+			st->t_short_ms = 0;
 	}
+	need_ms = (double)d_star * 1000.0 / (double)b_pred * ap->margin_permille / 1000.0;
+evidence:
 	if (!st->evidence_pass)
 		st->evidence_pass = cur->iteration;
-	need_ms = (double)d_star * 1000.0 / (double)b_pred * ap->margin_permille / 1000.0;
 
 	/* a rate far below what this job has sustained: a drop or a tenant burst, not the guest */
 	if (b * 1000 < st->bw_peak_bps * ap->degraded_permille) {
@@ -398,7 +468,13 @@ void adaptive_decide(const struct policy *p, struct policy_state *st,
 	}
 
 	/* pre-copy cannot meet the SLA: take the SLA's worth anyway, it costs nothing allowed */
-	if (L < sla) {
+	if (L < sla && early) {
+		action_push(out, POLICY_ACT_SET_DOWNTIME, REASON_SLA_EXCEEDED, sla, L,
+		            "pass 2: needs %.0f ms > SLA %" PRIu32 " ms (%.1f MiB at %.1f MiB/s), prior"
+		            " dirty rate %.1f MiB/s", need_ms, sla, d_star / MIB, b_pred / MIB,
+		            lim->prior_dirty_bps / MIB);
+		st->last_escalation_pass = cur->iteration;
+	} else if (L < sla) {
 		action_push(out, POLICY_ACT_SET_DOWNTIME, REASON_SLA_EXCEEDED, sla, L,
 		            "pass %" PRIu32 ": needs %.0f ms > SLA %" PRIu32 " ms (%.1f MiB at %.1f MiB/s)",
 		            cur->iteration, need_ms, sla, d_star / MIB, b_pred / MIB);
@@ -412,10 +488,23 @@ void adaptive_decide(const struct policy *p, struct policy_state *st,
 		return;        /* let the larger downtime show its effect first */
 
 	/* ---- 4. post-copy, suspend, abort ---- */
+	if (getenv("DBG")) fprintf(stderr, "t=%lu step4 pc=%d flag=%d cu=%d pu=%d\n", (unsigned long)s->t_ms, lim->allow_postcopy, lim->postcopy_flag_set, cur->unsteady, pp->unsteady);
 	if (lim->allow_postcopy && lim->postcopy_flag_set) {
 		bool healthy = s->nic_carrier != MIG_NIC_CARRIER_DOWN && !s->nic_errors_delta &&
 		               !s->nic_drops_delta && !cur->unsteady && !pp->unsteady;
+		uint64_t since = st->t_net_fault_ms ? st->t_net_fault_ms : st->t_start_ms;
 
+		if (healthy && s->t_ms < since + ap->postcopy_watch_ms) {
+			/* healthy, but not for long enough to bet the guest on: wait, not suspend */
+			if (!st->watch_held) {
+				st->watch_held = true;
+				action_push(out, POLICY_ACT_HOLD, REASON_POSTCOPY_UNSAFE, 0, -1,
+				            "post-copy waits: network healthy for %.1f s of the %.0f s"
+				            " it needs", (s->t_ms - since) / 1000.0,
+				            ap->postcopy_watch_ms / 1000.0);
+			}
+			return;
+		}
 		if (healthy) {
 			action_push(out, POLICY_ACT_POSTCOPY, REASON_SLA_EXCEEDED, 0, -1,
 			            "needs %.0f ms > SLA %" PRIu32 " ms; network steady at %.1f MiB/s",
