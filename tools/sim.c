@@ -483,6 +483,8 @@ int sim_run(const struct sim_scenario *scn, const struct policy *pol, const stru
 		if (opts && opts->allow_suspend >= 0)
 			v[i].lim.allow_suspend = opts->allow_suspend;
 		v[i].lim.postcopy_flag_set = scn->vms[i].postcopy_flag;
+		if (opts && opts->no_prior)
+			v[i].lim.prior_dirty_bps = 0;
 		v[i].res->sla_ms = v[i].lim.sla_max_downtime_ms;
 		policy_history_init(v[i].hist);
 		policy_state_init(pol, &v[i].pst);

@@ -49,7 +49,7 @@ struct sim_vm {
 	uint64_t cap_bps;                /* bandwidth limit at start (0 = unlimited) */
 	uint32_t downtime_limit_ms;      /* at start (QEMU default 300) */
 	bool postcopy_flag;              /* started with VIR_MIGRATE_POSTCOPY */
-	struct mig_limits limits;
+	struct mig_limits limits;        /* prior_dirty_* filled from the scenario (see below) */
 	unsigned nphases;
 	struct sim_dirty_phase phases[SIM_MAX_STEPS];
 };
@@ -118,6 +118,7 @@ struct sim_opts {
 	uint32_t sample_ms;              /* 0 = the scenario's */
 	int sla_ms;                      /* < 0 = the scenario's */
 	int allow_postcopy, allow_suspend; /* < 0 = the scenario's */
+	bool no_prior;                   /* hide the dirty rate measured before the job */
 	/* called for every sample if set (tracing) */
 	void (*trace)(void *ctx, unsigned vm, const struct mig_sample *s);
 	void *trace_ctx;

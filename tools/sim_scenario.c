@@ -145,6 +145,23 @@ static int check_order(struct sctx *c, const char *path, uint64_t prev_ms, uint6
 	return 0;
 }
 
+
+/* Distinct bytes per second the guest's first phase writes over one second. */
+static double prior_dirty_default(const struct sim_vm *vm)
+{
+	const struct sim_dirty_phase *ph = vm->nphases ? &vm->phases[0] : NULL;
+	double hot, w;
+
+	if (!ph || ph->t_ms)
+		return 0;
+	hot = (double)ph->hot_bytes;
+	w = (double)ph->rate_bps;
+	if (hot <= 0 || w <= 0)
+		return 0;
+	if (ph->pattern == SIM_PATTERN_RANDOM)
+		return hot * (1.0 - exp(-w / hot));
+	return w < hot ? w : hot;
+}
 static int parse_vm(struct sctx *c, json_object *o, const char *path, struct sim_vm *vm,
                     unsigned idx)
 {
@@ -152,7 +169,7 @@ static int parse_vm(struct sctx *c, json_object *o, const char *path, struct sim
 		"name", "ram_mib", "ram_gib", "page_size", "start_s", "bandwidth_mibps",
 		"bandwidth_max_mibps", "downtime_limit_ms", "postcopy_flag", "sla_max_downtime_ms",
 		"allow_postcopy", "allow_suspend", "budget_s_per_gib", "reserve_percent", "zero_percent",
-		"dirty", NULL
+		"dirty", "prior_dirty_mibps", "prior_dirty_age_s", NULL
 	};
 	double d;
 	bool have_mib, have_gib;
@@ -275,6 +292,18 @@ static int parse_vm(struct sctx *c, json_object *o, const char *path, struct sim
 	if (vm->zero_bytes + (n ? vm->phases[0].hot_bytes : 0) > vm->ram_bytes)
 		return sfail(c, path, "zero_percent: %g %% of RAM plus the first hot set (%.0f MiB) is"
 		             " more than the RAM", d, vm->phases[0].hot_bytes / MIB);
+
+	/* what the agent's page-sampling measurement saw before the job: by default the workload
+	 * at the job's start, over 1 s, counted as distinct bytes like QEMU's sampling does */
+	vm->limits.prior_dirty_period_ms = 1000;
+	d = prior_dirty_default(vm) / MIB;
+	if ((r = get_num(c, o, path, "prior_dirty_mibps", 0, 1e7, &d, NULL)) < 0)
+		return r;
+	vm->limits.prior_dirty_bps = (uint64_t)(d * MIB);
+	d = 30;
+	if ((r = get_num(c, o, path, "prior_dirty_age_s", 0, 86400, &d, NULL)) < 0)
+		return r;
+	vm->limits.prior_dirty_age_ms = (uint32_t)(d * 1000);
 	return 0;
 }
 

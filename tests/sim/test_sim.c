@@ -367,6 +367,120 @@ static void test_adaptive_waits_out_carrier_flap(void **state)
 	assert_true(pc && pc->t_ms >= 16000);
 }
 
+static void run_opts(const struct sim_scenario *scn, const char *policy, bool no_prior)
+{
+	struct sim_opts o = { .sla_ms = -1, .allow_postcopy = -1, .allow_suspend = -1,
+	                      .no_prior = no_prior };
+	struct policy p;
+
+	assert_int_equal(policy_builtin(policy, &p), 0);
+	assert_int_equal(sim_run(scn, &p, &o, &res), 0);
+}
+
+/* The scenario loader measures the first phase over 1 s as QEMU's page sampling would. */
+static void test_prior_dirty_rate_loaded(void **state)
+{
+	struct sim_scenario scn;
+
+	(void)state;
+	parse(ONE_VM("", "{\"hot_mib\":96,\"rate_mibps\":40}"), &scn);
+	assert_int_equal(scn.vms[0].limits.prior_dirty_bps, (uint64_t)(40 * MIB));
+	assert_int_equal(scn.vms[0].limits.prior_dirty_period_ms, 1000);
+	assert_int_equal(scn.vms[0].limits.prior_dirty_age_ms, 30000);
+	/* a cyclic writer covers at most its hot set in the second */
+	parse(ONE_VM("", "{\"hot_mib\":16,\"rate_mibps\":40}"), &scn);
+	assert_int_equal(scn.vms[0].limits.prior_dirty_bps, (uint64_t)(16 * MIB));
+	/* a random one covers hot x (1 - e^(-written/hot)) */
+	parse(ONE_VM("", "{\"hot_mib\":40,\"rate_mibps\":40,\"pattern\":\"random\"}"), &scn);
+	within(scn.vms[0].limits.prior_dirty_bps / MIB, 40 * (1 - 0.36788), 0.01);
+	/* idle at the start (the first phase begins later): nothing measured */
+	parse(ONE_VM("", "{\"t_s\":5,\"hot_mib\":96,\"rate_mibps\":40}"), &scn);
+	assert_int_equal(scn.vms[0].limits.prior_dirty_bps, 0);
+	/* given explicitly, and its age */
+	parse(ONE_VM(",\"prior_dirty_mibps\":7,\"prior_dirty_age_s\":600",
+	             "{\"hot_mib\":96,\"rate_mibps\":40}"), &scn);
+	assert_int_equal(scn.vms[0].limits.prior_dirty_bps, (uint64_t)(7 * MIB));
+	assert_int_equal(scn.vms[0].limits.prior_dirty_age_ms, 600000);
+}
+
+/*
+ * With the dirty rate measured before the job, a plateau is called at the end of the bulk pass:
+ * one whole pass (the hot set) earlier than on the evidence of two passes.  Without it, stale,
+ * or contradicted by the bulk pass, the policy decides as before.
+ */
+static void test_adaptive_prior_decides_after_bulk_pass(void **state)
+{
+	struct sim_scenario scn;
+	const struct policy_action *pc;
+	uint64_t with_ms, with_bytes, without_ms, without_bytes;
+
+	(void)state;
+	load("large-hotset-postcopy.json", &scn);
+	run_opts(&scn, "adaptive", false);
+	assert_int_equal(res.vms[0].outcome, SIM_COMPLETED_POSTCOPY);
+	pc = first_of(&res.vms[0], POLICY_ACT_POSTCOPY);
+	assert_non_null(pc);
+	/* 16 GiB at 1192 MiB/s: the bulk pass ends at 13.7 s; decided on its first sample */
+	assert_true(pc && pc->t_ms >= 13000 && pc->t_ms <= 14200);
+	pc = first_of(&res.vms[0], POLICY_ACT_SET_DOWNTIME);
+	if (!pc)
+		fail_msg("no downtime set");
+	assert_non_null(strstr(pc->text, "prior dirty rate"));
+	with_ms = res.vms[0].total_ms;
+	with_bytes = res.vms[0].bytes_sent;
+	/* RAM plus the hot set, once each */
+	within(with_bytes / MIB, 16384 + 8192, 0.02);
+
+	run_opts(&scn, "adaptive", true);
+	assert_int_equal(res.vms[0].outcome, SIM_COMPLETED_POSTCOPY);
+	pc = first_of(&res.vms[0], POLICY_ACT_POSTCOPY);
+	assert_true(pc && pc->t_ms > 14200);
+	without_ms = res.vms[0].total_ms;
+	without_bytes = res.vms[0].bytes_sent;
+	assert_true(with_ms + 5000 < without_ms);
+	assert_true(with_bytes + (uint64_t)(6000 * MIB) < without_bytes);
+
+	/* measured too long ago: not used */
+	scn.vms[0].limits.prior_dirty_age_ms = 600000;
+	run_opts(&scn, "adaptive", false);
+	assert_int_equal(res.vms[0].total_ms, without_ms);
+
+	/* a guest that dirtied far less during the bulk pass than the measurement says changed
+	 * its workload since: the measurement is not trusted */
+	load("moderate.json", &scn);
+	run_opts(&scn, "adaptive", true);
+	without_ms = res.vms[0].total_ms;
+	assert_int_equal(res.vms[0].outcome, SIM_COMPLETED);
+	scn.vms[0].limits.prior_dirty_bps = (uint64_t)(100000 * MIB);
+	run_opts(&scn, "adaptive", false);
+	assert_int_equal(res.vms[0].outcome, SIM_COMPLETED);
+	assert_int_equal(res.vms[0].total_ms, without_ms);
+	assert_null(first_of(&res.vms[0], POLICY_ACT_POSTCOPY));
+}
+
+/* Post-copy bets the guest on the network: not before it has been seen healthy for 10 s. */
+static void test_adaptive_postcopy_watches_network(void **state)
+{
+	struct sim_scenario scn;
+	const struct policy_action *pc, *hold = NULL;
+
+	(void)state;
+	load("lab-s1.json", &scn);
+	run(&scn, "adaptive");
+	assert_int_equal(res.vms[0].outcome, SIM_COMPLETED_POSTCOPY);
+	pc = first_of(&res.vms[0], POLICY_ACT_POSTCOPY);
+	assert_true(pc && pc->t_ms >= 10000);
+	for (unsigned i = 0; i < res.vms[0].nactions; i++)
+		if (res.vms[0].actions[i].kind == POLICY_ACT_HOLD) {
+			assert_null(hold);        /* one record per wait, not one per sample */
+			hold = &res.vms[0].actions[i];
+		}
+	if (!hold || !pc)
+		fail_msg("no hold before post-copy");
+	assert_int_equal(hold->reason, REASON_POSTCOPY_UNSAFE);
+	assert_true(hold->t_ms < pc->t_ms);
+}
+
 static void test_adaptive_no_escalation_on_drop(void **state)
 {
 	struct sim_scenario scn;
@@ -528,6 +642,9 @@ int main(void)
 		cmocka_unit_test(test_shared_nic),
 		cmocka_unit_test(test_adaptive_lab_acts_within_two_passes),
 		cmocka_unit_test(test_adaptive_waits_out_carrier_flap),
+		cmocka_unit_test(test_prior_dirty_rate_loaded),
+		cmocka_unit_test(test_adaptive_prior_decides_after_bulk_pass),
+		cmocka_unit_test(test_adaptive_postcopy_watches_network),
 		cmocka_unit_test(test_adaptive_no_escalation_on_drop),
 		cmocka_unit_test(test_adaptive_keeps_tenants_whole),
 		cmocka_unit_test(test_adaptive_on_every_scenario),
