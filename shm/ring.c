@@ -285,6 +285,9 @@ static int writer_adopt(struct ring_writer *w, int fd, const struct ring_create_
 	for (uint32_t i = 0; i < o->domain_slots; i++)
 		if (w->domains[i].seq & 1)
 			ring_store(&w->domains[i].seq, 0);
+	/* The records it appends from now on may use what its minor added. */
+	if (w->hdr->abi_minor < RING_ABI_MINOR)
+		w->hdr->abi_minor = RING_ABI_MINOR;
 	if (fchmod(fd, o->mode) < 0 ||
 	    (o->gid != (gid_t)-1 && fchown(fd, (uid_t)-1, o->gid) < 0)) {
 		r = -errno;

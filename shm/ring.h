@@ -41,7 +41,7 @@
 #define RING_MAGIC          UINT64_C(0x474e495254474d4d) /* "MMGTRING" little-endian */
 #define RING_ENDIAN         0x1234u
 #define RING_ABI_MAJOR      1u
-#define RING_ABI_MINOR      0u
+#define RING_ABI_MINOR      1u
 #define RING_HEADER_SIZE    4096u
 #define RING_SLOT_SIZE      128u
 #define RING_DOMAIN_SIZE    128u
@@ -107,6 +107,15 @@ struct ring_sample {
 #define RING_SAMPLE_F_FINAL         0x02 /* final stats of a finished job */
 
 enum ring_event_source { RING_EVSRC_HOOK = 1, RING_EVSRC_LIBVIRT = 2, RING_EVSRC_AGENT = 3 };
+
+/* ring_event.code of the agent's own events (source RING_EVSRC_AGENT).  ABI minor 1 added
+ * RING_AGEV_PRIOR_DIRTY; a reader that does not know a code still has op, subop and text. */
+enum ring_agent_event_code {
+	RING_AGEV_GENERAL     = 0,     /* op/subop say what ("migration found", "nic selected") */
+	RING_AGEV_PRIOR_DIRTY = 1,     /* "dirtyrate prior": the guest's dirty rate measured before
+					* the job, as handed to the policy: detail1 KiB/s, detail2
+					* how many ms before the job's start it was measured */
+};
 
 /* Event: a hook call (op/subop/extra as libvirt passed them) or a libvirt domain event. */
 struct ring_event {

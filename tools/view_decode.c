@@ -842,6 +842,11 @@ static struct json_object *record_json(const struct view_source *src, const stru
 		jadd_str(o, "op", e->op);
 		jadd_str(o, "subop", e->subop);
 		jadd_str(o, "text", e->text);
+		if (e->source == RING_EVSRC_AGENT && e->code == RING_AGEV_PRIOR_DIRTY &&
+		    e->detail1 >= 0 && e->detail2 >= 0) {
+			jadd_u64(o, "prior_dirty_bps", (uint64_t)e->detail1 * 1024);
+			jadd_u64(o, "prior_dirty_age_ms", (uint64_t)e->detail2);
+		}
 		break;
 	}
 	case RING_REC_ACTION:
