@@ -16,6 +16,7 @@
 
 #include "agent/actuator.h"
 #include "agent/agent.h"
+#include "agent/dirtyrate.h"
 #include "agent/dumper.h"
 #include "agent/ctl.h"
 #include "agent/hooksock.h"
@@ -42,6 +43,7 @@ struct agent {
 	struct ctl *ctl;
 	struct metrics *metrics;
 	struct virt *virt;
+	struct dirtyrate *dirty;     /* NULL when [sampling] dirtyrate_interval_s is 0 */
 	struct nic_mon *nic;
 	int timer_fd;
 	int stop_fd;
@@ -84,6 +86,17 @@ static void status_extra(struct json_object *o, void *arg)
 	json_object_object_add(h, "malformed", json_object_new_int64((int64_t)hc.malformed));
 	json_object_object_add(h, "admissions", json_object_new_int64((int64_t)hc.admissions));
 	json_object_object_add(o, "hook", h);
+	if (a->dirty) {
+		struct json_object *dr = json_object_new_object();
+
+		json_object_object_add(dr, "domains",
+				       json_object_new_int64((int64_t)dirtyrate_count(a->dirty)));
+		json_object_object_add(dr, "sweeps",
+				       json_object_new_int64((int64_t)dirtyrate_sweeps(a->dirty)));
+		json_object_object_add(dr, "unsupported",
+				       json_object_new_boolean(dirtyrate_unsupported(a->dirty)));
+		json_object_object_add(o, "dirtyrate", dr);
+	}
 }
 
 /* ---- automatic dumps (tracker thread) ---------------------------------------------------- */
@@ -183,6 +196,19 @@ int agent_new(const struct agent_config *cfg, struct agent **ret, char *err, siz
 			goto fail;
 		}
 	}
+	if (cfg->dirtyrate_interval_s) {
+		/* The table now (the tracker looks up in it), the thread once libvirt's side is up. */
+		struct dirtyrate_opts dro = { .interval_s = cfg->dirtyrate_interval_s,
+					      .ops = virt_dirtyrate_ops() };
+
+		r = dirtyrate_new(&dro, &a->dirty);
+		if (r < 0) {
+			snprintf(err, errlen, "cannot set up the dirty-rate table: %s", strerror(-r));
+			goto fail;
+		}
+		to.prior_dirty = dirtyrate_lookup;
+		to.prior_dirty_arg = a->dirty;
+	}
 	to.ring = a->ring;
 	to.policy = cfg->policy;
 	to.actuator = a->act;
@@ -234,6 +260,14 @@ int agent_new(const struct agent_config *cfg, struct agent **ret, char *err, siz
 	if (r < 0) {
 		snprintf(err, errlen, "cannot start libvirt's event loop: %s", strerror(-r));
 		goto fail;
+	}
+	if (a->dirty) {
+		dirtyrate_set_ctx(a->dirty, a->virt);
+		r = dirtyrate_start(a->dirty);
+		if (r < 0) {
+			snprintf(err, errlen, "cannot start the dirty-rate thread: %s", strerror(-r));
+			goto fail;
+		}
 	}
 	if (cfg->metrics_textfile[0]) {
 		struct metrics_opts mo = { .path = cfg->metrics_textfile,
@@ -288,6 +322,9 @@ void agent_free(struct agent *a)
 	metrics_stop(a->metrics);
 	ctl_stop(a->ctl);
 	hooksock_stop(a->hook);
+	/* After the status readers, before the connection and the tracker that looks up in it. */
+	dirtyrate_free(a->dirty);
+	a->dirty = NULL;
 	if (a->tracker) {
 		/* Domain handles belong to the connection: free them before it closes. */
 		tracker_free(a->tracker, release_handle);
@@ -359,6 +396,8 @@ static void try_connect(struct agent *a, uint64_t now)
 	log_info("connected to %s", a->cfg.uri);
 	tracker_agent_record(a->tracker, RING_AGENT_CONNECT, "connected to %s", a->cfg.uri);
 	a->need_discovery = true;
+	/* The guests' dirty rates from before the outage may be stale or missing: measure now. */
+	dirtyrate_kick(a->dirty);
 }
 
 static void on_disconnect(struct agent *a, int reason, uint64_t now)
@@ -379,6 +418,17 @@ static void on_disconnect(struct agent *a, int reason, uint64_t now)
 
 /* ---- messages from the other threads --------------------------------------------------- */
 
+/* A guest that (re)starts running may be migrated before the next dirty-rate sweep: it is
+ * measured this soon (its workload gets going first).  An incoming guest is paused until its
+ * migration ends (RESUMED then). */
+#define DIRTYRATE_AFTER_START_MS 2000
+
+static bool runs_again(int event, int detail)
+{
+	return (event == VIR_DOMAIN_EVENT_STARTED && detail != VIR_DOMAIN_EVENT_STARTED_MIGRATED) ||
+	       (event == VIR_DOMAIN_EVENT_RESUMED && detail != VIR_DOMAIN_EVENT_RESUMED_POSTCOPY);
+}
+
 static void drain(struct agent *a)
 {
 	struct agent_msg *m;
@@ -391,9 +441,12 @@ static void drain(struct agent *a)
 			tracker_on_hook(a->tracker, &m->hook, m->mono_ns);
 			break;
 		case MSG_LIFECYCLE:
-			if (m->has_uuid)
+			if (m->has_uuid) {
 				tracker_on_lifecycle(a->tracker, m->uuid, m->name, m->event, m->detail,
 						     m->mono_ns);
+				if (runs_again(m->event, m->detail))
+					dirtyrate_soon(a->dirty, m->uuid, DIRTYRATE_AFTER_START_MS);
+			}
 			break;
 		case MSG_ITERATION:
 			if (m->has_uuid)
@@ -633,6 +686,13 @@ static void apply_reload(struct agent *a, const struct agent_config *n)
 	a->cfg.reconnect_min_ms = n->reconnect_min_ms;
 	a->cfg.reconnect_max_ms = n->reconnect_max_ms;
 	a->cfg.nic_speed_mbps = n->nic_speed_mbps;
+	if (a->dirty) {
+		a->cfg.dirtyrate_interval_s = n->dirtyrate_interval_s;
+		dirtyrate_set_interval(a->dirty, n->dirtyrate_interval_s);
+	} else if (n->dirtyrate_interval_s) {
+		log_warn("reload: [sampling] dirtyrate_interval_s takes effect at the next restart "
+			 "(it was 0)");
+	}
 	its.it_interval.tv_sec = n->interval_ms / 1000;
 	its.it_interval.tv_nsec = (long)(n->interval_ms % 1000) * 1000000;
 	its.it_value = its.it_interval;

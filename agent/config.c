@@ -39,6 +39,7 @@ void config_defaults(struct agent_config *cfg)
 	cfg->interval_ms = 500;
 	cfg->heartbeat_ms = 1000;
 	cfg->discovery_ms = 1000;
+	cfg->dirtyrate_interval_s = 60;
 	str_copy(cfg->policy, sizeof(cfg->policy), "adaptive");
 	cfg->sla_max_downtime_ms = 500;
 	cfg->budget_s_per_gib = 150;
@@ -93,6 +94,7 @@ static const struct key_desc keys[] = {
 	{ "sampling", "interval_ms", K_U32, F(interval_ms), 50, 60000 },
 	{ "sampling", "heartbeat_ms", K_U32, F(heartbeat_ms), 100, 60000 },
 	{ "sampling", "discovery_ms", K_U32, F(discovery_ms), 100, 60000 },
+	{ "sampling", "dirtyrate_interval_s", K_U32, F(dirtyrate_interval_s), 0, 86400 },
 	{ "nic", "interface", K_STR, F(nic_interface), 0, 0 },
 	{ "nic", "peer", K_STR, F(nic_peer), 0, 0 },
 	{ "nic", "speed_mbps", K_U32, F(nic_speed_mbps), 0, 10000000 },
@@ -327,6 +329,13 @@ int config_finish(struct agent_config *cfg, char *err, size_t errlen)
 	if (cfg->reconnect_min_ms > cfg->reconnect_max_ms) {
 		snprintf(err, errlen, "[libvirt] reconnect_min_ms (%" PRIu32 ") is above "
 			 "reconnect_max_ms (%" PRIu32 ")", cfg->reconnect_min_ms, cfg->reconnect_max_ms);
+		return -EINVAL;
+	}
+	if (cfg->dirtyrate_interval_s && cfg->dirtyrate_interval_s < DIRTYRATE_MIN_INTERVAL_S) {
+		/* Each measurement holds a job on the domain for a second. */
+		snprintf(err, errlen, "[sampling] dirtyrate_interval_s: %" PRIu32 " is below %u (0 "
+			 "switches the measurement off)", cfg->dirtyrate_interval_s,
+			 DIRTYRATE_MIN_INTERVAL_S);
 		return -EINVAL;
 	}
 	if (!cfg->uri[0]) {

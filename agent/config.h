@@ -19,6 +19,7 @@
 #define AGENT_NAME_MAX           64
 #define AGENT_DIR_MAX            256
 #define AGENT_DEFAULT_DUMP_DIR   "/var/lib/migtune/dumps"
+#define DIRTYRATE_MIN_INTERVAL_S 5u    /* [sampling] dirtyrate_interval_s, when not 0 */
 
 struct agent_config {
 	/* [agent] */
@@ -43,6 +44,7 @@ struct agent_config {
 	uint32_t interval_ms;
 	uint32_t heartbeat_ms;
 	uint32_t discovery_ms;               /* look for new outgoing jobs this often */
+	uint32_t dirtyrate_interval_s;       /* measure idle guests' dirty rates; 0 = never */
 	/* [nic] */
 	char nic_interface[IF_NAMESIZE];     /* "" = find by route lookup */
 	char nic_peer[64];                   /* "" = find from the migration's connection */

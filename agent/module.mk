@@ -2,7 +2,8 @@
 
 AGENT_SRCS := agent/agent.c agent/config.c agent/ctl.c agent/hooksock.c agent/jobstats.c \
               agent/log.c agent/msgq.c agent/nic.c agent/sockutil.c agent/tracker.c agent/virt.c \
-              agent/actuator.c agent/actuator_virt.c agent/dumper.c agent/metrics.c
+              agent/actuator.c agent/actuator_virt.c agent/dumper.c agent/metrics.c \
+              agent/dirtyrate.c
 AGENT_OBJS := $(patsubst %.c,$(B)/%.o,$(AGENT_SRCS))
 # The policy engine lives in agent/policy*.c (its own owner); built in when present.
 AGENT_POLICY_OBJS := $(patsubst %.c,$(B)/%.o,$(wildcard agent/policy*.c))
@@ -33,7 +34,7 @@ AGENT_TEST_DEPS := $(AGENT_OBJS) $(AGENT_POLICY_OBJS) $(AGENT_SHM_OBJS)
 
 AGENT_UNIT := test-agent-config test-agent-tracker test-agent-hooksock test-agent-ctl \
               test-agent-nic test-agent-threads test-agent-daemon test-agent-actuator \
-              test-agent-dumper test-agent-metrics
+              test-agent-dumper test-agent-metrics test-agent-dirtyrate
 $(foreach t,$(AGENT_UNIT),$(eval $(B)/tests/$(t): $(B)/tests/agent/$(subst -,_,$(t)).o \
   $(B)/tests/agent/agent_testutil.o $$(AGENT_TEST_DEPS) ; \
   $$(LINK) -o $$@ $$^ $$(AGENT_LIBS) $$(CMOCKA_LIBS) -lm))
@@ -44,7 +45,7 @@ $(B)/tests/test-agent-daemon: | $(B)/migtuned
 
 UNIT_TESTS += $(addprefix $(B)/tests/,$(AGENT_UNIT))
 TSAN_TESTS += $(B)/tests/test-agent-threads $(B)/tests/test-agent-hooksock \
-              $(B)/tests/test-agent-dumper
+              $(B)/tests/test-agent-dumper $(B)/tests/test-agent-dirtyrate
 
 # ---- benchmark --------------------------------------------------------------------------------
 $(B)/bench/bench-agent: $(B)/tests/agent/bench_agent.o $(B)/tests/agent/agent_testutil.o \

@@ -27,6 +27,9 @@ struct tracker {
 	struct actuator *act;
 	void (*on_end)(const struct tracker_domain *d, int phase, bool aborted_by_agent, void *arg);
 	void *on_end_arg;
+	int (*prior_dirty)(void *arg, const uint8_t uuid[16], uint64_t before_mono_ns,
+			   struct dirty_measure *ret);
+	void *prior_dirty_arg;
 	/* counters, written by the tracker thread, read by status readers (atomics) */
 	uint64_t n_samples, n_events, n_hook, n_advisories, n_domains;
 #ifdef HAVE_POLICY
@@ -84,6 +87,8 @@ int tracker_new(const struct tracker_opts *opts, struct tracker **ret)
 	t->act = opts->actuator;
 	t->on_end = opts->on_end;
 	t->on_end_arg = opts->on_end_arg;
+	t->prior_dirty = opts->prior_dirty;
+	t->prior_dirty_arg = opts->prior_dirty_arg;
 	t->keep_finished_ns = opts->keep_finished_ns ? opts->keep_finished_ns :
 		UINT64_C(600) * 1000000000;
 	str_copy(t->policy_name, sizeof(t->policy_name), opts->policy ? opts->policy : "none");
@@ -297,6 +302,9 @@ static void start_migration(struct tracker *t, struct tracker_domain *d, int dir
 	d->saw_completed = false;
 	d->finished_mono_ns = 0;
 	d->want_poll = true;
+	d->prior_looked = false;
+	memset(&d->prior, 0, sizeof(d->prior));
+	d->prior_age_ms = 0;
 	/* A new job gets a fresh policy history. */
 	free(d->policy_state);
 	d->policy_state = NULL;
@@ -620,6 +628,14 @@ static void owner_settings(const struct tracker_domain *d, struct act_settings *
 		io->lim.budget_s_per_gib = p->budget_s_per_gib;
 }
 
+/* What the policy is told of the guest before its job (see prior_lookup). */
+static void prior_limits(const struct tracker_domain *d, struct mig_limits *io)
+{
+	io->prior_dirty_bps = d->prior.bps;
+	io->prior_dirty_period_ms = d->prior.bps ? d->prior.period_ms : 0;
+	io->prior_dirty_age_ms = d->prior.bps ? d->prior_age_ms : 0;
+}
+
 /* The actuator's path: the policy decides with the job's settings, the actuator applies (or, in
  * advisory mode, records) each action, and the policy learns which ones took. */
 static void act_decide(struct tracker *t, struct tracker_domain *d, struct advice_state *a,
@@ -635,6 +651,7 @@ static void act_decide(struct tracker *t, struct tracker_domain *d, struct advic
 	lim = a->job.settings.lim;
 	lim.postcopy_flag_set = a->job.postcopy_flag || (s->flags & RING_SAMPLE_F_POSTCOPY_FLAG);
 	lim.concurrent_on_nic = nic && nic->concurrent ? nic->concurrent : 1;
+	prior_limits(d, &lim);
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.direction = s->direction;
 	ctx.phase = s->phase;
@@ -758,6 +775,7 @@ static void advise(struct tracker *t, struct tracker_domain *d, const struct rin
 		lim.allow_suspend = d->owner_policy.allow_suspend != 0;
 	if (d->owner_policy.present & WIRE_POL_BUDGET)
 		lim.budget_s_per_gib = d->owner_policy.budget_s_per_gib;
+	prior_limits(d, &lim);
 	n = policy_decide(&a->policy, &a->st, &a->hist, &lim, acts, POLICY_MAX_ACTIONS);
 	for (int i = 0; i < n; i++) {
 		struct ring_action ra;
@@ -794,6 +812,48 @@ static void advise(struct tracker *t, struct tracker_domain *d, const struct rin
 }
 #endif
 
+/*
+ * Once per outgoing job, at its first sample: the guest's dirty rate measured before the job
+ * started.  The job's start is the sample's time less the job's elapsed time (the agent learns of
+ * a job up to a discovery interval late), else when the agent saw it begin.  Recorded in the ring
+ * and the log, so that what the policy was told can be read back.
+ */
+static void prior_lookup(struct tracker *t, struct tracker_domain *d, const struct ring_sample *s,
+			 uint64_t mono_ns)
+{
+	uint64_t job_start = mono_ns;
+	struct dirty_measure m;
+	struct ring_event ev;
+	uint64_t kibps;
+
+	d->prior_looked = true;
+	if (!t->prior_dirty)
+		return;
+	if (s->elapsed_ms && (uint64_t)s->elapsed_ms * 1000000 < mono_ns)
+		job_start = mono_ns - (uint64_t)s->elapsed_ms * 1000000;
+	else if (d->cur.started_mono_ns && d->cur.started_mono_ns <= mono_ns)
+		job_start = d->cur.started_mono_ns;
+	if (t->prior_dirty(t->prior_dirty_arg, d->uuid, job_start, &m) < 0 || !m.bps)
+		return;
+	d->prior = m;
+	d->prior_age_ms = dirtyrate_age_ms(&m, job_start);
+	kibps = m.bps / 1024;
+	memset(&ev, 0, sizeof(ev));
+	ev.source = RING_EVSRC_AGENT;
+	ev.code = RING_AGEV_PRIOR_DIRTY;
+	ev.detail1 = kibps > INT32_MAX ? INT32_MAX : (int32_t)kibps;
+	ev.detail2 = d->prior_age_ms > INT32_MAX ? INT32_MAX : (int32_t)d->prior_age_ms;
+	str_copy(ev.op, sizeof(ev.op), "dirtyrate");
+	str_copy(ev.subop, sizeof(ev.subop), "prior");
+	snprintf(ev.text, sizeof(ev.text), "%.1f MiB/s over %" PRIu32 " ms, %.1f s before the job",
+		 (double)m.bps / 1048576, m.period_ms, d->prior_age_ms / 1000.0);
+	record_event(t, d, ev.source, ev.code, ev.detail1, ev.detail2, ev.op, ev.subop, ev.text,
+		     mono_ns);
+	log_info("%s: dirty rate before the migration: %.1f MiB/s (%" PRIu32 " ms page sampling, "
+		 "%.1f s before the job started); handed to the policy", d->name,
+		 (double)m.bps / 1048576, m.period_ms, d->prior_age_ms / 1000.0);
+}
+
 int tracker_ingest_sample(struct tracker *t, struct tracker_domain *d, bool job_active,
 			  const struct ring_sample *s, const struct tracker_nic_view *nic,
 			  uint64_t mono_ns)
@@ -825,6 +885,8 @@ int tracker_ingest_sample(struct tracker *t, struct tracker_domain *d, bool job_
 		rs.flags |= RING_SAMPLE_F_POSTCOPY_FLAG;
 #endif
 	record_sample(t, d, &rs, mono_ns);
+	if (rs.direction == RING_DIR_OUT && !d->prior_looked)
+		prior_lookup(t, d, &rs, mono_ns);
 	if (rs.direction == RING_DIR_OUT)
 		advise(t, d, &rs, nic, mono_ns);
 	publish(d);

@@ -20,6 +20,7 @@
 #include <urcu/urcu-memb.h>
 #include <urcu/rculfhash.h>
 
+#include "agent/dirtyrate.h"
 #include "shm/ring.h"
 #include "shm/wire.h"
 
@@ -60,6 +61,11 @@ struct tracker_domain {
 	void *virt_handle;                /* virDomainPtr owned by virt.c */
 	void *policy_state;               /* owned by the advisory seam (tracker.c) */
 	struct wire_policy owner_policy;  /* from the domain XML's metadata, via the hook */
+	/* The dirty rate measured before the current outgoing job, looked up once at its first
+	 * sample; prior.bps 0 = none. */
+	bool prior_looked;
+	struct dirty_measure prior;
+	uint32_t prior_age_ms;
 };
 
 struct actuator;
@@ -75,6 +81,12 @@ struct tracker_opts {
 	 * actuator's abort ended it.  Used for the automatic dumps. */
 	void (*on_end)(const struct tracker_domain *d, int phase, bool aborted_by_agent, void *arg);
 	void *on_end_arg;
+	/* The guest's latest dirty rate measured no later than before_mono_ns (dirtyrate_lookup):
+	 * 0, or -ENOENT.  Called on the tracker thread when an outgoing job's first sample arrives;
+	 * NULL when the agent does not measure. */
+	int (*prior_dirty)(void *arg, const uint8_t uuid[16], uint64_t before_mono_ns,
+			   struct dirty_measure *ret);
+	void *prior_dirty_arg;
 };
 
 int tracker_new(const struct tracker_opts *opts, struct tracker **ret);

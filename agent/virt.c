@@ -7,6 +7,7 @@
 
 #include <libvirt/virterror.h>
 
+#include "agent/dirtyrate.h"
 #include "agent/strutil.h"
 #include "agent/jobstats.h"
 #include "agent/virt.h"
@@ -26,7 +27,8 @@ struct virt {
 	char uri[512];
 	uint32_t keepalive_interval_s, keepalive_count;
 	struct msgq *q;
-	virConnectPtr conn;
+	virConnectPtr conn;          /* written by the tracker thread under conn_lock */
+	pthread_mutex_t conn_lock;   /* lets the dirty-rate thread take a reference */
 	int cb_ids[3];
 	int connected;              /* atomic: read by the control thread */
 	pthread_t loop;
@@ -79,10 +81,12 @@ int virt_new(const struct virt_opts *opts, struct virt **ret)
 	v->keepalive_count = opts->keepalive_count;
 	v->q = opts->q;
 	v->wake_timer = -1;
+	pthread_mutex_init(&v->conn_lock, NULL);
 	for (int i = 0; i < 3; i++)
 		v->cb_ids[i] = -1;
 	r = -pthread_create(&v->loop, NULL, loop_thread, v);
 	if (r < 0) {
+		pthread_mutex_destroy(&v->conn_lock);
 		free(v);
 		return r;
 	}
@@ -101,6 +105,7 @@ void virt_free(struct virt *v)
 	pthread_join(v->loop, NULL);
 	if (v->wake_timer >= 0)
 		virEventRemoveTimeout(v->wake_timer);
+	pthread_mutex_destroy(&v->conn_lock);
 	free(v);
 }
 
@@ -238,7 +243,9 @@ int virt_connect(struct virt *v, char *err, size_t errlen)
 		virConnectClose(c);
 		return -EIO;
 	}
+	pthread_mutex_lock(&v->conn_lock);
 	v->conn = c;
+	pthread_mutex_unlock(&v->conn_lock);
 	__atomic_store_n(&v->connected, 1, __ATOMIC_RELAXED);
 	return 0;
 }
@@ -254,8 +261,12 @@ void virt_disconnect(struct virt *v)
 		v->cb_ids[i] = -1;
 	}
 	virConnectUnregisterCloseCallback(v->conn, on_close);
+	pthread_mutex_lock(&v->conn_lock);
+	/* A reference the dirty-rate thread holds keeps the object until its call returns; on a
+	 * closed connection that call fails at once. */
 	virConnectClose(v->conn);
 	v->conn = NULL;
+	pthread_mutex_unlock(&v->conn_lock);
 	__atomic_store_n(&v->connected, 0, __ATOMIC_RELAXED);
 }
 
@@ -405,4 +416,193 @@ int virt_qemu_pid(const char *name)
 		pid = -EINVAL;
 	fclose(f);
 	return pid;
+}
+
+/* ---- dirty-rate measurement (the dirty-rate thread) ------------------------------------- */
+
+/* A reference of the current connection, NULL when there is none.  virConnectClose drops it. */
+static virConnectPtr conn_ref(struct virt *v)
+{
+	virConnectPtr c;
+
+	pthread_mutex_lock(&v->conn_lock);
+	c = v->conn;
+	if (c && virConnectRef(c) < 0)
+		c = NULL;
+	pthread_mutex_unlock(&v->conn_lock);
+	return c;
+}
+
+static const char *last_message(void)
+{
+	virErrorPtr e = virGetLastError();
+
+	return e && e->message ? e->message : "unknown error";
+}
+
+static int dirty_list(void *ctx, struct dirtyrate_dom *ret, size_t max, char *err, size_t errlen)
+{
+	struct virt *v = ctx;
+	virConnectPtr c = conn_ref(v);
+	virDomainPtr *doms = NULL;
+	size_t k = 0;
+	int n;
+
+	if (!c)
+		return -ENOTCONN;
+	n = virConnectListAllDomains(c, &doms, VIR_CONNECT_LIST_DOMAINS_RUNNING);
+	if (n < 0) {
+		snprintf(err, errlen, "cannot list the running domains: %s", last_message());
+		virConnectClose(c);
+		return -ECONNRESET;
+	}
+	for (int i = 0; i < n; i++) {
+		virDomainJobInfo ji;
+		const char *name;
+
+		if (k < max && virDomainGetUUID(doms[i], ret[k].uuid) == 0) {
+			name = virDomainGetName(doms[i]);
+			str_copy(ret[k].name, sizeof(ret[k].name), name ? name : "");
+			/* A job that cannot be read counts as one: better unmeasured than blocked.
+			 * A driver without job information has no jobs to wait for: the
+			 * calculation itself says whether it can run there. */
+			if (virDomainGetJobInfo(doms[i], &ji) < 0) {
+				virErrorPtr e = virGetLastError();
+
+				ret[k].busy = !e || e->code != VIR_ERR_NO_SUPPORT;
+			} else {
+				ret[k].busy = ji.type != VIR_DOMAIN_JOB_NONE;
+			}
+			k++;
+		}
+		virDomainFree(doms[i]);
+	}
+	free(doms);
+	virConnectClose(c);
+	return (int)k;
+}
+
+/* libvirt without the call or the mode, or QEMU without calc-dirty-rate: nothing to retry. */
+static bool dirty_unsupported(virErrorPtr e)
+{
+	const char *msg = e && e->message ? e->message : "";
+
+	if (!e)
+		return false;
+	if (e->code == VIR_ERR_NO_SUPPORT || e->code == VIR_ERR_OPERATION_UNSUPPORTED ||
+	    e->code == VIR_ERR_ARGUMENT_UNSUPPORTED)
+		return true;
+	if (e->code == VIR_ERR_INVALID_ARG && strstr(msg, "flags"))
+		return true;
+	return strstr(msg, "calc-dirty-rate") && (strstr(msg, "CommandNotFound") ||
+						  strstr(msg, "not found"));
+}
+
+static int dirty_start(void *ctx, const struct dirtyrate_dom *dom, uint32_t period_s, char *err,
+		       size_t errlen)
+{
+#if LIBVIR_CHECK_VERSION(8, 1, 0)
+	struct virt *v = ctx;
+	virConnectPtr c = conn_ref(v);
+	virDomainPtr d;
+	virErrorPtr e;
+	int r = 0;
+
+	if (!c)
+		return -ENOTCONN;
+	d = virDomainLookupByUUID(c, dom->uuid);
+	if (!d) {
+		virConnectClose(c);
+		return -ENOENT;
+	}
+	if (virDomainStartDirtyRateCalc(d, (int)period_s,
+					VIR_DOMAIN_DIRTYRATE_MODE_PAGE_SAMPLING) < 0) {
+		e = virGetLastError();
+		snprintf(err, errlen, "cannot measure the dirty rate of %s: %s", dom->name,
+			 last_message());
+		if (dirty_unsupported(e))
+			r = -EOPNOTSUPP;
+		else if (e && (e->code == VIR_ERR_NO_DOMAIN || e->code == VIR_ERR_OPERATION_INVALID))
+			r = -ENOENT;
+		else if (e && e->code == VIR_ERR_OPERATION_TIMEOUT)
+			r = -EBUSY;
+		else
+			r = -EIO;
+	}
+	virDomainFree(d);
+	virConnectClose(c);
+	return r;
+#else
+	snprintf(err, errlen, "built against libvirt older than 8.1, which cannot measure dirty "
+		 "rates by page sampling");
+	return -EOPNOTSUPP;
+#endif
+}
+
+static int dirty_read(void *ctx, const struct dirtyrate_dom *doms, size_t n,
+		      struct dirtyrate_stat *ret, char *err, size_t errlen)
+{
+#if LIBVIR_CHECK_VERSION(7, 2, 0)
+	struct virt *v = ctx;
+	virConnectPtr c = conn_ref(v);
+	virDomainPtr *ptrs;
+	virDomainStatsRecordPtr *recs = NULL;
+	size_t k = 0;
+	int nrec, r = 0;
+
+	for (size_t i = 0; i < n; i++)
+		ret[i].calc_status = DIRTYRATE_ABSENT;
+	if (!c)
+		return -ENOTCONN;
+	ptrs = calloc(n + 1, sizeof(*ptrs));    /* NULL-terminated for libvirt */
+	if (!ptrs) {
+		virConnectClose(c);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++)
+		if ((ptrs[k] = virDomainLookupByUUID(c, doms[i].uuid)))
+			k++;
+	if (k) {
+		/* One call for every domain measured: the stats need a (query) job each, which a
+		 * migration does not hold off. */
+		nrec = virDomainListGetStats(ptrs, VIR_DOMAIN_STATS_DIRTYRATE, &recs, 0);
+		if (nrec < 0) {
+			snprintf(err, errlen, "cannot read the dirty-rate statistics: %s",
+				 last_message());
+			r = -EIO;
+		}
+		for (int j = 0; j < nrec; j++) {
+			unsigned char uuid[VIR_UUID_BUFLEN];
+
+			if (virDomainGetUUID(recs[j]->dom, uuid) < 0)
+				continue;
+			for (size_t i = 0; i < n; i++)
+				if (memcmp(doms[i].uuid, uuid, 16) == 0 &&
+				    dirtyrate_parse(recs[j]->params, recs[j]->nparams, &ret[i]) < 0)
+					ret[i].calc_status = DIRTYRATE_ABSENT;
+		}
+		if (recs)
+			virDomainStatsRecordListFree(recs);
+	}
+	for (size_t i = 0; i < k; i++)
+		virDomainFree(ptrs[i]);
+	free(ptrs);
+	virConnectClose(c);
+	return r;
+#else
+	snprintf(err, errlen, "built against libvirt older than 7.2, which has no dirty-rate "
+		 "statistics");
+	return -EOPNOTSUPP;
+#endif
+}
+
+static const struct dirtyrate_ops dirty_ops = {
+	.list = dirty_list,
+	.start = dirty_start,
+	.read = dirty_read,
+};
+
+const struct dirtyrate_ops *virt_dirtyrate_ops(void)
+{
+	return &dirty_ops;
 }

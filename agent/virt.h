@@ -2,8 +2,9 @@
 /*
  * The agent's libvirt side: one connection, libvirt's default event loop on its own thread,
  * keepalive, domain event callbacks turned into tracker messages, job-stats polling and the
- * rediscovery of migrations already running.  Reading only: the tuning calls belong to the
- * actuator.
+ * rediscovery of migrations already running, and the calls that measure a guest's dirty rate
+ * before its migration (dirtyrate.c).  Reading only: a measurement tunes nothing; the tuning
+ * calls belong to the actuator.
  */
 #ifndef MIGTUNE_AGENT_VIRT_H
 #define MIGTUNE_AGENT_VIRT_H
@@ -58,6 +59,15 @@ int virt_poll(struct virt *v, struct tracker_domain *d, struct ring_sample *ret,
 virDomainPtr virt_domain_ptr(void *handle);
 /* Frees a tracker entry's handle (tracker_expire/tracker_free callback). */
 void virt_release_handle(void *handle);
+/*
+ * The libvirt calls of the dirty-rate thread (struct dirtyrate_ops, ctx = the struct virt).  Each
+ * takes its own reference of the current connection, so a reconnect on the tracker thread
+ * meanwhile only makes the call fail.  Never to be called on the tracker thread: starting a
+ * calculation can block for libvirt's job timeout.
+ */
+struct dirtyrate_ops;
+const struct dirtyrate_ops *virt_dirtyrate_ops(void);
+
 /* The PID of the domain's QEMU process from libvirt's pid file, or a negative errno. */
 int virt_qemu_pid(const char *name);
 
