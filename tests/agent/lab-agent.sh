@@ -11,6 +11,10 @@
 #      (or, if libvirt cancelled it on restart, sees it end and follows the next one);
 #   6. a migration that completes: the source's final sample (from JOB_COMPLETED) equals the job
 #      statistics the destination reports, and both agents record the completion.
+#   7. the agent on A measured the guest's dirty rate before the migration (page sampling, started
+#      by the guest's start event), the rate is plausible for the guest's workload, the ring and
+#      the log show the prior rate handed to the policy, and no measurement was tried while the
+#      guest had a job.
 #
 # Usage: lab-agent.sh PATH-TO-MIGTUNED   (root; run by `make check-lab`)
 # Prints one PASS/FAIL line per check with its numbers; exits non-zero if any failed.
@@ -59,6 +63,9 @@ reconnect_min_ms = 200
 reconnect_max_ms = 1000
 [sampling]
 interval_ms = 500
+dirtyrate_interval_s = 10
+[agent]
+log_level = debug
 EOF
 # Automatic dumps of the aborted migrations stay in the test's work directory.
 printf '[dump]\ndir = %s/dumps\n' "$WORK" >> "$WORK/migtuned.conf"
@@ -75,7 +82,14 @@ start_agent A agent
 start_agent B agent
 # 256 MiB guest re-dirtying 96 MiB at 40 MiB/s; at 20 MiB/s the migration never converges, so it
 # runs as long as the checks need and is aborted at the end.
-"$LAB" guest A "$GUEST" --workload "dirty=96 rate=40" >/dev/null
+WL_DIRTY_MIB=96 WL_RATE_MIBS=40
+"$LAB" guest A "$GUEST" --workload "dirty=$WL_DIRTY_MIB rate=$WL_RATE_MIBS" >/dev/null
+# The agent measures a guest's dirty rate ~2 s after it starts (it cannot while a migration runs):
+# the migration waits for that measurement, as a guest migrated soon after its start would.
+measured() { grep -q "dirty rate: $GUEST: [0-9]* MiB/s" "$LAB_DIR/a/log/agent.log" 2>/dev/null; }
+t_guest=$(date +%s)
+wait_for 20 measured || log "no dirty-rate measurement of $GUEST within 20 s of its start"
+t_measured=$(( $(date +%s) - t_guest ))
 "$LAB" migrate "$GUEST" A B --bandwidth 20 --timeout 120 --bg >/dev/null
 t_mig=$(date +%s)
 
@@ -253,6 +267,31 @@ else
 	fail "completion: migrated=$completed, final samples $fin_n (processed $fin_dp, B says '${b_dp:-?}'), completed events A $done_a B $done_b"
 fi
 
+# ---- 7. the dirty rate measured before the migration ----------------------------------------
+# Page sampling counts the distinct pages written in its 1 s window: the guest writes RATE MiB/s
+# over a DIRTY MiB region, so min(RATE, DIRTY) MiB per second, within 0.5x..1.5x.
+want_mibs=$(( WL_RATE_MIBS < WL_DIRTY_MIB ? WL_RATE_MIBS : WL_DIRTY_MIB ))
+read -r pr_n pr_kibps pr_age < <(csv_awk "$WORK/a.csv" 'v("mono_ns") + 0 < '"$m_start2"' &&
+	v("type") == "event" && v("domain_name") == "'"$GUEST"'" && v("op") == "dirtyrate" &&
+	v("subop") == "prior" { n++; if (n == 1) { k = v("detail1"); a = v("detail2") } }
+	END { printf "%d %d %d\n", n, k + 0, a + 0 }')
+pr_mibs=$(awk -v k="$pr_kibps" 'BEGIN { printf "%.1f", k / 1024 }')
+# The debug line of the measurement comes before the migration's start in the first agent's log;
+# the info line says what the policy was told.
+meas_line=$(grep -n "dirty rate: $GUEST: [0-9]* MiB/s" "$WORK/agent-a1.log" 2>/dev/null | head -1 | cut -d: -f1)
+start_line=$(grep -n "$GUEST: outgoing migration started" "$WORK/agent-a1.log" 2>/dev/null | head -1 | cut -d: -f1)
+told=$(grep -c "$GUEST: dirty rate before the migration: .* handed to the policy" "$WORK/agent-a1.log" 2>/dev/null || true)
+# The restarted agent found the guest mid-migration: it must not have tried to measure it (libvirt
+# would have held the call ~30 s and refused it).
+tried_busy=$(cat "$WORK"/agent-a*.log 2>/dev/null | grep -c "state change lock" || true)
+if [ "$pr_n" -eq 1 ] && [ -n "$meas_line" ] && [ -n "$start_line" ] && [ "$meas_line" -lt "$start_line" ] &&
+   [ "${told:-0}" -ge 1 ] && [ "${tried_busy:-0}" -eq 0 ] &&
+   awk -v m="$pr_mibs" -v w="$want_mibs" 'BEGIN { exit !(m >= 0.5 * w && m <= 1.5 * w) }'; then
+	pass "dirty rate: measured ${t_measured} s after the guest's start, $pr_mibs MiB/s (workload ${want_mibs} MiB/s), $((pr_age / 1000)).$(( (pr_age % 1000) / 100 )) s before the job; handed to the policy (ring and log); no attempt during the job"
+else
+	fail "dirty rate: $pr_n prior records, $pr_mibs MiB/s (want 0.5..1.5 x $want_mibs), age ${pr_age} ms, measured at log line '${meas_line:-none}' vs start '${start_line:-none}', info lines ${told:-0}, attempts during a job ${tried_busy:-0}"
+fi
+
 # ---- cost ------------------------------------------------------------------------------------
 if [ -r "/proc/$pid2/stat" ]; then
 	read -r cpu_ticks wall < <(awk -v hz="$(getconf CLK_TCK)" -v up="$(cut -d' ' -f1 /proc/uptime)" '
@@ -261,5 +300,5 @@ if [ -r "/proc/$pid2/stat" ]; then
 	log "cost: restarted agent used $cpu_ticks CPU ticks ($(getconf CLK_TCK)/s) over ${wall} s, $smp2 samples (job-stats RPCs included)"
 fi
 
-log "$((6 - failures)) of 6 checks passed"
+log "$((7 - failures)) of 7 checks passed"
 [ "$failures" -eq 0 ]
