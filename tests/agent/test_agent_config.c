@@ -253,6 +253,17 @@ static void test_finish_checks(void **state)
 	assert_int_equal(config_finish(&cfg, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "[actuator] retry_min_ms (9000) is above retry_max_ms (1000)"));
 
+	/* Dirty-rate sweeps: off, or at least every 5 s apart (each takes a job on the domain). */
+	config_defaults(&cfg);
+	assert_int_equal(cfg.dirtyrate_interval_s, 60);
+	cfg.dirtyrate_interval_s = 4;
+	assert_int_equal(config_finish(&cfg, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "[sampling] dirtyrate_interval_s: 4 is below 5"));
+	cfg.dirtyrate_interval_s = 0;
+	assert_int_equal(config_finish(&cfg, err, sizeof(err)), 0);
+	cfg.dirtyrate_interval_s = 5;
+	assert_int_equal(config_finish(&cfg, err, sizeof(err)), 0);
+
 	config_defaults(&cfg);
 	snprintf(cfg.ctl_group, sizeof(cfg.ctl_group), "no-such-group-mt");
 	assert_int_equal(config_finish(&cfg, err, sizeof(err)), -EINVAL);
