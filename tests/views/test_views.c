@@ -716,6 +716,52 @@ static void test_dead_writer_segment(void **state)
 	unlink(out);
 }
 
+/* The agent's "dirtyrate prior" event: migdump's JSON names the rate and its age. */
+static void test_prior_dirty_event_json(void **state)
+{
+	struct ring_record rec;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+	struct json_object *o, *x;
+
+	(void)state;
+	memset(&rec, 0, sizeof(rec));
+	rec.type = RING_REC_EVENT;
+	rec.size = sizeof(struct ring_event);
+	rec.domain = RING_NO_DOMAIN;
+	rec.u.event.source = RING_EVSRC_AGENT;
+	rec.u.event.code = RING_AGEV_PRIOR_DIRTY;
+	rec.u.event.detail1 = 36 * 1024;
+	rec.u.event.detail2 = 600;
+	snprintf(rec.u.event.op, sizeof(rec.u.event.op), "dirtyrate");
+	snprintf(rec.u.event.subop, sizeof(rec.u.event.subop), "prior");
+	snprintf(rec.u.event.text, sizeof(rec.u.event.text), "36.0 MiB/s over 1000 ms");
+	f = open_memstream(&buf, &len);
+	assert_non_null(f);
+	view_record_print(f, VIEW_FMT_JSON, NULL, &rec);
+	fclose(f);
+	o = json_tokener_parse(buf);
+	assert_non_null(o);
+	assert_true(json_object_object_get_ex(o, "prior_dirty_bps", &x));
+	assert_int_equal(json_object_get_uint64(x), UINT64_C(36) << 20);
+	assert_true(json_object_object_get_ex(o, "prior_dirty_age_ms", &x));
+	assert_int_equal(json_object_get_uint64(x), 600);
+	json_object_put(o);
+	free(buf);
+	/* Other agent events have no such fields. */
+	rec.u.event.code = RING_AGEV_GENERAL;
+	buf = NULL;
+	f = open_memstream(&buf, &len);
+	view_record_print(f, VIEW_FMT_JSON, NULL, &rec);
+	fclose(f);
+	o = json_tokener_parse(buf);
+	assert_non_null(o);
+	assert_false(json_object_object_get_ex(o, "prior_dirty_bps", &x));
+	json_object_put(o);
+	free(buf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -731,6 +777,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_migdump_truncated, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_replay_batch, setup, teardown),
 		cmocka_unit_test(test_dead_writer_segment),
+		cmocka_unit_test(test_prior_dirty_event_json),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
