@@ -470,9 +470,9 @@ evidence:
 	/* pre-copy cannot meet the SLA: take the SLA's worth anyway, it costs nothing allowed */
 	if (L < sla && early) {
 		action_push(out, POLICY_ACT_SET_DOWNTIME, REASON_SLA_EXCEEDED, sla, L,
-		            "pass 2: needs %.0f ms > SLA %" PRIu32 " ms (%.1f MiB at %.1f MiB/s), prior"
-		            " dirty rate %.1f MiB/s", need_ms, sla, d_star / MIB, b_pred / MIB,
-		            lim->prior_dirty_bps / MIB);
+		            "pass 2, prior dirty rate %.1f MiB/s: needs %.0f ms > SLA %" PRIu32 " ms"
+		            " (%.1f MiB at %.1f MiB/s)", lim->prior_dirty_bps / MIB, need_ms, sla,
+		            d_star / MIB, b_pred / MIB);
 		st->last_escalation_pass = cur->iteration;
 	} else if (L < sla) {
 		action_push(out, POLICY_ACT_SET_DOWNTIME, REASON_SLA_EXCEEDED, sla, L,
