@@ -66,7 +66,8 @@ static bool sample_unsteady(const struct mig_history *hist, const struct mig_sam
 		return false;
 	if (prev->nic_carrier == MIG_NIC_CARRIER_DOWN)
 		return true;
-	if (prev->nic_capacity_bps != s->nic_capacity_bps)
+	/* the speed becoming known (the NIC found after the job began) is not a change */
+	if (prev->nic_capacity_bps && prev->nic_capacity_bps != s->nic_capacity_bps)
 		return true;
 	if (prev->bandwidth_limit_bps != s->bandwidth_limit_bps)
 		return true;

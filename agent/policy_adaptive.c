@@ -24,7 +24,6 @@
 #include <stdio.h>
 #include <math.h>
 #include <string.h>
-#include <stdlib.h>
 
 #include "policy.h"
 #include "policy_impl.h"
@@ -86,10 +85,19 @@ static uint64_t current_pass_size(const struct mig_pass *prev, const struct mig_
 	return cur->remaining_max_bytes + bps * lag_ms / 1000;
 }
 
-static uint64_t bw_target(const struct policy *p, const struct mig_sample *s,
-                          const struct mig_limits *lim, uint64_t *ret_tenant)
+/* NIC traffic that is not an outgoing migration's. */
+static uint64_t tenant_bps(const struct mig_sample *s)
 {
-	uint64_t cap = s->nic_capacity_bps, mig, tenant, reserve, avail, share;
+	uint64_t mig = s->nic_mig_tx_bps ? s->nic_mig_tx_bps : s->memory_bps;
+
+	return s->nic_tx_bps > mig ? s->nic_tx_bps - mig : 0;
+}
+
+static uint64_t bw_target(const struct policy *p, const struct mig_sample *s,
+                          const struct mig_sample *prev, const struct mig_limits *lim,
+                          uint64_t *ret_tenant)
+{
+	uint64_t cap = s->nic_capacity_bps, tenant, reserve, avail, share;
 	unsigned n = lim->concurrent_on_nic ? lim->concurrent_on_nic : 1;
 
 	if (!cap || s->nic_carrier == MIG_NIC_CARRIER_DOWN)
@@ -100,8 +108,13 @@ static uint64_t bw_target(const struct policy *p, const struct mig_sample *s,
 	 */
 	if (s->nic_tx_bps && s->memory_bps > 2 * s->nic_tx_bps)
 		return 0;
-	mig = s->nic_mig_tx_bps ? s->nic_mig_tx_bps : s->memory_bps;
-	tenant = s->nic_tx_bps > mig ? s->nic_tx_bps - mig : 0;
+	tenant = tenant_bps(s);
+	/*
+	 * A tenant flow lasts; a one-sample gap between what the NIC and QEMU count (their windows
+	 * differ) does not.  Only traffic seen in two samples in a row moves the share.
+	 */
+	if (prev && prev->nic_capacity_bps && tenant_bps(prev) < tenant)
+		tenant = tenant_bps(prev);
 	/* the reserve is head-room above what tenants use now, so that they can grow */
 	reserve = tenant + cap * lim->reserve_permille / 1000;
 	avail = cap > reserve ? cap - reserve : 0;
@@ -236,7 +249,8 @@ void adaptive_decide(const struct policy *p, struct policy_state *st,
 	/* ---- is the network steady enough to learn anything about the guest? ---- */
 	unsteady = s->nic_carrier == MIG_NIC_CARRIER_DOWN || s->nic_errors_delta ||
 	           s->nic_drops_delta ||
-	           (prev && prev->nic_capacity_bps != s->nic_capacity_bps) ||
+	           (prev && prev->nic_capacity_bps &&
+	            prev->nic_capacity_bps != s->nic_capacity_bps) ||
 	           (hist->bw_ewma_bps && hist->nsamples >= 3 &&
 	            (s->memory_bps > b ? s->memory_bps - b : b - s->memory_bps) * 1000 >
 	            b * ap->steady_permille);
@@ -252,7 +266,7 @@ void adaptive_decide(const struct policy *p, struct policy_state *st,
 		st->bw_peak_bps = b;
 
 	/* ---- 1. bandwidth: into the NIC's headroom, a fair share of it, with hysteresis ---- */
-	target = bw_target(p, s, lim, &tenant);
+	target = bw_target(p, s, prev, lim, &tenant);
 	/* giving tenants room back may go twice as often as taking it */
 	if (target && s->nic_carrier != MIG_NIC_CARRIER_DOWN && !s->nic_errors_delta &&
 	    (!st->t_bw_set_ms || s->t_ms >= st->t_bw_set_ms + (target < bw_now || !bw_now ?
@@ -488,7 +502,6 @@ evidence:
 		return;        /* let the larger downtime show its effect first */
 
 	/* ---- 4. post-copy, suspend, abort ---- */
-	if (getenv("DBG")) fprintf(stderr, "t=%lu step4 pc=%d flag=%d cu=%d pu=%d\n", (unsigned long)s->t_ms, lim->allow_postcopy, lim->postcopy_flag_set, cur->unsteady, pp->unsteady);
 	if (lim->allow_postcopy && lim->postcopy_flag_set) {
 		bool healthy = s->nic_carrier != MIG_NIC_CARRIER_DOWN && !s->nic_errors_delta &&
 		               !s->nic_drops_delta && !cur->unsteady && !pp->unsteady;

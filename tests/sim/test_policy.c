@@ -31,6 +31,9 @@ struct synth {
 	uint64_t err_from, err_to;
 	uint64_t dip_from, dip_to;        /* memory_bps at 10 % */
 	uint64_t nic_tx;                  /* != 0: the NIC's tx, whatever the migration sends */
+	uint64_t blip_at, blip;           /* extra NIC tx in the one sample at blip_at (!= 0) */
+	uint64_t tenant_from;             /* tenant traffic only from then on */
+	uint64_t nic_known_ms;            /* the NIC's speed reads 0 (unknown) before this */
 };
 
 static void synth_sample(const struct synth *m, uint64_t t, struct mig_sample *s)
@@ -64,8 +67,11 @@ static void synth_sample(const struct synth *m, uint64_t t, struct mig_sample *s
 	s->bandwidth_limit_bps = m->cap;
 	s->phase = MIG_PHASE_PRECOPY;
 	s->nic_carrier = MIG_NIC_CARRIER_UP;
-	s->nic_capacity_bps = m->nic_capacity;
-	s->nic_tx_bps = m->nic_tx ? m->nic_tx : s->memory_bps + m->tenant;
+	s->nic_capacity_bps = t >= m->nic_known_ms ? m->nic_capacity : 0;
+	s->nic_tx_bps = m->nic_tx ? m->nic_tx :
+	                s->memory_bps + (t >= m->tenant_from ? m->tenant : 0);
+	if (m->blip_at && t == m->blip_at)
+		s->nic_tx_bps += m->blip;
 	s->nic_mig_tx_bps = m->nic_tx ? 0 : s->memory_bps;
 	if (t >= m->err_from && t < m->err_to)
 		s->nic_errors_delta = 7;
@@ -650,6 +656,85 @@ static void test_adaptive_bandwidth_share(void **state)
 	assert_null(find(&r, POLICY_ACT_SET_BANDWIDTH));
 }
 
+/*
+ * Traffic the NIC counts in one sample only (its window and QEMU's differ) is no tenant: the share
+ * moves when the traffic shows in two samples in a row.
+ */
+static void test_adaptive_tenant_needs_two_samples(void **state)
+{
+	struct synth m = plateau();
+	struct mig_limits lim;
+	struct policy p;
+	struct run r;
+	const struct policy_action *bw;
+
+	(void)state;
+	policy_limits_default(&lim);
+	policy_builtin("adaptive", &p);
+	lim.bandwidth_max_bps = 20 * MIB;
+	m.nic_capacity = 1000 * MIB;
+	m.cap = 20 * MIB;
+	m.blip_at = 3000;
+	m.blip = 980 * MIB;
+	drive(&p, &m, &lim, 9000, 500, false, &r);
+	assert_null(find(&r, POLICY_ACT_SET_BANDWIDTH));
+
+	/* a tenant that stays: the share drops on its second sample */
+	m = plateau();
+	m.nic_capacity = 1000 * MIB;
+	m.cap = 20 * MIB;
+	m.tenant = 980 * MIB;
+	m.tenant_from = 3000;
+	drive(&p, &m, &lim, 9000, 500, false, &r);
+	bw = must_find(&r, POLICY_ACT_SET_BANDWIDTH);
+	assert_int_equal(bw->t_ms, 3500);
+	assert_int_equal(bw->reason, REASON_FAIR_SHARE);
+	assert_true(bw->value < 20 * (int64_t)MIB);
+}
+
+/*
+ * With the dirty rate measured before the job, the SLA step and post-copy come when the bulk pass
+ * ends, not two passes later; the NIC's speed becoming known during the bulk pass (the agent finds
+ * the NIC after the job starts) does not make that pass "disturbed".
+ */
+static void test_adaptive_prior_at_bulk_pass_end(void **state)
+{
+	struct synth m = plateau();
+	struct mig_limits lim;
+	struct policy p;
+	struct run r;
+	const struct policy_action *a;
+
+	(void)state;
+	policy_limits_default(&lim);
+	policy_builtin("adaptive", &p);
+	lim.allow_postcopy = lim.postcopy_flag_set = true;
+	lim.bandwidth_max_bps = 20 * MIB;
+	m.nic_capacity = 1000 * MIB;
+	m.cap = 20 * MIB;
+	m.nic_known_ms = 1000;
+	lim.prior_dirty_bps = 40 * MIB;        /* the lab guest: 40 MiB/s over 96 MiB */
+	lim.prior_dirty_period_ms = 1000;
+	lim.prior_dirty_age_ms = 5000;
+	drive(&p, &m, &lim, 60000, 500, false, &r);
+	a = must_find(&r, DT);
+	assert_int_equal(a->t_ms, 13000);       /* the first sample of pass 2 */
+	assert_int_equal(a->value, 500);
+	assert_non_null(strstr(a->text, "prior dirty rate 40.0 MiB/s"));
+	a = must_find(&r, PC);
+	assert_int_equal(a->t_ms, 13000);       /* 10 s of healthy network by then */
+
+	/* the guest dirtied only 20 MiB/s in the measurement: at 20 MiB/s that could still
+	 * shrink below what 500 ms drains, so nothing is decided before the evidence */
+	m = plateau();
+	m.nic_capacity = 1000 * MIB;
+	m.cap = 20 * MIB;
+	lim.prior_dirty_bps = 20 * MIB;
+	drive(&p, &m, &lim, 60000, 500, false, &r);
+	a = must_find(&r, DT);
+	assert_true(a->t_ms >= 12800 + 4800);
+}
+
 static void test_adaptive_no_flapping(void **state)
 {
 	/* the synthetic job ignores the cap we set, so every sample disagrees with our target:
@@ -740,6 +825,8 @@ int main(void)
 		cmocka_unit_test(test_adaptive_suspend_when_permitted),
 		cmocka_unit_test(test_adaptive_holds_on_rate_dip),
 		cmocka_unit_test(test_adaptive_bandwidth_share),
+		cmocka_unit_test(test_adaptive_tenant_needs_two_samples),
+		cmocka_unit_test(test_adaptive_prior_at_bulk_pass_end),
 		cmocka_unit_test(test_adaptive_no_flapping),
 		cmocka_unit_test(test_history_and_format),
 	};
