@@ -484,7 +484,7 @@ evidence:
 	/* pre-copy cannot meet the SLA: take the SLA's worth anyway, it costs nothing allowed */
 	if (L < sla && early) {
 		action_push(out, POLICY_ACT_SET_DOWNTIME, REASON_SLA_EXCEEDED, sla, L,
-		            "pass 2, prior dirty rate %.1f MiB/s: needs %.0f ms > SLA %" PRIu32 " ms"
+		            "pass 2: prior dirty rate %.1f MiB/s; needs %.0f ms > SLA %" PRIu32 " ms"
 		            " (%.1f MiB at %.1f MiB/s)", lim->prior_dirty_bps / MIB, need_ms, sla,
 		            d_star / MIB, b_pred / MIB);
 		st->last_escalation_pass = cur->iteration;
