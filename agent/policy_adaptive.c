@@ -111,9 +111,12 @@ static uint64_t bw_target(const struct policy *p, const struct mig_sample *s,
 	tenant = tenant_bps(s);
 	/*
 	 * A tenant flow lasts; a one-sample gap between what the NIC and QEMU count (their windows
-	 * differ) does not.  Only traffic seen in two samples in a row moves the share.
+	 * differ, most of all in the NIC's first sample) does not.  Only traffic seen in two
+	 * samples in a row, both with the NIC known, moves the share.
 	 */
-	if (prev && prev->nic_capacity_bps && tenant_bps(prev) < tenant)
+	if (!prev || !prev->nic_capacity_bps)
+		tenant = 0;
+	else if (tenant_bps(prev) < tenant)
 		tenant = tenant_bps(prev);
 	/* the reserve is head-room above what tenants use now, so that they can grow */
 	reserve = tenant + cap * lim->reserve_permille / 1000;

@@ -679,6 +679,16 @@ static void test_adaptive_tenant_needs_two_samples(void **state)
 	drive(&p, &m, &lim, 9000, 500, false, &r);
 	assert_null(find(&r, POLICY_ACT_SET_BANDWIDTH));
 
+	/* nor is the gap in the first sample that knows the NIC */
+	m = plateau();
+	m.nic_capacity = 1000 * MIB;
+	m.cap = 20 * MIB;
+	m.nic_known_ms = 1000;
+	m.blip_at = 1000;
+	m.blip = 980 * MIB;
+	drive(&p, &m, &lim, 9000, 500, false, &r);
+	assert_null(find(&r, POLICY_ACT_SET_BANDWIDTH));
+
 	/* a tenant that stays: the share drops on its second sample */
 	m = plateau();
 	m.nic_capacity = 1000 * MIB;
