@@ -13,14 +13,18 @@
 #include "agent/virt.h"
 
 /* The current max downtime and speed cost one RPC each; they only change when someone tunes the
- * job, so they are refreshed every few samples rather than every time. */
+ * job, so they are refreshed every few samples rather than every time.  Except at the start: a
+ * peer-to-peer job gets its --bandwidth from libvirt after the agent's first poll, which then
+ * reads "unlimited" for one refresh period (the lab saw a raise into the headroom 3 s late). */
 #define LIMITS_EVERY_SAMPLES 8
+#define LIMITS_EARLY_SAMPLES 8          /* every sample for this many samples of a new job */
 
 struct virt_dom {
 	virDomainPtr dom;
 	uint32_t downtime_limit_ms;
 	uint32_t bandwidth_limit_mibs;
 	unsigned since_limits;
+	unsigned polls;
 };
 
 struct virt {
@@ -385,7 +389,7 @@ int virt_poll(struct virt *v, struct tracker_domain *d, struct ring_sample *ret,
 		}
 		return 0;
 	}
-	if (++vd->since_limits >= LIMITS_EVERY_SAMPLES) {
+	if (++vd->since_limits >= LIMITS_EVERY_SAMPLES || vd->polls++ < LIMITS_EARLY_SAMPLES) {
 		unsigned long long dt = 0;
 		unsigned long bw = 0;
 
