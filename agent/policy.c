@@ -62,7 +62,9 @@ static bool sample_unsteady(const struct mig_history *hist, const struct mig_sam
 {
 	if (s->nic_carrier == MIG_NIC_CARRIER_DOWN || s->nic_errors_delta || s->nic_drops_delta)
 		return true;
-	if (!prev)
+	/* a sample from the job's set-up (before the first pass) has no limits in force yet:
+	 * libvirt applies a job's --bandwidth after it, which is no change */
+	if (!prev || !prev->iteration)
 		return false;
 	if (prev->nic_carrier == MIG_NIC_CARRIER_DOWN)
 		return true;

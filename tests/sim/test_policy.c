@@ -34,6 +34,7 @@ struct synth {
 	uint64_t blip_at, blip;           /* extra NIC tx in the one sample at blip_at (!= 0) */
 	uint64_t tenant_from;             /* tenant traffic only from then on */
 	uint64_t nic_known_ms;            /* the NIC's speed reads 0 (unknown) before this */
+	uint64_t setup_ms;                /* job set-up: iteration 0, no bandwidth limit yet */
 };
 
 static void synth_sample(const struct synth *m, uint64_t t, struct mig_sample *s)
@@ -72,6 +73,11 @@ static void synth_sample(const struct synth *m, uint64_t t, struct mig_sample *s
 	                s->memory_bps + (t >= m->tenant_from ? m->tenant : 0);
 	if (m->blip_at && t == m->blip_at)
 		s->nic_tx_bps += m->blip;
+	if (t < m->setup_ms) {
+		s->iteration = 0;
+		s->bandwidth_limit_bps = 0;
+		s->memory_bps = 0;
+	}
 	s->nic_mig_tx_bps = m->nic_tx ? 0 : s->memory_bps;
 	if (t >= m->err_from && t < m->err_to)
 		s->nic_errors_delta = 7;
@@ -723,6 +729,7 @@ static void test_adaptive_prior_at_bulk_pass_end(void **state)
 	m.nic_capacity = 1000 * MIB;
 	m.cap = 20 * MIB;
 	m.nic_known_ms = 1000;
+	m.setup_ms = 300;                      /* the first sample: set-up, no cap yet */
 	lim.prior_dirty_bps = 40 * MIB;        /* the lab guest: 40 MiB/s over 96 MiB */
 	lim.prior_dirty_period_ms = 1000;
 	lim.prior_dirty_age_ms = 5000;
