@@ -237,15 +237,26 @@ if want suspend; then
 	write_conf "$WORK/cap.conf" "${CAP_LINES[@]}"
 	scenario suspend "$WORK/cap.conf" '<policy name="adaptive" sla-max-downtime-ms="500" allow-suspend="yes"/>' 120
 	row suspend adaptive
-	# the dirty rate measured before the job (40 MiB/s against a 20 MiB/s cap) proves the
-	# plateau when the bulk pass ends: the SLA downtime and the suspend come at pass 2
+	# The dirty rate measured before the job proves the plateau when the bulk pass ends if it is
+	# above 1.25 x the 20 MiB/s the job sends (the SLA margin): the SLA downtime and the suspend
+	# come at pass 2.  Page sampling of this small guest reads its 40 MiB/s as 24..54 MiB/s; under
+	# 25 MiB/s the policy must wait for the passes' evidence (pass 3).
 	early=$(action_text suspend set-downtime)
-	if [ "$OUTCOME" = completed ] && [ "$(count_actions suspend applied suspend)" -eq 1 ] &&
-	   [ "$(count_actions suspend applied postcopy)" -eq 0 ] && [ "$FIRST_PASS" -eq 2 ] &&
-	   [[ "$early" == *"prior dirty rate"* ]]; then
-		pass "suspend: paused to finish ($(action_text suspend suspend)) after '$early', completed in $JOBTIME s"
+	prior=$(csv_awk "$WORK/suspend.csv" suspend 'v("type") == "event" && v("op") == "dirtyrate" && v("subop") == "prior" { print int(v("detail1") / 1024); exit }')
+	prior=${prior:-0}
+	if [ "$prior" -ge 26 ]; then
+		want_pass=2 want_text="prior dirty rate"
+	elif [ "$prior" -lt 25 ]; then
+		want_pass=3 want_text="pass 3"
 	else
-		fail "suspend: $OUTCOME, suspend applied $(count_actions suspend applied suspend) times, first action at pass $FIRST_PASS: '$early'"
+		want_pass=$FIRST_PASS want_text=""
+	fi
+	if [ "$OUTCOME" = completed ] && [ "$(count_actions suspend applied suspend)" -eq 1 ] &&
+	   [ "$(count_actions suspend applied postcopy)" -eq 0 ] && [ "$FIRST_PASS" -eq "$want_pass" ] &&
+	   [[ "$early" == *"$want_text"* ]]; then
+		pass "suspend: paused to finish ($(action_text suspend suspend)) after '$early' (prior dirty rate $prior MiB/s), completed in $JOBTIME s"
+	else
+		fail "suspend: $OUTCOME, suspend applied $(count_actions suspend applied suspend) times, first action at pass $FIRST_PASS (want $want_pass with prior dirty rate $prior MiB/s): '$early'"
 	fi
 	cleanup_guest suspend
 fi
