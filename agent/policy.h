@@ -212,6 +212,8 @@ struct adaptive_params {
 	uint64_t bw_floor_bps;           /* never set bandwidth below this (8 MiB/s) */
 	uint32_t prior_max_age_ms;       /* a dirty rate measured before the job is used if at most
 	                                    this old when the job starts (180000) */
+	uint32_t prior_sample_pages_per_gib; /* QEMU's page sampling: pages hashed per GiB of RAM
+	                                    (its default, 512); sets the measurement's noise */
 	uint32_t postcopy_watch_ms;      /* post-copy bets the guest on the network: only on one
 	                                    seen healthy (carrier, no errors or drops) this long (10000) */
 };

@@ -741,6 +741,17 @@ static void test_adaptive_prior_at_bulk_pass_end(void **state)
 	a = must_find(&r, PC);
 	assert_int_equal(a->t_ms, 13000);       /* 10 s of healthy network by then */
 
+	/* 28 MiB/s read by sampling 512 pages per GiB finds ~14 changed pages: it proves only
+	 * ~20 MiB/s, under the 25 MiB/s that 1.25 x 20 MiB/s needs */
+	m = plateau();
+	m.nic_capacity = 1000 * MIB;
+	m.cap = 20 * MIB;
+	lim.prior_dirty_bps = 28 * MIB;
+	drive(&p, &m, &lim, 60000, 500, false, &r);
+	a = must_find(&r, DT);
+	assert_true(a->t_ms >= 12800 + 4800);
+	assert_null(strstr(a->text, "prior"));
+
 	/* the guest dirtied only 20 MiB/s in the measurement: at 20 MiB/s that could still
 	 * shrink below what 500 ms drains, so nothing is decided before the evidence */
 	m = plateau();
