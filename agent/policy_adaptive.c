@@ -100,9 +100,9 @@ static uint64_t bw_target(const struct policy *p, const struct mig_sample *s,
 {
 	uint64_t cap = s->nic_capacity_bps, tenant, reserve, avail, share;
 	unsigned n = lim->concurrent_on_nic ? lim->concurrent_on_nic : 1;
+	bool first = !prev || !prev->nic_capacity_bps;   /* the NIC's first sample */
 
-	/* the NIC's first sample: its rates span a window that QEMU's do not (see below) */
-	if (!cap || s->nic_carrier == MIG_NIC_CARRIER_DOWN || !prev || !prev->nic_capacity_bps)
+	if (!cap || s->nic_carrier == MIG_NIC_CARRIER_DOWN)
 		return 0;
 	/*
 	 * Cross-check: QEMU sending twice what the NIC carries means the migration leaves by
@@ -114,9 +114,10 @@ static uint64_t bw_target(const struct policy *p, const struct mig_sample *s,
 	/*
 	 * A tenant flow lasts; a one-sample gap between what the NIC and QEMU count (their windows
 	 * differ, most of all in the NIC's first sample) does not.  Only traffic seen in two
-	 * samples in a row moves the share.
+	 * samples in a row moves the share; on the NIC's first sample a limit may only be raised
+	 * (a few MiB/s of phantom tenants barely dent a raise into the headroom).
 	 */
-	if (tenant_bps(prev) < tenant)
+	if (!first && tenant_bps(prev) < tenant)
 		tenant = tenant_bps(prev);
 	/* the reserve is head-room above what tenants use now, so that they can grow */
 	reserve = tenant + cap * lim->reserve_permille / 1000;
@@ -126,6 +127,8 @@ static uint64_t bw_target(const struct policy *p, const struct mig_sample *s,
 		share = lim->bandwidth_max_bps;
 	if (share < p->adaptive.bw_floor_bps)
 		share = p->adaptive.bw_floor_bps;
+	if (first && (!s->bandwidth_limit_bps || share <= s->bandwidth_limit_bps))
+		return 0;
 	*ret_tenant = tenant;
 	return share;
 }
