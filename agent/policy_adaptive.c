@@ -316,7 +316,7 @@ void adaptive_decide(const struct policy *p, struct policy_state *st,
 	 * downtime of D / b converges the job now, before any plateau evidence, if the SLA admits it.
 	 */
 	if (cur && cur->iteration == 2 && (!pp || pp->iteration == 1) && settled && b &&
-	    st->last_escalation_pass != 2) {
+	    (st->last_escalation_pass != 2 || st->watch_held)) {
 		uint64_t d2 = pp ? current_pass_size(pp, cur) : cur->remaining_max_bytes;
 		double ms2 = (double)d2 * 1000.0 / (double)b * ap->margin_permille / 1000.0;
 
@@ -472,8 +472,10 @@ evidence:
 		return;
 	}
 	st->held = false;      /* the next disturbance gets its own hold record */
-	if (st->last_escalation_pass == cur->iteration)
-		return;        /* one step per pass: let the last one show its effect */
+	/* one step per pass: let the last one show its effect (post-copy waiting only for the
+	 * network watch goes as soon as the watch is over) */
+	if (st->last_escalation_pass == cur->iteration && !st->watch_held)
+		return;
 
 	/* a downtime we set that did not do it within three passes: the estimate was low */
 	if (need_ms <= L && st->last_escalation_pass &&

@@ -545,6 +545,15 @@ static void test_adaptive_postcopy_gates(void **state)
 	pc = must_find(&r, PC);
 	assert_true(pc->t_ms <= 12800 + 3 * 4800 + 500);
 
+	/* evidence at 9 s, before the NIC has been watched for 10 s: post-copy goes when the
+	 * watch is over (10 s), inside the same pass, not one pass later */
+	m = plateau();
+	m.first_ms = 4000;
+	drive(&p, &m, &lim, 120000, 500, false, &r);
+	assert_int_equal(must_find(&r, DT)->t_ms, 9000);
+	assert_int_equal(must_find(&r, POLICY_ACT_HOLD)->reason, REASON_POSTCOPY_UNSAFE);
+	assert_int_equal(must_find(&r, PC)->t_ms, 10000);
+
 	/* both, but the NIC reports errors until 60 s: wait for a healthy network */
 	m = plateau();
 	m.err_from = 10000;
