@@ -79,7 +79,10 @@ $(B)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
-include $(sort $(wildcard */module.mk tests/*/module.mk))
+# The libraries first (their object lists are prerequisites of the programs above them), then
+# every other fragment.
+BASE_FRAGMENTS := shm/module.mk policy/module.mk
+include $(BASE_FRAGMENTS) $(filter-out $(BASE_FRAGMENTS),$(sort $(wildcard */module.mk tests/*/module.mk)))
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
 
 .PHONY: all deps deps-if-root check unit unit-tsan check-plain check-asan check-tsan check-lab \

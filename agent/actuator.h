@@ -24,7 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "agent/policy.h"
+#include "policy/policy.h"
 #include "shm/ring.h"
 
 #define ACT_METADATA_NS  "https://migtune.org/xmlns/migtune/1"

@@ -15,9 +15,7 @@
 #include "agent/config.h"
 #include "agent/log.h"
 #include "shm/wire.h"
-#ifdef HAVE_POLICY
-#include "agent/policy.h"
-#endif
+#include "policy/policy.h"
 
 void config_defaults(struct agent_config *cfg)
 {
@@ -225,7 +223,6 @@ static int handler(void *user, const char *section, const char *name, const char
 		break;
 	}
 	case K_POLICY:
-#ifdef HAVE_POLICY
 		{
 			struct policy p;
 
@@ -233,7 +230,6 @@ static int handler(void *user, const char *section, const char *name, const char
 				return fail(st, "[%s] %s: unknown policy '%s' (known: %s)", section,
 					    name, value, policy_builtin_names());
 		}
-#endif
 		goto copy;
 	case K_OPTPATH:
 		/* empty switches the feature off */

@@ -8,7 +8,7 @@
 #include "agent/dumper.h"
 #include "agent/log.h"
 #include "agent/strutil.h"
-#include "tools/dump.h"
+#include "shm/dump.h"
 
 struct dump_job {
 	uint32_t ring_index;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Automatic dumps: when a migration fails or is aborted (and, if configured, when one completes)
- * the agent writes the ring to a dump file (tools/dump.h: dump_auto) on a worker thread of its
+ * the agent writes the ring to a dump file (shm/dump.h: dump_auto) on a worker thread of its
  * own, so that neither libvirt's event loop nor the sampling loop waits for the compression.
  * Each dump is recorded in the ring as a RING_ACT_DUMP action naming the file, and its full path
  * is logged.

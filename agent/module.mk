@@ -5,21 +5,16 @@ AGENT_SRCS := agent/agent.c agent/config.c agent/ctl.c agent/hooksock.c agent/jo
               agent/actuator.c agent/actuator_virt.c agent/dumper.c agent/metrics.c \
               agent/dirtyrate.c
 AGENT_OBJS := $(patsubst %.c,$(B)/%.o,$(AGENT_SRCS))
-# The policy engine lives in agent/policy*.c (its own owner); built in when present.
-AGENT_POLICY_OBJS := $(patsubst %.c,$(B)/%.o,$(wildcard agent/policy*.c))
-# tools/dump.o is $(DUMP_OBJS), named here because tools/views.mk is read after this file.
-AGENT_SHM_OBJS := $(B)/shm/ring.o $(B)/shm/wire.o $(B)/tools/dump.o
+# Below the agent: the ring, its dump format and the wire format (shm/), the policies (policy/).
+AGENT_SHM_OBJS := $(RING_OBJS) $(DUMP_OBJS) $(B)/shm/wire.o
 AGENT_LIB_CFLAGS := $(VIRT_CFLAGS) $(NL_CFLAGS) $(URCU_CFLAGS) $(INIH_CFLAGS) $(JSONC_CFLAGS) \
                     $(XML_CFLAGS)
 AGENT_LIBS := $(VIRT_LIBS) $(NL_LIBS) $(URCU_LIBS) $(INIH_LIBS) $(JSONC_LIBS) $(XML_LIBS) \
               $(LZ4_LIBS) -lpthread -lrt
 
 $(B)/agent/%.o: CFLAGS += $(AGENT_LIB_CFLAGS)
-ifneq ($(AGENT_POLICY_OBJS),)
-$(B)/agent/%.o: CPPFLAGS += -DHAVE_POLICY
-endif
 
-$(B)/migtuned: $(B)/agent/main.o $(AGENT_OBJS) $(AGENT_POLICY_OBJS) $(AGENT_SHM_OBJS)
+$(B)/migtuned: $(B)/agent/main.o $(AGENT_OBJS) $(POLICY_OBJS) $(AGENT_SHM_OBJS)
 	$(LINK) -o $@ $^ $(AGENT_LIBS) -lm
 
 BINS += $(B)/migtuned
@@ -27,10 +22,7 @@ MANPAGES += man/migtuned.8 man/migtune.conf.5
 
 # ---- tests ------------------------------------------------------------------------------------
 $(B)/tests/agent/%.o: CFLAGS += $(AGENT_LIB_CFLAGS) $(CMOCKA_CFLAGS)
-ifneq ($(AGENT_POLICY_OBJS),)
-$(B)/tests/agent/%.o: CPPFLAGS += -DHAVE_POLICY
-endif
-AGENT_TEST_DEPS := $(AGENT_OBJS) $(AGENT_POLICY_OBJS) $(AGENT_SHM_OBJS)
+AGENT_TEST_DEPS := $(AGENT_OBJS) $(POLICY_OBJS) $(AGENT_SHM_OBJS)
 
 AGENT_UNIT := test-agent-config test-agent-tracker test-agent-hooksock test-agent-ctl \
               test-agent-nic test-agent-threads test-agent-daemon test-agent-actuator \

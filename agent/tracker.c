@@ -14,10 +14,8 @@
 #include "agent/log.h"
 #include "agent/strutil.h"
 #include "agent/tracker.h"
-#ifdef HAVE_POLICY
 #include "agent/actuator.h"
-#include "agent/policy.h"
-#endif
+#include "policy/policy.h"
 
 struct tracker {
 	struct cds_lfht *table;
@@ -32,13 +30,10 @@ struct tracker {
 	void *prior_dirty_arg;
 	/* counters, written by the tracker thread, read by status readers (atomics) */
 	uint64_t n_samples, n_events, n_hook, n_advisories, n_domains;
-#ifdef HAVE_POLICY
 	bool have_policy;
 	struct policy policy;
-#endif
 };
 
-#ifdef HAVE_POLICY
 /* Per-migration state of the advisory seam: the policy's history and its memory of what it
  * decided, so an unchanged decision is not recorded again every 500 ms. */
 struct advice_state {
@@ -51,7 +46,6 @@ struct advice_state {
 	int64_t last_value;
 	struct act_job job;              /* the actuator's view of this job */
 };
-#endif
 
 static void counter_inc(uint64_t *c)
 {
@@ -92,7 +86,6 @@ int tracker_new(const struct tracker_opts *opts, struct tracker **ret)
 	t->keep_finished_ns = opts->keep_finished_ns ? opts->keep_finished_ns :
 		UINT64_C(600) * 1000000000;
 	str_copy(t->policy_name, sizeof(t->policy_name), opts->policy ? opts->policy : "none");
-#ifdef HAVE_POLICY
 	if (opts->policy && strcmp(opts->policy, "none") != 0) {
 		int r = policy_builtin(opts->policy, &t->policy);
 
@@ -102,7 +95,6 @@ int tracker_new(const struct tracker_opts *opts, struct tracker **ret)
 		}
 		t->have_policy = true;
 	}
-#endif
 	t->table = cds_lfht_new_flavor(64, 64, 0, CDS_LFHT_AUTO_RESIZE | CDS_LFHT_ACCOUNTING,
 				       &urcu_memb_flavor, NULL);
 	if (!t->table) {
@@ -323,14 +315,12 @@ void tracker_end(struct tracker *t, struct tracker_domain *d, int phase, const c
 	d->cur.phase = (uint8_t)phase;
 	d->finished_mono_ns = mono_ns;
 	d->cur.updated_mono_ns = mono_ns;
-#ifdef HAVE_POLICY
 	if (t->act && d->policy_state) {
 		struct advice_state *a = d->policy_state;
 
 		actuator_observe(t->act, &a->job, false, (uint8_t)phase, mono_ns);
 		ours = a->job.aborted;
 	}
-#endif
 	record_event(t, d, RING_EVSRC_AGENT, 0, phase, 0, "migration",
 		     phase == RING_PHASE_DONE ? "completed" : ours ? "aborted" : "failed", why,
 		     mono_ns);
@@ -598,7 +588,6 @@ void tracker_set_nic(struct tracker *t, struct tracker_domain *d, int ifindex, c
  * RING_RES_FAILED (with the error) instead of RING_RES_ADVISORY, and tells the policy whether the
  * action took.  Nothing here calls libvirt.
  */
-#ifdef HAVE_POLICY
 static uint8_t to_mig_phase(uint8_t p)
 {
 	switch (p) {
@@ -804,13 +793,6 @@ static void advise(struct tracker *t, struct tracker_domain *d, const struct rin
 			   acts[i].value, acts[i].text);
 	}
 }
-#else
-/* Without a policy engine the seam only keeps the samples; the policy issue plugs in here. */
-static void advise(struct tracker *t, struct tracker_domain *d, const struct ring_sample *s,
-		   const struct tracker_nic_view *nic, uint64_t mono_ns)
-{
-}
-#endif
 
 /*
  * Once per outgoing job, at its first sample: the guest's dirty rate measured before the job
@@ -880,10 +862,8 @@ int tracker_ingest_sample(struct tracker *t, struct tracker_domain *d, bool job_
 		rs.phase = rs.iteration > 0 ? RING_PHASE_PRECOPY : RING_PHASE_SETUP;
 	d->cur.phase = rs.phase;
 	d->want_poll = false;
-#ifdef HAVE_POLICY
 	if (d->policy_state && ((struct advice_state *)d->policy_state)->job.postcopy_flag)
 		rs.flags |= RING_SAMPLE_F_POSTCOPY_FLAG;
-#endif
 	record_sample(t, d, &rs, mono_ns);
 	if (rs.direction == RING_DIR_OUT && !d->prior_looked)
 		prior_lookup(t, d, &rs, mono_ns);

@@ -25,6 +25,16 @@ unshare --net --mount --uts true 2>/dev/null || skip "cannot create network/moun
 command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 missing (run 'make deps' as root)"
 command -v libvirtd >/dev/null || [ -x /usr/sbin/libvirtd ] || skip "libvirtd missing (run 'make deps' as root)"
 
+# One lab at a time on this machine: every lab test makes namespaces, daemons and a busy TCG
+# guest, and two checkouts running theirs together would collide on work directories and skew
+# each other's timings.  Wait for the other one (bounded), then hold the lock until done.
+lock=${MIGTUNE_LAB_LOCK:-/tmp/migtune-lab.lock}
+exec 9>>"$lock" || skip "cannot open the lab lock $lock"
+if ! flock -n 9; then
+	echo "lab: another lab run holds $lock; waiting (at most 90 min)"
+	flock -w 5400 9 || { echo "lab: gave up waiting for $lock"; echo "lab all FAIL" >> "$results"; exit 1; }
+fi
+
 pass=0; fail=0
 for t in "$@"; do
 	echo "== [lab] $t"

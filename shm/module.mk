@@ -1,6 +1,11 @@
-# shm/ — the telemetry ring library (no dependency but liburcu's header-only atomics).
+# shm/ — the telemetry ring library (ring.[ch]: no dependency but liburcu's header-only atomics)
+# and its persistence, the dump format (dump.[ch]: the ring's records in LZ4 frames, used by the
+# agent's automatic dumps and by migdump/migtop alike; link $(DUMP_OBJS) $(RING_OBJS) with
+# $(LZ4_LIBS)).  The hook <-> agent wire format (wire.[ch]) is built by hook/module.mk.
 RING_OBJS := $(B)/shm/ring.o
+DUMP_OBJS := $(B)/shm/dump.o
 $(B)/shm/%.o: CFLAGS += $(URCU_ATOMIC_CFLAGS)
+$(B)/shm/dump.o: CFLAGS += $(LZ4_CFLAGS)
 $(B)/tests/shm/%.o: CFLAGS += $(URCU_ATOMIC_CFLAGS) $(CMOCKA_CFLAGS)
 
 $(B)/tests/test-ring: $(B)/tests/shm/test_ring.o $(RING_OBJS)

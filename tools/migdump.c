@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "tools/dump.h"
+#include "shm/dump.h"
 #include "tools/view_decode.h"
 
 enum {

@@ -23,7 +23,7 @@
 
 #include <curses.h>
 
-#include "tools/dump.h"
+#include "shm/dump.h"
 #include "tools/view_decode.h"
 
 /* Exit codes (documented in migtop(1)). */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * migsim: a model of QEMU pre-copy live migration that drives the policies (agent/policy.h) through
+ * migsim: a model of QEMU pre-copy live migration that drives the policies (policy/policy.h) through
  * the same interface as the agent.  The scenario format is documented in docs/scenarios.md.
  */
 #ifndef MIGTUNE_TOOLS_SIM_H
@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "agent/policy.h"
+#include "policy/policy.h"
 
 #define SIM_MAX_VMS     4
 #define SIM_MAX_STEPS   16

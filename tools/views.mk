@@ -1,14 +1,9 @@
-# tools/views.mk — migtop (live view and replay), migdump (dump writer/decoder) and the dump
-# library.  Included from tools/module.mk.
-#
-# The agent writes automatic dumps by linking $(DUMP_OBJS) $(RING_OBJS) with $(LZ4_LIBS) and
-# compiling with $(LZ4_CFLAGS); see tools/dump.h.
+# tools/views.mk — migtop (live view and replay) and migdump (dump writer/decoder), over the
+# ring and its dump format (shm/).  Included from tools/module.mk.
 
-DUMP_OBJS  := $(B)/tools/dump.o
 VIEW_OBJS  := $(B)/tools/view_decode.o $(DUMP_OBJS)
 VIEWS_LIBS := $(LZ4_LIBS) $(JSONC_LIBS) -lm
 
-$(B)/tools/dump.o: CFLAGS += $(LZ4_CFLAGS)
 $(B)/tools/view_decode.o $(B)/tools/migdump.o: CFLAGS += $(LZ4_CFLAGS) $(JSONC_CFLAGS)
 $(B)/tools/migtop.o: CFLAGS += $(LZ4_CFLAGS) $(JSONC_CFLAGS) $(NCURSES_CFLAGS)
 
@@ -60,8 +55,8 @@ bench-dump: $(B)/bench/bench-dump
 FUZZ_CC ?= clang
 FUZZ_DUMP_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -I. -Ishm \
 	$(URCU_ATOMIC_CFLAGS) $(LZ4_CFLAGS) $(JSONC_CFLAGS)
-FUZZ_DUMP_SRCS := tests/views/fuzz_dump.c tools/dump.c tools/view_decode.c shm/ring.c
-$(B)/fuzz/fuzz-dump: $(FUZZ_DUMP_SRCS) tools/dump.h tools/view_decode.h shm/ring.h
+FUZZ_DUMP_SRCS := tests/views/fuzz_dump.c shm/dump.c tools/view_decode.c shm/ring.c
+$(B)/fuzz/fuzz-dump: $(FUZZ_DUMP_SRCS) shm/dump.h tools/view_decode.h shm/ring.h
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_DUMP_FLAGS) -o $@ $(FUZZ_DUMP_SRCS) $(LZ4_LIBS) $(JSONC_LIBS) -lm -lpthread -lrt
 $(B)/fuzz/mkseed-dump: tests/views/fuzz_seed.c tests/views/synth.c $(VIEW_OBJS) $(RING_OBJS)

@@ -163,9 +163,7 @@ static const struct bad_case bad[] = {
 	{ "nic", "interface = averyveryverylongname", "[nic] interface: value longer than 15 bytes", 0 },
 	{ "nic", "speed_mbps = fast", "[nic] speed_mbps: 'fast' is not a number", 0 },
 	{ "policy", "nmae = adaptive", "[policy] nmae: unknown key", 0 },
-#ifdef HAVE_POLICY
 	{ "policy", "name = fastest", "[policy] name: unknown policy 'fastest' (known: none", 0 },
-#endif
 	{ "metrics", "textfile = migtune.prom", "[metrics] textfile: 'migtune.prom' is not an absolute path", 0 },
 	{ "metrics", "interval_s = 0", "[metrics] interval_s: 0 is out of range 1..3600", 0 },
 	{ "agent", "this line has no equals sign", "syntax error", 0 },

@@ -20,7 +20,7 @@
 
 #include "agent/dumper.h"
 #include "tests/agent/agent_testutil.h"
-#include "tools/dump.h"
+#include "shm/dump.h"
 
 #define MAXREC 8192
 

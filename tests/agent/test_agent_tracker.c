@@ -324,7 +324,6 @@ static void test_status_snapshot(void **state)
 	assert_int_equal(st.last.data_remaining_bytes, 4242);
 }
 
-#ifdef HAVE_POLICY
 static int setup_rhv(void **state)
 {
 	struct fx *f;
@@ -419,7 +418,6 @@ static void test_owner_names_the_policy(void **state)
 	check_rhv_minimal_series(f, tracker_begin(f->t, U2, "owned", RING_DIR_OUT, ring_now_mono_ns()),
 				 "rhv-minimal");
 }
-#endif
 
 /* ---- libvirt's test driver ---------------------------------------------------------------- */
 
@@ -518,10 +516,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_hook_without_uuid_keeps_one_entry, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lifecycle_of_idle_domain_recorded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_status_snapshot, setup, teardown),
-#ifdef HAVE_POLICY
 		cmocka_unit_test_setup_teardown(test_advisory_records_policy_decisions, setup_rhv, teardown),
 		cmocka_unit_test_setup_teardown(test_owner_names_the_policy, setup, teardown),
-#endif
 		cmocka_unit_test_setup_teardown(test_virt_against_test_driver, setup, teardown),
 		cmocka_unit_test(test_connect_error_names_uri_and_fix),
 	};

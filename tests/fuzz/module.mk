@@ -4,16 +4,14 @@
 # modules declare their fuzzers in their own fragments; `make fuzz` runs them all.
 FUZZ_CC ?= clang
 FUZZ_AGENT_CFLAGS := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined \
-                     -fno-sanitize-recover=all -D_GNU_SOURCE -DHAVE_POLICY -I. -Ishm \
+                     -fno-sanitize-recover=all -D_GNU_SOURCE -I. -Ishm \
                      -DMIGTUNE_VERSION='"$(VERSION)"'
 
 $(B)/fuzz/fuzz-agent-ctl: tests/agent/fuzz_ctl_request.c agent/ctl_request.h
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_AGENT_CFLAGS) -o $@ tests/agent/fuzz_ctl_request.c
 
-# tools/module.mk (read after this file) names the policy sources; list them here directly.
-FUZZ_CONFIG_SRCS := tests/agent/fuzz_config.c agent/config.c agent/log.c \
-                    $(wildcard agent/policy*.c)
+FUZZ_CONFIG_SRCS := tests/agent/fuzz_config.c agent/config.c agent/log.c $(POLICY_SRCS)
 $(B)/fuzz/fuzz-agent-config: $(FUZZ_CONFIG_SRCS) agent/config.h
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_AGENT_CFLAGS) $(INIH_CFLAGS) $(JSONC_CFLAGS) -o $@ $(FUZZ_CONFIG_SRCS) \

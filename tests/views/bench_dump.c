@@ -26,7 +26,7 @@
 #include <lz4frame.h>
 
 #include "tests/views/synth.h"
-#include "tools/dump.h"
+#include "shm/dump.h"
 
 #define MIGTOP VIEWS_BIN_DIR "/migtop"
 

@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "tools/dump.h"
+#include "shm/dump.h"
 #include "tools/view_decode.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

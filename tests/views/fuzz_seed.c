@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "tests/views/synth.h"
-#include "tools/dump.h"
+#include "shm/dump.h"
 
 static int write_seed(const char *dir, const char *name, const struct synth_opts *o, size_t chunk_cap)
 {

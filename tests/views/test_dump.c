@@ -18,7 +18,7 @@
 #include <cmocka.h>
 
 #include "tests/views/synth.h"
-#include "tools/dump.h"
+#include "shm/dump.h"
 #include "tools/view_decode.h"
 
 static uint64_t rs = 0x9e3779b97f4a7c15ull;

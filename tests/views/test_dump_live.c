@@ -17,7 +17,7 @@
 #include <cmocka.h>
 
 #include "tests/views/synth.h"
-#include "tools/dump.h"
+#include "shm/dump.h"
 
 struct writer_arg {
 	struct ring_writer *w;

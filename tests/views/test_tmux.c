@@ -17,7 +17,7 @@
 #include <cmocka.h>
 
 #include "tests/views/synth.h"
-#include "tools/dump.h"
+#include "shm/dump.h"
 
 #define MIGTOP  VIEWS_BIN_DIR "/migtop"
 #define MIGDUMP VIEWS_BIN_DIR "/migdump"

@@ -23,7 +23,7 @@
 #include <json-c/json.h>
 
 #include "tests/views/synth.h"
-#include "tools/dump.h"
+#include "shm/dump.h"
 #include "tools/view_decode.h"
 
 #define MIGTOP  VIEWS_BIN_DIR "/migtop"

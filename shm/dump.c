@@ -17,7 +17,7 @@
 
 #include <lz4frame.h>
 
-#include "tools/dump.h"
+#include "shm/dump.h"
 
 _Static_assert(sizeof(struct ring_record) % 8 == 0, "records are transformed in 8-byte columns");
 _Static_assert(sizeof(struct dump_header) == 256, "dump header layout");

@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Internal glue between policy.c and the individual policies; not part of the API. */
-#ifndef MIGTUNE_AGENT_POLICY_IMPL_H
-#define MIGTUNE_AGENT_POLICY_IMPL_H
+#ifndef MIGTUNE_POLICY_POLICY_IMPL_H
+#define MIGTUNE_POLICY_POLICY_IMPL_H
 
 #include <stdarg.h>
 #include <stdbool.h>
 
 #include "policy.h"
+#include "pure.h"
 
 struct action_buf {
 	struct policy_action *a;
@@ -14,7 +15,7 @@ struct action_buf {
 	uint64_t t_ms;
 };
 
-__attribute__((format(printf, 6, 7)))
+__attribute__((format(__printf__, 6, 7)))
 bool action_push(struct action_buf *out, enum policy_action_kind kind, enum policy_reason reason,
                  int64_t value, int64_t old_value, const char *fmt, ...);
 

@@ -18,8 +18,8 @@
  * A policy never assumes an action worked; the next samples show what the job really does
  * (downtime_limit_ms, bandwidth_limit_bps, phase).
  */
-#ifndef MIGTUNE_AGENT_POLICY_H
-#define MIGTUNE_AGENT_POLICY_H
+#ifndef MIGTUNE_POLICY_POLICY_H
+#define MIGTUNE_POLICY_POLICY_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -15,10 +15,10 @@
 
 #include <cmocka.h>
 
-#include "agent/policy.h"
+#include "policy/policy.h"
 
-#ifndef SIM_TESTDIR
-#define SIM_TESTDIR "tests/sim"
+#ifndef POLICY_TESTDIR
+#define POLICY_TESTDIR "tests/policy"
 #endif
 
 static char *slurp(const char *name, size_t *ret_len)
@@ -28,7 +28,7 @@ static char *slurp(const char *name, size_t *ret_len)
 	char *buf;
 	long n;
 
-	snprintf(path, sizeof(path), "%s/policies/%s", SIM_TESTDIR, name);
+	snprintf(path, sizeof(path), "%s/policies/%s", POLICY_TESTDIR, name);
 	f = fopen(path, "rb");
 	if (!f)
 		fail_msg("cannot open %s", path);

@@ -13,6 +13,7 @@
 #include <json-c/json.h>
 
 #include "policy.h"
+#include "pure.h"
 
 #define DOWNTIME_MAX_MS 3600000u     /* an hour: anything above is a typo */
 #define STALLING_MAX    1000000u
@@ -24,7 +25,7 @@ struct jctx {
 	const char *name;                /* once known */
 };
 
-__attribute__((format(printf, 2, 3)))
+__attribute__((format(__printf__, 2, 3)))
 static int jfail(struct jctx *c, const char *fmt, ...)
 {
 	char what[160];

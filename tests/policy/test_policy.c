@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "agent/policy.h"
+#include "policy/policy.h"
 
 #define MIB 1048576ull
 

@@ -21,8 +21,8 @@
  *
  * Library code: no logging, negative errno on failure, ret_* out parameters untouched on failure.
  */
-#ifndef MIGTUNE_TOOLS_DUMP_H
-#define MIGTUNE_TOOLS_DUMP_H
+#ifndef MIGTUNE_SHM_DUMP_H
+#define MIGTUNE_SHM_DUMP_H
 
 #include <stdbool.h>
 #include <stddef.h>
