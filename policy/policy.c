@@ -24,6 +24,10 @@ void policy_limits_default(struct mig_limits *ret_limits)
 		.concurrent_on_nic = 1,
 		.bandwidth_max_bps = 0,
 		.guest_ram_bytes = 0,
+		.on_hopeless = MIG_ON_HOPELESS_PARK,
+		.allow_abort = true,
+		.postcopy_recovery = false,
+		.downtime_overshoot_permille = 0,
 	};
 }
 
@@ -329,6 +333,9 @@ static const char *const reason_names[REASON_MAX] = {
 	[REASON_POSTCOPY_UNSAFE] = "postcopy-unsafe",
 	[REASON_HOPELESS] = "hopeless",
 	[REASON_BUDGET_SPENT] = "budget-spent",
+	[REASON_PARK] = "park",
+	[REASON_RESUME] = "resume",
+	[REASON_PROBE] = "probe",
 };
 
 const char *policy_reason_name(enum policy_reason r)

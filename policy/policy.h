@@ -32,6 +32,15 @@ enum mig_phase {
 	MIG_PHASE_POSTCOPY,
 	MIG_PHASE_SUSPENDED,             /* guest paused, finishing as a non-live migration */
 	MIG_PHASE_DONE,
+	MIG_PHASE_POSTCOPY_BROKEN,       /* the post-copy stream broke: the guest runs on the
+	                                    destination, part of its memory still on the source */
+	MIG_PHASE_POSTCOPY_RECOVERING,   /* a broken post-copy being resumed over a new connection */
+};
+
+/* What adaptive does when nothing permitted finishes the job now (mig_limits.on_hopeless). */
+enum mig_on_hopeless {
+	MIG_ON_HOPELESS_PARK = 0,        /* throttle to a trickle, watch, resume when it can finish */
+	MIG_ON_HOPELESS_ABORT = 1,       /* abort as soon as that is clear */
 };
 
 #define MIG_NIC_CARRIER_DOWN    0
@@ -101,6 +110,16 @@ struct mig_limits {
 	uint64_t prior_dirty_bps;
 	uint32_t prior_dirty_period_ms;  /* the measurement's length (0 = 1000) */
 	uint32_t prior_dirty_age_ms;     /* how long before the job started it was measured */
+	uint8_t  on_hopeless;            /* enum mig_on_hopeless (default park) */
+	bool     allow_abort;            /* false: the agent never aborts this job (default true) */
+	bool     postcopy_recovery;      /* a broken post-copy is resumed automatically on this host
+	                                    (proven there): post-copy is a smaller bet */
+	/*
+	 * How far QEMU's real downtime has overshot the max downtime in force on this host, learned
+	 * from completed migrations (real / limit, in permille; 0 = nothing learned yet).  The SLA
+	 * is what the guest may be stopped for, the limit only QEMU's target.
+	 */
+	uint32_t downtime_overshoot_permille;
 };
 
 /* Per-pass summary built by policy_observe(). */
@@ -156,6 +175,9 @@ enum policy_reason {
 	REASON_POSTCOPY_UNSAFE,          /* adaptive: post-copy refused, network not healthy */
 	REASON_HOPELESS,                 /* adaptive: nothing can make it converge */
 	REASON_BUDGET_SPENT,             /* adaptive: completion budget spent */
+	REASON_PARK,                     /* adaptive: nothing finishes now: throttled to a trickle */
+	REASON_RESUME,                   /* adaptive: a parked job can finish now: full speed again */
+	REASON_PROBE,                    /* adaptive: link capacity unknown: a step up to measure it */
 	REASON_MAX,
 };
 
@@ -257,6 +279,12 @@ struct policy_state {
 	uint32_t shadow_base_iteration;
 	bool shadow_base_set;
 	uint8_t shadow_steps;
+	/*
+	 * The verdict: when the policy first concluded that nothing it may do finishes the job now
+	 * (0 = never).  Bytes a migration sends after it are what parking or a late abort cost;
+	 * the simulator's benchmark reports them.
+	 */
+	uint64_t t_verdict_ms;
 };
 
 /* ---- set up ---------------------------------------------------------------------------------- */
