@@ -60,6 +60,8 @@ JSONC_CFLAGS   := $(call pc,--cflags,json-c)
 JSONC_LIBS     := $(call pc,--libs,json-c)
 CMOCKA_CFLAGS  := $(call pc,--cflags,cmocka)
 CMOCKA_LIBS    := $(call pc,--libs,cmocka)
+SYSTEMD_CFLAGS := $(call pc,--cflags,libsystemd)
+SYSTEMD_LIBS   := $(call pc,--libs,libsystemd)
 
 # Lists filled in by the module fragments.
 BINS            :=

@@ -177,6 +177,14 @@ int actuator_parse_metadata(const char *xml, struct act_settings *io, char *err,
 	return r;
 }
 
+/* The journal fields of a line about job (action and policy may be NULL). */
+static struct log_fields job_fields(const struct act_job *job, const char *action,
+				    const char *policy)
+{
+	return (struct log_fields){ .domain = job->name, .uuid = job->uuid, .action = action,
+				    .policy = policy };
+}
+
 const struct act_settings *actuator_defaults(const struct actuator *a)
 {
 	return &a->defaults;
@@ -187,6 +195,7 @@ void actuator_load_settings(struct actuator *a, struct act_job *job, void *handl
 {
 	char err[ACT_ERR_MAX] = "";
 	char *xml = NULL;
+	struct log_fields f = job_fields(job, NULL, NULL);
 	int r;
 
 	if (job->settings_loaded)
@@ -204,23 +213,24 @@ void actuator_load_settings(struct actuator *a, struct act_job *job, void *handl
 
 		r = actuator_parse_metadata(xml, &s, perr, sizeof(perr));
 		if (r == -EBADMSG) {
-			log_warn("%s: migtune metadata ignored (%s); using the configured defaults",
-				 job->name, perr);
+			log_fields_msg(LOG_WARNING, &f, "%s: migtune metadata ignored (%s); using "
+				       "the configured defaults", job->name, perr);
 		} else {
 			if (r < 0)
-				log_warn("%s: migtune metadata: %s; that setting keeps its default",
-					 job->name, perr);
+				log_fields_msg(LOG_WARNING, &f, "%s: migtune metadata: %s; that "
+					       "setting keeps its default", job->name, perr);
 			job->settings = s;
 		}
 		free(xml);
 	} else if (r != -ENOENT) {
-		log_warn("%s: cannot read the domain's metadata (%s); using the configured defaults",
-			 job->name, err);
+		log_fields_msg(LOG_WARNING, &f, "%s: cannot read the domain's metadata (%s); using "
+			       "the configured defaults", job->name, err);
 	}
 	r = a->ops->postcopy_enabled(handle, job->name);
 	job->postcopy_flag = r == 1;
-	log_info("%s: policy %s, SLA %" PRIu32 " ms, post-copy %s%s, suspend %s, budget %" PRIu32
-		 " s/GiB", job->name, job->settings.policy, job->settings.lim.sla_max_downtime_ms,
+	f.policy = job->settings.policy;
+	log_fields_msg(LOG_INFO, &f, "%s: policy %s, SLA %" PRIu32 " ms, post-copy %s%s, suspend "
+		       "%s, budget %" PRIu32 " s/GiB", job->name, job->settings.policy, job->settings.lim.sla_max_downtime_ms,
 		 job->settings.lim.allow_postcopy ? "allowed" : "not allowed",
 		 r == 1 ? " (job has the post-copy flag)" : r == 0 ? " (job without the post-copy flag)" :
 		 " (post-copy flag unknown)", job->settings.lim.allow_suspend ? "allowed" : "not allowed",
@@ -246,6 +256,7 @@ static void record(struct actuator *a, struct act_job *job, const struct policy_
 	const char *unit = pa->kind == RING_ACT_SET_DOWNTIME ? " ms" :
 		pa->kind == RING_ACT_SET_BANDWIDTH ? " MiB/s" : "";
 	char vals[64] = "";
+	struct log_fields fields;
 	int level;
 
 	/* A policy re-proposing what was just refused (or advised, or held) is recorded once,
@@ -281,14 +292,15 @@ static void record(struct actuator *a, struct act_job *job, const struct policy_
 	case RING_RES_FAILED: job->failed++; level = LOG_WARNING; break;
 	default: job->skipped++; level = LOG_INFO; break;
 	}
+	fields = job_fields(job, kname, ra.policy);
 	if (pa->kind == RING_ACT_SET_DOWNTIME || pa->kind == RING_ACT_SET_BANDWIDTH)
 		snprintf(vals, sizeof(vals), " %" PRId64 " -> %" PRId64 "%s", oldv, newv, unit);
 	if (why)
-		log_msg(level, "%s: %s %s%s: %s (policy %s, %s: %s)", job->name,
+		log_fields_msg(level, &fields, "%s: %s %s%s: %s (policy %s, %s: %s)", job->name,
 			actuator_result_name(result), kname, vals, why, ra.policy,
 			policy_reason_name(pa->reason), pa->text);
 	else
-		log_msg(level, "%s: %s %s%s (policy %s, %s: %s)", job->name,
+		log_fields_msg(level, &fields, "%s: %s %s%s (policy %s, %s: %s)", job->name,
 			actuator_result_name(result), kname, vals, ra.policy,
 			policy_reason_name(pa->reason), pa->text);
 }
@@ -500,7 +512,11 @@ void actuator_observe(struct actuator *a, struct act_job *job, bool active, uint
 		break;
 	}
 	if (seen) {
-		log_info("%s: %s confirmed by the job's state (%.1f s after the call)", job->name,
+		struct log_fields f = job_fields(job, policy_action_name(job->pending_kind),
+						 job->settings.policy);
+
+		log_fields_msg(LOG_INFO, &f, "%s: %s confirmed by the job's state (%.1f s after "
+			       "the call)", job->name,
 			 policy_action_name(job->pending_kind),
 			 (double)(now_ns - job->pending_since_ns) / 1e9);
 		job->pending_kind = 0;

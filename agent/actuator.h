@@ -73,6 +73,7 @@ struct actuator_opts {
 struct act_job {
 	uint32_t ring_index;
 	const char *name;                  /* the domain's name, for the log; owned by the caller */
+	const uint8_t *uuid;               /* the domain's UUID (16 bytes) for the log, or NULL */
 	struct act_settings settings;
 	bool settings_loaded;
 	bool postcopy_flag;                /* the job was started with VIR_MIGRATE_POSTCOPY */

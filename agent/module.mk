@@ -8,9 +8,9 @@ AGENT_OBJS := $(patsubst %.c,$(B)/%.o,$(AGENT_SRCS))
 # Below the agent: the ring, its dump format and the wire format (shm/), the policies (policy/).
 AGENT_SHM_OBJS := $(RING_OBJS) $(DUMP_OBJS) $(B)/shm/wire.o
 AGENT_LIB_CFLAGS := $(VIRT_CFLAGS) $(NL_CFLAGS) $(URCU_CFLAGS) $(INIH_CFLAGS) $(JSONC_CFLAGS) \
-                    $(XML_CFLAGS)
+                    $(XML_CFLAGS) $(SYSTEMD_CFLAGS)
 AGENT_LIBS := $(VIRT_LIBS) $(NL_LIBS) $(URCU_LIBS) $(INIH_LIBS) $(JSONC_LIBS) $(XML_LIBS) \
-              $(LZ4_LIBS) -lpthread -lrt
+              $(LZ4_LIBS) $(SYSTEMD_LIBS) -lpthread -lrt
 
 $(B)/agent/%.o: CFLAGS += $(AGENT_LIB_CFLAGS)
 
@@ -26,7 +26,7 @@ AGENT_TEST_DEPS := $(AGENT_OBJS) $(POLICY_OBJS) $(AGENT_SHM_OBJS)
 
 AGENT_UNIT := test-agent-config test-agent-tracker test-agent-hooksock test-agent-ctl \
               test-agent-nic test-agent-threads test-agent-daemon test-agent-actuator \
-              test-agent-dumper test-agent-metrics test-agent-dirtyrate
+              test-agent-dumper test-agent-metrics test-agent-dirtyrate test-agent-log
 $(foreach t,$(AGENT_UNIT),$(eval $(B)/tests/$(t): $(B)/tests/agent/$(subst -,_,$(t)).o \
   $(B)/tests/agent/agent_testutil.o $$(AGENT_TEST_DEPS) ; \
   $$(LINK) -o $$@ $$^ $$(AGENT_LIBS) $$(CMOCKA_LIBS) -lm))

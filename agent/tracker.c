@@ -300,8 +300,8 @@ static void start_migration(struct tracker *t, struct tracker_domain *d, int dir
 	/* A new job gets a fresh policy history. */
 	free(d->policy_state);
 	d->policy_state = NULL;
-	log_info("%s: %s migration started", d->name, direction == RING_DIR_OUT ? "outgoing" :
-		 "incoming");
+	log_domain(LOG_INFO, d->name, d->uuid, "%s: %s migration started", d->name,
+		   direction == RING_DIR_OUT ? "outgoing" : "incoming");
 }
 
 void tracker_end(struct tracker *t, struct tracker_domain *d, int phase, const char *why,
@@ -324,7 +324,7 @@ void tracker_end(struct tracker *t, struct tracker_domain *d, int phase, const c
 	record_event(t, d, RING_EVSRC_AGENT, 0, phase, 0, "migration",
 		     phase == RING_PHASE_DONE ? "completed" : ours ? "aborted" : "failed", why,
 		     mono_ns);
-	log_info("%s: %s migration %s (%s)", d->name,
+	log_domain(LOG_INFO, d->name, d->uuid, "%s: %s migration %s (%s)", d->name,
 		 d->cur.direction == RING_DIR_OUT ? "outgoing" : "incoming",
 		 phase == RING_PHASE_DONE ? "completed" : ours ? "aborted by migtuned" : "failed",
 		 why);
@@ -685,10 +685,12 @@ static void advise(struct tracker *t, struct tracker_domain *d, const struct rin
 
 			owner_settings(d, &base);
 			actuator_job_init(&a->job, d->ring_index, d->name);
+			a->job.uuid = d->uuid;
 			actuator_load_settings(t->act, &a->job, d->virt_handle, &base);
 			if (policy_builtin(a->job.settings.policy, &a->policy) < 0) {
-				log_warn("%s: unknown policy '%s' in the domain's settings; using %s",
-					 d->name, a->job.settings.policy, t->policy_name);
+				log_domain(LOG_WARNING, d->name, d->uuid, "%s: unknown policy '%s' in "
+					   "the domain's settings; using %s", d->name,
+					   a->job.settings.policy, t->policy_name);
 				str_copy(a->job.settings.policy, sizeof(a->job.settings.policy),
 					 t->policy_name);
 				if (t->have_policy)
@@ -788,9 +790,12 @@ static void advise(struct tracker *t, struct tracker_domain *d, const struct rin
 		ring_append_at(t->ring, RING_REC_ACTION, d->ring_index, mono_ns, &ra, sizeof(ra));
 		counter_inc(&t->n_advisories);
 		str_copy(d->cur.advice, sizeof(d->cur.advice), acts[i].text);
-		log_notice("%s: advisory (%s): %s %" PRId64 " -> %" PRId64 ": %s", d->name,
-			   a->policy_name, policy_action_name(acts[i].kind), acts[i].old_value,
-			   acts[i].value, acts[i].text);
+		log_fields_msg(LOG_NOTICE, &(const struct log_fields){ .domain = d->name,
+			       .uuid = d->uuid, .action = policy_action_name(acts[i].kind),
+			       .policy = a->policy_name },
+			       "%s: advisory (%s): %s %" PRId64 " -> %" PRId64 ": %s", d->name,
+			       a->policy_name, policy_action_name(acts[i].kind), acts[i].old_value,
+			       acts[i].value, acts[i].text);
 	}
 }
 
@@ -831,9 +836,10 @@ static void prior_lookup(struct tracker *t, struct tracker_domain *d, const stru
 		 (double)m.bps / 1048576, m.period_ms, d->prior_age_ms / 1000.0);
 	record_event(t, d, ev.source, ev.code, ev.detail1, ev.detail2, ev.op, ev.subop, ev.text,
 		     mono_ns);
-	log_info("%s: dirty rate before the migration: %.1f MiB/s (%" PRIu32 " ms page sampling, "
-		 "%.1f s before the job started); handed to the policy", d->name,
-		 (double)m.bps / 1048576, m.period_ms, d->prior_age_ms / 1000.0);
+	log_domain(LOG_INFO, d->name, d->uuid, "%s: dirty rate before the migration: %.1f MiB/s "
+		   "(%" PRIu32 " ms page sampling, %.1f s before the job started); handed to the "
+		   "policy", d->name, (double)m.bps / 1048576, m.period_ms,
+		   d->prior_age_ms / 1000.0);
 }
 
 int tracker_ingest_sample(struct tracker *t, struct tracker_domain *d, bool job_active,

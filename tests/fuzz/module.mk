@@ -14,8 +14,8 @@ $(B)/fuzz/fuzz-agent-ctl: tests/agent/fuzz_ctl_request.c agent/ctl_request.h
 FUZZ_CONFIG_SRCS := tests/agent/fuzz_config.c agent/config.c agent/log.c $(POLICY_SRCS)
 $(B)/fuzz/fuzz-agent-config: $(FUZZ_CONFIG_SRCS) agent/config.h
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_AGENT_CFLAGS) $(INIH_CFLAGS) $(JSONC_CFLAGS) -o $@ $(FUZZ_CONFIG_SRCS) \
-	  $(INIH_LIBS) $(JSONC_LIBS) -lm
+	$(FUZZ_CC) $(FUZZ_AGENT_CFLAGS) $(INIH_CFLAGS) $(JSONC_CFLAGS) $(SYSTEMD_CFLAGS) -o $@ \
+	  $(FUZZ_CONFIG_SRCS) $(INIH_LIBS) $(JSONC_LIBS) $(SYSTEMD_LIBS) -lm
 
 # metrics.c alone: the fuzzer stubs the status source and the log.
 FUZZ_METRICS_SRCS := tests/agent/fuzz_metrics.c agent/metrics.c
