@@ -76,44 +76,44 @@ struct key_desc {
 static const struct key_desc keys[] = {
 	{ "agent", "mode", K_MODE, F(advisory), 0, 0 },
 	{ "agent", "advisory", K_BOOL, F(advisory), 0, 0 },
-	{ "agent", "log_level", K_LEVEL, F(log_level), 0, 0 },
+	{ "agent", "log-level", K_LEVEL, F(log_level), 0, 0 },
 	{ "agent", "ring", K_RING, F(ring_name), 0, 0 },
-	{ "agent", "ring_slots", K_U32, F(ring_slots), 1024, 1u << 24 },
-	{ "agent", "ring_domains", K_U32, F(ring_domains), 16, 1u << 16 },
-	{ "agent", "ring_group", K_STR, F(ring_group), 0, 0 },
-	{ "agent", "hook_socket", K_PATH, F(hook_socket), 0, 0 },
-	{ "agent", "ctl_socket", K_PATH, F(ctl_socket), 0, 0 },
-	{ "agent", "ctl_group", K_STR, F(ctl_group), 0, 0 },
+	{ "agent", "ring-slots", K_U32, F(ring_slots), 1024, 1u << 24 },
+	{ "agent", "ring-domains", K_U32, F(ring_domains), 16, 1u << 16 },
+	{ "agent", "ring-group", K_STR, F(ring_group), 0, 0 },
+	{ "agent", "hook-socket", K_PATH, F(hook_socket), 0, 0 },
+	{ "agent", "ctl-socket", K_PATH, F(ctl_socket), 0, 0 },
+	{ "agent", "ctl-group", K_STR, F(ctl_group), 0, 0 },
 	{ "libvirt", "uri", K_STR, F(uri), 0, 0 },
-	{ "libvirt", "keepalive_interval_s", K_U32, F(keepalive_interval_s), 0, 3600 },
-	{ "libvirt", "keepalive_count", K_U32, F(keepalive_count), 1, 100 },
-	{ "libvirt", "reconnect_min_ms", K_U32, F(reconnect_min_ms), 10, 600000 },
-	{ "libvirt", "reconnect_max_ms", K_U32, F(reconnect_max_ms), 10, 3600000 },
-	{ "sampling", "interval_ms", K_U32, F(interval_ms), 50, 60000 },
-	{ "sampling", "heartbeat_ms", K_U32, F(heartbeat_ms), 100, 60000 },
-	{ "sampling", "discovery_ms", K_U32, F(discovery_ms), 100, 60000 },
-	{ "sampling", "dirtyrate_interval_s", K_U32, F(dirtyrate_interval_s), 0, 86400 },
+	{ "libvirt", "keepalive-interval-s", K_U32, F(keepalive_interval_s), 0, 3600 },
+	{ "libvirt", "keepalive-count", K_U32, F(keepalive_count), 1, 100 },
+	{ "libvirt", "reconnect-min-ms", K_U32, F(reconnect_min_ms), 10, 600000 },
+	{ "libvirt", "reconnect-max-ms", K_U32, F(reconnect_max_ms), 10, 3600000 },
+	{ "sampling", "interval-ms", K_U32, F(interval_ms), 50, 60000 },
+	{ "sampling", "heartbeat-ms", K_U32, F(heartbeat_ms), 100, 60000 },
+	{ "sampling", "discovery-ms", K_U32, F(discovery_ms), 100, 60000 },
+	{ "sampling", "dirtyrate-interval-s", K_U32, F(dirtyrate_interval_s), 0, 86400 },
 	{ "nic", "interface", K_STR, F(nic_interface), 0, 0 },
 	{ "nic", "peer", K_STR, F(nic_peer), 0, 0 },
-	{ "nic", "speed_mbps", K_U32, F(nic_speed_mbps), 0, 10000000 },
+	{ "nic", "speed-mbps", K_U32, F(nic_speed_mbps), 0, 10000000 },
 	{ "policy", "name", K_POLICY, F(policy), 0, 0 },
-	{ "policy", "sla_max_downtime_ms", K_U32, F(sla_max_downtime_ms), 1, 3600000 },
-	{ "policy", "allow_postcopy", K_BOOL, F(allow_postcopy), 0, 0 },
-	{ "policy", "allow_suspend", K_BOOL, F(allow_suspend), 0, 0 },
-	{ "policy", "budget_s_per_gib", K_U32, F(budget_s_per_gib), 1, 86400 },
-	{ "policy", "reserve_permille", K_U32, F(reserve_permille), 0, 999 },
-	{ "policy", "bandwidth_max_mibs", K_U32, F(bandwidth_max_mibs), 0, 10000000 },
-	{ "actuator", "rate_burst", K_U32, F(rate_burst), 1, 100 },
-	{ "actuator", "rate_interval_ms", K_U32, F(rate_interval_ms), 100, 600000 },
-	{ "actuator", "retry_min_ms", K_U32, F(retry_min_ms), 100, 3600000 },
-	{ "actuator", "retry_max_ms", K_U32, F(retry_max_ms), 100, 3600000 },
+	{ "policy", "sla-max-downtime-ms", K_U32, F(sla_max_downtime_ms), 1, 3600000 },
+	{ "policy", "allow-postcopy", K_BOOL, F(allow_postcopy), 0, 0 },
+	{ "policy", "allow-suspend", K_BOOL, F(allow_suspend), 0, 0 },
+	{ "policy", "budget-s-per-gib", K_U32, F(budget_s_per_gib), 1, 86400 },
+	{ "policy", "reserve-permille", K_U32, F(reserve_permille), 0, 999 },
+	{ "policy", "bandwidth-max-mibs", K_U32, F(bandwidth_max_mibs), 0, 10000000 },
+	{ "actuator", "rate-burst", K_U32, F(rate_burst), 1, 100 },
+	{ "actuator", "rate-interval-ms", K_U32, F(rate_interval_ms), 100, 600000 },
+	{ "actuator", "retry-min-ms", K_U32, F(retry_min_ms), 100, 3600000 },
+	{ "actuator", "retry-max-ms", K_U32, F(retry_max_ms), 100, 3600000 },
 	{ "dump", "enabled", K_BOOL, F(dump_enabled), 0, 0 },
-	{ "dump", "on_complete", K_BOOL, F(dump_on_complete), 0, 0 },
+	{ "dump", "on-complete", K_BOOL, F(dump_on_complete), 0, 0 },
 	{ "dump", "dir", K_PATH, F(dump_dir), 0, 0 },
-	{ "dump", "max_mib", K_U32, F(dump_max_mib), 0, 16777216 },
-	{ "dump", "max_age_days", K_U32, F(dump_max_age_days), 0, 36500 },
+	{ "dump", "max-mib", K_U32, F(dump_max_mib), 0, 16777216 },
+	{ "dump", "max-age-days", K_U32, F(dump_max_age_days), 0, 36500 },
 	{ "metrics", "textfile", K_OPTPATH, F(metrics_textfile), 0, 0 },
-	{ "metrics", "interval_s", K_U32, F(metrics_interval_s), 1, 3600 },
+	{ "metrics", "interval-s", K_U32, F(metrics_interval_s), 1, 3600 },
 };
 
 static bool is_power_of_two(uint32_t v)
@@ -153,10 +153,28 @@ static int parse_bool(const char *v, bool *ret)
 	return -EINVAL;
 }
 
+/* name as written matches key, exactly or with '_' where the key has '-' (*old then). */
+static bool key_matches(const char *key, const char *name, bool *old)
+{
+	bool underscore = false;
+
+	for (; *key && *name; key++, name++) {
+		if (*key == '-' && *name == '_')
+			underscore = true;
+		else if (*key != *name)
+			return false;
+	}
+	if (*key || *name)
+		return false;
+	*old = underscore;
+	return true;
+}
+
 static int handler(void *user, const char *section, const char *name, const char *value)
 {
 	struct parse_state *st = user;
 	const struct key_desc *k = NULL;
+	bool old = false;
 	char *field;
 
 	static const char *const sections[] = { "agent", "libvirt", "sampling", "nic", "policy",
@@ -172,9 +190,14 @@ static int handler(void *user, const char *section, const char *name, const char
 			    section);
 	if (!name)
 		return 1;
+	/* Keys are spelled with '-'; the '_' of older versions is accepted and remembered so that
+	 * the caller can ask for the new spelling. */
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-		if (strcmp(keys[i].section, section) == 0 && strcmp(keys[i].name, name) == 0)
+		if (strcmp(keys[i].section, section) == 0 && key_matches(keys[i].name, name, &old)) {
 			k = &keys[i];
+			if (old)
+				st->cfg->old_spellings |= UINT64_C(1) << i;
+		}
 	if (!k) {
 		if (!*section)
 			return fail(st, "%s: key outside of any section", name);
@@ -286,6 +309,57 @@ int config_load(const char *path, struct agent_config *cfg, char *err, size_t er
 	return -EINVAL;
 }
 
+int config_print(FILE *f, const struct agent_config *cfg)
+{
+	const char *section = NULL;
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		const struct key_desc *k = &keys[i];
+		const char *field = (const char *)cfg + k->off;
+
+		if (k->kind == K_BOOL && k->off == offsetof(struct agent_config, advisory))
+			continue;       /* the older spelling of mode */
+		if (!section || strcmp(section, k->section) != 0) {
+			fprintf(f, "%s[%s]\n", section ? "\n" : "", k->section);
+			section = k->section;
+		}
+		switch (k->kind) {
+		case K_BOOL: fprintf(f, "%s = %s\n", k->name, *(const bool *)field ? "yes" : "no"); break;
+		case K_U32: fprintf(f, "%s = %" PRIu32 "\n", k->name, *(const uint32_t *)field); break;
+		case K_LEVEL:
+			fprintf(f, "%s = %s\n", k->name, log_level_name(*(const int *)field));
+			break;
+		case K_MODE:
+			fprintf(f, "%s = %s\n", k->name, *(const bool *)field ? "advisory" : "active");
+			break;
+		default: fprintf(f, "%s =%s%s\n", k->name, *field ? " " : "", field); break;
+		}
+	}
+	return ferror(f) ? -EIO : 0;
+}
+
+void config_old_spellings(const struct agent_config *cfg, const char *path, uint64_t *warned,
+			  void (*emit)(const char *line, void *arg), void *arg)
+{
+	_Static_assert(sizeof(keys) / sizeof(keys[0]) <= 64, "old_spellings is a 64-bit mask");
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		uint64_t bit = UINT64_C(1) << i;
+		char line[512], old[AGENT_NAME_MAX];
+
+		if (!(cfg->old_spellings & bit) || (warned && (*warned & bit)))
+			continue;
+		str_copy(old, sizeof(old), keys[i].name);
+		for (char *c = old; *c; c++)
+			if (*c == '-')
+				*c = '_';
+		snprintf(line, sizeof(line), "%s: [%s] %s: old spelling of %s, still accepted; "
+			 "rename it", path, keys[i].section, old, keys[i].name);
+		emit(line, arg);
+		if (warned)
+			*warned |= bit;
+	}
+}
+
 static int resolve_group(const char *name, gid_t *ret)
 {
 	struct group gr, *res = NULL;
@@ -313,23 +387,23 @@ static int resolve_group(const char *name, gid_t *ret)
 int config_finish(struct agent_config *cfg, char *err, size_t errlen)
 {
 	if (!is_power_of_two(cfg->ring_slots)) {
-		snprintf(err, errlen, "[agent] ring_slots: %" PRIu32 " is not a power of two",
+		snprintf(err, errlen, "[agent] ring-slots: %" PRIu32 " is not a power of two",
 			 cfg->ring_slots);
 		return -EINVAL;
 	}
 	if (!is_power_of_two(cfg->ring_domains)) {
-		snprintf(err, errlen, "[agent] ring_domains: %" PRIu32 " is not a power of two",
+		snprintf(err, errlen, "[agent] ring-domains: %" PRIu32 " is not a power of two",
 			 cfg->ring_domains);
 		return -EINVAL;
 	}
 	if (cfg->reconnect_min_ms > cfg->reconnect_max_ms) {
-		snprintf(err, errlen, "[libvirt] reconnect_min_ms (%" PRIu32 ") is above "
-			 "reconnect_max_ms (%" PRIu32 ")", cfg->reconnect_min_ms, cfg->reconnect_max_ms);
+		snprintf(err, errlen, "[libvirt] reconnect-min-ms (%" PRIu32 ") is above "
+			 "reconnect-max-ms (%" PRIu32 ")", cfg->reconnect_min_ms, cfg->reconnect_max_ms);
 		return -EINVAL;
 	}
 	if (cfg->dirtyrate_interval_s && cfg->dirtyrate_interval_s < DIRTYRATE_MIN_INTERVAL_S) {
 		/* Each measurement holds a job on the domain for a second. */
-		snprintf(err, errlen, "[sampling] dirtyrate_interval_s: %" PRIu32 " is below %u (0 "
+		snprintf(err, errlen, "[sampling] dirtyrate-interval-s: %" PRIu32 " is below %u (0 "
 			 "switches the measurement off)", cfg->dirtyrate_interval_s,
 			 DIRTYRATE_MIN_INTERVAL_S);
 		return -EINVAL;
@@ -339,16 +413,16 @@ int config_finish(struct agent_config *cfg, char *err, size_t errlen)
 		return -EINVAL;
 	}
 	if (cfg->retry_min_ms > cfg->retry_max_ms) {
-		snprintf(err, errlen, "[actuator] retry_min_ms (%" PRIu32 ") is above "
-			 "retry_max_ms (%" PRIu32 ")", cfg->retry_min_ms, cfg->retry_max_ms);
+		snprintf(err, errlen, "[actuator] retry-min-ms (%" PRIu32 ") is above "
+			 "retry-max-ms (%" PRIu32 ")", cfg->retry_min_ms, cfg->retry_max_ms);
 		return -EINVAL;
 	}
 	if (resolve_group(cfg->ctl_group, &cfg->ctl_gid) < 0) {
-		snprintf(err, errlen, "[agent] ctl_group: no group named '%s'", cfg->ctl_group);
+		snprintf(err, errlen, "[agent] ctl-group: no group named '%s'", cfg->ctl_group);
 		return -EINVAL;
 	}
 	if (resolve_group(cfg->ring_group, &cfg->ring_gid) < 0) {
-		snprintf(err, errlen, "[agent] ring_group: no group named '%s'", cfg->ring_group);
+		snprintf(err, errlen, "[agent] ring-group: no group named '%s'", cfg->ring_group);
 		return -EINVAL;
 	}
 	return 0;

@@ -9,6 +9,7 @@
 #include <net/if.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #define AGENT_DEFAULT_CONFIG     "/etc/migtune/migtuned.conf"
@@ -19,7 +20,7 @@
 #define AGENT_NAME_MAX           64
 #define AGENT_DIR_MAX            256
 #define AGENT_DEFAULT_DUMP_DIR   "/var/lib/migtune/dumps"
-#define DIRTYRATE_MIN_INTERVAL_S 5u    /* [sampling] dirtyrate_interval_s, when not 0 */
+#define DIRTYRATE_MIN_INTERVAL_S 5u    /* [sampling] dirtyrate-interval-s, when not 0 */
 
 struct agent_config {
 	/* [agent] */
@@ -71,6 +72,8 @@ struct agent_config {
 	/* [metrics] */
 	char metrics_textfile[AGENT_DIR_MAX]; /* node_exporter textfile; "" = off */
 	uint32_t metrics_interval_s;
+	/* Keys config_load found in their old '_' spelling (bit = the key's place in its table). */
+	uint64_t old_spellings;
 };
 
 void config_defaults(struct agent_config *cfg);
@@ -82,6 +85,17 @@ void config_defaults(struct agent_config *cfg);
  * exist (the caller decides whether a missing default file is fine).
  */
 int config_load(const char *path, struct agent_config *cfg, char *err, size_t errlen);
+
+/* Writes every key with its value in the file's format, section by section (--check-config). */
+int config_print(FILE *f, const struct agent_config *cfg);
+
+/*
+ * Calls emit with one line for each key the file spells the old way ("interval_ms" for
+ * "interval-ms") whose bit is not yet in *warned (NULL: every one), and adds the bits: a reload
+ * does not repeat a warning.  The old spellings stay accepted.
+ */
+void config_old_spellings(const struct agent_config *cfg, const char *path, uint64_t *warned,
+			  void (*emit)(const char *line, void *arg), void *arg);
 
 /* Cross-key checks and group resolution, after the command line overrides are applied. */
 int config_finish(struct agent_config *cfg, char *err, size_t errlen);

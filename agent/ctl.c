@@ -127,7 +127,7 @@ static void handle_conn(struct ctl *c, int cfd)
 	if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0 ||
 	    !sock_peer_allowed(cred.pid, cred.uid, cred.gid, c->group)) {
 		__atomic_fetch_add(&c->refused, 1, __ATOMIC_RELAXED);
-		reply_error(cfd, "permission denied: root or the agent's ctl_group only");
+		reply_error(cfd, "permission denied: root or the agent's ctl-group only");
 		return;
 	}
 	while (len < sizeof(line)) {

@@ -113,37 +113,19 @@ static int load_all(const struct cli *c, struct agent_config *cfg, char *err, si
 	return 0;
 }
 
-static void print_config(const struct agent_config *c)
+static struct cli g_cli;
+/* Keys already reported in their old '_' spelling: once per key, not at every reload. */
+static uint64_t g_warned_spellings;
+
+static void warn_spelling_stderr(const char *line, void *arg)
 {
-	printf("[agent]\nmode = %s\nlog_level = %s\nring = %s\nring_slots = %u\n"
-	       "ring_domains = %u\nring_group = %s\nhook_socket = %s\nctl_socket = %s\n"
-	       "ctl_group = %s\n\n", c->advisory ? "advisory" : "active", log_level_name(c->log_level),
-	       c->ring_name, c->ring_slots, c->ring_domains, c->ring_group, c->hook_socket,
-	       c->ctl_socket, c->ctl_group);
-	printf("[libvirt]\nuri = %s\nkeepalive_interval_s = %u\nkeepalive_count = %u\n"
-	       "reconnect_min_ms = %u\nreconnect_max_ms = %u\n\n", c->uri, c->keepalive_interval_s,
-	       c->keepalive_count, c->reconnect_min_ms, c->reconnect_max_ms);
-	printf("[sampling]\ninterval_ms = %u\nheartbeat_ms = %u\ndiscovery_ms = %u\n\n", c->interval_ms,
-	       c->heartbeat_ms, c->discovery_ms);
-	printf("[nic]\ninterface = %s\npeer = %s\nspeed_mbps = %u\n\n", c->nic_interface, c->nic_peer,
-	       c->nic_speed_mbps);
-	printf("[policy]\nname = %s\nsla_max_downtime_ms = %u\nallow_postcopy = %s\n"
-	       "allow_suspend = %s\nbudget_s_per_gib = %u\nreserve_permille = %u\n"
-	       "bandwidth_max_mibs = %u\n\n", c->policy, c->sla_max_downtime_ms,
-	       c->allow_postcopy ? "yes" : "no", c->allow_suspend ? "yes" : "no", c->budget_s_per_gib,
-	       c->reserve_permille, c->bandwidth_max_mibs);
-	printf("[actuator]\nrate_burst = %u\nrate_interval_ms = %u\nretry_min_ms = %u\n"
-	       "retry_max_ms = %u\n\n", c->rate_burst, c->rate_interval_ms, c->retry_min_ms,
-	       c->retry_max_ms);
-	printf("[dump]\nenabled = %s\non_complete = %s\ndir = %s\nmax_mib = %u\n"
-	       "max_age_days = %u\n", c->dump_enabled ? "yes" : "no",
-	       c->dump_on_complete ? "yes" : "no", c->dump_dir, c->dump_max_mib,
-	       c->dump_max_age_days);
-	printf("\n[metrics]\ntextfile = %s\ninterval_s = %u\n", c->metrics_textfile,
-	       c->metrics_interval_s);
+	fprintf(stderr, "migtuned: warning: %s\n", line);
 }
 
-static struct cli g_cli;
+static void warn_spelling_log(const char *line, void *arg)
+{
+	log_warn("%s", line);
+}
 
 static int reload_cb(struct agent_config *ret_cfg, void *arg)
 {
@@ -152,6 +134,9 @@ static int reload_cb(struct agent_config *ret_cfg, void *arg)
 
 	if (r < 0)
 		log_err("reload refused, keeping the running configuration: %s", err);
+	else
+		config_old_spellings(ret_cfg, g_cli.config, &g_warned_spellings, warn_spelling_log,
+				     NULL);
 	return r;
 }
 
@@ -204,10 +189,11 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (g_cli.check) {
-		print_config(&cfg);
-		return 0;
+		config_old_spellings(&cfg, g_cli.config, NULL, warn_spelling_stderr, NULL);
+		return config_print(stdout, &cfg) < 0 ? 1 : 0;
 	}
 	log_open(g_cli.foreground, cfg.log_level);
+	config_old_spellings(&cfg, g_cli.config, &g_warned_spellings, warn_spelling_log, NULL);
 	/* Signals are taken through a signalfd by the main loop; block them before any thread
 	 * starts so that every thread inherits the mask. */
 	sigemptyset(&mask);

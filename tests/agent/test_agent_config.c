@@ -88,24 +88,24 @@ static void test_good_values(void **state)
 		"; comment\n"
 		"[agent]\n"
 		"advisory = yes\n"
-		"log_level = debug\n"
+		"log-level = debug\n"
 		"ring = /lab-a\n"
-		"ring_slots = 4096\n"
-		"hook_socket = /run/lab-a/hook.sock\n"
-		"ctl_group = root\n"
+		"ring-slots = 4096\n"
+		"hook-socket = /run/lab-a/hook.sock\n"
+		"ctl-group = root\n"
 		"[libvirt]\n"
 		"uri = qemu+unix:///system?socket=/run/lab-a/libvirt-sock\n"
-		"reconnect_min_ms = 100\n"
+		"reconnect-min-ms = 100\n"
 		"[sampling]\n"
-		"interval_ms = 250\n"
+		"interval-ms = 250\n"
 		"[nic]\n"
 		"interface = lo\n"
-		"speed_mbps = 10000\n"
+		"speed-mbps = 10000\n"
 		"[policy]\n"
 		"name = rhv-minimal\n"
 		"[metrics]\n"
 		"textfile = /var/lib/prometheus/node-exporter/migtune.prom\n"
-		"interval_s = 30\n");
+		"interval-s = 30\n");
 
 	config_defaults(&cfg);
 	assert_int_equal(config_load(p, &cfg, err, sizeof(err)), 0);
@@ -130,6 +130,93 @@ static void test_good_values(void **state)
 	config_defaults(&cfg);
 	assert_string_equal(cfg.metrics_textfile, "");      /* metrics off unless asked for */
 	assert_int_equal(cfg.metrics_interval_s, 15);
+	assert_int_equal(cfg.old_spellings, 0);
+}
+
+struct lines {
+	char text[4][512];
+	int n;
+};
+
+static void collect(const char *line, void *arg)
+{
+	struct lines *l = arg;
+
+	assert_true(l->n < 4);
+	snprintf(l->text[l->n++], sizeof(l->text[0]), "%s", line);
+}
+
+/* Keys of older versions were spelled with '_': still accepted, each reported once. */
+static void test_old_spellings(void **state)
+{
+	struct agent_config cfg;
+	struct lines out = { .n = 0 };
+	uint64_t warned = 0;
+	char err[512] = "";
+	const char *p = write_conf("old.conf",
+		"[sampling]\n"
+		"interval_ms = 250\n"
+		"dirtyrate-interval-s = 0\n"
+		"[policy]\n"
+		"sla_max_downtime_ms = 800\n"
+		"allow-postcopy = yes\n");
+
+	config_defaults(&cfg);
+	assert_int_equal(config_load(p, &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg.interval_ms, 250);
+	assert_int_equal(cfg.dirtyrate_interval_s, 0);
+	assert_int_equal(cfg.sla_max_downtime_ms, 800);
+	assert_true(cfg.allow_postcopy);
+	config_old_spellings(&cfg, p, &warned, collect, &out);
+	assert_int_equal(out.n, 2);
+	assert_non_null(strstr(out.text[0], "old.conf: [sampling] interval_ms: old spelling of "
+					   "interval-ms, still accepted; rename it"));
+	assert_non_null(strstr(out.text[1], "[policy] sla_max_downtime_ms: old spelling of "
+					   "sla-max-downtime-ms"));
+	/* a reload of the same file: nothing new to say */
+	config_defaults(&cfg);
+	assert_int_equal(config_load(p, &cfg, err, sizeof(err)), 0);
+	config_old_spellings(&cfg, p, &warned, collect, &out);
+	assert_int_equal(out.n, 2);
+	/* '_' only stands for '-': other misspellings stay errors, named as written */
+	p = write_conf("typo.conf", "[sampling]\ninterval-ms = 250\ninterval__ms = 1\n");
+	config_defaults(&cfg);
+	assert_int_equal(config_load(p, &cfg, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "typo.conf:3: [sampling] interval__ms: unknown key"));
+}
+
+/* --check-config's output lists every key (dirtyrate-interval-s was once missing) and reads
+ * back as the same configuration. */
+static void test_print_round_trip(void **state)
+{
+	struct agent_config cfg, back;
+	char err[512] = "", *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	int keys = 0;
+
+	assert_non_null(f);
+	config_defaults(&cfg);
+	cfg.advisory = false;
+	cfg.log_level = LOG_DEBUG;
+	cfg.dirtyrate_interval_s = 30;
+	cfg.allow_suspend = true;
+	snprintf(cfg.ring_group, sizeof(cfg.ring_group), "root");
+	snprintf(cfg.metrics_textfile, sizeof(cfg.metrics_textfile), "/tmp/x.prom");
+	assert_int_equal(config_print(f, &cfg), 0);
+	fclose(f);
+	assert_non_null(strstr(text, "[sampling]\ninterval-ms = 500\nheartbeat-ms = 1000\n"
+				     "discovery-ms = 1000\ndirtyrate-interval-s = 30\n"));
+	assert_non_null(strstr(text, "mode = active\n"));
+	assert_non_null(strstr(text, "ctl-group =\n"));        /* empty: no trailing blank */
+	assert_null(strchr(text, '_'));                          /* one key style */
+	for (const char *c = text; (c = strstr(c, " =")); c++)
+		keys++;
+	assert_int_equal(keys, 39);        /* every key of migtune.conf(5) but the older "advisory" */
+	config_defaults(&back);
+	assert_int_equal(config_load(write_conf("printed.conf", text), &back, err, sizeof(err)), 0);
+	assert_memory_equal(&cfg, &back, sizeof(cfg));
+	free(text);
 }
 
 /* Each bad line goes at line 3 after two good lines, so the reported line number is checked too. */
@@ -232,13 +319,13 @@ static void test_finish_checks(void **state)
 	config_defaults(&cfg);
 	cfg.ring_slots = 5000;
 	assert_int_equal(config_finish(&cfg, err, sizeof(err)), -EINVAL);
-	assert_non_null(strstr(err, "[agent] ring_slots: 5000 is not a power of two"));
+	assert_non_null(strstr(err, "[agent] ring-slots: 5000 is not a power of two"));
 
 	config_defaults(&cfg);
 	cfg.reconnect_min_ms = 5000;
 	cfg.reconnect_max_ms = 1000;
 	assert_int_equal(config_finish(&cfg, err, sizeof(err)), -EINVAL);
-	assert_non_null(strstr(err, "reconnect_min_ms (5000) is above reconnect_max_ms (1000)"));
+	assert_non_null(strstr(err, "reconnect-min-ms (5000) is above reconnect-max-ms (1000)"));
 
 	/* Acting is allowed now that the actuator exists. */
 	config_defaults(&cfg);
@@ -249,14 +336,14 @@ static void test_finish_checks(void **state)
 	cfg.retry_min_ms = 9000;
 	cfg.retry_max_ms = 1000;
 	assert_int_equal(config_finish(&cfg, err, sizeof(err)), -EINVAL);
-	assert_non_null(strstr(err, "[actuator] retry_min_ms (9000) is above retry_max_ms (1000)"));
+	assert_non_null(strstr(err, "[actuator] retry-min-ms (9000) is above retry-max-ms (1000)"));
 
 	/* Dirty-rate sweeps: off, or at least every 5 s apart (each takes a job on the domain). */
 	config_defaults(&cfg);
 	assert_int_equal(cfg.dirtyrate_interval_s, 60);
 	cfg.dirtyrate_interval_s = 4;
 	assert_int_equal(config_finish(&cfg, err, sizeof(err)), -EINVAL);
-	assert_non_null(strstr(err, "[sampling] dirtyrate_interval_s: 4 is below 5"));
+	assert_non_null(strstr(err, "[sampling] dirtyrate-interval-s: 4 is below 5"));
 	cfg.dirtyrate_interval_s = 0;
 	assert_int_equal(config_finish(&cfg, err, sizeof(err)), 0);
 	cfg.dirtyrate_interval_s = 5;
@@ -265,7 +352,7 @@ static void test_finish_checks(void **state)
 	config_defaults(&cfg);
 	snprintf(cfg.ctl_group, sizeof(cfg.ctl_group), "no-such-group-mt");
 	assert_int_equal(config_finish(&cfg, err, sizeof(err)), -EINVAL);
-	assert_non_null(strstr(err, "[agent] ctl_group: no group named 'no-such-group-mt'"));
+	assert_non_null(strstr(err, "[agent] ctl-group: no group named 'no-such-group-mt'"));
 }
 
 int main(void)
@@ -278,6 +365,8 @@ int main(void)
 		cmocka_unit_test(test_key_outside_section),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_finish_checks),
+		cmocka_unit_test(test_old_spellings),
+		cmocka_unit_test(test_print_round_trip),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -155,11 +155,19 @@ static void test_check_config(void **state)
 	struct proc p;
 	char want[256];
 
+	/* the old '_' spelling: accepted, with one warning naming the new one */
 	write_file(conf, "[sampling]\ninterval_ms = 250\n");
 	assert_int_equal(run((char *[]){ "migtuned", "--check-config", "-c", conf,
 					 "--connect", "test:///default", NULL }, &p), 0);
-	assert_non_null(strstr(p.err, "interval_ms = 250\n"));
+	snprintf(want, sizeof(want), "migtuned: warning: %s: [sampling] interval_ms: old spelling "
+		 "of interval-ms, still accepted; rename it\n", conf);
+	assert_non_null(strstr(p.err, want));
+	assert_non_null(strstr(p.err, "[sampling]\ninterval-ms = 250\n"));
+	assert_non_null(strstr(p.err, "dirtyrate-interval-s = 60\n"));
 	assert_non_null(strstr(p.err, "uri = test:///default\n"));
+	write_file(conf, "[sampling]\ninterval-ms = 250\n");
+	assert_int_equal(run((char *[]){ "migtuned", "--check-config", "-c", conf, NULL }, &p), 0);
+	assert_null(strstr(p.err, "warning"));
 
 	write_file(conf, "[sampling]\ninterval_ms = 250\n[libvirt]\nkeepalive_count = 0\n");
 	assert_int_equal(run((char *[]){ "migtuned", "--check-config", "-c", conf, NULL }, &p), 1);
