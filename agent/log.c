@@ -12,6 +12,7 @@
 #include <systemd/sd-journal.h>
 
 #include "agent/log.h"
+#include "shm/escape.h"
 
 /* Written once before any thread starts, then only by SIGHUP reload on the main thread; readers
  * tolerate a stale level, so relaxed atomics are enough. */
@@ -131,11 +132,15 @@ static int journal_send(int level, const struct log_fields *f, const char *msg)
 static void log_va(int level, const struct log_fields *f, const char *fmt, va_list ap)
 {
 	int to = __atomic_load_n(&log_to, __ATOMIC_RELAXED);
-	char line[1024];
+	/* Lines carry names chosen by others (domains, hook arguments): the line is escaped as a
+	 * whole (shm/escape.h), so that no terminal or log viewer acts on what they hold.  The
+	 * journal's fields stay binary-safe as they are: journalctl does not print them raw. */
+	char raw[1024], line[TEXT_ESCAPE_SIZE(sizeof(raw))];
 
 	if (level > __atomic_load_n(&log_max, __ATOMIC_RELAXED))
 		return;
-	vsnprintf(line, sizeof(line), fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
+	text_esc(line, sizeof(line), raw);
 	switch (to) {
 	case LOG_TO_STDERR:
 	case LOG_TO_STDERR_JOURNAL: {

@@ -6,7 +6,7 @@ AGENT_SRCS := agent/agent.c agent/config.c agent/ctl.c agent/hooksock.c agent/jo
               agent/dirtyrate.c
 AGENT_OBJS := $(patsubst %.c,$(B)/%.o,$(AGENT_SRCS))
 # Below the agent: the ring, its dump format and the wire format (shm/), the policies (policy/).
-AGENT_SHM_OBJS := $(RING_OBJS) $(DUMP_OBJS) $(B)/shm/wire.o
+AGENT_SHM_OBJS := $(RING_OBJS) $(DUMP_OBJS) $(ESCAPE_OBJS) $(B)/shm/wire.o
 AGENT_LIB_CFLAGS := $(VIRT_CFLAGS) $(NL_CFLAGS) $(URCU_CFLAGS) $(INIH_CFLAGS) $(JSONC_CFLAGS) \
                     $(XML_CFLAGS) $(SYSTEMD_CFLAGS)
 AGENT_LIBS := $(VIRT_LIBS) $(NL_LIBS) $(URCU_LIBS) $(INIH_LIBS) $(JSONC_LIBS) $(XML_LIBS) \

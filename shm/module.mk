@@ -2,8 +2,11 @@
 # and its persistence, the dump format (dump.[ch]: the ring's records in LZ4 frames, used by the
 # agent's automatic dumps and by migdump/migtop alike; link $(DUMP_OBJS) $(RING_OBJS) with
 # $(LZ4_LIBS)).  The hook <-> agent wire format (wire.[ch]) is built by hook/module.mk.
+# escape.[ch]: the one escaping of untrusted text before it is printed, for the tools and the
+# agent's log (no dependency at all).
 RING_OBJS := $(B)/shm/ring.o
 DUMP_OBJS := $(B)/shm/dump.o
+ESCAPE_OBJS := $(B)/shm/escape.o
 $(B)/shm/%.o: CFLAGS += $(URCU_ATOMIC_CFLAGS)
 $(B)/shm/dump.o: CFLAGS += $(LZ4_CFLAGS)
 $(B)/tests/shm/%.o: CFLAGS += $(URCU_ATOMIC_CFLAGS) $(CMOCKA_CFLAGS)

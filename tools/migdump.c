@@ -309,13 +309,15 @@ static void print_info(struct dump_file *d, const char *path)
 	const struct dump_header *h = dump_get_header(d);
 	char a[32], b[32], c[32];
 
+	char text[TEXT_ESCAPE_SIZE(RING_NAME_MAX)];
+
 	view_format_time(h->created_real_ns, true, a, sizeof(a));
 	view_format_time(dump_mono_to_real_ns(d, h->first_mono_ns), true, b, sizeof(b));
 	view_format_time(dump_mono_to_real_ns(d, h->last_mono_ns), true, c, sizeof(c));
-	printf("file:        %s\n", path);
+	printf("file:        %s\n", text_esc(text, sizeof(text), path));
 	printf("format:      %u.%u, record size %" PRIu32 ", ring ABI %u.%u\n", h->version_major,
 	       h->version_minor, h->record_size, h->ring_abi_major, h->ring_abi_minor);
-	printf("host:        %s\n", h->hostname);
+	printf("host:        %s\n", text_esc_n(text, sizeof(text), h->hostname, sizeof(h->hostname)));
 	printf("agent:       pid %" PRIu32 ", %s at dump time\n", h->writer_pid,
 	       h->writer_state == RING_WRITER_RUNNING ? "running" :
 	       h->writer_state == RING_WRITER_STOPPED ? "stopped" : "unknown");
@@ -330,7 +332,8 @@ static void print_info(struct dump_file *d, const char *path)
 		const struct dump_domain *e = dump_domain_at(d, i);
 		char u[37];
 		ring_uuid_format(e->uuid, u);
-		printf("  #%-5" PRIu32 " %s %s\n", e->index, u, e->name);
+		printf("  #%-5" PRIu32 " %s %s\n", e->index, u,
+		       text_esc_n(text, sizeof(text), e->name, sizeof(e->name)));
 	}
 }
 

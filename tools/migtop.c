@@ -260,7 +260,7 @@ static int live_collect(struct live *l, struct view_state *v)
 	}
 	v->lost += lost;
 	if (ring_reader_snapshot_header(l->r, &h) == 0) {
-		snprintf(v->host, sizeof(v->host), "%.*s", (int)sizeof(h.hostname) - 1, h.hostname);
+		view_set_host(v, h.hostname);
 		v->writer_pid = h.writer_pid;
 		v->dropped = h.dropped;
 	}
@@ -294,7 +294,7 @@ static int replay_seek(struct replay *p, struct view_state *v, uint64_t t)
 		p->fed++;
 	}
 	const struct dump_header *h = dump_get_header(p->d);
-	snprintf(v->host, sizeof(v->host), "%s", h->hostname);
+	view_set_host(v, h->hostname);
 	v->writer_pid = h->writer_pid;
 	v->lost = h->lost_count;
 	v->dropped = h->dropped_count;
@@ -469,9 +469,11 @@ static void draw_header(const struct view_state *v, const struct ui *u, const st
 		line[0] = '\0';
 		for (size_t i = 0; i < v->n_nics; i++) {
 			const struct ring_nic *n = &v->nics[i].n;
+			char ifname[TEXT_ESCAPE_SIZE(sizeof(n->ifname))];
 			k = strlen(line);
 			snprintf(line + k, sizeof(line) - k, "%s%s %s %" PRIu32 "Mb/s tx %.1f rx %.1f MiB/s err %"
-				 PRIu32 "/%" PRIu32 " drop %" PRIu32 "/%" PRIu32, i ? " | " : "NIC ", n->ifname,
+				 PRIu32 "/%" PRIu32 " drop %" PRIu32 "/%" PRIu32, i ? " | " : "NIC ",
+				 text_esc_n(ifname, sizeof(ifname), n->ifname, sizeof(n->ifname)),
 				 n->carrier ? "up" : "DOWN", n->speed_mbps, n->tx_bps / 1048576.0,
 				 n->rx_bps / 1048576.0, n->tx_errors, n->rx_errors, n->tx_dropped,
 				 n->rx_dropped);

@@ -13,6 +13,9 @@
 
 #define MIB 1048576.0
 
+/* An escaped copy of a fixed-size text field of a record (it may lack its NUL). */
+#define ESC_FIELD(buf, field) text_esc_n(buf, sizeof(buf), field, sizeof(field))
+
 void view_init(struct view_state *v, const struct view_source *src)
 {
 	memset(v, 0, sizeof(*v));
@@ -27,6 +30,11 @@ void view_reset(struct view_state *v)
 	v->log_n = v->log_head = 0;
 	v->records = v->invalid = 0;
 	v->newest_mono_ns = 0;
+}
+
+void view_set_host(struct view_state *v, const char *raw)
+{
+	text_esc_n(v->host, sizeof(v->host), raw, 63);
 }
 
 void view_free(struct view_state *v)
@@ -61,11 +69,12 @@ static struct view_mig *mig_get(struct view_state *v, uint32_t domain, uint64_t 
 	}
 	struct view_mig *m = &v->migs[v->n_migs++];
 	uint8_t uuid[16];
+	char raw[RING_NAME_MAX + 1];
 	memset(m, 0, sizeof(*m));
 	m->domain = domain;
 	m->first_mono_ns = mono_ns;
-	if (v->src.lookup && v->src.lookup(v->src.ctx, domain, m->name, uuid) == 0) {
-		m->name[RING_NAME_MAX] = '\0';
+	if (v->src.lookup && v->src.lookup(v->src.ctx, domain, raw, uuid) == 0) {
+		text_esc_n(m->name, sizeof(m->name), raw, RING_NAME_MAX);
 		ring_uuid_format(uuid, m->uuid);
 	} else {
 		snprintf(m->name, sizeof(m->name), "#%" PRIu32, domain);
@@ -144,7 +153,7 @@ int view_feed(struct view_state *v, const struct ring_record *rec)
 			m->have_action = true;
 			m->act_mono_ns = rec->mono_ns;
 			m->n_actions++;
-			snprintf(m->policy, sizeof(m->policy), "%s", rec->u.action.policy);
+			ESC_FIELD(m->policy, rec->u.action.policy);
 		}
 		break;
 	case RING_REC_EVENT:
@@ -296,7 +305,6 @@ void view_row_fill(const struct view_state *v, const struct view_mig *m, struct 
 	r->m = m;
 	r->progress_pct = -1;
 	r->headroom_mibs = -1;
-	r->reason = "";
 	if (m->have_sample) {
 		r->dir = ring_direction_name(s->direction);
 		r->phase = ring_phase_name(s->phase);
@@ -330,7 +338,7 @@ void view_row_fill(const struct view_state *v, const struct view_mig *m, struct 
 	}
 	if (m->have_action) {
 		view_action_format(&m->act, r->action, sizeof(r->action));
-		r->reason = m->act.reason;
+		ESC_FIELD(r->reason, m->act.reason);
 	}
 }
 
@@ -397,33 +405,32 @@ void view_log_format(const struct view_state *v, const struct view_log_entry *e,
 {
 	char t[32], what[64];
 	const struct ring_record *rec = &e->rec;
-	const char *dom = "-";
-	char domb[RING_NAME_MAX + 1];
+	char dom[TEXT_ESCAPE_SIZE(RING_NAME_MAX)] = "-", raw[RING_NAME_MAX + 1];
+	char a[TEXT_ESCAPE_SIZE(sizeof(rec->u.agent.text))], b[TEXT_ESCAPE_SIZE(16)],
+	     c[TEXT_ESCAPE_SIZE(16)];
 	uint8_t uuid[16];
 
 	view_format_time(v->src.to_real_ns ? v->src.to_real_ns(v->src.ctx, e->mono_ns) : 0, false, t,
 			 sizeof(t));
 	if (rec->domain != RING_NO_DOMAIN) {
-		if (v->src.lookup && v->src.lookup(v->src.ctx, rec->domain, domb, uuid) == 0) {
-			domb[RING_NAME_MAX] = '\0';
-		} else {
-			snprintf(domb, sizeof(domb), "#%" PRIu32, rec->domain);
-		}
-		dom = domb;
+		if (v->src.lookup && v->src.lookup(v->src.ctx, rec->domain, raw, uuid) == 0)
+			text_esc_n(dom, sizeof(dom), raw, RING_NAME_MAX);
+		else
+			snprintf(dom, sizeof(dom), "#%" PRIu32, rec->domain);
 	}
 	switch (rec->type) {
 	case RING_REC_ACTION:
 		view_action_format(&rec->u.action, what, sizeof(what));
-		snprintf(buf, len, "%s %s %s [%s] %s", t, dom, what, rec->u.action.policy,
-			 rec->u.action.reason);
+		snprintf(buf, len, "%s %s %s [%s] %s", t, dom, what, ESC_FIELD(b, rec->u.action.policy),
+			 ESC_FIELD(a, rec->u.action.reason));
 		break;
 	case RING_REC_EVENT:
-		snprintf(buf, len, "%s %s event %s %s %s", t, dom, rec->u.event.op, rec->u.event.subop,
-			 rec->u.event.text);
+		snprintf(buf, len, "%s %s event %s %s %s", t, dom, ESC_FIELD(b, rec->u.event.op),
+			 ESC_FIELD(c, rec->u.event.subop), ESC_FIELD(a, rec->u.event.text));
 		break;
 	case RING_REC_AGENT:
 		snprintf(buf, len, "%s agent pid %" PRIu32 " kind %u %s", t, rec->u.agent.pid,
-			 rec->u.agent.kind, rec->u.agent.text);
+			 rec->u.agent.kind, ESC_FIELD(a, rec->u.agent.text));
 		break;
 	default:
 		snprintf(buf, len, "%s %s %s", t, dom, ring_rec_type_name(rec->type));
@@ -514,9 +521,11 @@ void view_print_text(FILE *f, const struct view_state *v, enum view_sort key)
 		v->n_migs, v->records, v->lost, v->dropped);
 	for (size_t i = 0; i < v->n_nics; i++) {
 		const struct ring_nic *n = &v->nics[i].n;
+		char ifname[TEXT_ESCAPE_SIZE(sizeof(n->ifname))];
 		fprintf(f, "NIC %s %s speed %" PRIu32 "Mb/s tx %.1fMiB/s rx %.1fMiB/s errors %" PRIu32
 			"/%" PRIu32 " dropped %" PRIu32 "/%" PRIu32 "\n",
-			n->ifname, n->carrier ? "up" : "down", n->speed_mbps, (double)n->tx_bps / MIB,
+			ESC_FIELD(ifname, n->ifname), n->carrier ? "up" : "down", n->speed_mbps,
+			(double)n->tx_bps / MIB,
 			(double)n->rx_bps / MIB, n->tx_errors, n->rx_errors, n->tx_dropped, n->rx_dropped);
 	}
 	for (size_t c = 0; c < view_n_cols; c++) {
@@ -530,7 +539,7 @@ void view_print_text(FILE *f, const struct view_state *v, enum view_sort key)
 	view_sorted(v, key, order);
 	for (size_t i = 0; i < v->n_migs; i++) {
 		struct view_row r;
-		char cell[160];
+		char cell[320];
 		view_row_fill(v, order[i], &r);
 		for (size_t c = 0; c < view_n_cols; c++) {
 			view_cols[c].fmt(&r, cell, sizeof(cell));
@@ -546,10 +555,19 @@ void view_print_text(FILE *f, const struct view_state *v, enum view_sort key)
 
 /* ---- JSON ------------------------------------------------------------------------------------- */
 
+/* For texts the program makes itself (names of enums, formatted numbers) or already escaped. */
 static void jadd_str(struct json_object *o, const char *k, const char *s)
 {
 	json_object_object_add(o, k, json_object_new_string(s));
 }
+
+/* For texts from the ring, a dump or the command line: the value is the escaped text. */
+static void jadd_text(struct json_object *o, const char *k, const char *s, size_t max)
+{
+	char buf[TEXT_ESCAPE_SIZE(256)];
+	jadd_str(o, k, text_esc_n(buf, sizeof(buf), s, max < 256 ? max : 256));
+}
+#define JADD_FIELD(o, k, field) jadd_text(o, k, field, sizeof(field))
 
 static void jadd_u64(struct json_object *o, const char *k, uint64_t x)
 {
@@ -570,7 +588,7 @@ static void jadd_dbl(struct json_object *o, const char *k, double x)
 static struct json_object *nic_json(const struct ring_nic *n)
 {
 	struct json_object *o = json_object_new_object();
-	jadd_str(o, "ifname", n->ifname);
+	JADD_FIELD(o, "ifname", n->ifname);
 	jadd_u64(o, "ifindex", n->ifindex);
 	json_object_object_add(o, "carrier", json_object_new_boolean(n->carrier));
 	jadd_u64(o, "speed_mbps", n->speed_mbps);
@@ -596,8 +614,8 @@ static struct json_object *action_json(const struct ring_action *a)
 	jadd_i64(o, "error", a->error);
 	jadd_i64(o, "old_value", a->old_value);
 	jadd_i64(o, "new_value", a->new_value);
-	jadd_str(o, "policy", a->policy);
-	jadd_str(o, "reason", a->reason);
+	JADD_FIELD(o, "policy", a->policy);
+	JADD_FIELD(o, "reason", a->reason);
 	return o;
 }
 
@@ -618,7 +636,7 @@ struct json_object *view_state_json(const struct view_state *v, enum view_sort k
 	jadd_str(o, "host", v->host);
 	jadd_str(o, "agent", view_liveness_word(v->liveness));
 	jadd_u64(o, "agent_pid", v->writer_pid);
-	jadd_str(o, "source", v->label ? v->label : "live");
+	jadd_text(o, "source", v->label ? v->label : "live", 256);
 	jadd_u64(o, "records", v->records);
 	jadd_u64(o, "records_lost", v->lost);
 	jadd_u64(o, "records_dropped", v->dropped);
@@ -702,23 +720,33 @@ static void csv_str(FILE *f, const char *s)
 	fputc('"', f);
 }
 
-static void record_domain(const struct view_source *src, uint32_t domain, char name[RING_NAME_MAX + 1],
-			  char uuid_s[37])
+/* A text field of a record: escaped, then quoted as CSV needs. */
+static void csv_text(FILE *f, const char *field, size_t size)
+{
+	char buf[TEXT_ESCAPE_SIZE(RING_PAYLOAD_SIZE)];
+	csv_str(f, text_esc_n(buf, sizeof(buf), field, size < RING_PAYLOAD_SIZE ? size : RING_PAYLOAD_SIZE));
+}
+#define CSV_FIELD(f, field) csv_text(f, field, sizeof(field))
+
+/* The record's domain name, escaped, and UUID; both "" when unknown. */
+static void record_domain(const struct view_source *src, uint32_t domain,
+			  char name[TEXT_ESCAPE_SIZE(RING_NAME_MAX)], char uuid_s[37])
 {
 	uint8_t uuid[16];
+	char raw[RING_NAME_MAX + 1];
 
 	name[0] = uuid_s[0] = '\0';
 	if (domain == RING_NO_DOMAIN)
 		return;
-	if (src && src->lookup && src->lookup(src->ctx, domain, name, uuid) == 0) {
-		name[RING_NAME_MAX] = '\0';
+	if (src && src->lookup && src->lookup(src->ctx, domain, raw, uuid) == 0) {
+		text_esc_n(name, TEXT_ESCAPE_SIZE(RING_NAME_MAX), raw, RING_NAME_MAX);
 		ring_uuid_format(uuid, uuid_s);
 	}
 }
 
 static void record_csv(FILE *f, const struct view_source *src, const struct ring_record *rec)
 {
-	char name[RING_NAME_MAX + 1], uuid[37], t[32];
+	char name[TEXT_ESCAPE_SIZE(RING_NAME_MAX)], uuid[37], t[32];
 	uint64_t real = src && src->to_real_ns ? src->to_real_ns(src->ctx, rec->mono_ns) : 0;
 
 	record_domain(src, rec->domain, name, uuid);
@@ -747,9 +775,9 @@ static void record_csv(FILE *f, const struct view_source *src, const struct ring
 		const struct ring_event *e = &rec->u.event;
 		fprintf(f, "%u,%" PRId32 ",%" PRId32 ",%" PRId32 ",", e->source, e->code, e->detail1,
 			e->detail2);
-		csv_str(f, e->op);
+		CSV_FIELD(f, e->op);
 		fputc(',', f);
-		csv_str(f, e->subop);
+		CSV_FIELD(f, e->subop);
 		fputc(',', f);
 	} else {
 		fputs(",,,,,,", f);
@@ -758,7 +786,7 @@ static void record_csv(FILE *f, const struct view_source *src, const struct ring
 		const struct ring_action *a = &rec->u.action;
 		fprintf(f, "%s,%u,%s,%" PRId32 ",%" PRId64 ",%" PRId64 ",", ring_action_name(a->kind),
 			a->reason_code, ring_result_name(a->result), a->error, a->old_value, a->new_value);
-		csv_str(f, a->policy);
+		CSV_FIELD(f, a->policy);
 		fputc(',', f);
 	} else {
 		fputs(",,,,,,,", f);
@@ -766,7 +794,7 @@ static void record_csv(FILE *f, const struct view_source *src, const struct ring
 	if (rec->type == RING_REC_NIC) {
 		const struct ring_nic *n = &rec->u.nic;
 		fprintf(f, "%" PRIu32 ",", n->ifindex);
-		csv_str(f, n->ifname);
+		CSV_FIELD(f, n->ifname);
 		fprintf(f, ",%u,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu32 ",%" PRIu32
 			",%" PRIu32 ",%" PRIu32 ",%" PRIu32 ",%" PRIu64 ",%" PRIu64 ",",
 			n->carrier, n->tx_bytes, n->rx_bytes, n->tx_bps, n->rx_bps, n->tx_errors,
@@ -777,13 +805,13 @@ static void record_csv(FILE *f, const struct view_source *src, const struct ring
 	}
 	if (rec->type == RING_REC_AGENT) {
 		fprintf(f, "%" PRIu32 ",", rec->u.agent.pid);
-		csv_str(f, rec->u.agent.text);
+		CSV_FIELD(f, rec->u.agent.text);
 	} else if (rec->type == RING_REC_EVENT) {
 		fputc(',', f);
-		csv_str(f, rec->u.event.text);
+		CSV_FIELD(f, rec->u.event.text);
 	} else if (rec->type == RING_REC_ACTION) {
 		fputc(',', f);
-		csv_str(f, rec->u.action.reason);
+		CSV_FIELD(f, rec->u.action.reason);
 	} else {
 		fputc(',', f);
 	}
@@ -793,7 +821,7 @@ static void record_csv(FILE *f, const struct view_source *src, const struct ring
 static struct json_object *record_json(const struct view_source *src, const struct ring_record *rec)
 {
 	struct json_object *o = json_object_new_object();
-	char name[RING_NAME_MAX + 1], uuid[37];
+	char name[TEXT_ESCAPE_SIZE(RING_NAME_MAX)], uuid[37];
 	uint64_t real = src && src->to_real_ns ? src->to_real_ns(src->ctx, rec->mono_ns) : 0;
 
 	record_domain(src, rec->domain, name, uuid);
@@ -839,9 +867,9 @@ static struct json_object *record_json(const struct view_source *src, const stru
 		jadd_i64(o, "code", e->code);
 		jadd_i64(o, "detail1", e->detail1);
 		jadd_i64(o, "detail2", e->detail2);
-		jadd_str(o, "op", e->op);
-		jadd_str(o, "subop", e->subop);
-		jadd_str(o, "text", e->text);
+		JADD_FIELD(o, "op", e->op);
+		JADD_FIELD(o, "subop", e->subop);
+		JADD_FIELD(o, "text", e->text);
 		if (e->source == RING_EVSRC_AGENT && e->code == RING_AGEV_PRIOR_DIRTY &&
 		    e->detail1 >= 0 && e->detail2 >= 0) {
 			jadd_u64(o, "prior_dirty_bps", (uint64_t)e->detail1 * 1024);
@@ -858,7 +886,7 @@ static struct json_object *record_json(const struct view_source *src, const stru
 	case RING_REC_AGENT:
 		jadd_u64(o, "kind", rec->u.agent.kind);
 		jadd_u64(o, "pid", rec->u.agent.pid);
-		jadd_str(o, "text", rec->u.agent.text);
+		JADD_FIELD(o, "text", rec->u.agent.text);
 		break;
 	default:
 		break;
@@ -868,7 +896,9 @@ static struct json_object *record_json(const struct view_source *src, const stru
 
 static void record_text(FILE *f, const struct view_source *src, const struct ring_record *rec)
 {
-	char name[RING_NAME_MAX + 1], uuid[37], t[32], rem[16], what[64];
+	char name[TEXT_ESCAPE_SIZE(RING_NAME_MAX)], uuid[37], t[32], rem[16], what[64];
+	char a[TEXT_ESCAPE_SIZE(sizeof(rec->u.agent.text))], b[TEXT_ESCAPE_SIZE(16)],
+	     c[TEXT_ESCAPE_SIZE(16)];
 	uint64_t real = src && src->to_real_ns ? src->to_real_ns(src->ctx, rec->mono_ns) : 0;
 
 	record_domain(src, rec->domain, name, uuid);
@@ -890,24 +920,27 @@ static void record_text(FILE *f, const struct view_source *src, const struct rin
 	}
 	case RING_REC_EVENT:
 		fprintf(f, "%s %s %s (code %" PRId32 " detail %" PRId32 "/%" PRId32 ")\n",
-			rec->u.event.op, rec->u.event.subop, rec->u.event.text, rec->u.event.code,
-			rec->u.event.detail1, rec->u.event.detail2);
+			ESC_FIELD(b, rec->u.event.op), ESC_FIELD(c, rec->u.event.subop),
+			ESC_FIELD(a, rec->u.event.text), rec->u.event.code, rec->u.event.detail1,
+			rec->u.event.detail2);
 		break;
 	case RING_REC_ACTION:
 		view_action_format(&rec->u.action, what, sizeof(what));
-		fprintf(f, "%s [%s] %s\n", what, rec->u.action.policy, rec->u.action.reason);
+		fprintf(f, "%s [%s] %s\n", what, ESC_FIELD(b, rec->u.action.policy),
+			ESC_FIELD(a, rec->u.action.reason));
 		break;
 	case RING_REC_NIC: {
 		const struct ring_nic *n = &rec->u.nic;
 		fprintf(f, "%s %s tx %.1fMiB/s rx %.1fMiB/s errors %" PRIu32 "/%" PRIu32 " dropped %" PRIu32
-			"/%" PRIu32 " speed %" PRIu32 "Mb/s\n", n->ifname, n->carrier ? "up" : "down",
+			"/%" PRIu32 " speed %" PRIu32 "Mb/s\n", ESC_FIELD(b, n->ifname),
+			n->carrier ? "up" : "down",
 			(double)n->tx_bps / MIB, (double)n->rx_bps / MIB, n->tx_errors, n->rx_errors,
 			n->tx_dropped, n->rx_dropped, n->speed_mbps);
 		break;
 	}
 	case RING_REC_AGENT:
 		fprintf(f, "pid %" PRIu32 " kind %u %s\n", rec->u.agent.pid, rec->u.agent.kind,
-			rec->u.agent.text);
+			ESC_FIELD(a, rec->u.agent.text));
 		break;
 	default:
 		fputc('\n', f);

@@ -7,6 +7,10 @@
  * screen, batch text, JSON) that read the state.  Record-by-record output (migdump -d) goes
  * through view_record_print().  The live view, the batch printer and the replay all consume the
  * same decoded records through the same code.
+ *
+ * Every text that comes from the ring or a dump (domain and host names, the hook's arguments,
+ * reasons, NIC names) is escaped with text_escape (shm/escape.h) before any output sees it: the
+ * names kept in the state are stored escaped, the record printers escape each field.
  */
 #ifndef MIGTUNE_TOOLS_VIEW_DECODE_H
 #define MIGTUNE_TOOLS_VIEW_DECODE_H
@@ -17,6 +21,7 @@
 
 #include <json-c/json.h>
 
+#include "escape.h"
 #include "ring.h"
 
 /* Where names and wall-clock time come from (ring or dump). */
@@ -45,7 +50,7 @@ struct view_pass {
 
 struct view_mig {
 	uint32_t domain;
-	char name[RING_NAME_MAX + 1];
+	char name[TEXT_ESCAPE_SIZE(RING_NAME_MAX)];   /* escaped */
 	char uuid[37];
 	uint64_t first_mono_ns;
 	uint64_t last_mono_ns;
@@ -54,7 +59,7 @@ struct view_mig {
 	bool have_action;
 	struct ring_action act;       /* latest action */
 	uint64_t act_mono_ns;
-	char policy[16];
+	char policy[TEXT_ESCAPE_SIZE(sizeof(((struct ring_action *)0)->policy))];  /* escaped */
 	uint32_t n_actions;
 	struct view_point hist[VIEW_HISTORY];
 	uint32_t hist_n, hist_head;   /* ring of points: oldest at (head - n) */
@@ -86,7 +91,7 @@ struct view_state {
 	uint64_t dropped;             /* dropped by the writer (front end sets) */
 	uint64_t newest_mono_ns;
 	/* front end fills these for the header */
-	char host[64];
+	char host[TEXT_ESCAPE_SIZE(63)];   /* escaped: view_set_host() */
 	int liveness;                 /* RING_LIVE.. or 0 for a replay */
 	uint32_t writer_pid;
 	uint64_t now_real_ns;         /* wall-clock of this view (replay: the replayed time) */
@@ -112,7 +117,7 @@ struct view_row {
 	uint32_t throttle_pct;
 	uint32_t elapsed_ms;
 	char action[48];              /* "downtime 300->500ms", "" */
-	const char *reason;
+	char reason[TEXT_ESCAPE_SIZE(sizeof(((struct ring_action *)0)->reason))];  /* escaped */
 };
 
 /* Columns of the migration table, shared by the screen and the batch text.  The screen keeps the
@@ -133,6 +138,8 @@ enum view_sort { VIEW_SORT_DOMAIN, VIEW_SORT_REMAINING, VIEW_SORT_PROGRESS, VIEW
 void view_init(struct view_state *v, const struct view_source *src);
 void view_reset(struct view_state *v);  /* forget every record, keep source and header fields */
 void view_free(struct view_state *v);
+/* The host name of the header, escaped (at most 63 bytes of raw are read). */
+void view_set_host(struct view_state *v, const char *raw);
 /* Feeds one record; invalid ones are counted and ignored.  Returns 0, or -ENOMEM. */
 int view_feed(struct view_state *v, const struct ring_record *rec);
 

@@ -1,7 +1,7 @@
 # tools/views.mk — migtop (live view and replay) and migdump (dump writer/decoder), over the
 # ring and its dump format (shm/).  Included from tools/module.mk.
 
-VIEW_OBJS  := $(B)/tools/view_decode.o $(DUMP_OBJS)
+VIEW_OBJS  := $(B)/tools/view_decode.o $(DUMP_OBJS) $(ESCAPE_OBJS)
 VIEWS_LIBS := $(LZ4_LIBS) $(JSONC_LIBS) -lm
 
 $(B)/tools/view_decode.o $(B)/tools/migdump.o: CFLAGS += $(LZ4_CFLAGS) $(JSONC_CFLAGS)
@@ -28,18 +28,26 @@ $(B)/tests/test-dump-live: $(B)/tests/views/test_dump_live.o $(B)/tests/views/sy
 	$(LINK) -o $@ $^ $(CMOCKA_LIBS) $(VIEWS_LIBS) -lpthread -lrt
 $(B)/tests/test-view-model: $(B)/tests/views/test_view_model.o $(VIEW_OBJS) $(RING_OBJS)
 	$(LINK) -o $@ $^ $(CMOCKA_LIBS) $(VIEWS_LIBS) -lrt
-$(B)/tests/test-views: $(B)/tests/views/test_views.o $(B)/tests/views/synth.o $(VIEW_OBJS) \
+$(B)/tests/test-views: $(B)/tests/views/test_views.o $(B)/tests/views/synth.o \
+		$(B)/tests/views/runprog.o $(VIEW_OBJS) \
 		$(RING_OBJS) $(B)/migtop $(B)/migdump
 	$(LINK) -o $@ $(filter %.o,$^) $(CMOCKA_LIBS) $(VIEWS_LIBS) -lrt
 $(B)/tests/test-migtop-tmux: $(B)/tests/views/test_tmux.o $(B)/tests/views/synth.o $(VIEW_OBJS) \
 		$(RING_OBJS) $(B)/migtop $(B)/migdump
 	$(LINK) -o $@ $(filter %.o,$^) $(CMOCKA_LIBS) $(VIEWS_LIBS) -lrt
+$(B)/tests/test-views-hostile: $(B)/tests/views/test_hostile.o $(B)/tests/views/synth.o \
+		$(B)/tests/views/runprog.o $(B)/tests/views/escape_check.o $(VIEW_OBJS) $(RING_OBJS) \
+		$(B)/migtop $(B)/migdump
+	$(LINK) -o $@ $(filter %.o,$^) $(CMOCKA_LIBS) $(VIEWS_LIBS) -lrt
+$(B)/tests/test-escape: $(B)/tests/views/test_escape.o $(B)/tests/views/escape_check.o $(ESCAPE_OBJS)
+	$(LINK) -o $@ $^ $(CMOCKA_LIBS) $(JSONC_LIBS)
 # A helper to fill a ring by hand: build/tests/views-synth --ring /migtune-demo --hold 60
 $(B)/tests/views-synth: $(B)/tests/views/synth_main.o $(B)/tests/views/synth.o $(RING_OBJS)
 	$(LINK) -o $@ $^ -lrt
 
 UNIT_TESTS += $(B)/tests/test-dump $(B)/tests/test-dump-live $(B)/tests/test-view-model \
-	$(B)/tests/test-views $(B)/tests/test-migtop-tmux
+	$(B)/tests/test-views $(B)/tests/test-migtop-tmux $(B)/tests/test-escape \
+	$(B)/tests/test-views-hostile
 TSAN_TESTS += $(B)/tests/test-dump-live
 
 # ---- benchmark (always the optimised, uninstrumented build) -----------------------------------
@@ -53,10 +61,11 @@ bench-dump: $(B)/bench/bench-dump
 
 # ---- fuzzing ----------------------------------------------------------------------------------
 FUZZ_CC ?= clang
-FUZZ_DUMP_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -I. -Ishm \
+FUZZ_DUMP_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	-D_GNU_SOURCE -I. -Ishm \
 	$(URCU_ATOMIC_CFLAGS) $(LZ4_CFLAGS) $(JSONC_CFLAGS)
-FUZZ_DUMP_SRCS := tests/views/fuzz_dump.c shm/dump.c tools/view_decode.c shm/ring.c
-$(B)/fuzz/fuzz-dump: $(FUZZ_DUMP_SRCS) shm/dump.h tools/view_decode.h shm/ring.h
+FUZZ_DUMP_SRCS := tests/views/fuzz_dump.c shm/dump.c tools/view_decode.c shm/ring.c shm/escape.c
+$(B)/fuzz/fuzz-dump: $(FUZZ_DUMP_SRCS) shm/dump.h tools/view_decode.h shm/ring.h shm/escape.h
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_DUMP_FLAGS) -o $@ $(FUZZ_DUMP_SRCS) $(LZ4_LIBS) $(JSONC_LIBS) -lm -lpthread -lrt
 $(B)/fuzz/mkseed-dump: tests/views/fuzz_seed.c tests/views/synth.c $(VIEW_OBJS) $(RING_OBJS)
@@ -77,4 +86,15 @@ install-views: $(B)/migtop $(B)/migdump
 	$(INSTALL) -D -m 0644 docs/dump-format.md $(DESTDIR)$(DOCDIR)/dump-format.md
 INSTALL_TARGETS += install-views
 
-.PHONY: bench-dump fuzz-dump install-views
+# Every printed text goes through shm/escape.c: arbitrary bytes in, safe text out, read back equal.
+FUZZ_ESCAPE_SRCS := tests/views/fuzz_escape.c tests/views/escape_check.c shm/escape.c
+$(B)/fuzz/fuzz-escape: $(FUZZ_ESCAPE_SRCS) shm/escape.h tests/views/escape_check.h
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_DUMP_FLAGS) -o $@ $(FUZZ_ESCAPE_SRCS) $(JSONC_LIBS)
+FUZZERS += fuzz-escape
+fuzz-escape: $(B)/fuzz/fuzz-escape
+	@mkdir -p $(B)/fuzz/corpus-escape
+	$(B)/fuzz/fuzz-escape -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+	  -artifact_prefix=$(B)/fuzz/ -print_final_stats=1 $(B)/fuzz/corpus-escape tests/fuzz/escape
+
+.PHONY: bench-dump fuzz-dump fuzz-escape install-views

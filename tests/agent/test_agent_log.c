@@ -2,7 +2,8 @@
 /*
  * The log's outputs: stderr plain or with the "<N>" prefix when stderr is the journal's stream
  * (JOURNAL_STREAM), and the journal's native protocol with the DOMAIN/UUID/ACTION/POLICY fields
- * (checked against a socket standing in for journald, in a private mount namespace).
+ * (checked against a socket standing in for journald, in a private mount namespace); hostile
+ * names escaped in the line.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -81,6 +82,29 @@ static void test_stderr_plain(void **state)
 	assert_int_equal(t, LOG_TO_STDERR);
 	assert_string_equal(out, "migtuned: warning: cannot write x.prom\n"
 				 "migtuned: db-01: migration started\n");
+	free(out);
+}
+
+static void write_hostile(void *arg)
+{
+	(void)arg;
+	log_open(true, LOG_INFO);
+	log_info("%s: outgoing migration started (%s)", "vm\x1b]0;owned\x07\xc2\x9b" "2J",
+		 "hook extra \x1b[2J\n2nd line");
+	log_warn("bad \xff byte");
+	log_close();
+}
+
+/* Names chosen by others (domains, hook arguments) come out escaped. */
+static void test_line_is_escaped(void **state)
+{
+	char *out;
+
+	(void)state;
+	out = capture_stderr(write_hostile, NULL, false);
+	assert_string_equal(out, "migtuned: vm\\x1b]0;owned\\x07\\u009b2J: outgoing migration started "
+				 "(hook extra \\x1b[2J\\n2nd line)\n"
+				 "migtuned: warning: bad \\xff byte\n");
 	free(out);
 }
 
@@ -233,6 +257,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_stderr_plain),
 		cmocka_unit_test(test_stderr_journal_prefix),
+		cmocka_unit_test(test_line_is_escaped),
 		cmocka_unit_test(test_journal_fields),
 	};
 

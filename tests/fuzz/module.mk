@@ -11,7 +11,7 @@ $(B)/fuzz/fuzz-agent-ctl: tests/agent/fuzz_ctl_request.c agent/ctl_request.h
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_AGENT_CFLAGS) -o $@ tests/agent/fuzz_ctl_request.c
 
-FUZZ_CONFIG_SRCS := tests/agent/fuzz_config.c agent/config.c agent/log.c $(POLICY_SRCS)
+FUZZ_CONFIG_SRCS := tests/agent/fuzz_config.c agent/config.c agent/log.c shm/escape.c $(POLICY_SRCS)
 $(B)/fuzz/fuzz-agent-config: $(FUZZ_CONFIG_SRCS) agent/config.h
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_AGENT_CFLAGS) $(INIH_CFLAGS) $(JSONC_CFLAGS) $(SYSTEMD_CFLAGS) -o $@ \

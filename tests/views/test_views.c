@@ -22,98 +22,13 @@
 #include <cmocka.h>
 #include <json-c/json.h>
 
+#include "tests/views/runprog.h"
 #include "tests/views/synth.h"
 #include "shm/dump.h"
 #include "tools/view_decode.h"
 
 #define MIGTOP  VIEWS_BIN_DIR "/migtop"
 #define MIGDUMP VIEWS_BIN_DIR "/migdump"
-#define RUN_TIMEOUT_MS 20000
-
-struct run {
-	int status;             /* exit code, or 128 + signal */
-	char *out, *err;
-	size_t out_len, err_len;
-};
-
-static void run_free(struct run *r)
-{
-	free(r->out);
-	free(r->err);
-}
-
-static void append(char **buf, size_t *len, const char *p, size_t n)
-{
-	*buf = realloc(*buf, *len + n + 1);
-	assert_non_null(*buf);
-	memcpy(*buf + *len, p, n);
-	*len += n;
-	(*buf)[*len] = '\0';
-}
-
-/* Runs argv with a bounded wait; as uid when uid != -1 (root only). */
-static void run_as(struct run *r, uid_t uid, char *const argv[])
-{
-	int po[2], pe[2];
-	memset(r, 0, sizeof(*r));
-	append(&r->out, &r->out_len, "", 0);
-	append(&r->err, &r->err_len, "", 0);
-	assert_int_equal(pipe(po), 0);
-	assert_int_equal(pipe(pe), 0);
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		dup2(po[1], 1);
-		dup2(pe[1], 2);
-		close(po[0]);
-		close(pe[0]);
-		if (uid != (uid_t)-1 && (setgid(uid) < 0 || setuid(uid) < 0))
-			_exit(126);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	close(po[1]);
-	close(pe[1]);
-	struct pollfd pf[2] = { { po[0], POLLIN, 0 }, { pe[0], POLLIN, 0 } };
-	int open_fds = 2;
-	struct timespec t0;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	while (open_fds > 0) {
-		struct timespec t1;
-		clock_gettime(CLOCK_MONOTONIC, &t1);
-		long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
-		if (ms > RUN_TIMEOUT_MS) {
-			kill(pid, SIGKILL);
-			break;
-		}
-		if (poll(pf, 2, 200) <= 0)
-			continue;
-		for (int i = 0; i < 2; i++) {
-			if (!(pf[i].revents & (POLLIN | POLLHUP)))
-				continue;
-			char buf[65536];
-			ssize_t k = read(pf[i].fd, buf, sizeof(buf));
-			if (k > 0) {
-				if (i == 0)
-					append(&r->out, &r->out_len, buf, (size_t)k);
-				else
-					append(&r->err, &r->err_len, buf, (size_t)k);
-			} else {
-				close(pf[i].fd);
-				pf[i].fd = -1;
-				open_fds--;
-			}
-		}
-	}
-	for (int i = 0; i < 2; i++)
-		if (pf[i].fd >= 0)
-			close(pf[i].fd);
-	int st;
-	assert_int_equal(waitpid(pid, &st, 0), pid);
-	r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
-#define RUN(r, ...) do { char *const av_[] = { __VA_ARGS__, NULL }; run_as((r), (uid_t)-1, av_); } while (0)
 
 struct fixture {
 	char name[64];
@@ -474,7 +389,7 @@ static void test_other_abi(void **state)
 static void test_permission_denied(void **state)
 {
 	struct fixture *f = *state;
-	char path[128];
+	char path[128], copy[256];
 	struct run r;
 
 	snprintf(path, sizeof(path), "/dev/shm%s", f->name);
@@ -482,9 +397,12 @@ static void test_permission_denied(void **state)
 	if (geteuid() == 0) {
 		struct passwd *pw = getpwnam("nobody");
 		if (!pw)
-			skip();
-		char *const av[] = { MIGTOP, "--ring", f->name, "-b", "-n", "1", NULL };
-		run_as(&r, pw->pw_uid, av);
+			fail_msg("no user 'nobody' to run migtop as (the test needs an unprivileged user)");
+		/* nobody may not reach the build tree (a checkout in root's home is 0700) */
+		run_reachable_copy(MIGTOP, copy, sizeof(copy));
+		char *const av[] = { copy, "--ring", f->name, "-b", "-n", "1", NULL };
+		run_as(&r, pw->pw_uid, pw->pw_gid, av);
+		run_copy_remove(copy);
 	} else {
 		assert_int_equal(chmod(path, 0), 0);
 		RUN(&r, MIGTOP, "--ring", f->name, "-b", "-n", "1");
