@@ -10,10 +10,12 @@
 
 #include "agent/actuator.h"
 #include "agent/log.h"
+#include "agent/stats.h"
 #include "agent/strutil.h"
 
 struct actuator {
 	struct ring_writer *ring;
+	struct agent_stats *stats;
 	const struct act_ops *ops;
 	bool advisory;
 	uint32_t rate_burst, rate_interval_ms, backoff_min_ms, backoff_max_ms;
@@ -42,6 +44,7 @@ int actuator_new(const struct actuator_opts *opts, struct actuator **ret)
 	if (!a)
 		return -ENOMEM;
 	a->ring = opts->ring;
+	a->stats = opts->stats;
 	a->ops = opts->ops ? opts->ops : &actuator_virt_ops;
 	a->advisory = opts->advisory;
 	a->rate_burst = opts->rate_burst ? opts->rate_burst : 4;
@@ -285,6 +288,7 @@ static void record(struct actuator *a, struct act_job *job, const struct policy_
 	/* Refusals carry their own reason; the policy's reason goes to the log with them. */
 	str_copy(ra.reason, sizeof(ra.reason), why ? why : pa->text);
 	ring_append_at(a->ring, RING_REC_ACTION, job->ring_index, ctx->now_ns, &ra, sizeof(ra));
+	stats_action(a->stats, kname, actuator_result_name(result), ra.policy);
 
 	switch (result) {
 	case RING_RES_APPLIED: job->applied++; level = LOG_NOTICE; break;

@@ -49,6 +49,8 @@ struct act_ops {
 
 extern const struct act_ops actuator_virt_ops;
 
+struct agent_stats;
+
 /* What one domain's migrations may do; the configuration gives the defaults, the domain's
  * metadata overrides them. */
 struct act_settings {
@@ -58,6 +60,7 @@ struct act_settings {
 
 struct actuator_opts {
 	struct ring_writer *ring;          /* required */
+	struct agent_stats *stats;         /* counts every action recorded; may be NULL */
 	const struct act_ops *ops;         /* NULL: actuator_virt_ops */
 	bool advisory;                     /* record what would be done, do nothing */
 	uint32_t rate_burst;               /* actions one domain may get at once (default 4) */

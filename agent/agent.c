@@ -10,6 +10,7 @@
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <urcu/urcu-memb.h>
@@ -22,6 +23,7 @@
 #include "agent/hooksock.h"
 #include "agent/log.h"
 #include "agent/metrics.h"
+#include "agent/stats.h"
 #include "agent/msgq.h"
 #include "agent/nic.h"
 #include "agent/strutil.h"
@@ -42,6 +44,7 @@ struct agent {
 	struct hooksock *hook;
 	struct ctl *ctl;
 	struct metrics *metrics;
+	struct agent_stats *stats;   /* actions and ended migrations, for status and metrics */
 	struct virt *virt;
 	struct dirtyrate *dirty;     /* NULL when [sampling] dirtyrate_interval_s is 0 */
 	struct nic_mon *nic;
@@ -50,12 +53,21 @@ struct agent {
 	uint64_t next_reconnect_ns;
 	uint32_t backoff_ms;
 	uint64_t last_heartbeat_ns;
+	uint64_t last_heartbeat_real_ns;   /* CLOCK_REALTIME of it, read by status threads */
 	uint64_t last_discovery_ns;
 	bool need_discovery;
 	bool ever_connected;
 	int fatal;                 /* negative errno that ends agent_run */
 	char last_connect_error[256];
 };
+
+static uint64_t real_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 static void release_handle(void *h)
 {
@@ -85,7 +97,22 @@ static void status_extra(struct json_object *o, void *arg)
 	json_object_object_add(h, "refused", json_object_new_int64((int64_t)hc.refused));
 	json_object_object_add(h, "malformed", json_object_new_int64((int64_t)hc.malformed));
 	json_object_object_add(h, "admissions", json_object_new_int64((int64_t)hc.admissions));
+	json_object_object_add(h, "probes", json_object_new_int64((int64_t)hc.probes));
 	json_object_object_add(o, "hook", h);
+	json_object_object_add(o, "totals", stats_json(a->stats));
+	{
+		struct json_object *rg = json_object_new_object();
+		uint64_t hb = __atomic_load_n(&a->last_heartbeat_real_ns, __ATOMIC_RELAXED);
+
+		json_object_object_add(rg, "records", json_object_new_int64(
+					       (int64_t)ring_writer_head(a->ring)));
+		json_object_object_add(rg, "dropped", json_object_new_int64(
+					       (int64_t)ring_writer_dropped(a->ring)));
+		/* the main loop's last heartbeat: stale when the loop is stuck (libvirt hung) */
+		json_object_object_add(rg, "heartbeat_unix_ms", json_object_new_int64(
+					       (int64_t)(hb / 1000000)));
+		json_object_object_add(o, "ring_writer", rg);
+	}
 	if (a->dirty) {
 		struct json_object *dr = json_object_new_object();
 
@@ -145,6 +172,11 @@ int agent_new(const struct agent_config *cfg, struct agent **ret, char *err, siz
 	a->cfg = *cfg;
 	a->timer_fd = a->stop_fd = a->q.efd = -1;
 	urcu_memb_register_thread();
+	r = stats_new(&a->stats);
+	if (r < 0) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
 
 	ro.name = cfg->ring_name;
 	ro.slot_count = cfg->ring_slots;
@@ -163,6 +195,7 @@ int agent_new(const struct agent_config *cfg, struct agent **ret, char *err, siz
 		struct actuator_opts ao = { 0 };
 
 		ao.ring = a->ring;
+		ao.stats = a->stats;
 		ao.advisory = cfg->advisory;
 		ao.rate_burst = cfg->rate_burst;
 		ao.rate_interval_ms = cfg->rate_interval_ms;
@@ -210,6 +243,7 @@ int agent_new(const struct agent_config *cfg, struct agent **ret, char *err, siz
 		to.prior_dirty_arg = a->dirty;
 	}
 	to.ring = a->ring;
+	to.stats = a->stats;
 	to.policy = cfg->policy;
 	to.actuator = a->act;
 	to.on_end = on_migration_end;
@@ -298,6 +332,7 @@ int agent_new(const struct agent_config *cfg, struct agent **ret, char *err, siz
 	tracker_agent_record(a->tracker, RING_AGENT_START, "migtuned %s started, %s mode, uri %s",
 			     MIGTUNE_VERSION, cfg->advisory ? "advisory" : "acting", cfg->uri);
 	ring_heartbeat(a->ring);
+	a->last_heartbeat_real_ns = real_now_ns();
 	*ret = a;
 	return 0;
 fail:
@@ -335,6 +370,8 @@ void agent_free(struct agent *a)
 	a->dumper = NULL;
 	actuator_free(a->act);
 	a->act = NULL;
+	stats_free(a->stats);
+	a->stats = NULL;
 	virt_free(a->virt);
 	if (a->q.efd >= 0)
 		msgq_destroy(&a->q);
@@ -665,6 +702,7 @@ static void tick(struct agent *a)
 	if (now - a->last_heartbeat_ns >= (uint64_t)a->cfg.heartbeat_ms * 1000000 / 2) {
 		ring_heartbeat(a->ring);
 		a->last_heartbeat_ns = now;
+		__atomic_store_n(&a->last_heartbeat_real_ns, real_now_ns(), __ATOMIC_RELAXED);
 	}
 	tracker_expire(a->tracker, now, release_handle);
 }

@@ -50,7 +50,12 @@ static void handle_conn(struct hooksock *h, int cfd)
 		return;
 	}
 	n = recv(cfd, buf, sizeof(buf), MSG_DONTWAIT);
-	if (n <= 0 || n > WIRE_MSG_MAX || wire_decode(buf, (size_t)n, &msg) < 0 ||
+	if (n == 0) {
+		/* Closed without a message: a connection test (migtune-hook --selftest). */
+		inc(&h->c.probes);
+		return;
+	}
+	if (n < 0 || n > WIRE_MSG_MAX || wire_decode(buf, (size_t)n, &msg) < 0 ||
 	    (msg.type != WIRE_TYPE_EVENT && msg.type != WIRE_TYPE_ADMIT_REQUEST)) {
 		inc(&h->c.malformed);
 		return;
@@ -114,5 +119,6 @@ void hooksock_counters(struct hooksock *h, struct hooksock_counters *ret)
 	ret->messages = __atomic_load_n(&h->c.messages, __ATOMIC_RELAXED);
 	ret->refused = __atomic_load_n(&h->c.refused, __ATOMIC_RELAXED);
 	ret->malformed = __atomic_load_n(&h->c.malformed, __ATOMIC_RELAXED);
+	ret->probes = __atomic_load_n(&h->c.probes, __ATOMIC_RELAXED);
 	ret->admissions = __atomic_load_n(&h->c.admissions, __ATOMIC_RELAXED);
 }

@@ -21,6 +21,7 @@ struct hooksock_counters {
 	uint64_t refused;          /* peers that are not root */
 	uint64_t malformed;        /* messages wire_decode rejected, or none within the deadline */
 	uint64_t admissions;       /* admission requests answered */
+	uint64_t probes;           /* connections closed without a message (hook --selftest) */
 };
 
 int hooksock_start(const char *path, struct msgq *q, struct hooksock **ret);

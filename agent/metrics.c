@@ -111,6 +111,12 @@ static bool jbool(struct json_object *o, const char *key)
 	return o && json_object_object_get_ex(o, key, &v) && json_object_get_boolean(v);
 }
 
+/* Milliseconds as exact decimal seconds, no binary-fraction noise. */
+static void seconds(FILE *f, int64_t ms)
+{
+	fprintf(f, "%s%lld.%03lld", ms < 0 ? "-" : "", llabs(ms) / 1000LL, llabs(ms) % 1000LL);
+}
+
 static void header(FILE *f, const char *name, const char *type, const char *help)
 {
 	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
@@ -123,47 +129,84 @@ static void agent_metric(FILE *f, const char *name, const char *type, const char
 	fprintf(f, "%s %lld\n", name, (long long)v);
 }
 
+/*
+ * When a migration's value is known.  Job statistics carry no "absent" marker (a missing field
+ * reads 0), so each metric says from what it may be trusted; an unknown value is left out of the
+ * file rather than shown as 0 (the destination of a migration in set-up has no remaining bytes).
+ */
+enum known {
+	K_ALWAYS,       /* the agent's own counts */
+	K_SAMPLED,      /* once a job-statistics sample arrived */
+	K_SIZED,        /* once the job knows its total (the source; never the destination) */
+	K_SENDING,      /* on the source, once bytes moved: QEMU has measured a rate */
+	K_DIRTY,        /* on the source from the second pass: QEMU's dirty rate needs two syncs */
+	K_NONZERO,      /* 0 means the agent could not read it */
+	K_SOURCE,       /* on the source, once sampled (0 is a real value: no cap) */
+	K_NIC,          /* once the migration's NIC is known */
+};
+
 /* One value per migration, with the labels that identify it. */
 struct mig_metric {
 	const char *name, *type, *help;
 	const char *key;           /* field of the status domain object */
 	int64_t mult;              /* to the base unit of the name; 0: milliseconds to seconds */
+	enum known known;
 };
 
 static const struct mig_metric mig_metrics[] = {
 	{ "migtune_migration_active", "gauge", "1 while the migration runs, 0 once it ended",
-	  "active", 1 },
+	  "active", 1, K_ALWAYS },
 	{ "migtune_migration_iteration", "gauge", "Pre-copy pass number (QEMU's memory_iteration)",
-	  "iteration", 1 },
+	  "iteration", 1, K_SIZED },
 	{ "migtune_migration_elapsed_seconds", "gauge", "Time since the migration started",
-	  "elapsed_ms", 0 },
+	  "elapsed_ms", 0, K_SAMPLED },
 	{ "migtune_migration_total_bytes", "gauge", "Bytes the migration has to move in all",
-	  "data_total_bytes", 1 },
+	  "data_total_bytes", 1, K_SIZED },
 	{ "migtune_migration_processed_bytes", "gauge", "Bytes the migration has moved so far",
-	  "data_processed_bytes", 1 },
+	  "data_processed_bytes", 1, K_SIZED },
 	{ "migtune_migration_remaining_bytes", "gauge",
 	  "Bytes still to move (the quantity that must shrink for pre-copy to converge)",
-	  "data_remaining_bytes", 1 },
+	  "data_remaining_bytes", 1, K_SIZED },
 	{ "migtune_migration_memory_bytes_per_second", "gauge",
-	  "Rate at which guest memory is sent (QEMU's memory_bps)", "memory_bps", 1 },
+	  "Rate at which guest memory is sent (QEMU's memory_bps)", "memory_bps", 1, K_SENDING },
 	{ "migtune_migration_dirty_pages_per_second", "gauge",
-	  "Rate at which the guest dirties pages, as QEMU measures it", "dirty_pages_per_s", 1 },
+	  "Rate at which the guest dirties pages, as QEMU measures it", "dirty_pages_per_s", 1,
+	  K_DIRTY },
 	{ "migtune_migration_expected_downtime_seconds", "gauge",
 	  "Downtime QEMU expects at switchover with the current bandwidth", "expected_downtime_ms",
-	  0 },
+	  0, K_SIZED },
 	{ "migtune_migration_downtime_limit_seconds", "gauge",
-	  "Maximum downtime currently allowed (migrate-setmaxdowntime)", "downtime_limit_ms", 0 },
+	  "Maximum downtime currently allowed (migrate-setmaxdowntime)", "downtime_limit_ms", 0,
+	  K_NONZERO },
 	{ "migtune_migration_bandwidth_limit_bytes_per_second", "gauge",
-	  "Bandwidth cap currently set, 0 for none", "bandwidth_limit_mibs", 1048576 },
+	  "Bandwidth cap currently set; 0 means none (libvirt's unlimited)", "bandwidth_limit_mibs",
+	  1048576, K_SOURCE },
 	{ "migtune_migration_nic_transmit_bytes_per_second", "gauge",
-	  "Transmit rate of the migration NIC at the last sample", "nic_tx_kibps", 1024 },
+	  "Transmit rate of the migration NIC at the last sample", "nic_tx_kibps", 1024, K_NIC },
 	{ "migtune_migration_nic_receive_bytes_per_second", "gauge",
-	  "Receive rate of the migration NIC at the last sample", "nic_rx_kibps", 1024 },
+	  "Receive rate of the migration NIC at the last sample", "nic_rx_kibps", 1024, K_NIC },
 	{ "migtune_migration_samples_total", "counter", "Job-statistics samples recorded",
-	  "samples", 1 },
+	  "samples", 1, K_ALWAYS },
 	{ "migtune_migration_events_total", "counter", "Events recorded for the domain",
-	  "events", 1 },
+	  "events", 1, K_ALWAYS },
 };
+
+static bool is_known(struct json_object *d, enum known k, int64_t v)
+{
+	bool out = strcmp(jstr(d, "direction"), "out") == 0;
+
+	switch (k) {
+	case K_ALWAYS: return true;
+	case K_SAMPLED: return jint(d, "samples") > 0;
+	case K_SIZED: return jint(d, "data_total_bytes") > 0;
+	case K_SENDING: return out && jint(d, "data_processed_bytes") > 0;
+	case K_DIRTY: return out && jint(d, "iteration") >= 2;
+	case K_NONZERO: return v != 0;
+	case K_SOURCE: return out && jint(d, "samples") > 0;
+	case K_NIC: return jstr(d, "nic")[0] != '\0';
+	}
+	return false;
+}
 
 static bool is_migration(struct json_object *d)
 {
@@ -220,22 +263,120 @@ static void render_migrations(FILE *f, struct json_object *doms)
 			struct json_object *d = json_object_array_get_idx(doms, i);
 			int64_t v = strcmp(m->key, "active") == 0 ? jbool(d, "active") : jint(d, m->key);
 
-			if (!is_migration(d))
+			if (!is_migration(d) || !is_known(d, m->known, v))
 				continue;
 			fputs(m->name, f);
 			labels(f, d);
-			if (m->mult)
+			if (m->mult) {
 				fprintf(f, "} %lld\n", (long long)(v * m->mult));
-			else   /* exact decimal seconds, no binary-fraction noise */
-				fprintf(f, "} %s%lld.%03lld\n", v < 0 ? "-" : "", llabs(v) / 1000LL,
-					llabs(v) % 1000LL);
+			} else {
+				fputs("} ", f);
+				seconds(f, v);
+				fputc('\n', f);
+			}
 		}
 	}
 }
 
+/* name{l0="v0",l1="v1",...: labels named by names, values read from o; the caller closes. */
+static void labels_open(FILE *f, const char *name, struct json_object *o,
+			const char *const *names, size_t n)
+{
+	fputs(name, f);
+	for (size_t i = 0; i < n; i++) {
+		fprintf(f, "%s%s=\"", i ? "," : "{", names[i]);
+		metrics_escape_label(f, jstr(o, names[i]));
+		fputc('"', f);
+	}
+}
+
+static void labelled(FILE *f, const char *name, struct json_object *o, const char *const *names,
+		     size_t n)
+{
+	labels_open(f, name, o, names, n);
+	fputc('}', f);
+}
+
+static struct json_object *jarray(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	return o && json_object_object_get_ex(o, key, &v) &&
+	       json_object_is_type(v, json_type_array) ? v : NULL;
+}
+
+/* A counter with one series per row of a totals table ({labels..., "count"}). */
+static void render_table(FILE *f, struct json_object *rows, const char *name, const char *help,
+			 const char *const *names, size_t n)
+{
+	size_t len = rows ? json_object_array_length(rows) : 0;
+
+	header(f, name, "counter", help);
+	for (size_t i = 0; i < len; i++) {
+		struct json_object *r = json_object_array_get_idx(rows, i);
+
+		labelled(f, name, r, names, n);
+		fprintf(f, " %lld\n", (long long)jint(r, "count"));
+	}
+}
+
+/* A histogram in seconds with one set of series per direction ({direction, buckets [[le_ms,
+ * cumulative]...], sum_ms, count}). */
+static void render_histogram(FILE *f, struct json_object *hists, const char *name,
+			     const char *help)
+{
+	static const char *const dir[] = { "direction" };
+	size_t len = hists ? json_object_array_length(hists) : 0;
+	char series[128];
+
+	header(f, name, "histogram", help);
+	for (size_t i = 0; i < len; i++) {
+		struct json_object *h = json_object_array_get_idx(hists, i), *b = jarray(h, "buckets");
+		size_t nb = b ? json_object_array_length(b) : 0;
+
+		snprintf(series, sizeof(series), "%s_bucket", name);
+		for (size_t k = 0; k < nb; k++) {
+			struct json_object *pair = json_object_array_get_idx(b, k);
+
+			labels_open(f, series, h, dir, 1);
+			fputs(",le=\"", f);
+			seconds(f, json_object_get_int64(json_object_array_get_idx(pair, 0)));
+			fprintf(f, "\"} %lld\n",
+				(long long)json_object_get_int64(json_object_array_get_idx(pair, 1)));
+		}
+		labels_open(f, series, h, dir, 1);
+		fprintf(f, ",le=\"+Inf\"} %lld\n", (long long)jint(h, "count"));
+		snprintf(series, sizeof(series), "%s_sum", name);
+		labelled(f, series, h, dir, 1);
+		fputc(' ', f);
+		seconds(f, jint(h, "sum_ms"));
+		fputc('\n', f);
+		snprintf(series, sizeof(series), "%s_count", name);
+		labelled(f, series, h, dir, 1);
+		fprintf(f, " %lld\n", (long long)jint(h, "count"));
+	}
+}
+
+static void render_totals(FILE *f, struct json_object *totals)
+{
+	static const char *const action_labels[] = { "kind", "result", "policy" };
+	static const char *const end_labels[] = { "direction", "outcome" };
+
+	render_table(f, jarray(totals, "actions"), "migtune_actions_total",
+		     "Actions recorded, by kind, result (applied, failed, advisory, skipped) and policy",
+		     action_labels, 3);
+	render_table(f, jarray(totals, "migrations"), "migtune_migrations_finished_total",
+		     "Migrations that ended, by direction and outcome (completed, aborted by "
+		     "migtuned, failed)", end_labels, 2);
+	render_histogram(f, jarray(totals, "duration"), "migtune_migration_duration_seconds",
+			 "How long the migrations that ended took (QEMU's elapsed time of the job)");
+	render_histogram(f, jarray(totals, "downtime"), "migtune_migration_downtime_seconds",
+			 "Real downtime of completed migrations, from their final statistics");
+}
+
 int metrics_render(FILE *f, struct json_object *status)
 {
-	struct json_object *cnt = NULL, *hook = NULL, *doms = NULL;
+	struct json_object *cnt = NULL, *hook = NULL, *doms = NULL, *ring = NULL, *totals = NULL;
 
 	agent_metric(f, "migtune_agent_up", "gauge", "1 while migtuned runs, 0 after a clean stop",
 		     status ? 1 : 0);
@@ -261,8 +402,6 @@ int metrics_render(FILE *f, struct json_object *status)
 			     "Job-statistics samples recorded", jint(cnt, "samples"));
 		agent_metric(f, "migtune_agent_events_total", "counter",
 			     "Libvirt, hook and agent events recorded", jint(cnt, "events"));
-		agent_metric(f, "migtune_agent_policy_actions_total", "counter",
-			     "Actions the policy decided (applied or advisory)", jint(cnt, "advisories"));
 		agent_metric(f, "migtune_agent_domains", "gauge",
 			     "Domains the agent currently follows", jint(cnt, "domains"));
 		agent_metric(f, "migtune_agent_hook_messages_total", "counter",
@@ -271,6 +410,24 @@ int metrics_render(FILE *f, struct json_object *status)
 			     "Hook connections refused (peer not root)", jint(hook, "refused"));
 		agent_metric(f, "migtune_agent_hook_malformed_total", "counter",
 			     "Hook messages dropped as malformed or late", jint(hook, "malformed"));
+		agent_metric(f, "migtune_agent_hook_probes_total", "counter",
+			     "Connections that sent nothing (migtune-hook --selftest)",
+			     jint(hook, "probes"));
+		json_object_object_get_ex(status, "ring_writer", &ring);
+		agent_metric(f, "migtune_ring_records_total", "counter",
+			     "Records written into the telemetry ring", jint(ring, "records"));
+		agent_metric(f, "migtune_ring_records_dropped_total", "counter",
+			     "Records the ring dropped (slot contention): the flight recorder has gaps",
+			     jint(ring, "dropped"));
+		if (jint(ring, "heartbeat_unix_ms") > 0) {
+			header(f, "migtune_agent_heartbeat_timestamp_seconds", "gauge",
+			       "When the agent's main loop last beat (stale: stuck or dead agent)");
+			fputs("migtune_agent_heartbeat_timestamp_seconds ", f);
+			seconds(f, jint(ring, "heartbeat_unix_ms"));
+			fputc('\n', f);
+		}
+		json_object_object_get_ex(status, "totals", &totals);
+		render_totals(f, totals);
 		render_migrations(f, doms);
 	}
 	fflush(f);

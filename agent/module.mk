@@ -3,7 +3,7 @@
 AGENT_SRCS := agent/agent.c agent/config.c agent/ctl.c agent/hooksock.c agent/jobstats.c \
               agent/log.c agent/msgq.c agent/nic.c agent/sockutil.c agent/tracker.c agent/virt.c \
               agent/actuator.c agent/actuator_virt.c agent/dumper.c agent/metrics.c \
-              agent/dirtyrate.c
+              agent/dirtyrate.c agent/stats.c
 AGENT_OBJS := $(patsubst %.c,$(B)/%.o,$(AGENT_SRCS))
 # Below the agent: the ring, its dump format and the wire format (shm/), the policies (policy/).
 AGENT_SHM_OBJS := $(RING_OBJS) $(DUMP_OBJS) $(ESCAPE_OBJS) $(B)/shm/wire.o
@@ -33,7 +33,7 @@ $(foreach t,$(AGENT_UNIT),$(eval $(B)/tests/$(t): $(B)/tests/agent/$(subst -,_,$
 
 # The daemon test runs the migtuned of the same build flavour.
 $(B)/tests/agent/test_agent_daemon.o: CPPFLAGS += -DMIGTUNED_PATH='"$(B)/migtuned"'
-$(B)/tests/test-agent-daemon: | $(B)/migtuned
+$(B)/tests/test-agent-daemon: | $(B)/migtuned $(B)/migtune-hook
 
 UNIT_TESTS += $(addprefix $(B)/tests/,$(AGENT_UNIT))
 TSAN_TESTS += $(B)/tests/test-agent-threads $(B)/tests/test-agent-hooksock \

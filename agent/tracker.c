@@ -12,6 +12,7 @@
 #include <urcu/rculfhash.h>
 
 #include "agent/log.h"
+#include "agent/stats.h"
 #include "agent/strutil.h"
 #include "agent/tracker.h"
 #include "agent/actuator.h"
@@ -20,6 +21,7 @@
 struct tracker {
 	struct cds_lfht *table;
 	struct ring_writer *ring;
+	struct agent_stats *stats;
 	char policy_name[64];
 	uint64_t keep_finished_ns;
 	struct actuator *act;
@@ -78,6 +80,7 @@ int tracker_new(const struct tracker_opts *opts, struct tracker **ret)
 	if (!t)
 		return -ENOMEM;
 	t->ring = opts->ring;
+	t->stats = opts->stats;
 	t->act = opts->actuator;
 	t->on_end = opts->on_end;
 	t->on_end_arg = opts->on_end_arg;
@@ -304,12 +307,34 @@ static void start_migration(struct tracker *t, struct tracker_domain *d, int dir
 		   direction == RING_DIR_OUT ? "outgoing" : "incoming");
 }
 
+/* How long the migration took: QEMU's elapsed time of the job when a sample had it (also for a
+ * job the agent found running), else the agent's own clock from the start it saw; -1 unknown. */
+static int64_t migration_duration_ms(const struct domain_status *s, uint64_t end_mono_ns)
+{
+	if (s->samples && s->last.elapsed_ms)
+		return s->last.elapsed_ms;
+	if (s->started_mono_ns && end_mono_ns >= s->started_mono_ns)
+		return (int64_t)((end_mono_ns - s->started_mono_ns) / 1000000);
+	return -1;
+}
+
+/* The real downtime, which only a completed job's final statistics carry; -1 unknown. */
+static int64_t migration_downtime_ms(const struct domain_status *s)
+{
+	if (s->phase != RING_PHASE_DONE || !(s->last.flags & RING_SAMPLE_F_FINAL) ||
+	    !s->last.expected_downtime_ms)
+		return -1;
+	return s->last.expected_downtime_ms;
+}
+
 void tracker_end(struct tracker *t, struct tracker_domain *d, int phase, const char *why,
 		 uint64_t mono_ns)
 {
+	const char *outcome;
+	bool ours = false;
+
 	if (!d->cur.active)
 		return;
-	bool ours = false;
 
 	d->cur.active = false;
 	d->cur.phase = (uint8_t)phase;
@@ -321,9 +346,10 @@ void tracker_end(struct tracker *t, struct tracker_domain *d, int phase, const c
 		actuator_observe(t->act, &a->job, false, (uint8_t)phase, mono_ns);
 		ours = a->job.aborted;
 	}
-	record_event(t, d, RING_EVSRC_AGENT, 0, phase, 0, "migration",
-		     phase == RING_PHASE_DONE ? "completed" : ours ? "aborted" : "failed", why,
-		     mono_ns);
+	outcome = phase == RING_PHASE_DONE ? "completed" : ours ? "aborted" : "failed";
+	record_event(t, d, RING_EVSRC_AGENT, 0, phase, 0, "migration", outcome, why, mono_ns);
+	stats_migration_end(t->stats, ring_direction_name(d->cur.direction), outcome,
+			    migration_duration_ms(&d->cur, mono_ns), migration_downtime_ms(&d->cur));
 	log_domain(LOG_INFO, d->name, d->uuid, "%s: %s migration %s (%s)", d->name,
 		 d->cur.direction == RING_DIR_OUT ? "outgoing" : "incoming",
 		 phase == RING_PHASE_DONE ? "completed" : ours ? "aborted by migtuned" : "failed",
@@ -788,6 +814,7 @@ static void advise(struct tracker *t, struct tracker_domain *d, const struct rin
 		str_copy(ra.policy, sizeof(ra.policy), a->policy_name);
 		str_copy(ra.reason, sizeof(ra.reason), acts[i].text);
 		ring_append_at(t->ring, RING_REC_ACTION, d->ring_index, mono_ns, &ra, sizeof(ra));
+		stats_action(t->stats, policy_action_name(acts[i].kind), "advisory", a->policy_name);
 		counter_inc(&t->n_advisories);
 		str_copy(d->cur.advice, sizeof(d->cur.advice), acts[i].text);
 		log_fields_msg(LOG_NOTICE, &(const struct log_fields){ .domain = d->name,

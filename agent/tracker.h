@@ -69,9 +69,11 @@ struct tracker_domain {
 };
 
 struct actuator;
+struct agent_stats;
 
 struct tracker_opts {
 	struct ring_writer *ring;         /* required */
+	struct agent_stats *stats;        /* counts advisories and ended migrations; may be NULL */
 	const char *policy;               /* policy name for the advisory seam */
 	uint64_t keep_finished_ns;        /* how long finished migrations stay listed */
 	/* The actuator that applies (or, advisory, records) the policy's actions; NULL: the seam

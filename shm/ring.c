@@ -515,6 +515,7 @@ void ring_heartbeat(struct ring_writer *w)
 
 const char *ring_writer_name(const struct ring_writer *w) { return w->name; }
 uint64_t ring_writer_head(const struct ring_writer *w) { return ring_load(&w->hdr->head); }
+uint64_t ring_writer_dropped(const struct ring_writer *w) { return ring_load(&w->hdr->dropped); }
 
 /* ---- reader ---------------------------------------------------------------------------------- */
 

@@ -293,6 +293,8 @@ uint32_t ring_domain_index(struct ring_writer *w, const uint8_t uuid[16], const 
 void ring_heartbeat(struct ring_writer *w);
 const char *ring_writer_name(const struct ring_writer *w);
 uint64_t ring_writer_head(const struct ring_writer *w);
+/* Records dropped on slot contention so far (header.dropped), for the writer's own metrics. */
+uint64_t ring_writer_dropped(const struct ring_writer *w);
 
 /* ---- reader API (tools, tests) ---------------------------------------------------------------- */
 

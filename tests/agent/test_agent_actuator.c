@@ -17,6 +17,7 @@
 #include <urcu/urcu-memb.h>
 
 #include "agent/actuator.h"
+#include "agent/stats.h"
 #include "agent/jobstats.h"
 #include "agent/tracker.h"
 #include "tests/agent/agent_testutil.h"
@@ -125,6 +126,7 @@ struct fx {
 	struct act_context ctx;
 	struct ring_record *recs;
 	size_t n;
+	struct agent_stats *stats;
 };
 
 static int setup_mode(void **state, bool advisory)
@@ -141,6 +143,8 @@ static int setup_mode(void **state, bool advisory)
 	o.name = f->ring;
 	assert_int_equal(ring_writer_open(&o, &f->w), 0);
 	ao.ring = f->w;
+	assert_int_equal(stats_new(&f->stats), 0);
+	ao.stats = f->stats;
 	ao.ops = &fake_ops;
 	ao.advisory = advisory;
 	ao.rate_burst = 4;
@@ -168,10 +172,34 @@ static int teardown(void **state)
 	struct fx *f = *state;
 
 	actuator_free(f->act);
+	stats_free(f->stats);
 	ring_writer_close(f->w, true);
 	free(f->recs);
 	free(f);
 	return 0;
+}
+
+/* migtune_actions_total's count for kind and result (policy adaptive), 0 when absent. */
+static int64_t counted(struct fx *f, const char *kind, const char *result)
+{
+	struct json_object *o = stats_json(f->stats), *rows, *v;
+	int64_t n = 0;
+
+	assert_true(json_object_object_get_ex(o, "actions", &rows));
+	for (size_t i = 0; i < json_object_array_length(rows); i++) {
+		struct json_object *r = json_object_array_get_idx(rows, i);
+
+		if (json_object_object_get_ex(r, "kind", &v) &&
+		    strcmp(json_object_get_string(v), kind) == 0 &&
+		    json_object_object_get_ex(r, "result", &v) &&
+		    strcmp(json_object_get_string(v), result) == 0 &&
+		    json_object_object_get_ex(r, "policy", &v) &&
+		    strcmp(json_object_get_string(v), "adaptive") == 0 &&
+		    json_object_object_get_ex(r, "count", &v))
+			n = json_object_get_int64(v);
+	}
+	json_object_put(o);
+	return n;
 }
 
 static void reread(struct fx *f)
@@ -348,6 +376,12 @@ static void test_failure_backs_off_never_tight_loop(void **state)
 	assert_int_equal(action(f, 4, NULL)->result, RING_RES_SKIPPED);
 	assert_non_null(strstr(action(f, 4, NULL)->reason, "backing off 10 s"));
 	assert_int_equal(action(f, 5, NULL)->result, RING_RES_APPLIED);
+	/* the metrics count what the ring recorded, not every proposal */
+	assert_int_equal(counted(f, "set-downtime", "failed"), 2);
+	assert_int_equal(counted(f, "set-downtime", "skipped"), 2);
+	assert_int_equal(counted(f, "set-downtime", "applied"), 1);
+	assert_int_equal(counted(f, "set-bandwidth", "applied"), 1);
+	assert_int_equal(counted(f, "set-bandwidth", "failed"), 0);
 }
 
 static void test_rate_limit_per_domain(void **state)

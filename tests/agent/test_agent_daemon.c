@@ -244,6 +244,58 @@ static void test_run_reload_stop(void **state)
 	}
 }
 
+static bool file_has(const char *path, const char *want)
+{
+	char buf[65536];
+	FILE *f = fopen(path, "re");
+	size_t n;
+
+	if (!f)
+		return false;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	return strstr(buf, want) != NULL;
+}
+
+/* The Prometheus file of a running agent, as promtool reads it, and migtune-hook --selftest
+ * against that agent: a probe, never a malformed hook message. */
+static void test_metrics_file_and_hook_selftest(void **state)
+{
+	char prom[160], cmd[1024], hookbin[256];
+	struct proc p;
+	int st = -1;
+
+	snprintf(prom, sizeof(prom), "%s/migtune.prom", dir);
+	snprintf(hookbin, sizeof(hookbin), "%s", MIGTUNED_PATH);
+	snprintf(strrchr(hookbin, '/') + 1, sizeof(hookbin) - (size_t)(strrchr(hookbin, '/') + 1 -
+		 hookbin), "migtune-hook");
+	snprintf(cmd, sizeof(cmd), "[metrics]\ntextfile = %s\ninterval-s = 1\n", prom);
+	write_file(conf, cmd);
+	start(&p, (char *[]){ "migtuned", "-f", "-c", conf, "--connect", "test:///default",
+			      "--ring", ring, "--hook-socket", hook, "--ctl-socket", ctl, NULL });
+	assert_true(wait_output(&p, "connected to test:///default", 10000));
+	snprintf(cmd, sizeof(cmd), "MIGTUNE_HOOK_SOCKET='%s' MIGTUNE_HOOK_CONF=/nonexistent "
+		 "'%s' --selftest > '%s/selftest.out' 2>&1", hook, hookbin, dir);
+	st = system(cmd);
+	assert_int_equal(st, 0);             /* READY */
+	for (int i = 0; i < 300 && !file_has(prom, "migtune_agent_hook_probes_total 1\n"); i++)
+		usleep(10000);
+	assert_true(file_has(prom, "migtune_agent_hook_probes_total 1\n"));
+	assert_true(file_has(prom, "migtune_agent_hook_malformed_total 0\n"));
+	assert_true(file_has(prom, "migtune_agent_heartbeat_timestamp_seconds 1"));
+	assert_true(file_has(prom, "# TYPE migtune_actions_total counter\n"));
+	snprintf(cmd, sizeof(cmd), "promtool check metrics < '%s'", prom);
+	st = system(cmd);
+	if (st != 0)
+		fprintf(stderr, "promtool check metrics failed (exit %d): is promtool installed (make "
+			"deps: Debian's prometheus package)?\n", WEXITSTATUS(st));
+	assert_int_equal(st, 0);
+	kill(p.pid, SIGTERM);
+	assert_int_equal(finish(&p), 0);
+	assert_true(file_has(prom, "migtune_agent_up 0\n"));
+}
+
 static void test_unreachable_libvirt_is_not_fatal(void **state)
 {
 	struct proc p;
@@ -305,6 +357,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_help_version_usage),
 		cmocka_unit_test_setup_teardown(test_check_config, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_metrics_file_and_hook_selftest, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_run_reload_stop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unreachable_libvirt_is_not_fatal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused_by_libvirt_is_fatal, setup, teardown),

@@ -183,6 +183,34 @@ static void test_garbage_is_counted_not_queued(void **state)
 	assert_int_equal(c.messages, 1);
 }
 
+static bool probed(void *arg)
+{
+	struct fx *f = arg;
+	struct hooksock_counters c;
+
+	hooksock_counters(f->h, &c);
+	return c.probes > 0;
+}
+
+/* migtune-hook --selftest connects and closes: a probe, not a malformed message. */
+static void test_selftest_probe_is_not_malformed(void **state)
+{
+	struct fx *f = *state;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct hooksock_counters c;
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+
+	str_copy(sa.sun_path, sizeof(sa.sun_path), f->path);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	close(fd);
+	assert_true(tu_wait(probed, f, 2000));
+	hooksock_counters(f->h, &c);
+	assert_int_equal(c.probes, 1);
+	assert_int_equal(c.malformed, 0);
+	assert_int_equal(c.messages, 0);
+	assert_null(next_msg(f, 50));
+}
+
 static void test_non_root_refused(void **state)
 {
 	struct fx *f = *state;
@@ -299,6 +327,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_event_reaches_queue, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_admission_is_answered, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_garbage_is_counted_not_queued, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_selftest_probe_is_not_malformed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_non_root_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_second_listener_refused, setup, teardown),
 		cmocka_unit_test(test_stale_socket_replaced),

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -18,6 +19,7 @@
 
 #include "agent/jobstats.h"
 #include "agent/metrics.h"
+#include "agent/stats.h"
 #include "agent/tracker.h"
 #include "tests/agent/agent_testutil.h"
 
@@ -77,7 +79,8 @@ static int check_exposition(const char *text)
 			if (strcmp(kw, "TYPE") == 0) {
 				for (int i = 0; i < ntypes; i++)
 					assert_string_not_equal(types[i], mname);
-				assert_true(strcmp(rest, "gauge") == 0 || strcmp(rest, "counter") == 0);
+				assert_true(strcmp(rest, "gauge") == 0 || strcmp(rest, "counter") == 0 ||
+					    strcmp(rest, "histogram") == 0);
 				assert_true(ntypes < 64);
 				strcpy(types[ntypes++], mname);
 			} else {
@@ -123,14 +126,44 @@ static int check_exposition(const char *text)
 		{
 			bool typed = false;
 
-			for (int i = 0; i < ntypes; i++)
+			for (int i = 0; i < ntypes; i++) {
+				size_t tl = strlen(types[i]);
+
 				typed |= strcmp(types[i], name) == 0;
+				/* a histogram's series: NAME_bucket, NAME_sum, NAME_count */
+				typed |= strncmp(types[i], name, tl) == 0 &&
+					 (strcmp(name + tl, "_bucket") == 0 ||
+					  strcmp(name + tl, "_sum") == 0 ||
+					  strcmp(name + tl, "_count") == 0);
+			}
 			assert_true(typed);
 		}
 		samples++;
 		line = end + 1;
 	}
 	return samples;
+}
+
+static int64_t jint(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) ? json_object_get_int64(v) : -1;
+}
+
+static const char *jstr(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) ? json_object_get_string(v) : "";
+}
+
+static struct json_object *jarray(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	assert_true(json_object_object_get_ex(o, key, &v));
+	return v;
 }
 
 static char *render(struct json_object *status)
@@ -150,7 +183,15 @@ static const char status_doc[] =
 	"\"advisory\":false,\"policy\":\"adaptive\","
 	"\"counters\":{\"samples\":42,\"events\":7,\"hook_messages\":3,\"advisories\":2,"
 	"\"domains\":3},"
-	"\"hook\":{\"connections\":4,\"messages\":3,\"refused\":1,\"malformed\":0,\"admissions\":1},"
+	"\"hook\":{\"connections\":5,\"messages\":3,\"refused\":1,\"malformed\":0,\"admissions\":1,"
+	"\"probes\":1},"
+	"\"ring_writer\":{\"records\":1234,\"dropped\":2,\"heartbeat_unix_ms\":1700000000123},"
+	"\"totals\":{\"actions\":[{\"kind\":\"set-downtime\",\"result\":\"applied\","
+	"\"policy\":\"adaptive\",\"count\":3},{\"kind\":\"abort\",\"result\":\"failed\","
+	"\"policy\":\"my \\\"own\\\"\",\"count\":1}],"
+	"\"migrations\":[{\"direction\":\"out\",\"outcome\":\"completed\",\"count\":2}],"
+	"\"duration\":[{\"direction\":\"out\",\"buckets\":[[5000,1],[10000,2]],\"sum_ms\":12500,"
+	"\"count\":2}],\"downtime\":[]},"
 	"\"domains\":["
 	"{\"name\":\"db\\\"1\\\\x\\n\\u00e9\",\"uuid\":\"12340000-0000-0000-0000-000000000000\","
 	"\"direction\":\"out\",\"phase\":\"pre-copy\",\"active\":true,\"samples\":9,\"events\":4,"
@@ -160,9 +201,13 @@ static const char status_doc[] =
 	"\"downtime_limit_ms\":300,\"bandwidth_limit_mibs\":20,\"nic\":\"mig0\","
 	"\"nic_tx_kibps\":20480,\"nic_rx_kibps\":100},"
 	"{\"name\":\"web\",\"uuid\":\"56780000-0000-0000-0000-000000000000\",\"direction\":\"in\","
-	"\"phase\":\"done\",\"active\":false,\"elapsed_ms\":7},"
+	"\"phase\":\"done\",\"active\":false,\"samples\":2,\"elapsed_ms\":7},"
 	"{\"name\":\"idle\",\"uuid\":\"9abc0000-0000-0000-0000-000000000000\",\"direction\":\"?\","
-	"\"phase\":\"unknown\",\"active\":false}]}";
+	"\"phase\":\"unknown\",\"active\":false},"
+	/* the destination of a migration in set-up: sampled, but its job has no size yet */
+	"{\"name\":\"new\",\"uuid\":\"def00000-0000-0000-0000-000000000000\",\"direction\":\"in\","
+	"\"phase\":\"setup\",\"active\":true,\"samples\":1,\"events\":2,\"iteration\":0,"
+	"\"elapsed_ms\":300,\"data_total_bytes\":0,\"data_remaining_bytes\":0,\"nic\":\"\"}]}";
 
 static void test_render_format(void **state)
 {
@@ -174,8 +219,36 @@ static void test_render_format(void **state)
 	assert_non_null(st);
 	t = render(st);
 	n = check_exposition(t);
-	/* 11 agent samples + 2 migrations x (info + 15 metrics) */
-	assert_int_equal(n, 11 + 2 * 16);
+	/* 14 agent samples, 2 actions and 1 end, 1 histogram (2 buckets, +Inf, sum, count); the
+	 * outgoing migration's info + 15 metrics; of the two incoming ones (the destination's job
+	 * has no size, no pass, no rates) only what is known: info, active, elapsed, samples and
+	 * events */
+	assert_int_equal(n, 14 + 3 + 5 + 16 + 2 * 5);
+	assert_null(strstr(t, "domain=\"new\",uuid=\"def00000-0000-0000-0000-000000000000\","
+			      "direction=\"in\"} 0\n"));
+	assert_non_null(strstr(t, "migtune_migration_elapsed_seconds{domain=\"new\",uuid=\"def0"
+				  "0000-0000-0000-0000-000000000000\",direction=\"in\"} 0.300\n"));
+	assert_non_null(strstr(t, "# TYPE migtune_actions_total counter\n"));
+	assert_non_null(strstr(t, "migtune_actions_total{kind=\"set-downtime\",result=\"applied\","
+				  "policy=\"adaptive\"} 3\n"));
+	assert_non_null(strstr(t, "migtune_actions_total{kind=\"abort\",result=\"failed\","
+				  "policy=\"my \\\"own\\\"\"} 1\n"));
+	assert_non_null(strstr(t, "migtune_migrations_finished_total{direction=\"out\","
+				  "outcome=\"completed\"} 2\n"));
+	assert_non_null(strstr(t, "# TYPE migtune_migration_duration_seconds histogram\n"
+				  "migtune_migration_duration_seconds_bucket{direction=\"out\","
+				  "le=\"5.000\"} 1\n"
+				  "migtune_migration_duration_seconds_bucket{direction=\"out\","
+				  "le=\"10.000\"} 2\n"
+				  "migtune_migration_duration_seconds_bucket{direction=\"out\","
+				  "le=\"+Inf\"} 2\n"
+				  "migtune_migration_duration_seconds_sum{direction=\"out\"} 12.500\n"
+				  "migtune_migration_duration_seconds_count{direction=\"out\"} 2\n"));
+	assert_non_null(strstr(t, "# TYPE migtune_migration_downtime_seconds histogram\n# HELP"));
+	assert_non_null(strstr(t, "migtune_agent_hook_probes_total 1\n"));
+	assert_non_null(strstr(t, "migtune_agent_hook_malformed_total 0\n"));
+	assert_non_null(strstr(t, "migtune_ring_records_dropped_total 2\n"));
+	assert_non_null(strstr(t, "migtune_agent_heartbeat_timestamp_seconds 1700000000.123\n"));
 	assert_non_null(strstr(t, "# TYPE migtune_migration_remaining_bytes gauge\n"));
 	assert_non_null(strstr(t, "migtune_migration_remaining_bytes{domain=\"db\\\"1\\\\x\\n\xc3\xa9\","
 				  "uuid=\"12340000-0000-0000-0000-000000000000\",direction=\"out\"} "
@@ -188,7 +261,7 @@ static void test_render_format(void **state)
 	assert_non_null(strstr(t, "migtune_migration_info{domain=\"web\",uuid=\"5678"
 				  "0000-0000-0000-0000-000000000000\",direction=\"in\",phase=\"done\","
 				  "nic=\"\"} 1\n"));
-	assert_non_null(strstr(t, "migtune_migrations_active 1\n"));
+	assert_non_null(strstr(t, "migtune_migrations_active 2\n"));  /* db and the set-up one */
 	assert_non_null(strstr(t, "migtune_agent_up 1\n"));
 	assert_non_null(strstr(t, "migtune_agent_info{version=\"0.1.0\",policy=\"adaptive\","
 				  "mode=\"active\",uri=\"qemu:///system\"} 1\n"));
@@ -271,6 +344,43 @@ static bool file_has_migration(void *arg)
 	return ok;
 }
 
+static bool file_has_end(void *arg)
+{
+	char *s = slurp(arg);
+	bool ok = s && strstr(s, "migtune_migrations_finished_total{direction=\"out\","
+				 "outcome=\"completed\"} 1\n");
+
+	free(s);
+	return ok;
+}
+
+/* What the agent adds to the status document for these metrics (agent.c's status_extra). */
+static void totals_extra(struct json_object *o, void *arg)
+{
+	json_object_object_add(o, "totals", stats_json(arg));
+}
+
+/* promtool's own parser and linter on a file the agent wrote; a missing promtool fails. */
+static void promtool_check(const char *path)
+{
+	char cmd[512], out[4096] = "";
+	size_t n;
+	FILE *p;
+	int st;
+
+	snprintf(cmd, sizeof(cmd), "promtool check metrics < '%s' 2>&1", path);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	n = fread(out, 1, sizeof(out) - 1, p);
+	out[n] = '\0';
+	st = pclose(p);
+	if (st != 0)
+		fprintf(stderr, "promtool check metrics %s (exit %d; install it: make deps, Debian's "
+			"prometheus package):\n%s", path, WEXITSTATUS(st), out);
+	assert_int_equal(st, 0);
+	assert_string_equal(out, "");      /* no lint remark either */
+}
+
 /* The thread: first file at start, updates every interval, a final "down" file at stop. */
 static void test_agent_file(void **state)
 {
@@ -279,6 +389,7 @@ static void test_agent_file(void **state)
 	static const uint8_t uuid[16] = { 0x77 };
 	struct ring_writer *w;
 	struct tracker *t;
+	struct agent_stats *stats;
 	struct metrics *m;
 	struct metrics_opts mo = { 0 };
 	struct tracker_domain *d;
@@ -295,13 +406,17 @@ static void test_agent_file(void **state)
 	snprintf(path, sizeof(path), "%s/migtune.prom", dir);
 	o.name = ring;
 	assert_int_equal(ring_writer_open(&o, &w), 0);
+	assert_int_equal(stats_new(&stats), 0);
 	to.ring = w;
 	to.policy = "none";
+	to.stats = stats;
 	assert_int_equal(tracker_new(&to, &t), 0);
 
 	mo.path = path;
 	mo.interval_s = 1;
 	mo.tracker = t;
+	mo.extra = totals_extra;
+	mo.extra_arg = stats;
 	snprintf(bad, sizeof(bad), "%s/nodir/x.prom", dir);
 	mo.path = bad;
 	assert_int_equal(metrics_start(&mo, &m), -ENOENT);   /* a bad directory fails the start */
@@ -322,6 +437,26 @@ static void test_agent_file(void **state)
 	tracker_ingest_sample(t, d, true, &smp, NULL, ring_now_mono_ns());
 	assert_true(tu_wait(file_has_migration, path, 3000));
 	assert_int_equal(metrics_last_error(m), 0);
+	promtool_check(path);
+
+	/* it completes: 12.5 s of job, 42 ms of real downtime in the final statistics */
+	assert_int_equal(tu_job_params(12500, 4, 0, 20000000, 5000, 42, &p, &n), 0);
+	jobstats_to_sample(VIR_DOMAIN_JOB_COMPLETED, p, n, &smp);
+	virTypedParamsFree(p, n);
+	tracker_on_job_completed(t, uuid, "vm-7", &smp, ring_now_mono_ns());
+	assert_true(tu_wait(file_has_end, path, 3000));
+	s = slurp(path);
+	assert_non_null(strstr(s, "migtune_migration_duration_seconds_bucket{direction=\"out\","
+				  "le=\"10.000\"} 0\nmigtune_migration_duration_seconds_bucket{"
+				  "direction=\"out\",le=\"30.000\"} 1\n"));
+	assert_non_null(strstr(s, "migtune_migration_duration_seconds_sum{direction=\"out\"} "
+				  "12.500\n"));
+	assert_non_null(strstr(s, "migtune_migration_downtime_seconds_bucket{direction=\"out\","
+				  "le=\"0.050\"} 1\n"));
+	assert_non_null(strstr(s, "migtune_migration_downtime_seconds_sum{direction=\"out\"} "
+				  "0.042\n"));
+	free(s);
+	promtool_check(path);
 
 	metrics_stop(m);
 	s = slurp(path);
@@ -332,15 +467,69 @@ static void test_agent_file(void **state)
 	assert_int_equal(count_entries(dir), 1);
 
 	tracker_free(t, NULL);
+	stats_free(stats);
 	ring_writer_close(w, true);
 	tu_rmdir(dir);
 	urcu_memb_unregister_thread();
+}
+
+/* The counts behind the totals: rows per label set, "other" past the table, histogram edges,
+ * unknown values left out. */
+static void test_stats(void **state)
+{
+	struct agent_stats *st;
+	struct json_object *o, *rows, *h, *b;
+	char policy[16];
+
+	(void)state;
+	assert_int_equal(stats_new(&st), 0);
+	stats_action(st, "set-downtime", "applied", "adaptive");
+	stats_action(st, "set-downtime", "applied", "adaptive");
+	stats_action(st, "abort", "skipped", "adaptive");
+	for (int i = 0; i < 200; i++) {
+		snprintf(policy, sizeof(policy), "p%d", i);
+		stats_action(st, "hold", "advisory", policy);
+	}
+	stats_migration_end(st, "out", "completed", 10000, 300);   /* on the bounds: le=10, 0.3 */
+	stats_migration_end(st, "out", "failed", 7200001, -1);      /* beyond the last bound */
+	stats_migration_end(st, "in", "completed", -1, -1);         /* nothing known */
+	o = stats_json(st);
+	assert_true(json_object_object_get_ex(o, "actions", &rows));
+	assert_int_equal(json_object_array_length(rows), 96);       /* bounded */
+	h = json_object_array_get_idx(rows, 0);
+	assert_string_equal(jstr(h, "kind"), "set-downtime");
+	assert_int_equal(jint(h, "count"), 2);
+	h = json_object_array_get_idx(rows, 95);
+	assert_string_equal(jstr(h, "policy"), "other");
+	assert_int_equal(jint(h, "count"), 200 - (96 - 2 - 1));
+	assert_true(json_object_object_get_ex(o, "migrations", &rows));
+	assert_int_equal(json_object_array_length(rows), 3);
+	assert_true(json_object_object_get_ex(o, "duration", &rows));
+	assert_int_equal(json_object_array_length(rows), 1);         /* "in" had no duration */
+	h = json_object_array_get_idx(rows, 0);
+	assert_int_equal(jint(h, "count"), 2);
+	assert_int_equal(jint(h, "sum_ms"), 7210001);
+	b = json_object_array_get_idx(jarray(h, "buckets"), 1);      /* le 10 s */
+	assert_int_equal(json_object_get_int64(json_object_array_get_idx(b, 0)), 10000);
+	assert_int_equal(json_object_get_int64(json_object_array_get_idx(b, 1)), 1);
+	b = json_object_array_get_idx(jarray(h, "buckets"), 10);     /* le 7200 s: still 1 */
+	assert_int_equal(json_object_get_int64(json_object_array_get_idx(b, 1)), 1);
+	assert_true(json_object_object_get_ex(o, "downtime", &rows));
+	h = json_object_array_get_idx(rows, 0);
+	assert_int_equal(jint(h, "count"), 1);
+	b = json_object_array_get_idx(jarray(h, "buckets"), 4);      /* le 0.2 s */
+	assert_int_equal(json_object_get_int64(json_object_array_get_idx(b, 1)), 0);
+	b = json_object_array_get_idx(jarray(h, "buckets"), 5);      /* le 0.3 s */
+	assert_int_equal(json_object_get_int64(json_object_array_get_idx(b, 1)), 1);
+	json_object_put(o);
+	stats_free(st);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_escape_label),
+		cmocka_unit_test(test_stats),
 		cmocka_unit_test(test_render_format),
 		cmocka_unit_test(test_write_atomic),
 		cmocka_unit_test(test_agent_file),
