@@ -19,6 +19,11 @@ $(B)/tests/test-ring-threads: $(B)/tests/shm/test_ring_threads.o $(RING_OBJS)
 	$(LINK) -o $@ $^ -lpthread -lrt
 
 UNIT_TESTS += $(B)/tests/test-ring $(B)/tests/test-ring-stress $(B)/tests/test-ring-threads
+UNIT_TESTS += $(B)/tests/test-fuzz-flags
+$(B)/tests/test-fuzz-flags: tests/shm/test-fuzz-flags.sh
+	@mkdir -p $(@D)
+	printf '#!/bin/sh\nexec %s/tests/shm/test-fuzz-flags.sh "%s" "%s"\n' "$(CURDIR)" \
+	  "$(MAKE)" "$(CURDIR)" > $@ && chmod +x $@
 TSAN_TESTS += $(B)/tests/test-ring-threads
 
 # Benchmark: always an optimised, uninstrumented build.
@@ -29,9 +34,12 @@ BENCHES += bench-ring
 bench-ring: $(B)/bench/bench-ring
 	$(B)/bench/bench-ring
 
-# libFuzzer target over arbitrary segment bytes.
+# libFuzzer target over arbitrary segment bytes.  Every sanitizer finding stops the run
+# (-fno-sanitize-recover=all): a UBSan report that only printed would end in "Done" with no
+# artifact.  tests/shm/test-fuzz-flags.sh checks that every module's fuzzers say so.
 FUZZ_CC ?= clang
-FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -I. -Ishm $(URCU_ATOMIC_CFLAGS)
+FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -D_GNU_SOURCE \
+              -I. -Ishm $(URCU_ATOMIC_CFLAGS)
 $(B)/fuzz/fuzz-ring: tests/shm/fuzz_ring.c shm/ring.c shm/ring.h
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ tests/shm/fuzz_ring.c shm/ring.c -lpthread -lrt
