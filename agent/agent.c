@@ -188,7 +188,9 @@ int agent_new(const struct agent_config *cfg, struct agent **ret, char *err, siz
 	if (r < 0) {
 		snprintf(err, errlen, "cannot open ring %s: %s%s", cfg->ring_name, strerror(-r),
 			 r == -EBUSY ? " (another migtuned is running; stop it first)" :
-			 r == -EACCES ? " (run as root)" : "");
+			 r == -EACCES ? " (run as root)" :
+			 r == -EPERM ? " (another user's file holds that name and may not be removed by "
+				       "this user: remove it as root)" : "");
 		goto fail;
 	}
 	{

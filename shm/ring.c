@@ -151,6 +151,28 @@ static size_t layout_size(uint32_t slots, uint32_t domains, uint64_t *ret_dom_of
 	return (size_t)(slot_off + (uint64_t)slots * RING_SLOT_SIZE);
 }
 
+/* ---- who may have written the segment ------------------------------------------------------ */
+
+/* Whether the file behind fd can only have been written by `owner` (or, for readers, one of the
+ * owners they accept): a regular file, one link, owned by them, writable by nobody else.  /dev/shm
+ * is world-writable: anyone can create the name first, or link, or hand over a FIFO.  -EPERM when
+ * it fails: the caller must neither adopt nor believe it. */
+static int segment_trusted(int fd, const uid_t *owners, size_t n_owners, struct stat *ret_st)
+{
+	struct stat st;
+	bool owned = false;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (ret_st)
+		*ret_st = st;
+	for (size_t i = 0; i < n_owners; i++)
+		owned |= st.st_uid == owners[i];
+	if (!S_ISREG(st.st_mode) || st.st_nlink != 1 || !owned || (st.st_mode & (S_IWGRP | S_IWOTH)))
+		return -EPERM;
+	return 0;
+}
+
 /* ---- writer ---------------------------------------------------------------------------------- */
 
 struct ring_writer {
@@ -214,13 +236,16 @@ static void writer_claim(struct ring_writer *w, uint32_t hb_ms)
 	ring_store(&h->writer_state, RING_WRITER_RUNNING);
 }
 
-static int zero_fill(int fd, size_t len)
+/* Allocates every page of the segment now, so that a full /dev/shm fails here with -ENOSPC
+ * rather than as SIGBUS at some later append.  `fresh`: the file holds nothing yet, and where the
+ * filesystem cannot fallocate, zeros are written instead. */
+static int zero_fill(int fd, size_t len, bool fresh)
 {
 	int r = posix_fallocate(fd, 0, (off_t)len);
 
 	if (r == 0)
 		return 0;
-	if (r != EOPNOTSUPP && r != EINVAL)
+	if ((r != EOPNOTSUPP && r != EINVAL) || !fresh)
 		return -r;
 	/* no fallocate: write the zeros so every page exists now rather than SIGBUS later */
 	{
@@ -242,18 +267,27 @@ static int zero_fill(int fd, size_t len)
 	return 0;
 }
 
-/* A dead writer's segment of the same geometry is adopted: its records stay, the head goes on. */
+/* A dead writer's segment of the same geometry is adopted: its records stay, the head goes on.
+ * Only one this user alone could have written (segment_trusted): anything else is -EPERM and gets
+ * replaced, never mapped, since a planted file's owner could also shrink it under us (SIGBUS). */
 static int writer_adopt(struct ring_writer *w, int fd, const struct ring_create_opts *o,
 			size_t want_len)
 {
-	struct stat st;
+	uid_t self = geteuid();
+	struct stat st = { 0 };
 	void *mem;
 	int r;
 
-	if (fstat(fd, &st) < 0)
-		return -errno;
+	r = segment_trusted(fd, &self, 1, &st);
+	if (r < 0)
+		return r;
 	if ((size_t)st.st_size != want_len)
 		return -ESTALE;
+	/* Allocated like a new one: pages a previous owner left as holes would otherwise be
+	 * allocated on first write, and a full /dev/shm would raise SIGBUS then. */
+	r = zero_fill(fd, want_len, false);
+	if (r < 0)
+		return r;
 	mem = mmap(NULL, want_len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (mem == MAP_FAILED)
 		return -errno;
@@ -315,7 +349,7 @@ static int writer_create(struct ring_writer *w, const struct ring_create_opts *o
 		r = -errno;
 		goto fail;
 	}
-	r = zero_fill(fd, len);
+	r = zero_fill(fd, len, true);
 	if (r < 0)
 		goto fail;
 	mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -348,6 +382,60 @@ fail:
 	close(fd);
 	shm_unlink(o->name);
 	return r;
+}
+
+/* Opens an existing segment of that name for adoption.  A name that is not even a file this user
+ * can open read-write (a symbolic link: ELOOP with O_NOFOLLOW; a socket; another user's file) is
+ * -EPERM, like a file that fails segment_trusted(): replaced, never used.  O_NONBLOCK: a FIFO
+ * planted under the name must not block the open. */
+static int writer_open_existing(const char *name, int *ret_fd)
+{
+	int fd = shm_open(name, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0);
+
+	if (fd >= 0) {
+		*ret_fd = fd;
+		return 0;
+	}
+	switch (errno) {
+	case ELOOP: case ENXIO: case EACCES: case EPERM: case EISDIR: case ETXTBSY:
+		return -EPERM;
+	default:
+		return -errno;
+	}
+}
+
+/* Create-or-replace, never adopt what this user cannot vouch for: a new segment is created with
+ * O_EXCL; an existing one is adopted only when segment_trusted() and of the same geometry with no
+ * live writer, otherwise unlinked and created anew.  Someone racing to plant the name again in
+ * between only makes the O_EXCL create fail once more: a bounded number of rounds, then -EEXIST. */
+static int writer_create_or_adopt(struct ring_writer *w, const struct ring_create_opts *o,
+				  size_t len, uint64_t dom_off, uint64_t slot_off)
+{
+	for (int round = 0; round < 8; round++) {
+		int fd = -1, r;
+
+		r = writer_create(w, o, len, dom_off, slot_off);
+		if (r != -EEXIST)
+			return r;
+		r = writer_open_existing(o->name, &fd);
+		if (r == -ENOENT)
+			continue;               /* gone since: create again */
+		if (r == 0) {
+			r = writer_adopt(w, fd, o, len);
+			close(fd);
+		}
+		if (r == 0 || (r != -ESTALE && r != -EPERM))
+			return r;
+		/* Not adoptable (other geometry, ABI or garbage) and not live (-ESTALE), or not ours
+		 * alone (-EPERM, replaced even when told to keep stale segments: its history may be
+		 * forged).  An -EPERM from the unlink is the one error left: another user's file that
+		 * this user may not remove (not root, sticky /dev/shm). */
+		if (r == -ESTALE && o->keep_stale)
+			return -EEXIST;
+		if (shm_unlink(o->name) < 0 && errno != ENOENT)
+			return errno == EACCES ? -EPERM : -errno;
+	}
+	return -EEXIST;
 }
 
 int ring_writer_open(const struct ring_create_opts *opts, struct ring_writer **ret)
@@ -386,26 +474,7 @@ int ring_writer_open(const struct ring_create_opts *opts, struct ring_writer **r
 	w->domain_mask = o.domain_slots - 1;
 	len = layout_size(o.slot_count, o.domain_slots, &dom_off, &slot_off);
 
-	r = writer_create(w, &o, len, dom_off, slot_off);
-	if (r == -EEXIST) {
-		int fd = shm_open(o.name, O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0);
-
-		if (fd < 0) {
-			r = -errno;
-		} else {
-			r = writer_adopt(w, fd, &o, len);
-			close(fd);
-		}
-		if (r == -ESTALE) {
-			/* not adoptable (other geometry, ABI or garbage) and not live: replace */
-			if (o.keep_stale)
-				r = -EEXIST;
-			else if (shm_unlink(o.name) < 0)
-				r = -errno;
-			else
-				r = writer_create(w, &o, len, dom_off, slot_off);
-		}
-	}
+	r = writer_create_or_adopt(w, &o, len, dom_off, slot_off);
 	if (r < 0) {
 		pthread_mutex_destroy(&w->domain_lock);
 		free(w);
@@ -551,18 +620,22 @@ static int reader_init(struct ring_reader *r)
 	return 0;
 }
 
-int ring_reader_open(const char *name, struct ring_reader **ret)
+int ring_reader_open_owner(const char *name, uid_t owner, struct ring_reader **ret)
 {
+	const uid_t owners[] = { 0, geteuid(), owner };
 	struct ring_reader *r;
 	struct stat st;
 	void *mem;
 	int fd, err;
 
-	fd = shm_open(name ? name : RING_DEFAULT_NAME, O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0);
+	/* O_NOFOLLOW: a symbolic link is refused as untrusted (ELOOP); O_NONBLOCK: a FIFO planted
+	 * under the name must not hang the reader before fstat shows what it is. */
+	fd = shm_open(name ? name : RING_DEFAULT_NAME,
+		      O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0);
 	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0) {
-		err = -errno;
+		return errno == ELOOP || errno == ENXIO ? -EPERM : -errno;
+	err = segment_trusted(fd, owners, owner == (uid_t)-1 ? 2 : 3, &st);
+	if (err < 0) {
 		close(fd);
 		return err;
 	}
@@ -590,6 +663,11 @@ int ring_reader_open(const char *name, struct ring_reader **ret)
 	}
 	*ret = r;
 	return 0;
+}
+
+int ring_reader_open(const char *name, struct ring_reader **ret)
+{
+	return ring_reader_open_owner(name, (uid_t)-1, ret);
 }
 
 int ring_reader_open_mem(const void *mem, size_t len, struct ring_reader **ret)

@@ -275,12 +275,17 @@ struct ring_create_opts {
 	mode_t mode;                   /* default 0640 */
 	gid_t gid;                     /* (gid_t)-1: leave the creator's group */
 	uint32_t heartbeat_interval_ms;/* default 1000 */
-	bool keep_stale;               /* refuse to replace a dead writer's segment (-EEXIST) */
+	bool keep_stale;               /* refuse to replace a stale segment of ours (-EEXIST) */
 };
 
-/* Creates the segment, or replaces one left by a writer that is no longer running.  A live
- * writer's segment is never touched: -EBUSY.  -EACCES, -ENOSPC (no room in /dev/shm: the segment is
- * zero-filled, not just truncated, so this shows here rather than as SIGBUS later), -EINVAL. */
+/* Creates the segment (O_EXCL), adopts the one a writer of this user left when it stopped or died
+ * (same geometry: records kept), or replaces whatever else holds the name: a segment of another
+ * geometry or ABI, and anything this user cannot vouch for (another owner, links, a non-regular
+ * file, writable by others) is unlinked and created anew, never adopted.  A live writer's segment
+ * is never touched: -EBUSY.  -EPERM (another user's file that this user may not remove), -EEXIST
+ * (a stale segment kept on request, or the name planted again and again while replacing it),
+ * -EACCES, -ENOSPC (no room in /dev/shm: every page is allocated at creation and adoption, so this
+ * shows here rather than as SIGBUS later), -EINVAL. */
 int ring_writer_open(const struct ring_create_opts *opts, struct ring_writer **ret);
 void ring_writer_close(struct ring_writer *w, bool unlink);
 /* Appends one record; never blocks.  Returns 0, or -ENOBUFS when dropped on slot contention. */
@@ -307,10 +312,16 @@ enum ring_writer_liveness {
 	RING_STOPPED = 4,   /* writer shut down cleanly */
 };
 
-/* Opens read-only.  Errors: -ENOENT (no segment: agent not running), -EACCES, -EPROTO (not a
- * migtune ring or corrupt header), -EPROTONOSUPPORT (other ABI major), -EBADMSG (sizes do not fit
- * the segment). */
+/* Opens read-only a segment that only root or the calling user can have written: a regular
+ * file with one link, owned by one of them, writable by no group or other.  Errors: -ENOENT (no
+ * segment: agent not running), -EACCES (not allowed to read it), -EPERM (untrusted: another
+ * owner, a link, a FIFO, or writable by others; anyone can create names in /dev/shm), -EPROTO (not
+ * a migtune ring or corrupt header), -EPROTONOSUPPORT (other ABI major), -EBADMSG (sizes do not
+ * fit the segment), -EAGAIN (being initialised). */
 int ring_reader_open(const char *name, struct ring_reader **ret);
+/* The same, trusting also segments owned by `owner` (a writer run as that user); (uid_t)-1 adds
+ * nobody. */
+int ring_reader_open_owner(const char *name, uid_t owner, struct ring_reader **ret);
 /* Same over caller-owned bytes (dump files, fuzzing).  The memory must outlive the reader. */
 int ring_reader_open_mem(const void *mem, size_t len, struct ring_reader **ret);
 void ring_reader_close(struct ring_reader *r);

@@ -150,9 +150,13 @@ static int ring_error(const char *what, int r)
 			"another ring with --ring, or read a saved segment with --segment)\n", what);
 		return EXIT_NO_RING;
 	case -EACCES:
-	case -EPERM:
 		fprintf(stderr, "migdump: permission denied reading %s (run as root or as a member of "
 			"the ring's group)\n", what);
+		return EXIT_PERM;
+	case -EPERM:
+		fprintf(stderr, "migdump: refusing %s: not a file that only root or you could have "
+			"written (another user may have planted it: remove it and restart migtuned)\n",
+			what);
 		return EXIT_PERM;
 	case -EPROTONOSUPPORT:
 		fprintf(stderr, "migdump: %s has another ABI version or byte order than this migdump "

@@ -156,9 +156,13 @@ static int open_live(const struct opts *o, struct live *l)
 			"(start it, or name another ring with --ring)\n", n);
 		return EXIT_NO_RING;
 	case -EACCES:
-	case -EPERM:
 		fprintf(stderr, "migtop: permission denied reading /dev/shm/%s (run as root or as a "
 			"member of the ring's group)\n", n);
+		return EXIT_PERM;
+	case -EPERM:
+		fprintf(stderr, "migtop: refusing /dev/shm/%s: not a file that only root or you could "
+			"have written (another user may have planted it: remove it and restart "
+			"migtuned)\n", n);
 		return EXIT_PERM;
 	case -EPROTONOSUPPORT: {
 		int maj = peek_abi_major(o->ring);

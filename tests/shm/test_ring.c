@@ -8,10 +8,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -509,6 +513,280 @@ static void test_killed_writer(void **state)
 	ring_reader_close(r);
 }
 
+/* ---- trust: who may have written the segment ------------------------------------------------- */
+
+#define COULD_NOT_RUN 77        /* the child never became the other user: not a verdict */
+
+static char shm_path[96];
+
+static const char *path_of(const char *name)
+{
+	snprintf(shm_path, sizeof(shm_path), "/dev/shm%s", name);
+	return shm_path;
+}
+
+/* Runs fn(arg) in a child process as user `nobody`; returns its exit status.  Needs root to switch
+ * users: the caller skips (loudly) otherwise.  A child that could not switch exits COULD_NOT_RUN,
+ * which fails the test as such rather than passing for a refusal. */
+static int as_nobody(int (*fn)(void *), void *arg, uid_t *ret_uid)
+{
+	struct passwd *pw = getpwnam("nobody");
+	int status;
+	pid_t pid;
+
+	if (!pw)
+		fail_msg("no user 'nobody' on this system: cannot test another user's segment");
+	*ret_uid = pw->pw_uid;
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if (setgroups(0, NULL) < 0 || setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0 ||
+		    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0 || geteuid() != pw->pw_uid)
+			_exit(COULD_NOT_RUN);
+		_exit(fn(arg));
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	if (!WIFEXITED(status))
+		fail_msg("the child running as nobody died (status %#x)", status);
+	if (WEXITSTATUS(status) == COULD_NOT_RUN)
+		fail_msg("could not run as nobody (setresuid failed): nothing was tested");
+	return WEXITSTATUS(status);
+}
+
+static bool skip_unless_root(const char *what)
+{
+	if (geteuid() == 0)
+		return false;
+	print_message("SKIPPED: %s needs root\n", what);
+	return true;
+}
+
+/* The bytes of a valid segment whose writer stopped: what a planted copy looks like. */
+struct planted { const char *name; const uint8_t *bytes; size_t len; mode_t mode; };
+
+static uint8_t *valid_segment_bytes(size_t *ret_len)
+{
+	struct ring_writer *w = open_writer(16, 4);
+	struct ring_agent ag = { .kind = RING_AGENT_NOTE, .pid = 4242 };
+	uint8_t *seg;
+
+	assert_int_equal(ring_append(w, RING_REC_AGENT, RING_NO_DOMAIN, &ag, sizeof(ag)), 0);
+	ring_writer_close(w, false);
+	seg = segment_copy(ret_len);
+	shm_unlink(shm_name);
+	return seg;
+}
+
+static int plant(void *arg)
+{
+	const struct planted *p = arg;
+	int fd = shm_open(p->name, O_RDWR | O_CREAT | O_EXCL, p->mode);
+
+	if (fd < 0)
+		return 10;
+	if (fchmod(fd, p->mode) < 0 || write(fd, p->bytes, p->len) != (ssize_t)p->len)
+		return 11;
+	close(fd);
+	return 0;
+}
+
+/* Plants, as nobody and through fn, a copy of a valid segment under shm_name (skips unless root).
+ * Returns the copy's bytes, to be freed. */
+static uint8_t *plant_as_nobody(int (*fn)(void *), struct planted *p, uid_t *ret_nobody)
+{
+	uint8_t *seg;
+
+	if (skip_unless_root("acting as another user"))
+		skip();
+	seg = valid_segment_bytes(&p->len);
+	p->name = shm_name;
+	p->bytes = seg;
+	p->mode = 0644;
+	assert_int_equal(as_nobody(fn, p, ret_nobody), 0);
+	return seg;
+}
+
+static void assert_fresh_own_segment(struct ring_writer *w, ino_t planted_ino)
+{
+	struct stat st;
+
+	assert_int_equal(ring_writer_head(w), 0);          /* nothing of the planted history */
+	assert_int_equal(lstat(path_of(shm_name), &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	assert_int_equal(st.st_uid, geteuid());
+	assert_int_equal(st.st_nlink, 1);
+	assert_int_equal(st.st_mode & 07777, 0640);
+	assert_true(st.st_ino != planted_ino);
+}
+
+/* Before the agent's first start any local user can create the name with a valid header of a
+ * stopped writer.  The writer must not adopt it (the file would stay that user's: forge, erase,
+ * or truncate it for SIGBUS), and readers must refuse it. */
+static void test_planted_by_another_user(void **state)
+{
+	struct ring_reader *r = NULL;
+	struct ring_writer *w;
+	struct planted p;
+	struct stat st;
+	uid_t nobody;
+	uint8_t *seg = plant_as_nobody(plant, &p, &nobody);
+
+	assert_int_equal(stat(path_of(shm_name), &st), 0);
+	assert_int_equal(st.st_uid, nobody);
+
+	/* readers: one clear refusal, unless that user is the configured owner */
+	assert_int_equal(ring_reader_open(shm_name, &r), -EPERM);
+	assert_int_equal(ring_reader_open_owner(shm_name, nobody, &r), 0);
+	ring_reader_close(r);
+
+	/* the writer replaces it, geometry and header notwithstanding */
+	w = open_writer(16, 4);
+	assert_fresh_own_segment(w, st.st_ino);
+	assert_int_equal(ring_reader_open(shm_name, &r), 0);
+	ring_reader_close(r);
+	ring_writer_close(w, true);
+	free(seg);
+}
+
+static int plant_symlink(void *arg)
+{
+	const struct planted *p = arg;
+	char target[128];
+	int rc = plant(arg);
+
+	if (rc)
+		return rc;
+	snprintf(target, sizeof(target), "%s-target", path_of(p->name));
+	/* the planted file moves aside and the name becomes a link to it */
+	if (rename(path_of(p->name), target) < 0 || symlink(target, path_of(p->name)) < 0)
+		return 12;
+	return 0;
+}
+
+static void test_planted_symlink(void **state)
+{
+	struct ring_reader *r = NULL;
+	struct ring_writer *w;
+	struct planted p;
+	char target[128];
+	struct stat st;
+	uid_t nobody;
+	uint8_t *seg = plant_as_nobody(plant_symlink, &p, &nobody);
+
+	snprintf(target, sizeof(target), "%s-target", path_of(shm_name));
+	assert_int_equal(lstat(path_of(shm_name), &st), 0);
+	assert_true(S_ISLNK(st.st_mode));
+
+	assert_int_equal(ring_reader_open(shm_name, &r), -EPERM);
+	assert_int_equal(ring_reader_open_owner(shm_name, nobody, &r), -EPERM); /* a link, still */
+	w = open_writer(16, 4);
+	assert_fresh_own_segment(w, 0);
+	ring_writer_close(w, true);
+	/* the link was replaced, not followed: its target is as planted */
+	assert_int_equal(stat(target, &st), 0);
+	assert_int_equal(st.st_uid, nobody);
+	assert_int_equal(st.st_size, (off_t)p.len);
+	unlink(target);
+	free(seg);
+}
+
+/* Segments of this very user that someone else could still have written: a second link to the
+ * file, group- or world-writable, not a regular file.  Replaced, and refused by readers. */
+static void test_own_segment_not_vouched_for(void **state)
+{
+	struct ring_reader *r = NULL;
+	struct ring_writer *w;
+	char other[128];
+	struct stat st;
+
+	/* a second link */
+	w = open_writer(16, 4);
+	assert_int_equal(ring_append(w, RING_REC_AGENT, RING_NO_DOMAIN,
+				     &(struct ring_agent){ .kind = RING_AGENT_NOTE }, sizeof(struct ring_agent)), 0);
+	ring_writer_close(w, false);
+	snprintf(other, sizeof(other), "%s-link", path_of(shm_name));
+	unlink(other);
+	assert_int_equal(link(path_of(shm_name), other), 0);
+	assert_int_equal(ring_reader_open(shm_name, &r), -EPERM);
+	assert_int_equal(stat(other, &st), 0);
+	w = open_writer(16, 4);
+	assert_fresh_own_segment(w, st.st_ino);
+	ring_writer_close(w, false);
+	unlink(other);
+
+	/* writable by others */
+	assert_int_equal(chmod(path_of(shm_name), 0666), 0);
+	assert_int_equal(ring_reader_open(shm_name, &r), -EPERM);
+	assert_int_equal(chmod(path_of(shm_name), 0620), 0);
+	assert_int_equal(ring_reader_open(shm_name, &r), -EPERM);
+	assert_int_equal(stat(path_of(shm_name), &st), 0);
+	w = open_writer(16, 4);
+	assert_fresh_own_segment(w, st.st_ino);
+	ring_writer_close(w, true);
+
+	/* a FIFO: neither end may block on it */
+	assert_int_equal(mkfifo(path_of(shm_name), 0600), 0);
+	alarm(10);
+	assert_int_equal(ring_reader_open(shm_name, &r), -EPERM);
+	w = open_writer(16, 4);
+	alarm(0);
+	assert_fresh_own_segment(w, 0);
+	ring_writer_close(w, true);
+}
+
+/* A segment adopted after a restart gets every page allocated first, as a new one does: a hole
+ * (left by whoever wrote it last, or punched since) would otherwise be allocated by the first
+ * access to it, and on a full /dev/shm that access raises SIGBUS and kills the agent.  Played out
+ * on a 1 MiB tmpfs mounted over /dev/shm in a mount namespace of a child process (root only). */
+static int adopt_on_full_tmpfs(void)
+{
+	struct ring_create_opts o = { .name = shm_name, .slot_count = 1024, .domain_slots = 4,
+				      .gid = (gid_t)-1 };
+	static const char chunk[4096];
+	struct ring_writer *w = NULL;
+	int fd, filler, r;
+
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	    mount("tmpfs", "/dev/shm", "tmpfs", 0, "size=1m,mode=1777") < 0)
+		return COULD_NOT_RUN;
+	if (ring_writer_open(&o, &w) < 0)
+		return 20;
+	ring_writer_close(w, false);
+	fd = shm_open(shm_name, O_RDWR, 0);
+	if (fd < 0 || fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 65536, 65536) < 0)
+		return 21;
+	close(fd);
+	filler = open("/dev/shm/filler", O_WRONLY | O_CREAT | O_EXCL, 0600);
+	if (filler < 0)
+		return 22;
+	while (write(filler, chunk, sizeof(chunk)) == (ssize_t)sizeof(chunk))
+		;
+	r = ring_writer_open(&o, &w);
+	return r == -ENOSPC ? 0 : 30;
+}
+
+static void test_adoption_allocates(void **state)
+{
+	int status;
+	pid_t pid;
+
+	if (skip_unless_root("mounting a small tmpfs over /dev/shm"))
+		skip();
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		signal(SIGBUS, SIG_DFL);        /* the verdict is the parent's: no handler here */
+		_exit(adopt_on_full_tmpfs());
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	if (WIFSIGNALED(status))
+		fail_msg("adopting a segment with a hole on a full /dev/shm died of signal %d",
+			 WTERMSIG(status));
+	if (WEXITSTATUS(status) == COULD_NOT_RUN)
+		fail_msg("could not mount a small tmpfs in a mount namespace: nothing was tested");
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 static void test_uuid(void **state)
 {
 	uint8_t u[16];
@@ -540,6 +818,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_domain_table, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_clock_mapping, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_killed_writer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_planted_by_another_user, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_planted_symlink, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_own_segment_not_vouched_for, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_adoption_allocates, setup, teardown),
 		cmocka_unit_test(test_uuid),
 	};
 
