@@ -599,7 +599,8 @@ struct ring_reader {
 	const struct ring_domain *domains;
 	uint64_t mask;
 	uint64_t cursor;
-	uint64_t pending_since_ns;      /* cursor's slot not yet committed since then */
+	uint64_t pending_since_ns;      /* a wait for uncommitted slots began then (0: none) */
+	uint64_t pending_limit;         /* ... for the positions below this head */
 	uint64_t known_head;            /* last head read: records below it may be committed */
 	uint64_t corrupt;
 };
@@ -721,6 +722,7 @@ void ring_reader_seek(struct ring_reader *r, uint64_t seq)
 	r->cursor = seq < oldest ? oldest : seq > head ? head : seq;
 	r->known_head = head;
 	r->pending_since_ns = 0;
+	r->pending_limit = 0;
 }
 
 void ring_reader_seek_oldest(struct ring_reader *r) { ring_reader_seek(r, 0); }
@@ -796,6 +798,11 @@ int ring_record_validate(const struct ring_record *rec)
 
 int ring_read(struct ring_reader *r, struct ring_record *ret, uint64_t *ret_seq, uint64_t *lost)
 {
+	/* The writer's liveness (files under /proc) is looked up once per call, when a slot first
+	 * needs it, not once per uncommitted slot: a ring full of them must not cost a lookup each. */
+	int liveness = 0;
+	uint64_t now = 0;
+
 	for (;;) {
 		const struct ring_slot *slot;
 		struct ring_record rec;
@@ -820,7 +827,6 @@ int ring_read(struct ring_reader *r, struct ring_record *ret, uint64_t *ret_seq,
 		slot = &r->slots[c & r->mask];
 		s1 = ring_load(&slot->seq);
 		if (s1 == want) {
-			r->pending_since_ns = 0;
 			ring_rmb();     /* seq before data: pairs with the writer's wmb before "committed" */
 			ring_copy_out(&rec, &slot->rec, sizeof(rec));
 			ring_rmb();     /* data before the re-check: pairs with the writer's wmb after "writing" */
@@ -850,25 +856,29 @@ int ring_read(struct ring_reader *r, struct ring_record *ret, uint64_t *ret_seq,
 			if (lost)
 				*lost += head - r->geo.slot_count - c;
 			r->cursor = head - r->geo.slot_count;
-			r->pending_since_ns = 0;
 			continue;
 		}
 		if (s1 > want) {        /* a later lap overwrote it before we got here */
 			if (lost)
 				(*lost)++;
 			r->cursor++;
-			r->pending_since_ns = 0;
 			continue;
 		}
 		/* Claimed but not committed yet (or never: a writer dropped it, or died while
-		 * writing).  Wait a bounded time for a live writer, none for a dead one. */
+		 * writing).  A dead or stopped writer gets no time.  A live one gets one timeout for
+		 * every position claimed when the wait began, not one per slot: once it has passed,
+		 * the rest of them are counted lost without waiting again. */
 		if (!r->is_mem) {
-			uint64_t now = ring_now_mono_ns();
-			int l = ring_reader_liveness(r, now);
-
-			if (l == RING_LIVE || l == RING_STALLED) {
-				if (r->pending_since_ns == 0)
+			if (!liveness) {
+				now = ring_now_mono_ns();
+				liveness = ring_reader_liveness(r, now);
+			}
+			if (liveness == RING_LIVE || liveness == RING_STALLED) {
+				if (r->pending_since_ns == 0 || c >= r->pending_limit) {
 					r->pending_since_ns = now;
+					r->pending_limit = head;
+					return 0;
+				}
 				if (now - r->pending_since_ns < PENDING_TIMEOUT_NS)
 					return 0;
 			}
@@ -876,7 +886,6 @@ int ring_read(struct ring_reader *r, struct ring_record *ret, uint64_t *ret_seq,
 		if (lost)
 			(*lost)++;
 		r->cursor++;
-		r->pending_since_ns = 0;
 	}
 }
 

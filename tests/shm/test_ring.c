@@ -513,6 +513,123 @@ static void test_killed_writer(void **state)
 	ring_reader_close(r);
 }
 
+/* ---- uncommitted slots: bounded reading ------------------------------------------------------ */
+
+/* Positions claimed in the segment but never committed (a writer that dropped them or died
+ * mid-record, or a hostile segment made of nothing else): `holes` of them after `before` records,
+ * then `after` records.  The head is moved through a second, writable mapping. */
+static void append_notes(struct ring_writer *w, uint32_t from, uint32_t n)
+{
+	struct ring_agent ag = { .kind = RING_AGENT_NOTE };
+
+	for (uint32_t i = 0; i < n; i++) {
+		ag.pid = from + i;
+		assert_int_equal(ring_append(w, RING_REC_AGENT, RING_NO_DOMAIN, &ag, sizeof(ag)), 0);
+	}
+}
+
+static void claim_holes(uint64_t holes)
+{
+	int fd = shm_open(shm_name, O_RDWR, 0);
+	struct ring_header *h;
+
+	assert_true(fd >= 0);
+	h = mmap(NULL, RING_HEADER_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	assert_true(h != MAP_FAILED);
+	close(fd);
+	__atomic_fetch_add(&h->head, holes, __ATOMIC_SEQ_CST);
+	munmap(h, RING_HEADER_SIZE);
+}
+
+/* read(2) calls this process has made so far (/proc/self/io): what looking up a writer's
+ * liveness costs, counted instead of timed. */
+static uint64_t read_syscalls(void)
+{
+	char buf[512];
+	unsigned long long v = 0;
+	const char *p;
+	ssize_t n;
+	int fd = open("/proc/self/io", O_RDONLY);
+
+	if (fd < 0)
+		fail_msg("/proc/self/io cannot be read: cannot count the reader's lookups");
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	assert_true(n > 0);
+	buf[n] = '\0';
+	p = strstr(buf, "syscr:");
+	assert_non_null(p);
+	assert_int_equal(sscanf(p, "syscr: %llu", &v), 1);
+	return v;
+}
+
+/* A writer that died with thousands of claimed, uncommitted positions: the reader counts them
+ * lost after one look at its liveness, not one per slot (a hostile 128 MiB ring of such slots
+ * took seconds to read). */
+static void test_dead_writer_holes_one_lookup(void **state)
+{
+	struct ring_reader *r = NULL;
+	struct ring_record rec;
+	uint64_t lost = 0, n = 0, before, after;
+	int status;
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct ring_writer *w = open_writer(4096, 4);
+
+		append_notes(w, 0, 10);
+		claim_holes(3000);
+		append_notes(w, 10, 10);
+		_exit(0);               /* dies as a writer: no clean stop */
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+
+	assert_int_equal(ring_reader_open(shm_name, &r), 0);
+	assert_int_equal(ring_reader_liveness(r, ring_now_mono_ns()), RING_DEAD);
+	before = read_syscalls();
+	while (ring_read(r, &rec, NULL, &lost) == 1)
+		n++;
+	after = read_syscalls();
+	assert_int_equal(n, 20);
+	assert_int_equal(lost, 3000);
+	/* one lookup reads /proc a couple of times; 3000 lookups would read it thousands of times */
+	if (after - before > 50)
+		fail_msg("reading 3000 uncommitted slots made %llu read calls: liveness looked up per slot",
+			 (unsigned long long)(after - before));
+	ring_reader_close(r);
+}
+
+/* A live writer whose claimed positions stay uncommitted (a hole): the reader waits one timeout
+ * (200 ms) for all the positions claimed when it began to wait, then counts every one of them lost
+ * at once and goes on, instead of waiting 200 ms per slot. */
+static void test_live_writer_holes_one_timeout(void **state)
+{
+	struct ring_writer *w = open_writer(1024, 4);
+	struct ring_reader *r = NULL;
+	struct ring_record rec;
+	uint64_t lost = 0, n = 0;
+
+	append_notes(w, 0, 5);
+	claim_holes(100);
+	append_notes(w, 5, 5);
+	assert_int_equal(ring_reader_open(shm_name, &r), 0);
+	while (ring_read(r, &rec, NULL, &lost) == 1)
+		n++;
+	assert_int_equal(n, 5);                 /* waiting at the first hole */
+	assert_int_equal(lost, 0);
+	usleep(300 * 1000);                     /* one timeout, and some */
+	while (ring_read(r, &rec, NULL, &lost) == 1) {
+		assert_int_equal(rec.u.agent.pid, n);
+		n++;
+	}
+	assert_int_equal(lost, 100);
+	assert_int_equal(n, 10);
+	ring_reader_close(r);
+	ring_writer_close(w, true);
+}
+
 /* ---- trust: who may have written the segment ------------------------------------------------- */
 
 #define COULD_NOT_RUN 77        /* the child never became the other user: not a verdict */
@@ -818,6 +935,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_domain_table, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_clock_mapping, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_killed_writer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dead_writer_holes_one_lookup, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_live_writer_holes_one_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_planted_by_another_user, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_planted_symlink, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_own_segment_not_vouched_for, setup, teardown),
