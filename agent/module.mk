@@ -1,7 +1,8 @@
 # agent/ — migtuned, the per-host agent.
 
 AGENT_SRCS := agent/agent.c agent/config.c agent/ctl.c agent/hooksock.c agent/jobstats.c \
-              agent/log.c agent/msgq.c agent/nic.c agent/sockutil.c agent/tracker.c agent/virt.c \
+              agent/log.c agent/msgq.c agent/nic.c agent/sockutil.c agent/virt.c \
+              agent/tracker.c agent/tracker_migration.c agent/tracker_ring.c agent/tracker_advice.c \
               agent/actuator.c agent/actuator_virt.c agent/dumper.c agent/metrics.c \
               agent/dirtyrate.c agent/stats.c
 AGENT_OBJS := $(patsubst %.c,$(B)/%.o,$(AGENT_SRCS))

@@ -10,6 +10,10 @@
  * The tracker itself never calls libvirt: virt.c feeds it events and job-stats samples, the hook
  * listener feeds it hook messages.  That keeps it drivable by tests and benchmarks through the same
  * entry points (tracker_ingest_sample is the seam for fabricated job stats).
+ *
+ * One API, four files (agent/tracker_impl.h maps them): the table (tracker.c), the migration
+ * lifecycle (tracker_migration.c), the ring records (tracker_ring.c), the policy seam
+ * (tracker_advice.c).
  */
 #ifndef MIGTUNE_AGENT_TRACKER_H
 #define MIGTUNE_AGENT_TRACKER_H
@@ -59,7 +63,7 @@ struct tracker_domain {
 	int nic_ifindex;                  /* 0 = unknown */
 	uint64_t finished_mono_ns;        /* when the migration ended, 0 while active */
 	void *virt_handle;                /* virDomainPtr owned by virt.c */
-	void *policy_state;               /* owned by the advisory seam (tracker.c) */
+	void *policy_state;               /* owned by the policy seam (tracker_advice.c) */
 	struct wire_policy owner_policy;  /* from the domain XML's metadata, via the hook */
 	/* The dirty rate measured before the current outgoing job, looked up once at its first
 	 * sample; prior.bps 0 = none. */

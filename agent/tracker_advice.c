@@ -1,0 +1,314 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The policy seam: between what the tracker observed and what the actuator does.  With every new
+ * sample of an outgoing migration it keeps the policy's per-job history and state
+ * (d->policy_state), fills the job's limits from the owner's settings (the domain XML's metadata:
+ * through the hook, then through libvirt by the actuator) and from the guest's dirty rate measured
+ * before the job, asks the policy, and hands each action to the actuator, which applies or records
+ * it and says whether it took.  Without an actuator (tests, benchmarks) the seam records the
+ * actions itself as advisories.  Nothing here calls libvirt but through the actuator.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/actuator.h"
+#include "agent/log.h"
+#include "agent/stats.h"
+#include "agent/strutil.h"
+#include "agent/tracker_impl.h"
+
+/* Per-migration state of the seam: the policy's history and its memory of what it decided, so
+ * an unchanged decision is not recorded again every 500 ms. */
+struct advice_state {
+	struct policy policy;            /* the tracker's, or the one the domain's owner named */
+	char policy_name[16];
+	struct mig_history hist;
+	struct policy_state st;
+	int last_kind;
+	int64_t last_value;
+	struct act_job job;              /* the actuator's view of this job */
+};
+
+static uint8_t to_mig_phase(uint8_t p)
+{
+	switch (p) {
+	case RING_PHASE_SETUP: return MIG_PHASE_SETUP;
+	case RING_PHASE_PRECOPY: return MIG_PHASE_PRECOPY;
+	case RING_PHASE_POSTCOPY: return MIG_PHASE_POSTCOPY;
+	case RING_PHASE_SUSPENDED: return MIG_PHASE_SUSPENDED;
+	case RING_PHASE_DONE: case RING_PHASE_FAILED: return MIG_PHASE_DONE;
+	default: return MIG_PHASE_PRECOPY;
+	}
+}
+
+/* The hook's report of the owner's settings over io (the configuration's, or the defaults). */
+static void owner_settings(const struct tracker_domain *d, struct act_settings *io)
+{
+	const struct wire_policy *p = &d->owner_policy;
+
+	if (p->present & WIRE_POL_NAME)
+		str_copy(io->policy, sizeof(io->policy), p->name);
+	if (p->present & WIRE_POL_SLA_DOWNTIME)
+		io->lim.sla_max_downtime_ms = p->sla_max_downtime_ms;
+	if (p->present & WIRE_POL_ALLOW_POSTCOPY)
+		io->lim.allow_postcopy = p->allow_postcopy != 0;
+	if (p->present & WIRE_POL_ALLOW_SUSPEND)
+		io->lim.allow_suspend = p->allow_suspend != 0;
+	if (p->present & WIRE_POL_BUDGET)
+		io->lim.budget_s_per_gib = p->budget_s_per_gib;
+}
+
+/* What the policy is told of the guest before its job (see tracker_prior_lookup). */
+static void prior_limits(const struct tracker_domain *d, struct mig_limits *io)
+{
+	io->prior_dirty_bps = d->prior.bps;
+	io->prior_dirty_period_ms = d->prior.bps ? d->prior.period_ms : 0;
+	io->prior_dirty_age_ms = d->prior.bps ? d->prior_age_ms : 0;
+}
+
+/* The policy of a new job: with an actuator, the one its settings name (the domain's metadata
+ * read through libvirt, over the hook's report, over the configuration); without, the owner's
+ * as the hook reported it, else the agent's.  NULL when there is none to ask. */
+static struct advice_state *advice_new(struct tracker *t, struct tracker_domain *d)
+{
+	struct advice_state *a = calloc(1, sizeof(*a));
+
+	if (!a)
+		return NULL;
+	if (t->act) {
+		struct act_settings base = *actuator_defaults(t->act);
+
+		owner_settings(d, &base);
+		actuator_job_init(&a->job, d->ring_index, d->name);
+		a->job.uuid = d->uuid;
+		actuator_load_settings(t->act, &a->job, d->virt_handle, &base);
+		if (policy_builtin(a->job.settings.policy, &a->policy) < 0) {
+			log_domain(LOG_WARNING, d->name, d->uuid, "%s: unknown policy '%s' in the "
+				   "domain's settings; using %s", d->name, a->job.settings.policy,
+				   t->policy_name);
+			str_copy(a->job.settings.policy, sizeof(a->job.settings.policy),
+				 t->policy_name);
+			if (t->have_policy)
+				a->policy = t->policy;
+			else
+				policy_builtin("none", &a->policy);
+		}
+		str_copy(a->policy_name, sizeof(a->policy_name), a->job.settings.policy);
+	} else if ((d->owner_policy.present & WIRE_POL_NAME) &&
+		   policy_builtin(d->owner_policy.name, &a->policy) == 0) {
+		str_copy(a->policy_name, sizeof(a->policy_name), d->owner_policy.name);
+	} else if (t->have_policy) {
+		a->policy = t->policy;
+		str_copy(a->policy_name, sizeof(a->policy_name), t->policy_name);
+	} else {
+		free(a);
+		return NULL;
+	}
+	policy_history_init(&a->hist);
+	policy_state_init(&a->policy, &a->st);
+	a->last_kind = -1;
+	return a;
+}
+
+static void to_mig_sample(const struct advice_state *a, const struct ring_sample *s,
+			  const struct tracker_nic_view *nic, struct mig_sample *ret)
+{
+	memset(ret, 0, sizeof(*ret));
+	ret->t_ms = s->elapsed_ms;
+	ret->iteration = s->iteration;
+	ret->page_size = s->page_size;
+	ret->data_total_bytes = s->data_total_bytes;
+	ret->data_processed_bytes = s->data_processed_bytes;
+	ret->data_remaining_bytes = s->data_remaining_bytes;
+	ret->mem_total_bytes = s->mem_total_bytes;
+	ret->mem_processed_bytes = s->mem_processed_bytes;
+	ret->mem_remaining_bytes = s->mem_remaining_bytes;
+	ret->memory_bps = s->memory_bps;
+	ret->dirty_pages_per_s = s->dirty_pages_per_s;
+	ret->expected_downtime_ms = s->expected_downtime_ms;
+	ret->downtime_limit_ms = s->downtime_limit_ms;
+	ret->bandwidth_limit_bps = (uint64_t)s->bandwidth_limit_mibs << 20;
+	ret->throttle_pct = s->throttle_pct;
+	ret->phase = to_mig_phase(s->phase);
+	ret->nic_carrier = nic ? nic->carrier : MIG_NIC_CARRIER_UNKNOWN;
+	ret->nic_tx_bps = (uint64_t)s->nic_tx_kibps * 1024;
+	ret->nic_rx_bps = (uint64_t)s->nic_rx_kibps * 1024;
+	/* While this migration sends, a NIC rate of 0 means the NIC has no rate yet (its first
+	 * sample).  The adaptive policy's headroom is the capacity minus the tenants' traffic:
+	 * without that traffic the capacity is withheld rather than offered whole.  (RHV's split of
+	 * the link speed does not depend on the traffic.) */
+	ret->nic_capacity_bps = nic && (s->nic_tx_kibps || a->policy.id != POLICY_ADAPTIVE) ?
+		nic->capacity_bps : 0;
+	ret->nic_errors_delta = nic ? nic->errors_delta : 0;
+	ret->nic_drops_delta = nic ? nic->drops_delta : 0;
+}
+
+/* The actuator's path: the policy decides with the job's settings, the actuator applies (or, in
+ * advisory mode, records) each action, and the policy learns which ones took. */
+static void act_decide(struct tracker *t, struct tracker_domain *d, struct advice_state *a,
+		       const struct ring_sample *s, const struct mig_sample *ms,
+		       const struct tracker_nic_view *nic, uint64_t mono_ns)
+{
+	const struct act_context ctx = {
+		.direction = s->direction, .phase = s->phase, .nic_carrier = ms->nic_carrier,
+		.nic_errors_delta = ms->nic_errors_delta, .nic_drops_delta = ms->nic_drops_delta,
+		.downtime_limit_ms = s->downtime_limit_ms,
+		.bandwidth_limit_mibs = s->bandwidth_limit_mibs,
+		.now_ns = mono_ns, .policy_name = a->policy_name,
+	};
+	struct policy_action acts[POLICY_MAX_ACTIONS];
+	struct mig_limits lim;
+	int n;
+
+	actuator_observe(t->act, &a->job, true, s->phase, mono_ns);
+	lim = a->job.settings.lim;
+	lim.postcopy_flag_set = a->job.postcopy_flag || (s->flags & RING_SAMPLE_F_POSTCOPY_FLAG);
+	lim.concurrent_on_nic = nic && nic->concurrent ? nic->concurrent : 1;
+	prior_limits(d, &lim);
+	n = policy_decide(&a->policy, &a->st, &a->hist, &lim, acts, POLICY_MAX_ACTIONS);
+	for (int i = 0; i < n; i++) {
+		int res = actuator_apply(t->act, &a->job, d->virt_handle, &acts[i], &ctx);
+
+		policy_applied(&a->policy, &a->st, &acts[i],
+			       res == RING_RES_APPLIED || res == RING_RES_ADVISORY);
+		if (res == RING_RES_ADVISORY)
+			tracker_count(&t->n_advisories);
+		str_copy(d->cur.advice, sizeof(d->cur.advice), acts[i].text);
+	}
+}
+
+/* Without an actuator: every new decision is recorded as an advisory, never applied.  Telling
+ * the policy it "took" lets the record show the whole sequence it would have followed. */
+static void advisory_decide(struct tracker *t, struct tracker_domain *d, struct advice_state *a,
+			    const struct ring_sample *s, const struct tracker_nic_view *nic,
+			    uint64_t mono_ns)
+{
+	struct policy_action acts[POLICY_MAX_ACTIONS];
+	struct act_settings set = { .policy = "" };
+	int n;
+
+	policy_limits_default(&set.lim);
+	owner_settings(d, &set);
+	set.lim.postcopy_flag_set = (s->flags & RING_SAMPLE_F_POSTCOPY_FLAG) != 0;
+	set.lim.concurrent_on_nic = nic && nic->concurrent ? nic->concurrent : 1;
+	prior_limits(d, &set.lim);
+	n = policy_decide(&a->policy, &a->st, &a->hist, &set.lim, acts, POLICY_MAX_ACTIONS);
+	for (int i = 0; i < n; i++) {
+		struct ring_action ra;
+
+		policy_applied(&a->policy, &a->st, &acts[i], true);
+		if (acts[i].kind == a->last_kind && acts[i].value == a->last_value)
+			continue;
+		a->last_kind = acts[i].kind;
+		a->last_value = acts[i].value;
+		memset(&ra, 0, sizeof(ra));
+		ra.kind = acts[i].kind;
+		ra.reason_code = acts[i].reason;
+		ra.result = RING_RES_ADVISORY;
+		ra.old_value = acts[i].old_value;
+		ra.new_value = acts[i].kind == POLICY_ACT_SET_BANDWIDTH ?
+			(acts[i].value + (1 << 20) - 1) >> 20 : acts[i].value;
+		str_copy(ra.policy, sizeof(ra.policy), a->policy_name);
+		str_copy(ra.reason, sizeof(ra.reason), acts[i].text);
+		ring_append_at(t->ring, RING_REC_ACTION, d->ring_index, mono_ns, &ra, sizeof(ra));
+		stats_action(t->stats, policy_action_name(acts[i].kind), "advisory", a->policy_name);
+		tracker_count(&t->n_advisories);
+		str_copy(d->cur.advice, sizeof(d->cur.advice), acts[i].text);
+		log_fields_msg(LOG_NOTICE, &(const struct log_fields){ .domain = d->name,
+			       .uuid = d->uuid, .action = policy_action_name(acts[i].kind),
+			       .policy = a->policy_name },
+			       "%s: advisory (%s): %s %" PRId64 " -> %" PRId64 ": %s", d->name,
+			       a->policy_name, policy_action_name(acts[i].kind), acts[i].old_value,
+			       acts[i].value, acts[i].text);
+	}
+}
+
+void tracker_advise(struct tracker *t, struct tracker_domain *d, const struct ring_sample *s,
+		    const struct tracker_nic_view *nic, uint64_t mono_ns)
+{
+	struct advice_state *a = d->policy_state;
+	struct mig_sample ms;
+
+	if (!a) {
+		a = advice_new(t, d);
+		if (!a)
+			return;
+		d->policy_state = a;
+	}
+	to_mig_sample(a, s, nic, &ms);
+	if (policy_observe(&a->hist, &ms) < 0)
+		return;
+	ms.nic_mig_tx_bps = nic ? nic->mig_tx_bps : 0;
+	if (t->act)
+		act_decide(t, d, a, s, &ms, nic, mono_ns);
+	else
+		advisory_decide(t, d, a, s, nic, mono_ns);
+}
+
+bool tracker_advice_postcopy_flag(const struct tracker_domain *d)
+{
+	const struct advice_state *a = d->policy_state;
+
+	return a && a->job.postcopy_flag;
+}
+
+bool tracker_advice_end(struct tracker *t, struct tracker_domain *d, int phase, uint64_t mono_ns)
+{
+	struct advice_state *a = d->policy_state;
+
+	if (!t->act || !a)
+		return false;
+	actuator_observe(t->act, &a->job, false, (uint8_t)phase, mono_ns);
+	return a->job.aborted;
+}
+
+void tracker_advice_drop(struct tracker_domain *d)
+{
+	free(d->policy_state);
+	d->policy_state = NULL;
+}
+
+/*
+ * Once per outgoing job, at its first sample: the guest's dirty rate measured before the job
+ * started.  The job's start is the sample's time less the job's elapsed time (the agent learns of
+ * a job up to a discovery interval late), else when the agent saw it begin.  Recorded in the ring
+ * and the log, so that what the policy was told can be read back.
+ */
+void tracker_prior_lookup(struct tracker *t, struct tracker_domain *d, const struct ring_sample *s,
+			  uint64_t mono_ns)
+{
+	uint64_t job_start = mono_ns;
+	struct dirty_measure m;
+	struct ring_event ev;
+	uint64_t kibps;
+
+	d->prior_looked = true;
+	if (!t->prior_dirty)
+		return;
+	if (s->elapsed_ms && (uint64_t)s->elapsed_ms * 1000000 < mono_ns)
+		job_start = mono_ns - (uint64_t)s->elapsed_ms * 1000000;
+	else if (d->cur.started_mono_ns && d->cur.started_mono_ns <= mono_ns)
+		job_start = d->cur.started_mono_ns;
+	if (t->prior_dirty(t->prior_dirty_arg, d->uuid, job_start, &m) < 0 || !m.bps)
+		return;
+	d->prior = m;
+	d->prior_age_ms = dirtyrate_age_ms(&m, job_start);
+	kibps = m.bps / 1024;
+	memset(&ev, 0, sizeof(ev));
+	ev.source = RING_EVSRC_AGENT;
+	ev.code = RING_AGEV_PRIOR_DIRTY;
+	ev.detail1 = kibps > INT32_MAX ? INT32_MAX : (int32_t)kibps;
+	ev.detail2 = d->prior_age_ms > INT32_MAX ? INT32_MAX : (int32_t)d->prior_age_ms;
+	str_copy(ev.op, sizeof(ev.op), "dirtyrate");
+	str_copy(ev.subop, sizeof(ev.subop), "prior");
+	snprintf(ev.text, sizeof(ev.text), "%.1f MiB/s over %" PRIu32 " ms, %.1f s before the job",
+		 (double)m.bps / 1048576, m.period_ms, d->prior_age_ms / 1000.0);
+	tracker_record_event(t, d, ev.source, ev.code, ev.detail1, ev.detail2, ev.op, ev.subop,
+			     ev.text, mono_ns);
+	log_domain(LOG_INFO, d->name, d->uuid, "%s: dirty rate before the migration: %.1f MiB/s "
+		   "(%" PRIu32 " ms page sampling, %.1f s before the job started); handed to the "
+		   "policy", d->name, (double)m.bps / 1048576, m.period_ms,
+		   d->prior_age_ms / 1000.0);
+}

@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * What the tracker's files share and nothing else includes: the tracker itself and the calls
+ * between its four parts.
+ *
+ *   tracker.c            the domain table (cds_lfht + RCU): entries, lookups, status snapshots,
+ *                        expiry, counters
+ *   tracker_migration.c  the migration lifecycle: hook calls, libvirt events and job-stats samples
+ *                        start, move and end a domain's migration
+ *   tracker_ring.c       publishing to the ring: the tracker's event, sample and agent records
+ *   tracker_advice.c     the policy seam: owner settings, the prior dirty rate, the policy's
+ *                        per-job state and the hand-over of its actions to the actuator
+ *
+ * Everything declared here runs on the tracker thread.
+ */
+#ifndef MIGTUNE_AGENT_TRACKER_IMPL_H
+#define MIGTUNE_AGENT_TRACKER_IMPL_H
+
+#include "agent/tracker.h"
+#include "policy/policy.h"
+
+struct tracker {
+	struct cds_lfht *table;
+	struct ring_writer *ring;
+	struct agent_stats *stats;
+	char policy_name[64];
+	uint64_t keep_finished_ns;
+	struct actuator *act;
+	void (*on_end)(const struct tracker_domain *d, int phase, bool aborted_by_agent, void *arg);
+	void *on_end_arg;
+	int (*prior_dirty)(void *arg, const uint8_t uuid[16], uint64_t before_mono_ns,
+			   struct dirty_measure *ret);
+	void *prior_dirty_arg;
+	/* counters, written by the tracker thread, read by status readers (atomics) */
+	uint64_t n_samples, n_events, n_hook, n_advisories, n_domains;
+	bool have_policy;
+	struct policy policy;
+};
+
+static inline void tracker_count(uint64_t *c)
+{
+	__atomic_fetch_add(c, 1, __ATOMIC_RELAXED);
+}
+
+/* ---- tracker.c ---------------------------------------------------------------------------- */
+/* Publishes d->cur as the snapshot status readers see. */
+void tracker_publish(struct tracker_domain *d);
+
+/* ---- tracker_ring.c ----------------------------------------------------------------------- */
+/* d may be NULL (a record of no domain). */
+void tracker_record_event(struct tracker *t, struct tracker_domain *d, int source, int code,
+			  int detail1, int detail2, const char *op, const char *subop,
+			  const char *text, uint64_t mono_ns);
+void tracker_record_sample(struct tracker *t, struct tracker_domain *d,
+			   const struct ring_sample *s, uint64_t mono_ns);
+
+/* ---- tracker_advice.c --------------------------------------------------------------------- */
+/* Once per outgoing job, at its first sample: the dirty rate measured before the job. */
+void tracker_prior_lookup(struct tracker *t, struct tracker_domain *d, const struct ring_sample *s,
+			  uint64_t mono_ns);
+/* With every new sample of an outgoing migration, after it is recorded. */
+void tracker_advise(struct tracker *t, struct tracker_domain *d, const struct ring_sample *s,
+		    const struct tracker_nic_view *nic, uint64_t mono_ns);
+/* The job was started with VIR_MIGRATE_POSTCOPY, as far as the actuator learnt. */
+bool tracker_advice_postcopy_flag(const struct tracker_domain *d);
+/* The job ended with phase: the actuator confirms what it waited for; true when its abort
+ * ended the job. */
+bool tracker_advice_end(struct tracker *t, struct tracker_domain *d, int phase, uint64_t mono_ns);
+/* Forgets the policy's state (a new job starts with a fresh history). */
+void tracker_advice_drop(struct tracker_domain *d);
+
+#endif

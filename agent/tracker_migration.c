@@ -1,0 +1,376 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The migration lifecycle: how a domain's migration starts, moves through its phases and ends,
+ * from what the agent is told: the hook's calls (the destination's only early sign), libvirt's
+ * lifecycle, iteration and job-completed events, and the job-stats samples (tracker_ingest_sample,
+ * the seam tests drive with fabricated stats).  Each change is recorded (tracker_ring.c) and
+ * published to the status readers; each sample of an outgoing job goes on to the policy seam
+ * (tracker_advice.c).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <libvirt/libvirt.h>
+
+#include "agent/log.h"
+#include "agent/stats.h"
+#include "agent/strutil.h"
+#include "agent/tracker_impl.h"
+
+static void start_migration(struct tracker *t, struct tracker_domain *d, int direction,
+			    uint64_t mono_ns)
+{
+	d->cur.direction = (uint8_t)direction;
+	d->cur.phase = RING_PHASE_SETUP;
+	d->cur.active = true;
+	d->cur.started_mono_ns = mono_ns;
+	d->cur.samples = 0;
+	memset(&d->cur.last, 0, sizeof(d->cur.last));
+	d->cur.advice[0] = '\0';
+	d->saw_completed = false;
+	d->finished_mono_ns = 0;
+	d->want_poll = true;
+	d->prior_looked = false;
+	memset(&d->prior, 0, sizeof(d->prior));
+	d->prior_age_ms = 0;
+	/* A new job gets a fresh policy history. */
+	tracker_advice_drop(d);
+	log_domain(LOG_INFO, d->name, d->uuid, "%s: %s migration started", d->name,
+		   direction == RING_DIR_OUT ? "outgoing" : "incoming");
+}
+
+/* How long the migration took: QEMU's elapsed time of the job when a sample had it (also for a
+ * job the agent found running), else the agent's own clock from the start it saw; -1 unknown. */
+static int64_t migration_duration_ms(const struct domain_status *s, uint64_t end_mono_ns)
+{
+	if (s->samples && s->last.elapsed_ms)
+		return s->last.elapsed_ms;
+	if (s->started_mono_ns && end_mono_ns >= s->started_mono_ns)
+		return (int64_t)((end_mono_ns - s->started_mono_ns) / 1000000);
+	return -1;
+}
+
+/* The real downtime, which only a completed job's final statistics carry; -1 unknown. */
+static int64_t migration_downtime_ms(const struct domain_status *s)
+{
+	if (s->phase != RING_PHASE_DONE || !(s->last.flags & RING_SAMPLE_F_FINAL) ||
+	    !s->last.expected_downtime_ms)
+		return -1;
+	return s->last.expected_downtime_ms;
+}
+
+void tracker_end(struct tracker *t, struct tracker_domain *d, int phase, const char *why,
+		 uint64_t mono_ns)
+{
+	const char *outcome;
+	bool ours = false;
+
+	if (!d->cur.active)
+		return;
+
+	d->cur.active = false;
+	d->cur.phase = (uint8_t)phase;
+	d->finished_mono_ns = mono_ns;
+	d->cur.updated_mono_ns = mono_ns;
+	ours = tracker_advice_end(t, d, phase, mono_ns);
+	outcome = phase == RING_PHASE_DONE ? "completed" : ours ? "aborted" : "failed";
+	tracker_record_event(t, d, RING_EVSRC_AGENT, 0, phase, 0, "migration", outcome, why,
+			     mono_ns);
+	stats_migration_end(t->stats, ring_direction_name(d->cur.direction), outcome,
+			    migration_duration_ms(&d->cur, mono_ns), migration_downtime_ms(&d->cur));
+	log_domain(LOG_INFO, d->name, d->uuid, "%s: %s migration %s (%s)", d->name,
+		   d->cur.direction == RING_DIR_OUT ? "outgoing" : "incoming",
+		   phase == RING_PHASE_DONE ? "completed" : ours ? "aborted by migtuned" : "failed",
+		   why);
+	tracker_publish(d);
+	if (t->on_end)
+		t->on_end(d, phase, ours, t->on_end_arg);
+}
+
+struct tracker_domain *tracker_begin(struct tracker *t, const uint8_t uuid[16], const char *name,
+				     int direction, uint64_t mono_ns)
+{
+	struct tracker_domain *d = tracker_get(t, uuid, name);
+
+	if (!d)
+		return NULL;
+	if (!d->cur.active || d->cur.direction != direction) {
+		start_migration(t, d, direction, mono_ns);
+		tracker_record_event(t, d, RING_EVSRC_AGENT, 0, direction, 0, "migration", "found",
+				     direction == RING_DIR_OUT ? "outgoing job running" :
+				     "incoming job running", mono_ns);
+		tracker_publish(d);
+	}
+	return d;
+}
+
+/* ---- hook messages ---------------------------------------------------------------------- */
+
+/* Domains known only by name (a hook call whose XML could not be read) get a stable key derived
+ * from the name, marked by the reserved variant bits 111 so it can never equal a real UUID. */
+static void name_key(const char *name, uint8_t ret[16])
+{
+	uint64_t h1 = 1469598103934665603ULL, h2 = 0x9e3779b97f4a7c15ULL;
+
+	for (const char *p = name; *p; p++) {
+		h1 = (h1 ^ (uint8_t)*p) * 1099511628211ULL;
+		h2 = (h2 ^ (uint8_t)*p) * 0xff51afd7ed558ccdULL;
+	}
+	memcpy(ret, &h1, 8);
+	memcpy(ret + 8, &h2, 8);
+	ret[8] = (uint8_t)((ret[8] & 0x1f) | 0xe0);
+}
+
+void tracker_on_hook(struct tracker *t, const struct wire_event *ev, uint64_t mono_ns)
+{
+	struct tracker_domain *d;
+	uint8_t key[16];
+	bool active_in;
+
+	tracker_count(&t->n_hook);
+	if (ev->flags & WIRE_EV_HAS_UUID) {
+		memcpy(key, ev->uuid, 16);
+		d = tracker_get(t, key, ev->domain);
+	} else {
+		d = tracker_find_name(t, ev->domain);
+		if (!d) {
+			name_key(ev->domain, key);
+			d = tracker_get(t, key, ev->domain);
+		}
+	}
+	if (!d)
+		return;
+	tracker_record_event(t, d, RING_EVSRC_HOOK, 0, (int)ev->hook_pid, 0, ev->op, ev->subop,
+			     ev->extra, mono_ns);
+	/* The owner's settings travel in the domain XML: every hook call with XML refreshes them
+	 * (a start on this host, or the incoming side of a migration). */
+	if (ev->policy.present)
+		d->owner_policy = ev->policy;
+	active_in = d->cur.active && d->cur.direction == RING_DIR_IN;
+	/* The destination's hook calls are the only sign of an incoming migration before QEMU
+	 * runs: "migrate begin" opens it; "stopped"/"release" while it is still open mean the
+	 * incoming side was torn down (abort or failure; success sends nothing). */
+	if (strcmp(ev->op, "migrate") == 0 && strcmp(ev->subop, "begin") == 0) {
+		if (!active_in)
+			start_migration(t, d, RING_DIR_IN, mono_ns);
+	} else if ((strcmp(ev->op, "stopped") == 0 || strcmp(ev->op, "release") == 0) &&
+		   active_in) {
+		tracker_end(t, d, RING_PHASE_FAILED, "incoming side stopped (hook)", mono_ns);
+	}
+	tracker_publish(d);
+}
+
+/* ---- libvirt events --------------------------------------------------------------------- */
+
+const char *tracker_lifecycle_name(int event)
+{
+	static const char *const names[] = {
+		[VIR_DOMAIN_EVENT_DEFINED] = "defined", [VIR_DOMAIN_EVENT_UNDEFINED] = "undefined",
+		[VIR_DOMAIN_EVENT_STARTED] = "started", [VIR_DOMAIN_EVENT_SUSPENDED] = "suspended",
+		[VIR_DOMAIN_EVENT_RESUMED] = "resumed", [VIR_DOMAIN_EVENT_STOPPED] = "stopped",
+		[VIR_DOMAIN_EVENT_SHUTDOWN] = "shutdown", [VIR_DOMAIN_EVENT_PMSUSPENDED] = "pmsuspended",
+		[VIR_DOMAIN_EVENT_CRASHED] = "crashed",
+	};
+
+	if (event >= 0 && event < (int)(sizeof(names) / sizeof(names[0])) && names[event])
+		return names[event];
+	return "unknown";
+}
+
+const char *tracker_lifecycle_detail_name(int event, int detail)
+{
+	switch (event) {
+	case VIR_DOMAIN_EVENT_STARTED:
+		switch (detail) {
+		case VIR_DOMAIN_EVENT_STARTED_BOOTED: return "booted";
+		case VIR_DOMAIN_EVENT_STARTED_MIGRATED: return "migrated";
+		case VIR_DOMAIN_EVENT_STARTED_RESTORED: return "restored";
+		default: return "other";
+		}
+	case VIR_DOMAIN_EVENT_SUSPENDED:
+		switch (detail) {
+		case VIR_DOMAIN_EVENT_SUSPENDED_PAUSED: return "paused";
+		case VIR_DOMAIN_EVENT_SUSPENDED_MIGRATED: return "migrated";
+		case VIR_DOMAIN_EVENT_SUSPENDED_IOERROR: return "ioerror";
+		case VIR_DOMAIN_EVENT_SUSPENDED_POSTCOPY: return "postcopy";
+		case VIR_DOMAIN_EVENT_SUSPENDED_POSTCOPY_FAILED: return "postcopy-failed";
+		default: return "other";
+		}
+	case VIR_DOMAIN_EVENT_RESUMED:
+		switch (detail) {
+		case VIR_DOMAIN_EVENT_RESUMED_UNPAUSED: return "unpaused";
+		case VIR_DOMAIN_EVENT_RESUMED_MIGRATED: return "migrated";
+		case VIR_DOMAIN_EVENT_RESUMED_POSTCOPY: return "postcopy";
+		default: return "other";
+		}
+	case VIR_DOMAIN_EVENT_STOPPED:
+		switch (detail) {
+		case VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN: return "shutdown";
+		case VIR_DOMAIN_EVENT_STOPPED_DESTROYED: return "destroyed";
+		case VIR_DOMAIN_EVENT_STOPPED_CRASHED: return "crashed";
+		case VIR_DOMAIN_EVENT_STOPPED_MIGRATED: return "migrated";
+		case VIR_DOMAIN_EVENT_STOPPED_FAILED: return "failed";
+		default: return "other";
+		}
+	default:
+		return "other";
+	}
+}
+
+void tracker_on_lifecycle(struct tracker *t, const uint8_t uuid[16], const char *name, int event,
+			  int detail, uint64_t mono_ns)
+{
+	struct tracker_domain *d = tracker_find(t, uuid);
+	bool out, in;
+
+	/* Every lifecycle event is recorded, also of domains that are not migrating: a guest
+	 * started, paused or destroyed around a migration is part of its story.  Such entries are
+	 * inactive and expire like finished migrations. */
+	if (!d)
+		d = tracker_get(t, uuid, name);
+	if (!d)
+		return;
+	tracker_record_event(t, d, RING_EVSRC_LIBVIRT, VIR_DOMAIN_EVENT_ID_LIFECYCLE, event, detail,
+			     "lifecycle", tracker_lifecycle_name(event),
+			     tracker_lifecycle_detail_name(event, detail), mono_ns);
+	out = d->cur.active && d->cur.direction == RING_DIR_OUT;
+	in = d->cur.active && d->cur.direction == RING_DIR_IN;
+	switch (event) {
+	case VIR_DOMAIN_EVENT_SUSPENDED:
+		if (out && detail == VIR_DOMAIN_EVENT_SUSPENDED_MIGRATED)
+			d->cur.phase = RING_PHASE_SUSPENDED;
+		else if (out && detail == VIR_DOMAIN_EVENT_SUSPENDED_POSTCOPY)
+			d->cur.phase = RING_PHASE_POSTCOPY;
+		else if (out && detail == VIR_DOMAIN_EVENT_SUSPENDED_POSTCOPY_FAILED)
+			tracker_end(t, d, RING_PHASE_FAILED, "post-copy failed", mono_ns);
+		d->want_poll = out;
+		break;
+	case VIR_DOMAIN_EVENT_STARTED:
+		if (detail == VIR_DOMAIN_EVENT_STARTED_MIGRATED) {
+			if (!in)
+				start_migration(t, d, RING_DIR_IN, mono_ns);
+			d->cur.phase = RING_PHASE_PRECOPY;
+		}
+		break;
+	case VIR_DOMAIN_EVENT_RESUMED:
+		if (in && detail == VIR_DOMAIN_EVENT_RESUMED_POSTCOPY)
+			d->cur.phase = RING_PHASE_POSTCOPY;
+		else if (in && detail == VIR_DOMAIN_EVENT_RESUMED_MIGRATED)
+			tracker_end(t, d, RING_PHASE_DONE, "guest resumed on this host", mono_ns);
+		else if (out)
+			/* The source resumes its guest after a failed switchover; the job state
+			 * (polled next) says whether the migration still runs. */
+			d->want_poll = true;
+		break;
+	case VIR_DOMAIN_EVENT_STOPPED:
+		if (out && detail == VIR_DOMAIN_EVENT_STOPPED_MIGRATED)
+			tracker_end(t, d, RING_PHASE_DONE, "guest stopped: migrated away", mono_ns);
+		else if (in)
+			tracker_end(t, d, RING_PHASE_FAILED, "incoming guest stopped", mono_ns);
+		else if (out)
+			tracker_end(t, d, RING_PHASE_FAILED, "guest stopped during migration", mono_ns);
+		break;
+	default:
+		break;
+	}
+	tracker_publish(d);
+}
+
+void tracker_on_iteration(struct tracker *t, const uint8_t uuid[16], const char *name,
+			  int iteration, uint64_t mono_ns)
+{
+	struct tracker_domain *d = tracker_get(t, uuid, name);
+	char text[32];
+
+	if (!d)
+		return;
+	/* An iteration event is the earliest sign of an outgoing job on the source (libvirt
+	 * announces nothing when a migration starts). */
+	if (!d->cur.active || d->cur.direction != RING_DIR_OUT)
+		start_migration(t, d, RING_DIR_OUT, mono_ns);
+	snprintf(text, sizeof(text), "pass %d", iteration);
+	tracker_record_event(t, d, RING_EVSRC_LIBVIRT, VIR_DOMAIN_EVENT_ID_MIGRATION_ITERATION,
+			     iteration, 0, "iteration", "", text, mono_ns);
+	if (d->cur.phase < RING_PHASE_PRECOPY)
+		d->cur.phase = RING_PHASE_PRECOPY;
+	d->want_poll = true;
+	tracker_publish(d);
+}
+
+void tracker_on_job_completed(struct tracker *t, const uint8_t uuid[16], const char *name,
+			      const struct ring_sample *final, uint64_t mono_ns)
+{
+	struct tracker_domain *d = tracker_get(t, uuid, name);
+
+	if (!d)
+		return;
+	tracker_record_event(t, d, RING_EVSRC_LIBVIRT, VIR_DOMAIN_EVENT_ID_JOB_COMPLETED, 0, 0,
+			     "job-completed", "", final ? "final stats" : "no stats", mono_ns);
+	if (final) {
+		struct ring_sample s = *final;
+
+		s.flags |= RING_SAMPLE_F_FINAL;
+		s.phase = RING_PHASE_DONE;
+		if (!s.direction)
+			s.direction = d->cur.direction ? d->cur.direction : RING_DIR_OUT;
+		/* Keep the NIC figures of the last live sample: the final stats have none. */
+		if (!s.nic_tx_kibps && !s.nic_rx_kibps) {
+			s.nic_tx_kibps = d->cur.last.nic_tx_kibps;
+			s.nic_rx_kibps = d->cur.last.nic_rx_kibps;
+		}
+		tracker_record_sample(t, d, &s, mono_ns);
+	}
+	d->saw_completed = true;
+	tracker_end(t, d, RING_PHASE_DONE, "job completed", mono_ns);
+	tracker_publish(d);
+}
+
+void tracker_set_nic(struct tracker *t, struct tracker_domain *d, int ifindex, const char *ifname)
+{
+	if (d->nic_ifindex == ifindex)
+		return;
+	d->nic_ifindex = ifindex;
+	str_copy(d->cur.nic, sizeof(d->cur.nic), ifname ? ifname : "");
+	tracker_record_event(t, d, RING_EVSRC_AGENT, 0, ifindex, 0, "nic", "selected", d->cur.nic,
+			     ring_now_mono_ns());
+	tracker_publish(d);
+}
+
+int tracker_ingest_sample(struct tracker *t, struct tracker_domain *d, bool job_active,
+			  const struct ring_sample *s, const struct tracker_nic_view *nic,
+			  uint64_t mono_ns)
+{
+	struct ring_sample rs;
+
+	if (!d)
+		return -ENOENT;
+	if (!job_active) {
+		if (d->cur.active)
+			tracker_end(t, d, d->saw_completed ? RING_PHASE_DONE : RING_PHASE_FAILED,
+				    "job ended without completion (aborted or failed)", mono_ns);
+		return 0;
+	}
+	if (!d->cur.active)
+		start_migration(t, d, s->direction ? s->direction : RING_DIR_OUT, mono_ns);
+	rs = *s;
+	if (!rs.direction)
+		rs.direction = d->cur.direction;
+	/* Events know the phase better than the stats (a suspend shows only as a lifecycle event). */
+	if (d->cur.phase == RING_PHASE_SUSPENDED || d->cur.phase == RING_PHASE_POSTCOPY)
+		rs.phase = d->cur.phase;
+	else if (!rs.phase)
+		rs.phase = rs.iteration > 0 ? RING_PHASE_PRECOPY : RING_PHASE_SETUP;
+	d->cur.phase = rs.phase;
+	d->want_poll = false;
+	if (tracker_advice_postcopy_flag(d))
+		rs.flags |= RING_SAMPLE_F_POSTCOPY_FLAG;
+	tracker_record_sample(t, d, &rs, mono_ns);
+	if (rs.direction == RING_DIR_OUT && !d->prior_looked)
+		tracker_prior_lookup(t, d, &rs, mono_ns);
+	if (rs.direction == RING_DIR_OUT)
+		tracker_advise(t, d, &rs, nic, mono_ns);
+	tracker_publish(d);
+	return 0;
+}
+
