@@ -1,10 +1,11 @@
 # tools/: the migration simulator (migsim), built over the policy library (policy/module.mk).
 # migtop / migdump have their own fragment (tools/views.mk, included at the end).
 
-SIM_SRCS := tools/sim.c tools/sim_scenario.c tools/sim_report.c
+SIM_SRCS := tools/sim.c tools/sim_scenario.c tools/sim_report.c tools/sim_bench.c
 SIM_OBJS := $(patsubst %.c,$(B)/%.o,$(SIM_SRCS))
 
-$(B)/tools/sim.o $(B)/tools/sim_scenario.o $(B)/tools/sim_report.o $(B)/tools/migsim.o: \
+$(B)/tools/sim.o $(B)/tools/sim_scenario.o $(B)/tools/sim_report.o $(B)/tools/sim_bench.o \
+$(B)/tools/migsim.o: \
 	CFLAGS += $(JSONC_CFLAGS)
 
 BINS += $(B)/migsim

@@ -9,11 +9,17 @@
  *    into the bitmap and starts a pass, as QEMU's migration_bitmap_sync does; the dirty rate is
  *    reported the way QEMU counts it, distinct pages per sync period of at least one second;
  *  - completion: when pending < measured bandwidth x downtime limit, QEMU syncs once more and
- *    completes if it still holds; the downtime is what is left over the final bandwidth;
+ *    completes if it still holds: the guest stops, what is left crosses the link as one more flow
+ *    sharing it with the others, and a fixed switchover cost follows;
  *  - the NIC: capacity and carrier over time, tenant traffic, several migrations, shared max-min
- *    fairly (each migration's demand is its bandwidth limit);
- *  - post-copy: the guest stops briefly, then every pending page crosses once; a carrier loss
- *    during post-copy loses the guest.  Suspend: dirtying stops and pre-copy finishes.
+ *    fairly on the wire (each migration's demand is its bandwidth limit plus protocol overhead);
+ *    the samples read its counters on the agent's clock, over their own window;
+ *  - the stream: a carrier loss blocks it until TCP's next retransmission after the link returns,
+ *    or breaks it after the stream's timeout; a reset breaks it at once.  A break before post-copy
+ *    fails the migration (the guest stays on the source); in post-copy it splits the guest, which
+ *    is lost unless post-copy recovery resumes it once the link is back;
+ *  - post-copy: the guest stops briefly, then every pending page crosses once.  Suspend: dirtying
+ *    stops and pre-copy finishes.
  */
 #include <errno.h>
 #include <float.h>
@@ -22,6 +28,11 @@
 #include <string.h>
 
 #include "sim.h"
+
+#define MIB 1048576.0
+#define NIC_RATE_MAX_GAP_MS 5000         /* the agent's NIC rate restarts after a longer gap */
+#define TCP_RTO_MIN_MS      200
+#define TCP_RTO_MAX_MS      120000
 
 struct vmstate {
 	const struct sim_vm *cfg;
@@ -39,14 +50,44 @@ struct vmstate {
 	uint32_t iteration;
 	uint64_t cap_bps;
 	uint32_t dl_ms;
-	double rate_bps;                 /* this tick's share of the NIC */
+	double rate_bps;                 /* this tick's share of the NIC, payload */
 	double measured_bps;             /* what QEMU measured over the last tick */
 	double period_pages;
 	uint64_t period_t0_ms;
 	uint64_t dirty_pages_per_s;
-	uint64_t t_stop_ms;              /* guest stopped (suspend / post-copy switch) */
-	uint64_t setup_end_ms;           /* connection and device set-up: nothing moves before */
+	uint64_t setup_end_ms;
 	uint64_t next_sample_ms, last_sample_ms;
+	/* the guest stopped: suspended by the policy, or the final copy of a switchover */
+	bool suspended, stopcopy;
+	double t_stop_ms;
+	/* the stream: blocked by a carrier loss since blocked_ms */
+	bool blocked;
+	uint64_t blocked_ms;
+	uint64_t t_split_ms, recovered_ms;  /* post-copy broken at; a resume done at */
+	/* what the policy said */
+	bool parked;
+	uint64_t t_park_ms;
+	bool inferred;                   /* a giving-up action seen (verdict for silent policies) */
+	uint64_t inferred_ms;
+	double inferred_sent;
+	bool verdict_seen;
+	double verdict_sent;
+};
+
+/* Everything one run shares between its guests. */
+struct run {
+	const struct sim_scenario *scn;
+	struct vmstate v[SIM_MAX_VMS];
+	double wire;                     /* frame bytes per payload byte */
+	double spare_bps;                /* link capacity no flow uses in this tick (wire) */
+	/* the NIC's counters and the agent's last read of them */
+	double nic_tx_bytes, nic_err;
+	bool nic_read;
+	uint64_t nic_read_ms, nic_slot;
+	double nic_read_tx, nic_read_err;
+	uint64_t nic_tx_bps;
+	uint32_t nic_err_delta;
+	uint64_t carrier_up_ms;          /* the carrier last came back */
 };
 
 const char *sim_outcome_name(enum sim_outcome o)
@@ -59,6 +100,7 @@ const char *sim_outcome_name(enum sim_outcome o)
 	case SIM_ABORTED: return "aborted";
 	case SIM_FAILED: return "failed";
 	case SIM_NOT_CONVERGED: return "not-converged";
+	case SIM_INTERRUPTED: return "interrupted";
 	}
 	return "?";
 }
@@ -68,36 +110,97 @@ bool sim_outcome_completed(enum sim_outcome o)
 	return o == SIM_COMPLETED || o == SIM_COMPLETED_POSTCOPY || o == SIM_COMPLETED_SUSPENDED;
 }
 
-static const struct sim_link_step *link_at(const struct sim_scenario *scn, uint64_t t)
+const char *sim_end_name(enum sim_end e)
 {
-	static const struct sim_link_step dflt = { .capacity_bps = 125000000, .carrier = true };
-	const struct sim_link_step *l = scn->nlink ? &scn->link[0] : &dflt;
+	switch (e) {
+	case SIM_END_NONE: return "-";
+	case SIM_END_COMPLETED: return "completed";
+	case SIM_END_POSTCOPY: return "post-copy";
+	case SIM_END_SUSPENDED: return "suspended";
+	case SIM_END_ABORTED: return "aborted";
+	case SIM_END_PARKED_ABORTED: return "parked-then-aborted";
+	case SIM_END_LOST: return "lost";
+	case SIM_END_SPLIT_RECOVERED: return "split-recovered";
+	case SIM_END_INTERRUPTED: return "interrupted";
+	case SIM_END_NOT_CONVERGED: return "not-converged";
+	case SIM_END_PARKED_NOT_CONVERGED: return "parked-not-converged";
+	}
+	return "?";
+}
 
-	for (unsigned i = 0; i < scn->nlink; i++)
-		if (scn->link[i].t_ms <= t)
-			l = &scn->link[i];
-	return l;
+bool sim_vm_finish_accepted(const struct sim_vm_result *r)
+{
+	switch ((enum sim_outcome)r->outcome) {
+	case SIM_COMPLETED:
+		return r->sla_held || r->allow_suspend;
+	case SIM_COMPLETED_POSTCOPY:
+		return r->allow_postcopy;
+	case SIM_COMPLETED_SUSPENDED:
+		return r->allow_suspend;
+	default:
+		return false;
+	}
+}
+
+/* ---- timelines ------------------------------------------------------------------------------ */
+
+int sim_timeline_at(const void *steps, size_t stride, unsigned n, const struct sim_repeat *rep,
+                    uint64_t t_ms, uint64_t *ret_occurrence)
+{
+	const unsigned char *p = steps;
+	uint64_t first, period = 0;
+	int idx = -1;
+
+	if (ret_occurrence)
+		*ret_occurrence = 0;
+	if (!n)
+		return -1;
+	memcpy(&first, p, sizeof(first));
+	if (rep && rep->every_ms && t_ms >= first) {
+		if (rep->until_ms && t_ms > rep->until_ms)
+			t_ms = rep->until_ms;
+		period = (t_ms - first) / rep->every_ms;
+		t_ms = first + (t_ms - first) % rep->every_ms;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t ti;
+
+		memcpy(&ti, p + i * stride, sizeof(ti));
+		if (ti > t_ms)
+			break;
+		idx = (int)i;
+	}
+	if (ret_occurrence)
+		*ret_occurrence = period * n + (uint64_t)(idx + 1);
+	return idx;
+}
+
+static const struct sim_link_step *link_at(const struct sim_scenario *scn, uint64_t t,
+                                           uint64_t *ret_occurrence)
+{
+	static const struct sim_link_step dflt = { .capacity_bps = 125000000, .carrier = true,
+	                                           .speed_known = true };
+	int i = sim_timeline_at(scn->link, sizeof(scn->link[0]), scn->nlink, &scn->link_repeat, t,
+	                        ret_occurrence);
+
+	return i >= 0 ? &scn->link[i] : (scn->nlink ? &scn->link[0] : &dflt);
 }
 
 static uint64_t tenant_at(const struct sim_scenario *scn, uint64_t t)
 {
-	uint64_t d = 0;
+	int i = sim_timeline_at(scn->tenant, sizeof(scn->tenant[0]), scn->ntenant,
+	                        &scn->tenant_repeat, t, NULL);
 
-	for (unsigned i = 0; i < scn->ntenant; i++)
-		if (scn->tenant[i].t_ms <= t)
-			d = scn->tenant[i].demand_bps;
-	return d;
+	return i >= 0 ? scn->tenant[i].demand_bps : 0;
 }
 
 static const struct sim_dirty_phase *phase_at(const struct sim_vm *vm, uint64_t t_rel)
 {
 	static const struct sim_dirty_phase idle = { 0 };
-	const struct sim_dirty_phase *p = &idle;
+	int i = sim_timeline_at(vm->phases, sizeof(vm->phases[0]), vm->nphases, &vm->dirty_repeat,
+	                        t_rel, NULL);
 
-	for (unsigned i = 0; i < vm->nphases; i++)
-		if (vm->phases[i].t_ms <= t_rel)
-			p = &vm->phases[i];
-	return p;
+	return i >= 0 ? &vm->phases[i] : &idle;
 }
 
 /* Max-min fair shares of capacity among flows with the given demands. */
@@ -130,6 +233,8 @@ static void waterfill(double capacity, const double *demand, double *ret_rate, u
 		}
 	}
 }
+
+/* ---- the guest and QEMU's pre-copy ------------------------------------------------------------- */
 
 static void dirty(struct vmstate *v, double seconds, uint64_t t_ms)
 {
@@ -191,15 +296,21 @@ static void bitmap_sync(struct vmstate *v, uint64_t t_ms)
 	}
 }
 
-static void finish(struct vmstate *v, enum sim_outcome o, uint64_t t_end_ms, double downtime_ms)
+static void finish(struct vmstate *v, enum sim_outcome o, double t_end_ms, double downtime_ms)
 {
 	v->done = true;
 	v->phase = MIG_PHASE_DONE;
 	v->res->outcome = (uint8_t)o;
-	v->res->total_ms = t_end_ms - v->t0_ms;
+	v->res->total_ms = (uint64_t)(t_end_ms + 0.5) - v->t0_ms;
 	v->res->downtime_ms = (uint64_t)(downtime_ms + 0.5);
 	v->res->bytes_sent = (uint64_t)(v->sent + 0.5);
 	v->res->passes = v->iteration;
+}
+
+/* The migration ends with the guest running on the source: its stop, if any, was downtime. */
+static void end_on_source(struct vmstate *v, enum sim_outcome o, double t_ms)
+{
+	finish(v, o, t_ms, v->suspended || v->stopcopy ? t_ms - v->t_stop_ms : 0);
 }
 
 #define ZERO_PAGE_COST (8.0 / 4096.0)   /* a zero page costs its header on the wire */
@@ -210,24 +321,38 @@ static double pending_wire(const struct vmstate *v)
 	return v->pending - v->pending_zero * (1.0 - ZERO_PAGE_COST);
 }
 
-/* Switchover: stop the guest and send what is left at the final rate. */
-static void switchover(struct vmstate *v, uint64_t t_ms, double final_bps)
+/*
+ * The final copy: send what is left at `rate` for at most `seconds` from t_ms; when all of it
+ * has crossed, the switchover's fixed cost follows and the migration is complete.
+ */
+static void stopcopy_send(const struct sim_scenario *scn, struct vmstate *v, double t_ms,
+                          double seconds, double rate)
 {
-	double copy_ms = final_bps > 0 ? pending_wire(v) / final_bps * 1000.0 : 0;
-	uint64_t t_end = t_ms + (uint64_t)(copy_ms + 0.5);
-	bool suspended = v->phase == MIG_PHASE_SUSPENDED;
+	double left = pending_wire(v), send = fmin(left, rate * seconds);
+	double t_end;
 
-	v->sent += pending_wire(v);
+	v->sent += send;
+	if (send < left - 0.5) {
+		v->pending -= send;
+		if (v->pending_zero > v->pending)
+			v->pending_zero = v->pending;
+		return;
+	}
+	t_end = t_ms + (rate > 0 ? left / rate * 1000.0 : 0) + scn->switchover_ms;
 	v->pending = v->pending_zero = 0;
-	finish(v, suspended ? SIM_COMPLETED_SUSPENDED : SIM_COMPLETED, t_end,
-	       suspended ? (double)(t_end - v->t_stop_ms) : copy_ms);
+	finish(v, v->suspended ? SIM_COMPLETED_SUSPENDED : SIM_COMPLETED, t_end,
+	       t_end - v->t_stop_ms);
 }
 
-/* QEMU's check: pending < bandwidth x limit -> sync -> still below: complete. */
-static bool try_complete(struct vmstate *v, uint64_t t_ms,
-                         double bw, double final_bps, bool synced)
+/*
+ * QEMU's check: pending < bandwidth x limit -> sync -> still below: the guest stops and the rest
+ * goes out, as a flow of its own from then on.  In the tick it starts, the final copy has its
+ * pre-copy share; QEMU 7.2 does not cap it, so it also takes what no other flow uses.
+ */
+static bool try_complete(struct run *run, struct vmstate *v, uint64_t t_ms, double bw,
+                         bool synced, double tick_left_s)
 {
-	double threshold = bw * v->dl_ms / 1000.0;
+	double threshold = bw * v->dl_ms / 1000.0, rate = v->rate_bps;
 
 	if (bw <= 0 || v->pending >= threshold)
 		return false;
@@ -235,15 +360,25 @@ static bool try_complete(struct vmstate *v, uint64_t t_ms,
 		bitmap_sync(v, t_ms);
 	if (v->pending >= threshold)
 		return false;
-	switchover(v, t_ms, final_bps);
+	v->stopcopy = true;
+	if (!v->suspended) {
+		v->t_stop_ms = (double)t_ms;
+		v->phase = MIG_PHASE_SUSPENDED;
+	}
+	if (run->scn->final_uncapped && run->spare_bps > 0 && tick_left_s > 0) {
+		double extra = fmin(run->spare_bps / run->wire, pending_wire(v) / tick_left_s);
+
+		rate += extra;
+		run->spare_bps -= extra * run->wire;
+	}
+	stopcopy_send(run->scn, v, (double)t_ms, tick_left_s, rate);
 	return true;
 }
 
-static void step_precopy(struct vmstate *v, uint64_t t_ms,
-                         double final_bps)
+static void step_precopy(struct run *run, struct vmstate *v, uint64_t t_ms)
 {
 	double dt = SIM_TICK_MS / 1000.0, left = dt, r = v->rate_bps, sent_tick = 0;
-	bool running = v->phase == MIG_PHASE_PRECOPY, checked = false;
+	bool running = !v->suspended, checked = false;
 	uint64_t now = t_ms;
 
 	for (unsigned loops = 0; left > 1e-9 && loops < 1000; loops++) {
@@ -254,7 +389,7 @@ static void step_precopy(struct vmstate *v, uint64_t t_ms,
 		if (v->pending <= 0.5) {
 			/* the pass is over: sync, and QEMU's check right after it */
 			bitmap_sync(v, now);
-			if (try_complete(v, now, r, final_bps, true))
+			if (try_complete(run, v, now, r, true, left))
 				return;
 			if (v->pending <= 0.5) {
 				if (running)
@@ -326,38 +461,136 @@ static void step_precopy(struct vmstate *v, uint64_t t_ms,
 			break;
 		if (crossing && v->pending > 0.5) {
 			checked = true;
-			if (try_complete(v, now, v->measured_bps > 0 ? v->measured_bps : r, final_bps,
-			                 false))
+			if (try_complete(run, v, now, v->measured_bps > 0 ? v->measured_bps : r, false,
+			                 left))
 				return;
 		}
 	}
 	v->measured_bps = sent_tick / dt;
-	try_complete(v, t_ms + SIM_TICK_MS, v->measured_bps > 0 ? v->measured_bps : r,
-	             final_bps, false);
+	try_complete(run, v, t_ms + SIM_TICK_MS, v->measured_bps > 0 ? v->measured_bps : r, false, 0);
 }
 
-static void step_postcopy(struct vmstate *v, uint64_t t_ms, bool carrier)
+static void step_postcopy(struct vmstate *v, uint64_t t_ms)
 {
-	double send;
+	double send = fmin(v->pending, v->rate_bps * SIM_TICK_MS / 1000.0);
 
-	if (!carrier) {
-		/* pages still on the source cannot be fetched: the guest is lost */
-		finish(v, SIM_FAILED, t_ms, 0);
-		v->res->downtime_ms = 0;
-		return;
-	}
-	send = fmin(v->pending, v->rate_bps * SIM_TICK_MS / 1000.0);
 	v->pending -= send;
 	v->sent += send;
 	v->measured_bps = send * 1000.0 / SIM_TICK_MS;
 	if (v->pending <= 0.5) {
-		uint64_t extra = v->rate_bps > 0 ? (uint64_t)(send / v->rate_bps * 1000.0) : 0;
+		double extra = v->rate_bps > 0 ? send / v->rate_bps * 1000.0 : 0;
 
-		finish(v, SIM_COMPLETED_POSTCOPY, t_ms + extra, v->res->downtime_ms);
+		finish(v, SIM_COMPLETED_POSTCOPY, (double)t_ms + extra, (double)v->res->downtime_ms);
 	}
 }
 
-static void record(struct vmstate *v, const struct policy_action *a)
+/* ---- the stream ------------------------------------------------------------------------------ */
+
+/*
+ * TCP retransmits an unacknowledged segment after its RTO, doubling it each time from 200 ms up to
+ * 120 s.  The first retransmission at or after `after_ms` from the loss's start, or UINT64_MAX when
+ * the connection gives up (at timeout_ms) before.
+ */
+static uint64_t tcp_next_retransmit_ms(uint64_t after_ms, uint64_t timeout_ms)
+{
+	uint64_t t = 0, rto = TCP_RTO_MIN_MS;
+
+	while (t < after_ms) {
+		t += rto;
+		rto = rto * 2 > TCP_RTO_MAX_MS ? TCP_RTO_MAX_MS : rto * 2;
+	}
+	return t < timeout_ms ? t : UINT64_MAX;
+}
+
+static bool stream_live(const struct vmstate *v)
+{
+	switch (v->phase) {
+	case MIG_PHASE_SETUP: case MIG_PHASE_PRECOPY: case MIG_PHASE_SUSPENDED:
+	case MIG_PHASE_POSTCOPY:
+		return !v->done;
+	default:
+		return false;
+	}
+}
+
+/* The migration stream breaks at t_ms. */
+static void stream_break(struct vmstate *v, double t_ms)
+{
+	v->blocked = false;
+	if (v->phase != MIG_PHASE_POSTCOPY) {
+		/* QEMU fails the job; libvirt resumes the guest on the source */
+		end_on_source(v, SIM_INTERRUPTED, t_ms);
+		return;
+	}
+	v->res->breaks++;
+	v->phase = MIG_PHASE_POSTCOPY_BROKEN;
+	v->t_split_ms = (uint64_t)t_ms;
+	if (!v->lim.postcopy_recovery)
+		/* the source paused, the destination running without its missing pages: lost */
+		finish(v, SIM_FAILED, t_ms, (double)v->res->downtime_ms);
+}
+
+/* Resets, carrier losses and their ends, for one migration at the start of a tick. */
+static void stream_faults(struct run *run, struct vmstate *v, uint64_t t,
+                          const struct sim_link_step *l, bool reset)
+{
+	uint64_t timeout = run->scn->stream_timeout_ms, resume;
+
+	if (!stream_live(v))
+		return;
+	if (reset) {
+		stream_break(v, (double)t);
+		return;
+	}
+	if (v->phase == MIG_PHASE_SETUP)
+		return;
+	if (!l->carrier && !v->blocked) {
+		v->blocked = true;
+		v->blocked_ms = t;
+	}
+	if (!v->blocked)
+		return;
+	if (t - v->blocked_ms >= timeout) {
+		stream_break(v, (double)(v->blocked_ms + timeout));
+		return;
+	}
+	if (!l->carrier)
+		return;
+	resume = tcp_next_retransmit_ms(run->carrier_up_ms > v->blocked_ms ?
+	                                run->carrier_up_ms - v->blocked_ms : 0, timeout);
+	if (resume != UINT64_MAX && v->blocked_ms + resume <= t)
+		v->blocked = false;
+}
+
+/* A broken post-copy: resumed over a new connection once the link is back (recovery on). */
+static void step_split(struct run *run, struct vmstate *v, uint64_t t,
+                       const struct sim_link_step *l, bool reset)
+{
+	const struct sim_vm *c = v->cfg;
+
+	if (v->phase == MIG_PHASE_POSTCOPY_BROKEN && l->carrier && !reset) {
+		v->phase = MIG_PHASE_POSTCOPY_RECOVERING;
+		v->recovered_ms = t + run->scn->reconnect_ms;
+		/* the destination tells the source which pages it already holds */
+		v->sent += (double)c->ram_bytes / c->page_size / 8.0;
+	} else if (v->phase == MIG_PHASE_POSTCOPY_RECOVERING && (!l->carrier || reset)) {
+		v->phase = MIG_PHASE_POSTCOPY_BROKEN;
+		v->res->breaks++;
+	} else if (v->phase == MIG_PHASE_POSTCOPY_RECOVERING && t >= v->recovered_ms) {
+		v->phase = MIG_PHASE_POSTCOPY;
+		v->res->split_ms += t - v->t_split_ms;
+	}
+}
+
+/* ---- the policy's side --------------------------------------------------------------------- */
+
+static bool gives_up(const struct policy_action *a)
+{
+	return a->reason == REASON_SLA_EXCEEDED || a->reason == REASON_HOPELESS ||
+	       a->reason == REASON_BUDGET_SPENT || a->reason == REASON_PARK;
+}
+
+static void record(struct vmstate *v, const struct policy_action *a, uint64_t now)
 {
 	struct sim_vm_result *r = v->res;
 
@@ -369,6 +602,18 @@ static void record(struct vmstate *v, const struct policy_action *a)
 		r->first_action_ms = a->t_ms ? a->t_ms : 1;
 	if (a->kind == POLICY_ACT_SET_DOWNTIME && a->value > (int64_t)r->max_downtime_set_ms)
 		r->max_downtime_set_ms = (uint32_t)a->value;
+	if (!v->inferred && a->kind != POLICY_ACT_HOLD && gives_up(a)) {
+		v->inferred = true;
+		v->inferred_ms = a->t_ms;
+		v->inferred_sent = v->sent;
+	}
+	if (a->kind == POLICY_ACT_SET_BANDWIDTH && a->reason == REASON_PARK && !v->parked) {
+		v->parked = true;
+		v->t_park_ms = now;
+	} else if (a->kind == POLICY_ACT_SET_BANDWIDTH && v->parked && a->reason != REASON_PARK) {
+		v->parked = false;
+		r->parked_ms += now - v->t_park_ms;
+	}
 }
 
 static bool apply(const struct sim_scenario *scn, struct vmstate *v, const struct policy_action *a,
@@ -383,7 +628,9 @@ static bool apply(const struct sim_scenario *scn, struct vmstate *v, const struc
 	case POLICY_ACT_SET_BANDWIDTH:
 		if (a->value < 0)
 			return false;
-		v->cap_bps = (uint64_t)a->value;
+		/* libvirt takes whole MiB/s (0 = unlimited): the actuator rounds up, so the floor of
+		 * any limit is 1 MiB/s */
+		v->cap_bps = ((uint64_t)a->value + (1u << 20) - 1) >> 20 << 20;
 		return true;
 	case POLICY_ACT_POSTCOPY:
 		/* libvirt refuses unless the job was started with VIR_MIGRATE_POSTCOPY */
@@ -391,34 +638,55 @@ static bool apply(const struct sim_scenario *scn, struct vmstate *v, const struc
 			return false;
 		bitmap_sync(v, t_ms);
 		v->phase = MIG_PHASE_POSTCOPY;
-		v->t_stop_ms = t_ms;
+		v->t_stop_ms = (double)t_ms;
 		v->res->downtime_ms = scn->postcopy_switch_ms;
 		return true;
 	case POLICY_ACT_SUSPEND:
 		if (v->phase != MIG_PHASE_PRECOPY)
 			return false;
 		v->phase = MIG_PHASE_SUSPENDED;
-		v->t_stop_ms = t_ms;
+		v->suspended = true;
+		v->t_stop_ms = (double)t_ms;
 		return true;
 	case POLICY_ACT_ABORT:
-		finish(v, SIM_ABORTED, t_ms, 0);
+		/* a post-copy cannot be aborted: the destination already runs the guest */
+		if (v->phase != MIG_PHASE_SETUP && v->phase != MIG_PHASE_PRECOPY &&
+		    v->phase != MIG_PHASE_SUSPENDED)
+			return false;
+		end_on_source(v, SIM_ABORTED, (double)t_ms);
 		return true;
 	default:
 		return true;
 	}
 }
 
-static void build_sample(const struct sim_scenario *scn, const struct vmstate *v,
-                         const struct vmstate *all, unsigned nvms, uint64_t t_ms,
-                         double tenant_bps, struct mig_sample *ret)
+/* The agent reads the NIC's counters on its own clock, while a migration uses the NIC. */
+static void nic_read(struct run *run, uint64_t now)
 {
-	const struct sim_link_step *l = link_at(scn, t_ms);
+	if (run->nic_read && now - run->nic_read_ms <= NIC_RATE_MAX_GAP_MS && now > run->nic_read_ms) {
+		run->nic_tx_bps = (uint64_t)((run->nic_tx_bytes - run->nic_read_tx) * 1000.0 /
+		                             (double)(now - run->nic_read_ms));
+		run->nic_err_delta = (uint32_t)(run->nic_err - run->nic_read_err);
+	} else {
+		run->nic_tx_bps = 0;         /* no rate yet */
+		run->nic_err_delta = 0;
+	}
+	run->nic_read = true;
+	run->nic_read_ms = now;
+	run->nic_read_tx = run->nic_tx_bytes;
+	run->nic_read_err = run->nic_err;
+}
+
+static void build_sample(const struct run *run, const struct vmstate *v, unsigned nvms,
+                         uint64_t t_ms, struct mig_sample *ret)
+{
+	const struct sim_link_step *l = link_at(run->scn, t_ms, NULL);
 	double mig_tx = 0, bw = v->measured_bps;
 	struct mig_sample s;
 
 	for (unsigned i = 0; i < nvms; i++)
-		if (all[i].phase != MIG_PHASE_NONE && !all[i].done)
-			mig_tx += all[i].measured_bps;
+		if (run->v[i].phase != MIG_PHASE_NONE && !run->v[i].done)
+			mig_tx += run->v[i].measured_bps;
 	memset(&s, 0, sizeof(s));
 	s.t_ms = t_ms - v->t0_ms;
 	s.iteration = v->iteration;
@@ -439,142 +707,268 @@ static void build_sample(const struct sim_scenario *scn, const struct vmstate *v
 	s.bandwidth_limit_bps = v->cap_bps;
 	s.phase = v->phase;
 	s.nic_carrier = l->carrier ? MIG_NIC_CARRIER_UP : MIG_NIC_CARRIER_DOWN;
-	s.nic_capacity_bps = l->carrier ? l->capacity_bps : 0;
-	s.nic_tx_bps = (uint64_t)(mig_tx + tenant_bps);
+	s.nic_capacity_bps = l->carrier && l->speed_known ? l->capacity_bps : 0;
+	s.nic_tx_bps = run->nic_tx_bps;
 	s.nic_mig_tx_bps = (uint64_t)mig_tx;
-	s.nic_errors_delta = (uint32_t)((uint64_t)l->errors_per_s * (t_ms - v->last_sample_ms) / 1000);
+	s.nic_errors_delta = run->nic_err_delta;
 	*ret = s;
+}
+
+/* ---- a run ----------------------------------------------------------------------------------- */
+
+static void start_vm(const struct sim_scenario *scn, struct vmstate *v, const struct sim_vm *c,
+                     uint64_t t)
+{
+	v->phase = scn->setup_ms ? MIG_PHASE_SETUP : MIG_PHASE_PRECOPY;
+	v->setup_end_ms = t + scn->setup_ms;
+	v->t0_ms = t;
+	v->pending = (double)c->ram_bytes;
+	v->pending_hot = (double)phase_at(c, 0)->hot_bytes;
+	v->pending_zero = (double)c->zero_bytes;
+	v->iteration = scn->setup_ms ? 0 : 1;
+	v->cap_bps = c->cap_bps;
+	v->dl_ms = c->downtime_limit_ms;
+	v->period_t0_ms = t;
+	v->next_sample_ms = t + scn->monitor_delay_ms;
+	v->last_sample_ms = t;
+}
+
+/* Fill in what the outputs say of a finished migration. */
+static void conclude(struct vmstate *v)
+{
+	struct sim_vm_result *r = v->res;
+	enum sim_outcome o = (enum sim_outcome)r->outcome;
+	bool parked = r->parked_ms > 0 || v->parked;
+
+	if (v->parked)
+		r->parked_ms += r->total_ms + v->t0_ms - v->t_park_ms;
+	switch (o) {
+	case SIM_COMPLETED: r->end = SIM_END_COMPLETED; break;
+	case SIM_COMPLETED_SUSPENDED: r->end = SIM_END_SUSPENDED; break;
+	case SIM_COMPLETED_POSTCOPY:
+		r->end = r->breaks ? SIM_END_SPLIT_RECOVERED : SIM_END_POSTCOPY;
+		break;
+	case SIM_ABORTED: r->end = parked ? SIM_END_PARKED_ABORTED : SIM_END_ABORTED; break;
+	case SIM_FAILED: r->end = SIM_END_LOST; break;
+	case SIM_INTERRUPTED: r->end = SIM_END_INTERRUPTED; break;
+	case SIM_NOT_CONVERGED:
+		r->end = parked ? SIM_END_PARKED_NOT_CONVERGED : SIM_END_NOT_CONVERGED;
+		break;
+	default: r->end = SIM_END_NONE; break;
+	}
+	if (v->phase == MIG_PHASE_POSTCOPY_BROKEN || v->phase == MIG_PHASE_POSTCOPY_RECOVERING ||
+	    o == SIM_FAILED)
+		r->split_ms += r->total_ms + v->t0_ms - v->t_split_ms;
+	r->sla_held = o != SIM_FAILED && r->downtime_ms <= r->sla_ms;
+	if (v->pst.t_verdict_ms) {
+		r->have_verdict = true;
+		r->verdict_ms = v->pst.t_verdict_ms;
+		r->bytes_after_verdict = (uint64_t)(v->sent - v->verdict_sent + 0.5);
+	} else if (v->inferred && !sim_outcome_completed(o)) {
+		/* a policy that names no verdict: its first action giving up on pre-copy in the SLA */
+		r->have_verdict = r->verdict_inferred = true;
+		r->verdict_ms = v->inferred_ms;
+		r->bytes_after_verdict = (uint64_t)(v->sent - v->inferred_sent + 0.5);
+	}
+}
+
+static void policy_turn(struct run *run, struct vmstate *v, const struct policy *pol, unsigned nvms,
+                        unsigned active, uint32_t sample_ms, const struct sim_opts *opts,
+                        uint64_t now, unsigned idx)
+{
+	struct policy_action acts[POLICY_MAX_ACTIONS];
+	struct mig_sample s;
+	int n;
+
+	build_sample(run, v, nvms, now, &s);
+	v->next_sample_ms = now + sample_ms;
+	v->last_sample_ms = now;
+	v->lim.concurrent_on_nic = (uint16_t)(active ? active : 1);
+	if (opts && opts->trace)
+		opts->trace(opts->trace_ctx, idx, &s);
+	policy_observe(v->hist, &s);
+	n = policy_decide(pol, &v->pst, v->hist, &v->lim, acts, POLICY_MAX_ACTIONS);
+	for (int k = 0; k < n && !v->done; k++) {
+		bool ok = apply(run->scn, v, &acts[k], now);
+
+		record(v, &acts[k], now);
+		policy_applied(pol, &v->pst, &acts[k], ok);
+	}
+	if (v->pst.t_verdict_ms && !v->verdict_seen) {
+		v->verdict_seen = true;
+		v->verdict_sent = v->sent;
+	}
+}
+
+static void init_vm(const struct sim_scenario *scn, const struct policy *pol,
+                    const struct sim_opts *opts, struct vmstate *v, struct sim_vm_result *r,
+                    unsigned i)
+{
+	const struct sim_vm *c = &scn->vms[i];
+
+	v->cfg = c;
+	v->res = r;
+	snprintf(r->name, sizeof(r->name), "%s", c->name);
+	v->lim = c->limits;
+	v->lim.guest_ram_bytes = c->ram_bytes;
+	if (opts && opts->sla_ms >= 0)
+		v->lim.sla_max_downtime_ms = (uint32_t)opts->sla_ms;
+	if (opts && opts->allow_postcopy >= 0)
+		v->lim.allow_postcopy = opts->allow_postcopy;
+	if (opts && opts->allow_suspend >= 0)
+		v->lim.allow_suspend = opts->allow_suspend;
+	if (opts && opts->postcopy_recovery >= 0)
+		v->lim.postcopy_recovery = opts->postcopy_recovery;
+	v->lim.postcopy_flag_set = c->postcopy_flag;
+	if (opts && opts->no_prior)
+		v->lim.prior_dirty_bps = 0;
+	r->sla_ms = v->lim.sla_max_downtime_ms;
+	r->ram_bytes = c->ram_bytes;
+	r->recovery = v->lim.postcopy_recovery;
+	r->allow_postcopy = v->lim.allow_postcopy;
+	r->allow_suspend = v->lim.allow_suspend;
+	{
+		double budget_s = v->lim.budget_s_per_gib * (c->ram_bytes / 1073741824.0);
+
+		if (budget_s < v->lim.budget_min_s)
+			budget_s = v->lim.budget_min_s;
+		r->budget_ms = (uint64_t)(budget_s * 1000.0);
+	}
+	policy_history_init(v->hist);
+	policy_state_init(pol, &v->pst);
 }
 
 int sim_run(const struct sim_scenario *scn, const struct policy *pol, const struct sim_opts *opts,
             struct sim_result *ret_res)
 {
-	struct vmstate v[SIM_MAX_VMS];
+	struct run *run;
+	struct vmstate *v;
 	struct sim_result *res;
 	uint32_t sample_ms = opts && opts->sample_ms ? opts->sample_ms :
 	                     (scn->sample_ms ? scn->sample_ms : 500);
-	uint64_t t;
+	uint64_t t, link_occ = UINT64_MAX;
+	bool carrier_before = true;
 	int r = 0;
 
 	if (!scn->nvms || scn->nvms > SIM_MAX_VMS)
 		return -EINVAL;
 	res = calloc(1, sizeof(*res));
-	if (!res)
+	run = calloc(1, sizeof(*run));
+	if (!res || !run) {
+		free(res);
+		free(run);
 		return -ENOMEM;
-	memset(v, 0, sizeof(v));
+	}
+	v = run->v;
+	run->scn = scn;
+	run->wire = 1.0 + scn->nic_overhead_permille / 1000.0;
 	snprintf(res->scenario, sizeof(res->scenario), "%s", scn->name);
 	snprintf(res->policy, sizeof(res->policy), "%s", pol->name);
 	res->nvms = scn->nvms;
 	for (unsigned i = 0; i < scn->nvms; i++) {
-		v[i].cfg = &scn->vms[i];
-		v[i].res = &res->vms[i];
-		snprintf(v[i].res->name, sizeof(v[i].res->name), "%s", scn->vms[i].name);
 		v[i].hist = calloc(1, sizeof(*v[i].hist));
 		if (!v[i].hist) {
 			r = -ENOMEM;
 			goto out;
 		}
-		v[i].lim = scn->vms[i].limits;
-		v[i].lim.guest_ram_bytes = scn->vms[i].ram_bytes;
-		if (opts && opts->sla_ms >= 0)
-			v[i].lim.sla_max_downtime_ms = (uint32_t)opts->sla_ms;
-		if (opts && opts->allow_postcopy >= 0)
-			v[i].lim.allow_postcopy = opts->allow_postcopy;
-		if (opts && opts->allow_suspend >= 0)
-			v[i].lim.allow_suspend = opts->allow_suspend;
-		v[i].lim.postcopy_flag_set = scn->vms[i].postcopy_flag;
-		if (opts && opts->no_prior)
-			v[i].lim.prior_dirty_bps = 0;
-		v[i].res->sla_ms = v[i].lim.sla_max_downtime_ms;
-		policy_history_init(v[i].hist);
-		policy_state_init(pol, &v[i].pst);
+		init_vm(scn, pol, opts, &v[i], &res->vms[i], i);
 	}
 
 	for (t = 0; t < scn->duration_ms; t += SIM_TICK_MS) {
-		const struct sim_link_step *l = link_at(scn, t);
-		double demand[SIM_MAX_VMS + 1], rate[SIM_MAX_VMS + 1], cap, final_bps;
+		uint64_t occ;
+		const struct sim_link_step *l = link_at(scn, t, &occ);
+		double demand[SIM_MAX_VMS + 1], rate[SIM_MAX_VMS + 1], cap, sent0[SIM_MAX_VMS];
 		unsigned nflows = 1, idx[SIM_MAX_VMS], active = 0;
-		bool all_done = true;
+		bool all_done = true, reset = l->reset && occ != link_occ;
 
+		link_occ = occ;
+		if (l->carrier && !carrier_before)
+			run->carrier_up_ms = t;
+		carrier_before = l->carrier;
 		for (unsigned i = 0; i < scn->nvms; i++) {
-			if (v[i].phase == MIG_PHASE_NONE && !v[i].done && t >= scn->vms[i].start_ms) {
-				v[i].phase = scn->setup_ms ? MIG_PHASE_SETUP : MIG_PHASE_PRECOPY;
-				v[i].setup_end_ms = t + scn->setup_ms;
-				v[i].t0_ms = t;
-				v[i].pending = (double)scn->vms[i].ram_bytes;
-				v[i].pending_hot = (double)phase_at(&scn->vms[i], 0)->hot_bytes;
-				v[i].pending_zero = (double)scn->vms[i].zero_bytes;
-				v[i].iteration = scn->setup_ms ? 0 : 1;
-				v[i].cap_bps = scn->vms[i].cap_bps;
-				v[i].dl_ms = scn->vms[i].downtime_limit_ms;
-				v[i].period_t0_ms = t;
-				v[i].next_sample_ms = t + scn->monitor_delay_ms;
-				v[i].last_sample_ms = t;
-			}
-		}
-		for (unsigned i = 0; i < scn->nvms; i++) {
+			if (v[i].phase == MIG_PHASE_NONE && !v[i].done && t >= scn->vms[i].start_ms)
+				start_vm(scn, &v[i], &scn->vms[i], t);
 			if (v[i].phase == MIG_PHASE_SETUP && t >= v[i].setup_end_ms) {
 				v[i].phase = MIG_PHASE_PRECOPY;
 				v[i].iteration = 1;
 				v[i].period_t0_ms = t;
 			}
+			stream_faults(run, &v[i], t, l, reset);
+			if (!v[i].done && (v[i].phase == MIG_PHASE_POSTCOPY_BROKEN ||
+			                   v[i].phase == MIG_PHASE_POSTCOPY_RECOVERING))
+				step_split(run, &v[i], t, l, reset);
 		}
-		/* flows: 0 = tenants, then every migration moving data */
+		/* flows: 0 = tenants, then every migration whose stream moves */
 		demand[0] = (double)tenant_at(scn, t);
 		for (unsigned i = 0; i < scn->nvms; i++) {
+			bool capped;
+
+			v[i].rate_bps = 0;
+			sent0[i] = v[i].sent;
 			if (v[i].phase == MIG_PHASE_NONE || v[i].done)
 				continue;
-			if (v[i].phase == MIG_PHASE_SETUP) {
-				active++;
-				continue;
-			}
 			active++;
+			if (v[i].phase == MIG_PHASE_SETUP || v[i].blocked ||
+			    v[i].phase == MIG_PHASE_POSTCOPY_BROKEN ||
+			    v[i].phase == MIG_PHASE_POSTCOPY_RECOVERING)
+				continue;
 			idx[nflows - 1] = i;
-			/* post-copy runs unthrottled (max-postcopy-bandwidth 0) */
-			demand[nflows++] = (v[i].cap_bps && v[i].phase != MIG_PHASE_POSTCOPY) ?
-			                   (double)v[i].cap_bps : DBL_MAX;
+			/* post-copy runs unthrottled (max-postcopy-bandwidth 0), and so does QEMU 7.2's
+			 * final copy */
+			capped = v[i].cap_bps && v[i].phase != MIG_PHASE_POSTCOPY &&
+			         !(v[i].stopcopy && scn->final_uncapped);
+			demand[nflows++] = capped ? (double)v[i].cap_bps * run->wire : DBL_MAX;
 		}
 		cap = l->carrier ? (double)l->capacity_bps : 0;
 		waterfill(cap, demand, rate, nflows);
+		run->spare_bps = cap;
+		for (unsigned f = 0; f < nflows; f++)
+			run->spare_bps -= rate[f];
+		if (run->spare_bps < 0)
+			run->spare_bps = 0;
 		res->tenant_demand_bytes += (uint64_t)(demand[0] * SIM_TICK_MS / 1000.0);
 		res->tenant_sent_bytes += (uint64_t)(rate[0] * SIM_TICK_MS / 1000.0);
 		for (unsigned f = 1; f < nflows; f++)
-			v[idx[f - 1]].rate_bps = rate[f];
+			v[idx[f - 1]].rate_bps = rate[f] / run->wire;
 
 		for (unsigned i = 0; i < scn->nvms; i++) {
-			if (v[i].phase == MIG_PHASE_NONE || v[i].phase == MIG_PHASE_SETUP || v[i].done)
+			struct vmstate *w = &v[i];
+
+			if (w->phase == MIG_PHASE_NONE || w->phase == MIG_PHASE_SETUP || w->done)
 				continue;
-			/* QEMU 7.2's stop-and-copy ignores the cap: it gets what the link leaves */
-			final_bps = scn->final_uncapped ? fmax(v[i].rate_bps, cap - rate[0]) : v[i].rate_bps;
-			if (v[i].phase == MIG_PHASE_POSTCOPY)
-				step_postcopy(&v[i], t, l->carrier);
-			else
-				step_precopy(&v[i], t, final_bps);
-		}
-
-		/* the policy's turn, at its sampling interval */
-		for (unsigned i = 0; i < scn->nvms; i++) {
-			struct policy_action acts[POLICY_MAX_ACTIONS];
-			struct mig_sample s;
-			uint64_t now = t + SIM_TICK_MS;
-			int n;
-
-			if (v[i].phase == MIG_PHASE_NONE || v[i].done || now < v[i].next_sample_ms)
-				continue;
-			build_sample(scn, &v[i], v, scn->nvms, now, rate[0], &s);
-			v[i].next_sample_ms = now + sample_ms;
-			v[i].last_sample_ms = now;
-			v[i].lim.concurrent_on_nic = (uint16_t)(active ? active : 1);
-			if (opts && opts->trace)
-				opts->trace(opts->trace_ctx, i, &s);
-			policy_observe(v[i].hist, &s);
-			n = policy_decide(pol, &v[i].pst, v[i].hist, &v[i].lim, acts, POLICY_MAX_ACTIONS);
-			for (int k = 0; k < n && !v[i].done; k++) {
-				bool ok = apply(scn, &v[i], &acts[k], now);
-
-				record(&v[i], &acts[k]);
-				policy_applied(pol, &v[i].pst, &acts[k], ok);
+			if (w->phase == MIG_PHASE_POSTCOPY_BROKEN ||
+			    w->phase == MIG_PHASE_POSTCOPY_RECOVERING ||
+			    (w->phase == MIG_PHASE_POSTCOPY && w->blocked)) {
+				/* the guest runs on the destination and waits for pages that do not come */
+				w->res->stall_ms += SIM_TICK_MS;
+				w->measured_bps = 0;
+			} else if (w->phase == MIG_PHASE_POSTCOPY) {
+				step_postcopy(w, t);
+			} else if (w->stopcopy) {
+				stopcopy_send(scn, w, (double)t, SIM_TICK_MS / 1000.0, w->rate_bps);
+				w->measured_bps = w->rate_bps;
+			} else {
+				step_precopy(run, w, t);
 			}
+		}
+		/* the NIC's counters: frames of every migration, and the tenants' traffic */
+		for (unsigned i = 0; i < scn->nvms; i++)
+			run->nic_tx_bytes += (v[i].sent - sent0[i]) * run->wire;
+		run->nic_tx_bytes += rate[0] * SIM_TICK_MS / 1000.0;
+		run->nic_err += (double)l->errors_per_s * SIM_TICK_MS / 1000.0;
+
+		/* the agent's turn: the NIC on its clock, then each job at its sampling interval */
+		{
+			uint64_t now = t + SIM_TICK_MS;
+
+			if (active && (!run->nic_read || now / sample_ms != run->nic_slot)) {
+				nic_read(run, now);
+				run->nic_slot = now / sample_ms;
+			}
+			for (unsigned i = 0; i < scn->nvms; i++)
+				if (v[i].phase != MIG_PHASE_NONE && !v[i].done && now >= v[i].next_sample_ms)
+					policy_turn(run, &v[i], pol, scn->nvms, active, sample_ms, opts,
+					            now, i);
 		}
 		for (unsigned i = 0; i < scn->nvms; i++)
 			if (!v[i].done)
@@ -583,16 +977,22 @@ int sim_run(const struct sim_scenario *scn, const struct policy *pol, const stru
 			break;
 	}
 	for (unsigned i = 0; i < scn->nvms; i++) {
-		if (v[i].done)
-			continue;
-		if (v[i].phase == MIG_PHASE_NONE)
-			v[i].t0_ms = scn->duration_ms;
-		finish(&v[i], SIM_NOT_CONVERGED, scn->duration_ms, 0);
+		if (!v[i].done) {
+			if (v[i].phase == MIG_PHASE_NONE)
+				v[i].t0_ms = scn->duration_ms;
+			if (v[i].phase >= MIG_PHASE_POSTCOPY_BROKEN || v[i].phase == MIG_PHASE_POSTCOPY)
+				finish(&v[i], SIM_NOT_CONVERGED, (double)scn->duration_ms,
+				       (double)v[i].res->downtime_ms);
+			else
+				end_on_source(&v[i], SIM_NOT_CONVERGED, (double)scn->duration_ms);
+		}
+		conclude(&v[i]);
 	}
 	*ret_res = *res;
 out:
 	for (unsigned i = 0; i < scn->nvms; i++)
 		free(v[i].hist);
+	free(run);
 	free(res);
 	return r;
 }

@@ -18,6 +18,34 @@ static const struct sim_ref *find_ref(const struct sim_scenario *scn, const char
 	return NULL;
 }
 
+/* The second line of a guest: how it ended, the SLA, the verdict, parking and splits. */
+static void print_end(const struct sim_vm_result *v, FILE *f)
+{
+	fprintf(f, "  %-10s ended %s", "", sim_end_name((enum sim_end)v->end));
+	if (v->end == SIM_END_LOST)
+		fprintf(f, " (post-copy stream broke at %.1f s, no recovery: memory split for good)",
+		        v->total_ms / 1000.0);
+	else if (v->breaks)
+		fprintf(f, " (%" PRIu32 " break%s, split %.1f s)", v->breaks, v->breaks > 1 ? "s" : "",
+		        v->split_ms / 1000.0);
+	if (v->stall_ms)
+		fprintf(f, ", post-copy stalled %.1f s", v->stall_ms / 1000.0);
+	if (v->outcome == SIM_FAILED)
+		fprintf(f, "; SLA MISSED (guest lost)");
+	else
+		fprintf(f, "; SLA %s (downtime %" PRIu64 " ms %s %" PRIu32 " ms)",
+		        v->sla_held ? "held" : "MISSED", v->downtime_ms, v->sla_held ? "<=" : ">",
+		        v->sla_ms);
+	if (v->have_verdict)
+		fprintf(f, "; verdict%s at %.1f s, %.1f MiB sent after it (%.0f %% of RAM)",
+		        v->verdict_inferred ? " (inferred)" : "", v->verdict_ms / 1000.0,
+		        v->bytes_after_verdict / MIB,
+		        v->ram_bytes ? v->bytes_after_verdict * 100.0 / v->ram_bytes : 0);
+	if (v->parked_ms)
+		fprintf(f, "; parked %.1f s", v->parked_ms / 1000.0);
+	fputc('\n', f);
+}
+
 void sim_print_text(const struct sim_scenario *scn, const struct sim_result *r, bool actions,
                     FILE *f)
 {
@@ -35,6 +63,7 @@ void sim_print_text(const struct sim_scenario *scn, const struct sim_result *r, 
 		if (v->first_action_ms)
 			fprintf(f, "%.1f s", v->first_action_ms / 1000.0);
 		fputc('\n', f);
+		print_end(v, f);
 		if (ref && r->nvms == 1) {
 			fprintf(f, "  %-10s %-20s", "measured", ref->outcome[0] ? ref->outcome : "?");
 			if (ref->passes >= 0)
@@ -91,6 +120,22 @@ struct json_object *sim_result_json(const struct sim_scenario *scn, const struct
 		json_object_object_add(jv, "first_action_ms",
 		                       v->first_action_ms ? jint((int64_t)v->first_action_ms) : NULL);
 		json_object_object_add(jv, "sla_max_downtime_ms", jint(v->sla_ms));
+		json_object_object_add(jv, "end",
+		                       json_object_new_string(sim_end_name((enum sim_end)v->end)));
+		json_object_object_add(jv, "sla_held", json_object_new_boolean(v->sla_held));
+		json_object_object_add(jv, "verdict_ms",
+		                       v->have_verdict ? jint((int64_t)v->verdict_ms) : NULL);
+		json_object_object_add(jv, "verdict_inferred",
+		                       json_object_new_boolean(v->verdict_inferred));
+		json_object_object_add(jv, "bytes_after_verdict",
+		                       v->have_verdict ? jint((int64_t)v->bytes_after_verdict) : NULL);
+		json_object_object_add(jv, "ram_bytes", jint((int64_t)v->ram_bytes));
+		json_object_object_add(jv, "budget_ms", jint((int64_t)v->budget_ms));
+		json_object_object_add(jv, "parked_ms", jint((int64_t)v->parked_ms));
+		json_object_object_add(jv, "postcopy_recovery", json_object_new_boolean(v->recovery));
+		json_object_object_add(jv, "postcopy_breaks", jint(v->breaks));
+		json_object_object_add(jv, "split_ms", jint((int64_t)v->split_ms));
+		json_object_object_add(jv, "postcopy_stall_ms", jint((int64_t)v->stall_ms));
 		for (unsigned k = 0; k < v->nactions; k++) {
 			const struct policy_action *a = &v->actions[k];
 			json_object *ja = json_object_new_object();

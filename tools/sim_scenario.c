@@ -145,6 +145,57 @@ static int check_order(struct sctx *c, const char *path, uint64_t prev_ms, uint6
 	return 0;
 }
 
+/*
+ * A timeline: an array of steps, or {"steps": [...], "repeat_s": P, "until_s": U} to play the
+ * steps again every P seconds from the first one on, until U.  ret_path receives the path of the
+ * steps' array ("link" or "link.steps") for the steps' own errors.
+ */
+static int get_timeline(struct sctx *c, json_object *o, const char *prefix, const char *key,
+                        json_object **ret_steps, size_t *ret_n, struct sim_repeat *ret_rep,
+                        char *ret_path, size_t pathlen)
+{
+	static const char *const keys[] = { "steps", "repeat_s", "until_s", NULL };
+	char path[80];
+	json_object *v;
+	double d;
+	int r;
+
+	memset(ret_rep, 0, sizeof(*ret_rep));
+	snprintf(path, sizeof(path), "%s%s", prefix, key);
+	snprintf(ret_path, pathlen, "%s", path);
+	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_object))
+		return get_array(c, o, *prefix ? prefix : "scenario", key, SIM_MAX_STEPS, ret_steps,
+		                 ret_n);
+	if ((r = check_keys(c, v, path, keys)) < 0)
+		return r;
+	snprintf(ret_path, pathlen, "%s.steps", path);
+	if ((r = get_array(c, v, path, "steps", SIM_MAX_STEPS, ret_steps, ret_n)) < 0)
+		return r;
+	if (!*ret_steps)
+		return sfail(c, path, "steps: missing (the steps to repeat)");
+	d = 0;
+	if ((r = get_num(c, v, path, "repeat_s", 0.1, 7 * 86400, &d, NULL)) < 0)
+		return r;
+	ret_rep->every_ms = (uint64_t)(d * 1000);
+	d = 0;
+	if ((r = get_num(c, v, path, "until_s", 0, 7 * 86400, &d, NULL)) < 0)
+		return r;
+	ret_rep->until_ms = (uint64_t)(d * 1000);
+	if (ret_rep->until_ms && !ret_rep->every_ms)
+		return sfail(c, path, "until_s: given without repeat_s");
+	return 0;
+}
+
+/* Every repeated step must fall within one period from the first step. */
+static int check_period(struct sctx *c, const char *steps_path, const struct sim_repeat *rep,
+                        uint64_t first_ms, uint64_t t_ms, size_t i)
+{
+	if (rep->every_ms && t_ms >= first_ms + rep->every_ms)
+		return sfail(c, steps_path, "[%zu].t_s: %g s is not within the repeat period (%g s"
+		             " from the first step)", i, t_ms / 1000.0, rep->every_ms / 1000.0);
+	return 0;
+}
+
 
 /* Distinct bytes per second the guest's first phase writes over one second. */
 static double prior_dirty_default(const struct sim_vm *vm)
@@ -163,14 +214,16 @@ static double prior_dirty_default(const struct sim_vm *vm)
 	return w < hot ? w : hot;
 }
 static int parse_vm(struct sctx *c, json_object *o, const char *path, struct sim_vm *vm,
-                    unsigned idx)
+                    unsigned idx, bool recovery)
 {
 	static const char *const keys[] = {
 		"name", "ram_mib", "ram_gib", "page_size", "start_s", "bandwidth_mibps",
 		"bandwidth_max_mibps", "downtime_limit_ms", "postcopy_flag", "sla_max_downtime_ms",
 		"allow_postcopy", "allow_suspend", "budget_s_per_gib", "reserve_percent", "zero_percent",
-		"dirty", "prior_dirty_mibps", "prior_dirty_age_s", NULL
+		"dirty", "prior_dirty_mibps", "prior_dirty_age_s", "postcopy_recovery", "on_hopeless",
+		"allow_abort", "budget_min_s", NULL
 	};
+	char on_hopeless[16] = "", steps_path[96], prefix[40];
 	double d;
 	bool have_mib, have_gib;
 	json_object *arr;
@@ -184,6 +237,7 @@ static int parse_vm(struct sctx *c, json_object *o, const char *path, struct sim
 	memset(vm, 0, sizeof(*vm));
 	snprintf(vm->name, sizeof(vm->name), "vm%u", idx + 1);
 	policy_limits_default(&vm->limits);
+	vm->limits.postcopy_recovery = recovery;
 	vm->page_size = 4096;
 	vm->downtime_limit_ms = 300;
 	if ((r = get_str(c, o, path, "name", vm->name, sizeof(vm->name))) < 0)
@@ -230,22 +284,38 @@ static int parse_vm(struct sctx *c, json_object *o, const char *path, struct sim
 	if ((r = get_num(c, o, path, "reserve_percent", 0, 90, &d, NULL)) < 0)
 		return r;
 	vm->limits.reserve_permille = (uint16_t)(d * 10);
+	d = vm->limits.budget_min_s;
+	if ((r = get_num(c, o, path, "budget_min_s", 0, 1e6, &d, NULL)) < 0)
+		return r;
+	vm->limits.budget_min_s = (uint32_t)d;
 	if ((r = get_bool(c, o, path, "postcopy_flag", &vm->postcopy_flag)) < 0 ||
 	    (r = get_bool(c, o, path, "allow_postcopy", &vm->limits.allow_postcopy)) < 0 ||
-	    (r = get_bool(c, o, path, "allow_suspend", &vm->limits.allow_suspend)) < 0)
+	    (r = get_bool(c, o, path, "allow_suspend", &vm->limits.allow_suspend)) < 0 ||
+	    (r = get_bool(c, o, path, "postcopy_recovery", &vm->limits.postcopy_recovery)) < 0 ||
+	    (r = get_bool(c, o, path, "allow_abort", &vm->limits.allow_abort)) < 0 ||
+	    (r = get_str(c, o, path, "on_hopeless", on_hopeless, sizeof(on_hopeless))) < 0)
 		return r;
+	if (!strcmp(on_hopeless, "abort"))
+		vm->limits.on_hopeless = MIG_ON_HOPELESS_ABORT;
+	else if (!strcmp(on_hopeless, "park"))
+		vm->limits.on_hopeless = MIG_ON_HOPELESS_PARK;
+	else if (on_hopeless[0])
+		return sfail(c, path, "on_hopeless: \"%s\" is neither \"park\" nor \"abort\"",
+		             on_hopeless);
 
-	if ((r = get_array(c, o, path, "dirty", SIM_MAX_STEPS, &arr, &n)) < 0)
+	snprintf(prefix, sizeof(prefix), "%s.", path);
+	if ((r = get_timeline(c, o, prefix, "dirty", &arr, &n, &vm->dirty_repeat, steps_path,
+	                      sizeof(steps_path))) < 0)
 		return r;
 	for (size_t i = 0; i < n; i++) {
 		static const char *const pkeys[] = { "t_s", "hot_mib", "hot_gib", "rate_mibps",
 		                                     "pattern", NULL };
 		json_object *p = json_object_array_get_idx(arr, i);
 		struct sim_dirty_phase *ph = &vm->phases[i];
-		char ppath[96], pattern[16] = "sequential";
+		char ppath[128], pattern[16] = "sequential";
 		bool hm, hg;
 
-		snprintf(ppath, sizeof(ppath), "%s.dirty[%zu]", path, i);
+		snprintf(ppath, sizeof(ppath), "%s[%zu]", steps_path, i);
 		if (!json_object_is_type(p, json_type_object))
 			return sfail(c, ppath, "expected an object");
 		if ((r = check_keys(c, p, ppath, pkeys)) < 0)
@@ -255,6 +325,9 @@ static int parse_vm(struct sctx *c, json_object *o, const char *path, struct sim
 			return r;
 		ph->t_ms = (uint64_t)(d * 1000);
 		if (i && (r = check_order(c, ppath, vm->phases[i - 1].t_ms, ph->t_ms)) < 0)
+			return r;
+		if ((r = check_period(c, steps_path, &vm->dirty_repeat, vm->phases[0].t_ms, ph->t_ms,
+		                      i)) < 0)
 			return r;
 		d = 0;
 		if ((r = get_num(c, p, ppath, "hot_mib", 0, 64.0 * 1024 * 1024, &d, &hm)) < 0)
@@ -312,9 +385,12 @@ int sim_scenario_parse(const char *text, size_t len, struct sim_scenario *ret_sc
 {
 	static const char *const keys[] = {
 		"name", "description", "duration_s", "sample_ms", "monitor_delay_ms", "setup_ms",
-		"final_stage_uncapped", "postcopy_switch_ms", "link", "tenant", "vms", "reference",
-		NULL
+		"final_stage_uncapped", "postcopy_switch_ms", "switchover_ms", "stream_timeout_s",
+		"reconnect_ms", "nic_overhead_percent", "postcopy_recovery", "link", "tenant", "vms",
+		"reference", NULL
 	};
+	char steps_path[96];
+	bool recovery = false;
 	struct sctx c = { .err = err, .errlen = errlen };
 	struct sim_scenario *s;
 	json_tokener *tok;
@@ -393,19 +469,38 @@ int sim_scenario_parse(const char *text, size_t len, struct sim_scenario *ret_sc
 	if (get_num(&c, root, "scenario", "postcopy_switch_ms", 0, 60000, &d, NULL) < 0)
 		goto out;
 	s->postcopy_switch_ms = (uint32_t)d;
-	if (get_bool(&c, root, "scenario", "final_stage_uncapped", &s->final_uncapped) < 0)
+	d = SIM_SWITCHOVER_MS_DEFAULT;
+	if (get_num(&c, root, "scenario", "switchover_ms", 0, 60000, &d, NULL) < 0)
+		goto out;
+	s->switchover_ms = (uint32_t)d;
+	d = SIM_STREAM_TIMEOUT_MS_DEFAULT / 1000.0;
+	if (get_num(&c, root, "scenario", "stream_timeout_s", 0.1, 86400, &d, NULL) < 0)
+		goto out;
+	s->stream_timeout_ms = (uint32_t)(d * 1000);
+	d = SIM_RECONNECT_MS_DEFAULT;
+	if (get_num(&c, root, "scenario", "reconnect_ms", 0, 600000, &d, NULL) < 0)
+		goto out;
+	s->reconnect_ms = (uint32_t)d;
+	d = SIM_NIC_OVERHEAD_PERMILLE_DEFAULT / 10.0;
+	if (get_num(&c, root, "scenario", "nic_overhead_percent", 0, 50, &d, NULL) < 0)
+		goto out;
+	s->nic_overhead_permille = (uint32_t)(d * 10 + 0.5);
+	if (get_bool(&c, root, "scenario", "final_stage_uncapped", &s->final_uncapped) < 0 ||
+	    get_bool(&c, root, "scenario", "postcopy_recovery", &recovery) < 0)
 		goto out;
 
-	if (get_array(&c, root, "scenario", "link", SIM_MAX_STEPS, &arr, &n) < 0)
+	if (get_timeline(&c, root, "", "link", &arr, &n, &s->link_repeat, steps_path,
+	                 sizeof(steps_path)) < 0)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
-		static const char *const lkeys[] = { "t_s", "mbit", "carrier", "errors_per_s", NULL };
+		static const char *const lkeys[] = { "t_s", "mbit", "carrier", "errors_per_s", "reset",
+		                                     "speed_known", NULL };
 		json_object *o = json_object_array_get_idx(arr, i);
 		struct sim_link_step *l = &s->link[i];
-		char path[48];
+		char path[128];
 		bool have;
 
-		snprintf(path, sizeof(path), "link[%zu]", i);
+		snprintf(path, sizeof(path), "%s[%zu]", steps_path, i);
 		if (!json_object_is_type(o, json_type_object)) {
 			sfail(&c, path, "expected an object");
 			goto out;
@@ -418,6 +513,8 @@ int sim_scenario_parse(const char *text, size_t len, struct sim_scenario *ret_sc
 		l->t_ms = (uint64_t)(d * 1000);
 		if (i && check_order(&c, path, s->link[i - 1].t_ms, l->t_ms) < 0)
 			goto out;
+		if (check_period(&c, steps_path, &s->link_repeat, s->link[0].t_ms, l->t_ms, i) < 0)
+			goto out;
 		if (get_num(&c, o, path, "mbit", 0, 1e7, &d, &have) < 0)
 			goto out;
 		if (!have && i) {
@@ -429,7 +526,10 @@ int sim_scenario_parse(const char *text, size_t len, struct sim_scenario *ret_sc
 			l->capacity_bps = (uint64_t)(d * 1e6 / 8);
 		}
 		l->carrier = true;
-		if (get_bool(&c, o, path, "carrier", &l->carrier) < 0)
+		l->speed_known = i ? s->link[i - 1].speed_known : true;
+		if (get_bool(&c, o, path, "carrier", &l->carrier) < 0 ||
+		    get_bool(&c, o, path, "reset", &l->reset) < 0 ||
+		    get_bool(&c, o, path, "speed_known", &l->speed_known) < 0)
 			goto out;
 		d = 0;
 		if (get_num(&c, o, path, "errors_per_s", 0, 1e9, &d, NULL) < 0)
@@ -442,14 +542,15 @@ int sim_scenario_parse(const char *text, size_t len, struct sim_scenario *ret_sc
 		goto out;
 	}
 
-	if (get_array(&c, root, "scenario", "tenant", SIM_MAX_STEPS, &arr, &n) < 0)
+	if (get_timeline(&c, root, "", "tenant", &arr, &n, &s->tenant_repeat, steps_path,
+	                 sizeof(steps_path)) < 0)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
 		static const char *const tkeys[] = { "t_s", "mibps", NULL };
 		json_object *o = json_object_array_get_idx(arr, i);
-		char path[48];
+		char path[128];
 
-		snprintf(path, sizeof(path), "tenant[%zu]", i);
+		snprintf(path, sizeof(path), "%s[%zu]", steps_path, i);
 		if (!json_object_is_type(o, json_type_object)) {
 			sfail(&c, path, "expected an object");
 			goto out;
@@ -461,6 +562,9 @@ int sim_scenario_parse(const char *text, size_t len, struct sim_scenario *ret_sc
 			goto out;
 		s->tenant[i].t_ms = (uint64_t)(d * 1000);
 		if (i && check_order(&c, path, s->tenant[i - 1].t_ms, s->tenant[i].t_ms) < 0)
+			goto out;
+		if (check_period(&c, steps_path, &s->tenant_repeat, s->tenant[0].t_ms,
+		                 s->tenant[i].t_ms, i) < 0)
 			goto out;
 		d = 0;
 		if (get_num(&c, o, path, "mibps", 0, 1e7, &d, NULL) < 0)
@@ -479,7 +583,8 @@ int sim_scenario_parse(const char *text, size_t len, struct sim_scenario *ret_sc
 		char path[32];
 
 		snprintf(path, sizeof(path), "vms[%zu]", i);
-		if (parse_vm(&c, json_object_array_get_idx(arr, i), path, &s->vms[i], (unsigned)i) < 0)
+		if (parse_vm(&c, json_object_array_get_idx(arr, i), path, &s->vms[i], (unsigned)i,
+		             recovery) < 0)
 			goto out;
 	}
 	s->nvms = (unsigned)n;
