@@ -27,6 +27,11 @@ BENCHES += bench-policy
 bench-policy: $(B)/migsim
 	$(B)/migsim --bench tests/sim/scenarios/*.json
 
+# ---- the sweep scenarios: generated, committed, checked by test-sim ------------------------------
+.PHONY: sim-sweeps
+sim-sweeps:
+	tests/sim/gen-sweeps.sh tests/sim/scenarios
+
 # ---- fuzzers (clang libFuzzer; the sources are rebuilt with the fuzzer's instrumentation) -------
 FUZZERS += fuzz-sim
 .PHONY: fuzz-sim

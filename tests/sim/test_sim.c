@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <json-c/json.h>
@@ -1002,7 +1003,54 @@ static void test_every_scenario(void **state)
 	if (d)
 		closedir(d);
 	assert_true(count >= 20);
-	(void)sweeps;
+	assert_true(sweeps >= 100);
+}
+
+/* The committed sweeps are what tests/sim/gen-sweeps.sh writes (run `make sim-sweeps`). */
+static void test_sweeps_are_generated(void **state)
+{
+	char tmp[] = "/tmp/migsim-sweeps-XXXXXX", cmd[1200], dir[512];
+	struct dirent *de;
+	unsigned generated = 0, committed = 0;
+	DIR *d;
+
+	(void)state;
+	assert_non_null(mkdtemp(tmp));
+	snprintf(cmd, sizeof(cmd), "sh '%s/gen-sweeps.sh' '%s' >/dev/null", SIM_TESTDIR, tmp);
+	if (system(cmd) != 0)
+		fail_msg("%s failed (sh and awk are needed)", cmd);
+	d = opendir(tmp);
+	assert_non_null(d);
+	while (d && (de = readdir(d))) {
+		char a[1024], b[1024], err[512];
+		char *want = NULL, *got = NULL;
+		size_t nw = 0, ng = 0;
+
+		if (de->d_name[0] == '.')
+			continue;
+		generated++;
+		snprintf(a, sizeof(a), "%s/%s", tmp, de->d_name);
+		snprintf(b, sizeof(b), "%s/scenarios/%s", SIM_TESTDIR, de->d_name);
+		assert_int_equal(sim_read_file(a, 1u << 20, &want, &nw, err, sizeof(err)), 0);
+		if (sim_read_file(b, 1u << 20, &got, &ng, err, sizeof(err)) < 0 || nw != ng ||
+		    memcmp(want, got, nw))
+			fail_msg("%s differs from what gen-sweeps.sh writes: run make sim-sweeps", b);
+		free(want);
+		free(got);
+		unlink(a);
+	}
+	if (d)
+		closedir(d);
+	rmdir(tmp);
+	snprintf(dir, sizeof(dir), "%s/scenarios", SIM_TESTDIR);
+	d = opendir(dir);
+	while (d && (de = readdir(d)))
+		committed += !strncmp(de->d_name, "sweep-", 6);
+	if (d)
+		closedir(d);
+	/* no sweep left over from an older generator */
+	assert_int_equal(committed, generated);
+	assert_true(generated >= 100);
 }
 
 /* ---- the scenario loader ------------------------------------------------------------------- */
@@ -1108,6 +1156,7 @@ int main(void)
 		cmocka_unit_test(test_adaptive_no_escalation_on_drop),
 		cmocka_unit_test(test_adaptive_keeps_tenants_whole),
 		cmocka_unit_test(test_every_scenario),
+		cmocka_unit_test(test_sweeps_are_generated),
 		cmocka_unit_test(test_scenario_errors),
 	};
 
