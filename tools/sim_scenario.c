@@ -88,6 +88,19 @@ static int get_num(struct sctx *c, json_object *o, const char *path, const char 
 	return 0;
 }
 
+/* Optional number in [lo, hi], dflt when absent, stored times scale (a unit change) in *ret. */
+static int get_u32(struct sctx *c, json_object *o, const char *path, const char *key, double lo,
+                   double hi, double dflt, double scale, uint32_t *ret)
+{
+	double d = dflt;
+	int r = get_num(c, o, path, key, lo, hi, &d, NULL);
+
+	if (r < 0)
+		return r;
+	*ret = (uint32_t)(d * scale + 0.5);
+	return 0;
+}
+
 static int get_bool(struct sctx *c, json_object *o, const char *path, const char *key, bool *ret)
 {
 	json_object *v;
@@ -268,26 +281,19 @@ static int parse_vm(struct sctx *c, json_object *o, const char *path, struct sim
 	if ((r = get_num(c, o, path, "bandwidth_max_mibps", 0, 1e7, &d, NULL)) < 0)
 		return r;
 	vm->limits.bandwidth_max_bps = (uint64_t)(d * MIB);
-	d = 300;
-	if ((r = get_num(c, o, path, "downtime_limit_ms", 1, 3600000, &d, NULL)) < 0)
+	if ((r = get_u32(c, o, path, "downtime_limit_ms", 1, 3600000, 300, 1,
+	                 &vm->downtime_limit_ms)) < 0 ||
+	    (r = get_u32(c, o, path, "sla_max_downtime_ms", 1, 3600000,
+	                 vm->limits.sla_max_downtime_ms, 1, &vm->limits.sla_max_downtime_ms)) < 0 ||
+	    (r = get_u32(c, o, path, "budget_s_per_gib", 1, 1e6, vm->limits.budget_s_per_gib, 1,
+	                 &vm->limits.budget_s_per_gib)) < 0 ||
+	    (r = get_u32(c, o, path, "budget_min_s", 0, 1e6, vm->limits.budget_min_s, 1,
+	                 &vm->limits.budget_min_s)) < 0)
 		return r;
-	vm->downtime_limit_ms = (uint32_t)d;
-	d = vm->limits.sla_max_downtime_ms;
-	if ((r = get_num(c, o, path, "sla_max_downtime_ms", 1, 3600000, &d, NULL)) < 0)
-		return r;
-	vm->limits.sla_max_downtime_ms = (uint32_t)d;
-	d = vm->limits.budget_s_per_gib;
-	if ((r = get_num(c, o, path, "budget_s_per_gib", 1, 1e6, &d, NULL)) < 0)
-		return r;
-	vm->limits.budget_s_per_gib = (uint32_t)d;
 	d = vm->limits.reserve_permille / 10.0;
 	if ((r = get_num(c, o, path, "reserve_percent", 0, 90, &d, NULL)) < 0)
 		return r;
 	vm->limits.reserve_permille = (uint16_t)(d * 10);
-	d = vm->limits.budget_min_s;
-	if ((r = get_num(c, o, path, "budget_min_s", 0, 1e6, &d, NULL)) < 0)
-		return r;
-	vm->limits.budget_min_s = (uint32_t)d;
 	if ((r = get_bool(c, o, path, "postcopy_flag", &vm->postcopy_flag)) < 0 ||
 	    (r = get_bool(c, o, path, "allow_postcopy", &vm->limits.allow_postcopy)) < 0 ||
 	    (r = get_bool(c, o, path, "allow_suspend", &vm->limits.allow_suspend)) < 0 ||
@@ -453,38 +459,21 @@ int sim_scenario_parse(const char *text, size_t len, struct sim_scenario *ret_sc
 	if (get_num(&c, root, "scenario", "duration_s", 1, 7 * 86400, &d, NULL) < 0)
 		goto out;
 	s->duration_ms = (uint64_t)(d * 1000);
-	d = 500;
-	if (get_num(&c, root, "scenario", "sample_ms", 100, 60000, &d, NULL) < 0)
+	if (get_u32(&c, root, "scenario", "sample_ms", 100, 60000, 500, 1, &s->sample_ms) < 0 ||
+	    get_u32(&c, root, "scenario", "monitor_delay_ms", 0, 600000, 0, 1,
+	            &s->monitor_delay_ms) < 0 ||
+	    get_u32(&c, root, "scenario", "setup_ms", 0, 600000, 0, 1, &s->setup_ms) < 0 ||
+	    get_u32(&c, root, "scenario", "postcopy_switch_ms", 0, 60000, 3, 1,
+	            &s->postcopy_switch_ms) < 0 ||
+	    get_u32(&c, root, "scenario", "switchover_ms", 0, 60000, SIM_SWITCHOVER_MS_DEFAULT, 1,
+	            &s->switchover_ms) < 0 ||
+	    get_u32(&c, root, "scenario", "stream_timeout_s", 0.1, 86400,
+	            SIM_STREAM_TIMEOUT_MS_DEFAULT / 1000.0, 1000, &s->stream_timeout_ms) < 0 ||
+	    get_u32(&c, root, "scenario", "reconnect_ms", 0, 600000, SIM_RECONNECT_MS_DEFAULT, 1,
+	            &s->reconnect_ms) < 0 ||
+	    get_u32(&c, root, "scenario", "nic_overhead_percent", 0, 50,
+	            SIM_NIC_OVERHEAD_PERMILLE_DEFAULT / 10.0, 10, &s->nic_overhead_permille) < 0)
 		goto out;
-	s->sample_ms = (uint32_t)d;
-	d = 0;
-	if (get_num(&c, root, "scenario", "monitor_delay_ms", 0, 600000, &d, NULL) < 0)
-		goto out;
-	s->monitor_delay_ms = (uint32_t)d;
-	d = 0;
-	if (get_num(&c, root, "scenario", "setup_ms", 0, 600000, &d, NULL) < 0)
-		goto out;
-	s->setup_ms = (uint32_t)d;
-	d = 3;
-	if (get_num(&c, root, "scenario", "postcopy_switch_ms", 0, 60000, &d, NULL) < 0)
-		goto out;
-	s->postcopy_switch_ms = (uint32_t)d;
-	d = SIM_SWITCHOVER_MS_DEFAULT;
-	if (get_num(&c, root, "scenario", "switchover_ms", 0, 60000, &d, NULL) < 0)
-		goto out;
-	s->switchover_ms = (uint32_t)d;
-	d = SIM_STREAM_TIMEOUT_MS_DEFAULT / 1000.0;
-	if (get_num(&c, root, "scenario", "stream_timeout_s", 0.1, 86400, &d, NULL) < 0)
-		goto out;
-	s->stream_timeout_ms = (uint32_t)(d * 1000);
-	d = SIM_RECONNECT_MS_DEFAULT;
-	if (get_num(&c, root, "scenario", "reconnect_ms", 0, 600000, &d, NULL) < 0)
-		goto out;
-	s->reconnect_ms = (uint32_t)d;
-	d = SIM_NIC_OVERHEAD_PERMILLE_DEFAULT / 10.0;
-	if (get_num(&c, root, "scenario", "nic_overhead_percent", 0, 50, &d, NULL) < 0)
-		goto out;
-	s->nic_overhead_permille = (uint32_t)(d * 10 + 0.5);
 	if (get_bool(&c, root, "scenario", "final_stage_uncapped", &s->final_uncapped) < 0 ||
 	    get_bool(&c, root, "scenario", "postcopy_recovery", &recovery) < 0)
 		goto out;
