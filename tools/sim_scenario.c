@@ -234,7 +234,7 @@ static int parse_vm(struct sctx *c, json_object *o, const char *path, struct sim
 		"bandwidth_max_mibps", "downtime_limit_ms", "postcopy_flag", "sla_max_downtime_ms",
 		"allow_postcopy", "allow_suspend", "budget_s_per_gib", "reserve_percent", "zero_percent",
 		"dirty", "prior_dirty_mibps", "prior_dirty_age_s", "postcopy_recovery", "on_hopeless",
-		"allow_abort", "budget_min_s", NULL
+		"allow_abort", "budget_min_s", "downtime_overshoot_ratio", NULL
 	};
 	char on_hopeless[16] = "", steps_path[96], prefix[40];
 	double d;
@@ -288,7 +288,9 @@ static int parse_vm(struct sctx *c, json_object *o, const char *path, struct sim
 	    (r = get_u32(c, o, path, "budget_s_per_gib", 1, 1e6, vm->limits.budget_s_per_gib, 1,
 	                 &vm->limits.budget_s_per_gib)) < 0 ||
 	    (r = get_u32(c, o, path, "budget_min_s", 0, 1e6, vm->limits.budget_min_s, 1,
-	                 &vm->limits.budget_min_s)) < 0)
+	                 &vm->limits.budget_min_s)) < 0 ||
+	    (r = get_u32(c, o, path, "downtime_overshoot_ratio", 0, 100, 0, 1000,
+	                 &vm->limits.downtime_overshoot_permille)) < 0)
 		return r;
 	d = vm->limits.reserve_permille / 10.0;
 	if ((r = get_num(c, o, path, "reserve_percent", 0, 90, &d, NULL)) < 0)

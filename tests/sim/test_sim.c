@@ -791,8 +791,9 @@ static void run_opts(const struct sim_scenario *scn, const char *policy, bool no
 	assert_int_equal(sim_run(scn, &p, &o, &res), 0);
 }
 
-/* The scenario loader measures the first phase over 1 s as QEMU's page sampling would. */
-static void test_prior_dirty_rate_loaded(void **state)
+/* The scenario loader fills mig_limits: the prior dirty rate measured over the first phase as
+ * QEMU's page sampling would, and the domain's choices. */
+static void test_vm_limits_loaded(void **state)
 {
 	struct sim_scenario scn;
 
@@ -815,6 +816,18 @@ static void test_prior_dirty_rate_loaded(void **state)
 	             "{\"hot_mib\":96,\"rate_mibps\":40}"), &scn);
 	assert_int_equal(scn.vms[0].limits.prior_dirty_bps, (uint64_t)(7 * MIB));
 	assert_int_equal(scn.vms[0].limits.prior_dirty_age_ms, 600000);
+	/* the limits the agent fills from the domain and from what it learned */
+	assert_int_equal(scn.vms[0].limits.downtime_overshoot_permille, 0);
+	assert_int_equal(scn.vms[0].limits.on_hopeless, MIG_ON_HOPELESS_PARK);
+	assert_true(scn.vms[0].limits.allow_abort);
+	parse(ONE_VM(",\"downtime_overshoot_ratio\":1.17,\"on_hopeless\":\"abort\","
+	             "\"allow_abort\":false,\"postcopy_recovery\":true,\"budget_min_s\":90",
+	             "{\"hot_mib\":96,\"rate_mibps\":40}"), &scn);
+	assert_int_equal(scn.vms[0].limits.downtime_overshoot_permille, 1170);
+	assert_int_equal(scn.vms[0].limits.on_hopeless, MIG_ON_HOPELESS_ABORT);
+	assert_false(scn.vms[0].limits.allow_abort);
+	assert_true(scn.vms[0].limits.postcopy_recovery);
+	assert_int_equal(scn.vms[0].limits.budget_min_s, 90);
 }
 
 /*
@@ -1150,7 +1163,7 @@ int main(void)
 		cmocka_unit_test(test_outputs),
 		cmocka_unit_test(test_adaptive_lab_acts_within_two_passes),
 		cmocka_unit_test(test_adaptive_waits_out_carrier_flap),
-		cmocka_unit_test(test_prior_dirty_rate_loaded),
+		cmocka_unit_test(test_vm_limits_loaded),
 		cmocka_unit_test(test_adaptive_prior_decides_after_bulk_pass),
 		cmocka_unit_test(test_adaptive_postcopy_watches_network),
 		cmocka_unit_test(test_adaptive_no_escalation_on_drop),
