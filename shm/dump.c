@@ -81,6 +81,19 @@ static void key_table_free(struct key_table *t)
 	free(t->hist);
 }
 
+/* Fresh history for a chunk: chunks decode independently. */
+static void key_table_reset(struct key_table *t)
+{
+	memset(t->keys, 0, KEY_SLOTS * sizeof(*t->keys));
+	memset(t->hist, 0, (KEY_SLOTS + KEY_FALLBACK) * t->nwords * sizeof(*t->hist));
+	t->used = 0;
+}
+
+static size_t key_table_bytes(const struct key_table *t)
+{
+	return KEY_SLOTS * sizeof(*t->keys) + (KEY_SLOTS + KEY_FALLBACK) * t->nwords * sizeof(*t->hist);
+}
+
 static uint64_t *key_history(struct key_table *t, const uint8_t *rec)
 {
 	uint16_t type;
@@ -234,16 +247,15 @@ static inline void undelta_record(uint8_t *rec, size_t nwords, const uint64_t *d
 	}
 }
 
-static int untransform_words(const uint8_t *in, size_t n, size_t record_size, uint8_t *out)
+/* t has record_size / 8 words per key and is reset here. */
+static void untransform_words(const uint8_t *in, size_t n, size_t record_size, uint8_t *out,
+			      struct key_table *t)
 {
 	size_t nwords = record_size / 8, i = 0;
 	uint64_t prev_time = 0;
 	uint64_t d[8][MAX_WORDS];
-	struct key_table t;
-	int r = key_table_init(&t, nwords);
 
-	if (r < 0)
-		return r;
+	key_table_reset(t);
 	for (; i + 8 <= n; i += 8) {
 		for (size_t j = 0; j < nwords; j++) {
 			uint64_t x[8], y[8];
@@ -254,7 +266,7 @@ static int untransform_words(const uint8_t *in, size_t n, size_t record_size, ui
 				d[k][j] = y[k];
 		}
 		for (size_t k = 0; k < 8; k++)
-			undelta_record(out + (i + k) * record_size, nwords, d[k], &t, &prev_time);
+			undelta_record(out + (i + k) * record_size, nwords, d[k], t, &prev_time);
 	}
 	for (; i < n; i++) {
 		for (size_t j = 0; j < nwords; j++) {
@@ -264,15 +276,20 @@ static int untransform_words(const uint8_t *in, size_t n, size_t record_size, ui
 				v |= (uint64_t)*col << (8 * b);
 			d[0][j] = v;
 		}
-		undelta_record(out + i * record_size, nwords, d[0], &t, &prev_time);
+		undelta_record(out + i * record_size, nwords, d[0], t, &prev_time);
 	}
-	key_table_free(&t);
-	return 0;
 }
 
 int dump_untransform(const uint8_t *in, size_t n, size_t record_size, uint8_t *out)
 {
-	return untransform_words(in, n, record_size, out);
+	struct key_table t;
+	int r = key_table_init(&t, record_size / 8);
+
+	if (r < 0)
+		return r;
+	untransform_words(in, n, record_size, out, &t);
+	key_table_free(&t);
+	return 0;
 }
 
 /* ---- writing ---------------------------------------------------------------------------------- */
@@ -414,10 +431,7 @@ static int encoder_chunk(struct encoder *e, const struct ring_record *recs, size
 	struct key_table *t = &e->keys;
 
 	memcpy(e->raw, &c, sizeof(c));
-	/* Fresh history per chunk: chunks decode independently. */
-	memset(t->keys, 0, KEY_SLOTS * sizeof(*t->keys));
-	memset(t->hist, 0, (KEY_SLOTS + KEY_FALLBACK) * t->nwords * sizeof(*t->hist));
-	t->used = 0;
+	key_table_reset(t);
 	transform_words((const uint8_t *)recs, k, sizeof(*recs), e->raw + sizeof(c), t);
 	size_t raw_len = sizeof(c) + k * sizeof(*recs);
 	e->prefs.frameInfo.contentSize = raw_len;
@@ -826,24 +840,41 @@ struct dump_file {
 	const uint8_t *buf;
 	size_t len;
 	uint8_t *owned;
+	struct dump_limits lim;
 	struct dump_header hdr;
+	uint64_t declared;      /* records the header counts (UINT64_MAX: only the trailer does) */
 	struct dump_domain *domains;
 	size_t n_domains;
 	size_t data_start;
 	size_t pos;
 	LZ4F_dctx *dctx;
-	uint8_t *chunk;         /* decompressed chunk */
+	uint8_t *chunk;         /* decompressed chunk, chunk_cap bytes once the first is decoded */
 	size_t chunk_cap;
-	uint8_t *recs;          /* records of the current chunk */
+	uint8_t *recs;          /* records of the current chunk (chunk_cap bytes too) */
+	struct key_table keys;  /* the transform's history, reused chunk after chunk */
 	size_t rec_i, rec_n;
 	uint64_t chunk_index;
 	struct dump_trailer trailer;
 	struct dump_read_stats st;
 	bool ended;
+	int error;              /* -EFBIG once a limit stopped the decoding */
 	char *problems[DUMP_MAX_PROBLEMS];
 	size_t n_problems;
 	uint64_t suppressed;
 };
+
+static void limits_fill(struct dump_limits *l, const struct dump_limits *in)
+{
+	*l = in ? *in : (struct dump_limits){ 0 };
+	if (!l->max_file_bytes)
+		l->max_file_bytes = DUMP_DEFAULT_MAX_FILE_BYTES;
+	if (!l->max_records)
+		l->max_records = DUMP_DEFAULT_MAX_RECORDS;
+	if (!l->max_decoded_bytes)
+		l->max_decoded_bytes = DUMP_DEFAULT_MAX_DECODED_BYTES;
+	if (!l->max_chunk_bytes)
+		l->max_chunk_bytes = DUMP_DEFAULT_MAX_CHUNK_BYTES;
+}
 
 __attribute__((format(printf, 2, 3)))
 static void problem(struct dump_file *d, const char *fmt, ...)
@@ -864,6 +895,25 @@ static void problem(struct dump_file *d, const char *fmt, ...)
 	if (vasprintf(&s, fmt, ap) >= 0)
 		d->problems[d->n_problems++] = s;
 	va_end(ap);
+}
+
+/* A limit is reached: decoding stops here, for good (until dump_rewind). */
+__attribute__((format(printf, 2, 3)))
+static void refuse(struct dump_file *d, const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) >= 0) {
+		problem(d, "%s", s);
+		free(s);
+	}
+	va_end(ap);
+	d->st.refused = true;
+	d->error = -EFBIG;
+	d->ended = true;
+	d->rec_i = d->rec_n = 0;
 }
 
 static int domain_cmp(const void *a, const void *b)
@@ -908,6 +958,9 @@ static int parse_header(struct dump_file *d)
 	if (h.chunk_records == 0 || h.chunk_records > DUMP_MAX_CHUNK_RECORDS)
 		return -EBADMSG;
 	h.hostname[sizeof(h.hostname) - 1] = '\0';
+	d->declared = h.flags & DUMP_F_COUNTS_IN_TRAILER ? UINT64_MAX : h.record_count;
+	if (d->declared != UINT64_MAX && d->declared > d->lim.max_records)
+		return -EBADMSG;        /* more records than any ring holds */
 	d->hdr = h;
 
 	size_t es = h.domain_entry_size, avail = fsize - h.header_size;
@@ -932,23 +985,23 @@ static int parse_header(struct dump_file *d)
 	d->data_start = 8 + fsize;
 	d->pos = d->data_start;
 
-	d->chunk_cap = sizeof(struct dump_chunk) + (size_t)h.chunk_records * h.record_size;
-	d->chunk = malloc(d->chunk_cap);
-	d->recs = malloc((size_t)h.chunk_records * h.record_size);
-	if (!d->chunk || !d->recs)
-		return -ENOMEM;
+	/* The chunk buffers are allocated with the first chunk: a file with none costs nothing. */
+	uint64_t cap = sizeof(struct dump_chunk) + (uint64_t)h.chunk_records * h.record_size;
+	d->chunk_cap = (size_t)(cap < d->lim.max_chunk_bytes ? cap : d->lim.max_chunk_bytes);
 	if (LZ4F_isError(LZ4F_createDecompressionContext(&d->dctx, LZ4F_VERSION)))
 		return -ENOMEM;
 	return 0;
 }
 
-int dump_open_mem(const void *buf, size_t len, struct dump_file **ret)
+int dump_open_mem_limits(const void *buf, size_t len, const struct dump_limits *lim,
+			 struct dump_file **ret)
 {
 	struct dump_file *d = calloc(1, sizeof(*d));
 	int r;
 
 	if (!d)
 		return -ENOMEM;
+	limits_fill(&d->lim, lim);
 	d->buf = buf;
 	d->len = len;
 	r = parse_header(d);
@@ -960,13 +1013,25 @@ int dump_open_mem(const void *buf, size_t len, struct dump_file **ret)
 	return 0;
 }
 
+int dump_open_mem(const void *buf, size_t len, struct dump_file **ret)
+{
+	return dump_open_mem_limits(buf, len, NULL, ret);
+}
+
 int dump_open(const char *path, struct dump_file **ret)
+{
+	return dump_open_limits(path, NULL, ret);
+}
+
+int dump_open_limits(const char *path, const struct dump_limits *lim_in, struct dump_file **ret)
 {
 	uint8_t *buf = NULL;
 	size_t len = 0, cap = 0;
+	struct dump_limits lim;
 	struct stat sb;
 	int fd, r;
 
+	limits_fill(&lim, lim_in);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
@@ -978,8 +1043,16 @@ int dump_open(const char *path, struct dump_file **ret)
 		r = -EISDIR;
 		goto fail;
 	}
+	if (S_ISREG(sb.st_mode) && (uint64_t)sb.st_size > lim.max_file_bytes) {
+		r = -EFBIG;
+		goto fail;
+	}
 	cap = S_ISREG(sb.st_mode) && sb.st_size > 0 ? (size_t)sb.st_size + 1 : 65536;
 	for (;;) {
+		if (len > lim.max_file_bytes) {
+			r = -EFBIG;     /* a pipe, or a file that grew while read */
+			goto fail;
+		}
 		if (len == cap) {
 			uint8_t *nb = realloc(buf, cap * 2);
 			if (!nb) {
@@ -1006,7 +1079,7 @@ int dump_open(const char *path, struct dump_file **ret)
 	}
 	close(fd);
 	struct dump_file *d;
-	r = dump_open_mem(buf, len, &d);
+	r = dump_open_mem_limits(buf, len, &lim, &d);
 	if (r < 0) {
 		free(buf);
 		return r;
@@ -1031,8 +1104,30 @@ void dump_close(struct dump_file *d)
 	free(d->domains);
 	free(d->chunk);
 	free(d->recs);
+	if (d->keys.keys)
+		key_table_free(&d->keys);
 	free(d->owned);
 	free(d);
+}
+
+const struct dump_limits *dump_get_limits(const struct dump_file *d)
+{
+	return &d->lim;
+}
+
+size_t dump_memory_bytes(const struct dump_file *d)
+{
+	size_t n = sizeof(*d) + d->n_domains * sizeof(*d->domains);
+
+	if (d->owned)
+		n += d->len;
+	if (d->chunk)
+		n += 2 * d->chunk_cap;
+	if (d->keys.keys)
+		n += key_table_bytes(&d->keys);
+	for (size_t i = 0; i < d->n_problems; i++)
+		n += strlen(d->problems[i]) + 1;
+	return n;
 }
 
 const struct dump_header *dump_get_header(const struct dump_file *d)
@@ -1091,19 +1186,51 @@ static void resync(struct dump_file *d, size_t from)
 	d->pos = p;
 }
 
+static bool chunk_buffers(struct dump_file *d)
+{
+	if (d->chunk)
+		return true;
+	d->chunk = malloc(d->chunk_cap);
+	d->recs = malloc(d->chunk_cap);
+	if (d->chunk && d->recs && key_table_init(&d->keys, d->hdr.record_size / 8) == 0)
+		return true;
+	free(d->chunk);
+	free(d->recs);
+	d->chunk = d->recs = NULL;
+	problem(d, "out of memory for a chunk of %zu bytes; decoding stopped", d->chunk_cap);
+	d->error = -ENOMEM;
+	d->ended = true;
+	return false;
+}
+
 static void decode_chunk(struct dump_file *d)
 {
 	size_t start = d->pos;
 	const uint8_t *src = d->buf + start;
 	size_t src_left = d->len - start;
-	uint8_t *dst = d->chunk;
+	uint8_t *dst;
 	size_t dst_left = d->chunk_cap;
 	uint64_t idx = d->chunk_index++;
 
+	if (!chunk_buffers(d))
+		return;
+	dst = d->chunk;
 	LZ4F_resetDecompressionContext(d->dctx);
 	for (;;) {
-		size_t dsz = dst_left, ssz = src_left;
+		/* Whatever the decompressor reads or writes counts against max_decoded_bytes: half
+		 * of what is left may go either way, so the sum never passes it. */
+		uint64_t left = d->lim.max_decoded_bytes - d->st.decoded_bytes;
+		if (left < 2) {
+			refuse(d, "decompressing past %llu bytes (%.0f times the file's size): decoding "
+			       "stopped; no dump a ring yields expands like this",
+			       (unsigned long long)d->lim.max_decoded_bytes,
+			       (double)d->lim.max_decoded_bytes / (double)(d->len ? d->len : 1));
+			return;
+		}
+		size_t dsz = dst_left < left / 2 ? dst_left : (size_t)(left / 2);
+		size_t ssz = src_left < left / 2 ? src_left : (size_t)(left / 2);
 		size_t hint = LZ4F_decompress(d->dctx, dst, &dsz, src, &ssz, NULL);
+		d->st.decoded_bytes += dsz + ssz;
 		if (LZ4F_isError(hint)) {
 			problem(d, "chunk %llu at byte %zu is damaged (%s); its records are skipped",
 				(unsigned long long)idx, start, LZ4F_getErrorName(hint));
@@ -1123,8 +1250,9 @@ static void decode_chunk(struct dump_file *d)
 					(unsigned long long)idx, start);
 				d->st.truncated = true;
 			} else {
-				problem(d, "chunk %llu at byte %zu is larger than the header allows; skipped",
-					(unsigned long long)idx, start);
+				problem(d, "chunk %llu at byte %zu is larger than the header allows (or %zu "
+					"bytes, the reader's limit); skipped", (unsigned long long)idx, start,
+					d->chunk_cap);
 			}
 			d->st.chunks_bad++;
 			resync(d, src_left == 0 ? d->len : start + 4);
@@ -1156,13 +1284,22 @@ static void decode_chunk(struct dump_file *d)
 		d->st.chunks_bad++;
 		return;
 	}
-	if (c.transform == DUMP_TRANSFORM_NONE)
-		memcpy(d->recs, d->chunk + sizeof(c), (size_t)c.record_count * c.record_size);
-	else if (untransform_words(d->chunk + sizeof(c), c.record_count, c.record_size, d->recs) < 0) {
-		problem(d, "chunk %llu: out of memory; skipped", (unsigned long long)idx);
-		d->st.chunks_bad++;
+	if (d->st.records + c.record_count > d->lim.max_records) {
+		refuse(d, "chunk %llu at byte %zu brings the records past %llu, more than any ring "
+		       "holds: decoding stopped", (unsigned long long)idx, start,
+		       (unsigned long long)d->lim.max_records);
 		return;
 	}
+	if (d->st.records + c.record_count > d->declared) {
+		refuse(d, "chunk %llu at byte %zu brings the records past the %llu the header declares: "
+		       "decoding stopped", (unsigned long long)idx, start,
+		       (unsigned long long)d->declared);
+		return;
+	}
+	if (c.transform == DUMP_TRANSFORM_NONE)
+		memcpy(d->recs, d->chunk + sizeof(c), (size_t)c.record_count * c.record_size);
+	else
+		untransform_words(d->chunk + sizeof(c), c.record_count, c.record_size, d->recs, &d->keys);
 	d->rec_n = c.record_count;
 	d->rec_i = 0;
 	d->st.chunks_ok++;
@@ -1249,7 +1386,7 @@ int dump_next(struct dump_file *d, struct ring_record *ret)
 {
 	while (d->rec_i >= d->rec_n) {
 		if (d->ended)
-			return 0;
+			return d->error;
 		d->rec_i = d->rec_n = 0;
 		next_frame(d);
 	}
@@ -1273,4 +1410,5 @@ void dump_rewind(struct dump_file *d)
 	d->rec_i = d->rec_n = 0;
 	d->chunk_index = 0;
 	d->ended = false;
+	d->error = 0;
 }

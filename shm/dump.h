@@ -19,6 +19,12 @@
  * accepts newer minor versions and other record sizes (extra bytes ignored, missing bytes zero),
  * and reports what it could not decode through dump_read_stats and dump_problem().
  *
+ * Reading is also bounded, whatever the file claims: a few hundred kilobytes of LZ4 frames can
+ * expand a thousandfold (frames of zeros, 16-byte records).  struct dump_limits caps the file's
+ * size, the records handed out, the bytes decompressed and one chunk's size; the defaults are what
+ * a dump of the largest ring (RING_MAX_SLOTS records) needs, so only a file no writer produced hits
+ * them.  The reader keeps one chunk at a time: its memory is the file plus two chunks.
+ *
  * Library code: no logging, negative errno on failure, ret_* out parameters untouched on failure.
  */
 #ifndef MIGTUNE_SHM_DUMP_H
@@ -189,6 +195,20 @@ int dump_auto(const char *ring_name, const char *dir, const char *domain_name, c
 
 struct dump_file;
 
+/* Bounds of one reader; 0 in a field means its default. */
+struct dump_limits {
+	uint64_t max_file_bytes;       /* dump_open refuses a larger file: -EFBIG */
+	uint64_t max_records;          /* records handed out: dump_next fails with -EFBIG past it */
+	uint64_t max_decoded_bytes;    /* bytes fed to and produced by the decompressor, damaged chunks
+					* included: dump_next fails with -EFBIG past it */
+	uint64_t max_chunk_bytes;      /* one chunk's content: a larger chunk is skipped as damaged */
+};
+/* A dump of the largest ring written without any compression, with its domain table. */
+#define DUMP_DEFAULT_MAX_FILE_BYTES    ((uint64_t)RING_MAX_SLOTS * 128u + (UINT64_C(64) << 20))
+#define DUMP_DEFAULT_MAX_RECORDS       ((uint64_t)RING_MAX_SLOTS)
+#define DUMP_DEFAULT_MAX_DECODED_BYTES (2 * DUMP_DEFAULT_MAX_FILE_BYTES + (UINT64_C(2) << 30))
+#define DUMP_DEFAULT_MAX_CHUNK_BYTES   (UINT64_C(16) << 20)
+
 struct dump_read_stats {
 	uint64_t records;              /* records handed out so far */
 	uint64_t chunks_ok;
@@ -197,13 +217,24 @@ struct dump_read_stats {
 	uint64_t records_missing;      /* what the header/trailer promised minus what was decoded */
 	bool trailer_seen;             /* false at the end: the file was cut short */
 	bool truncated;                /* a frame ran past the end of the file */
+	uint64_t decoded_bytes;        /* bytes fed to and produced by the decompressor */
+	bool refused;                  /* a limit was reached: decoding stopped (-EFBIG) */
 };
 
-/* Opens a dump held in memory (the bytes must outlive the handle) or a file.  Errors: -EPROTO
- * (not a migtune dump), -EPROTONOSUPPORT (other major version or byte order), -EBADMSG (header
- * damaged or cut), -ENOMEM; dump_open also -errno of open/read. */
+/* Opens a dump held in memory (the bytes must outlive the handle) or a file, with the default
+ * limits or the given ones (NULL: defaults).  Errors: -EPROTO (not a migtune dump),
+ * -EPROTONOSUPPORT (other major version or byte order), -EBADMSG (header damaged, cut, or out of
+ * range: more records declared than the limit), -ENOMEM; dump_open also -EFBIG (file larger than
+ * max_file_bytes) and -errno of open/read. */
 int dump_open_mem(const void *buf, size_t len, struct dump_file **ret);
 int dump_open(const char *path, struct dump_file **ret);
+int dump_open_mem_limits(const void *buf, size_t len, const struct dump_limits *lim,
+			 struct dump_file **ret);
+int dump_open_limits(const char *path, const struct dump_limits *lim, struct dump_file **ret);
+/* The limits in force (defaults filled in). */
+const struct dump_limits *dump_get_limits(const struct dump_file *d);
+/* Bytes the reader holds: the file (when dump_open read it), the chunk buffers, the tables. */
+size_t dump_memory_bytes(const struct dump_file *d);
 void dump_close(struct dump_file *d);
 
 /* Header as read (fields of a shorter, older header are zero). */
@@ -215,7 +246,9 @@ const struct dump_domain *dump_domain_find(const struct dump_file *d, uint32_t i
 uint64_t dump_mono_to_real_ns(const struct dump_file *d, uint64_t mono_ns);
 
 /* Next record: 1 with *ret filled, 0 at the end.  Damage never stops the iteration; it is counted
- * in the stats and described by dump_problem(). */
+ * in the stats and described by dump_problem().  A limit does: -EFBIG, from then on (until
+ * dump_rewind), with dump_problem() saying which; so does a chunk that takes the records past the
+ * count the header declares (a writer's header counts exactly what it wrote). */
 int dump_next(struct dump_file *d, struct ring_record *ret);
 void dump_rewind(struct dump_file *d);
 const struct dump_read_stats *dump_get_read_stats(const struct dump_file *d);

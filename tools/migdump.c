@@ -368,9 +368,13 @@ static int do_decode(const struct opts *o)
 			"reads (%u)\n", o->decode, DUMP_VERSION_MAJOR);
 		return EXIT_INCOMPATIBLE;
 	case -EBADMSG:
-		fprintf(stderr, "migdump: %s: the dump header is damaged or cut short; nothing can be "
-			"decoded\n", o->decode);
+		fprintf(stderr, "migdump: %s: the dump header is damaged, cut short or out of range; "
+			"nothing can be decoded\n", o->decode);
 		return EXIT_DAMAGED;
+	case -EFBIG:
+		fprintf(stderr, "migdump: %s is larger than any dump of a ring (%llu MiB at most); "
+			"refused\n", o->decode, (unsigned long long)(DUMP_DEFAULT_MAX_FILE_BYTES >> 20));
+		return EXIT_INCOMPATIBLE;
 	default:
 		fprintf(stderr, "migdump: cannot read %s: %s\n", o->decode, strerror(-rc));
 		return EXIT_RUNTIME;
@@ -411,15 +415,16 @@ static int do_decode(const struct opts *o)
 		to = real_to_mono(t, h->map_mono_ns, h->map_real_ns);
 	}
 
+	int next = 0;
 	if (o->info) {
 		print_info(d, o->decode);
-		while (dump_next(d, &rec) > 0)
+		while ((next = dump_next(d, &rec)) > 0)
 			;
 	} else {
 		struct view_source src = { dump_lookup, dump_real, d };
 		if (o->fmt == VIEW_FMT_CSV)
 			view_record_csv_header(stdout);
-		while (dump_next(d, &rec) > 0) {
+		while ((next = dump_next(d, &rec)) > 0) {
 			if (from && rec.mono_ns < from)
 				continue;
 			if (to && rec.mono_ns > to)
@@ -447,6 +452,10 @@ static int do_decode(const struct opts *o)
 	if (invalid)
 		fprintf(stderr, "migdump: %s: %" PRIu64 " records are not valid telemetry records and were "
 			"skipped\n", o->decode, invalid);
+	if (next < 0)
+		fprintf(stderr, "migdump: %s: decoding stopped after %" PRIu64 " records: %s\n", o->decode,
+			s->records, next == -EFBIG ? "the dump expands beyond what any ring holds"
+						   : strerror(-next));
 	if (o->info)
 		printf("decoded:     %" PRIu64 " records in %" PRIu64 " chunks, %" PRIu64 " damaged chunks, %s\n",
 		       s->records, s->chunks_ok, s->chunks_bad, s->trailer_seen ? "complete" : "cut short");

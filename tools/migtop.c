@@ -78,13 +78,19 @@ static bool live_follow_restart(struct live *l, struct view_state *v)
 	return true;
 }
 
+/*
+ * A replay streams the dump: nothing but the view is kept.  Forward, records are fed up to the
+ * replayed time (one record of lookahead); backward, the dump is decoded again from its start.
+ * Memory is the dump reader's (the file and one chunk) and the view's, whatever the file expands to.
+ */
 struct replay {
 	struct dump_file *d;
-	struct ring_record *recs;
-	size_t n;
-	size_t fed;              /* records[0..fed) are in the view */
-	uint64_t t_mono_ns;      /* replayed "now" */
+	struct ring_record next;  /* decoded, not yet fed: the first record past the replayed time */
+	bool have_next;
+	bool started;             /* the view holds the records up to t_mono_ns */
+	uint64_t t_mono_ns;       /* replayed "now" */
 	uint64_t first_mono_ns, last_mono_ns;
+	uint64_t records;         /* valid records in the dump (first pass) */
 	const char *path;
 };
 
@@ -209,32 +215,34 @@ static int open_replay(const struct opts *o, struct replay *p)
 			"this migtop reads (%u)\n", o->replay, DUMP_VERSION_MAJOR);
 		return EXIT_INCOMPATIBLE;
 	case -EBADMSG:
-		fprintf(stderr, "migtop: %s: the dump header is damaged or cut short\n", o->replay);
+		fprintf(stderr, "migtop: %s: the dump header is damaged, cut short or out of range\n",
+			o->replay);
+		return EXIT_INCOMPATIBLE;
+	case -EFBIG:
+		fprintf(stderr, "migtop: %s is larger than any dump of a ring (%llu MiB at most); "
+			"refused\n", o->replay,
+			(unsigned long long)(DUMP_DEFAULT_MAX_FILE_BYTES >> 20));
 		return EXIT_INCOMPATIBLE;
 	default:
 		fprintf(stderr, "migtop: cannot read %s: %s\n", o->replay, strerror(-r));
 		return EXIT_RUNTIME;
 	}
-	size_t cap = 0;
-	while (dump_next(p->d, &rec) > 0) {
-		if (p->n == cap) {
-			cap = cap ? cap * 2 : 4096;
-			struct ring_record *nr = realloc(p->recs, cap * sizeof(*nr));
-			if (!nr) {
-				fprintf(stderr, "migtop: out of memory reading %s\n", o->replay);
-				return EXIT_RUNTIME;
-			}
-			p->recs = nr;
-		}
-		p->recs[p->n++] = rec;
+	/* A first pass validates every record and finds the time range; it keeps none. */
+	while ((r = dump_next(p->d, &rec)) > 0) {
+		if (ring_record_validate(&rec) < 0)
+			continue;
+		if (p->records == 0 || rec.mono_ns < p->first_mono_ns)
+			p->first_mono_ns = rec.mono_ns;
+		if (rec.mono_ns > p->last_mono_ns)
+			p->last_mono_ns = rec.mono_ns;
+		p->records++;
 	}
 	for (size_t i = 0; dump_problem(p->d, i); i++)
 		fprintf(stderr, "migtop: %s: %s\n", o->replay, dump_problem(p->d, i));
-	for (size_t i = 0; i < p->n; i++) {
-		if (i == 0 || p->recs[i].mono_ns < p->first_mono_ns)
-			p->first_mono_ns = p->recs[i].mono_ns;
-		if (p->recs[i].mono_ns > p->last_mono_ns)
-			p->last_mono_ns = p->recs[i].mono_ns;
+	if (r < 0) {
+		fprintf(stderr, "migtop: %s: %s; refused\n", o->replay, r == -EFBIG ?
+			"the dump expands beyond what any ring holds" : strerror(-r));
+		return r == -EFBIG ? EXIT_INCOMPATIBLE : EXIT_RUNTIME;
 	}
 	/* Like atop, the first screen shows the first interval, not the first record alone. */
 	p->t_mono_ns = p->first_mono_ns + (uint64_t)(o->delay_s * 1e9);
@@ -280,22 +288,34 @@ static int live_collect(struct live *l, struct view_state *v)
 	return 0;
 }
 
-/* Brings the view to the replayed time t: forward by feeding, backward by rebuilding. */
+/* Brings the view to the replayed time t: forward by feeding, backward by decoding again. */
 static int replay_seek(struct replay *p, struct view_state *v, uint64_t t)
 {
 	if (t < p->first_mono_ns)
 		t = p->first_mono_ns;
 	if (t > p->last_mono_ns)
 		t = p->last_mono_ns;
-	if (t < p->t_mono_ns || p->fed == 0) {
+	if (t < p->t_mono_ns || !p->started) {
 		view_reset(v);
-		p->fed = 0;
+		dump_rewind(p->d);
+		p->have_next = false;
+		p->started = true;
 	}
 	p->t_mono_ns = t;
-	while (p->fed < p->n && p->recs[p->fed].mono_ns <= t) {
-		if (view_feed(v, &p->recs[p->fed]) < 0)
+	for (;;) {
+		if (!p->have_next) {
+			int r = dump_next(p->d, &p->next);
+			if (r < 0)
+				return r;
+			if (r == 0)
+				break;
+			p->have_next = true;
+		}
+		if (p->next.mono_ns > t)
+			break;
+		if (view_feed(v, &p->next) < 0)
 			return -ENOMEM;
-		p->fed++;
+		p->have_next = false;
 	}
 	const struct dump_header *h = dump_get_header(p->d);
 	view_set_host(v, h->hostname);
@@ -1119,6 +1139,5 @@ out:
 		ring_reader_close(l.r);
 	if (p.d)
 		dump_close(p.d);
-	free(p.recs);
 	return rc;
 }

@@ -26,9 +26,10 @@ void view_init(struct view_state *v, const struct view_source *src)
 void view_reset(struct view_state *v)
 {
 	v->n_migs = 0;
+	memset(v->index, 0, sizeof(v->index));
 	v->n_nics = 0;
 	v->log_n = v->log_head = 0;
-	v->records = v->invalid = 0;
+	v->records = v->invalid = v->evicted = 0;
 	v->newest_mono_ns = 0;
 }
 
@@ -54,11 +55,94 @@ static void mig_forget_job(struct view_mig *m)
 	m->policy[0] = '\0';
 }
 
+static bool mig_active(const struct view_mig *m)
+{
+	return m->have_sample && m->s.phase != RING_PHASE_DONE && m->s.phase != RING_PHASE_FAILED;
+}
+
+/* The newest record of the row. */
+static uint64_t mig_last(const struct view_mig *m)
+{
+	return m->last_mono_ns > m->act_mono_ns ? m->last_mono_ns : m->act_mono_ns;
+}
+
+/* The row index: every record looks its domain up, so it must not cost a scan of the rows. */
+static size_t index_slot(uint32_t domain)
+{
+	return (size_t)((domain * UINT32_C(0x9E3779B1)) >> 21) % VIEW_INDEX_SLOTS;
+}
+
+static void index_add(struct view_state *v, size_t row)
+{
+	size_t h = index_slot(v->migs[row].domain);
+	while (v->index[h])
+		h = (h + 1) % VIEW_INDEX_SLOTS;
+	v->index[h] = (uint32_t)row + 1;
+}
+
+static void index_rebuild(struct view_state *v)
+{
+	memset(v->index, 0, sizeof(v->index));
+	for (size_t i = 0; i < v->n_migs; i++)
+		index_add(v, i);
+}
+
+static struct view_mig *mig_find(struct view_state *v, uint32_t domain)
+{
+	for (size_t h = index_slot(domain); v->index[h]; h = (h + 1) % VIEW_INDEX_SLOTS)
+		if (v->migs[v->index[h] - 1].domain == domain)
+			return &v->migs[v->index[h] - 1];
+	return NULL;
+}
+
+/* Which rows go first when the view is full: ended ones, then those heard of least recently. */
+static int evict_cmp(const void *a, const void *b)
+{
+	const struct view_mig *x = *(const struct view_mig *const *)a;
+	const struct view_mig *y = *(const struct view_mig *const *)b;
+	if (mig_active(x) != mig_active(y))
+		return mig_active(x) ? 1 : -1;
+	return mig_last(x) < mig_last(y) ? -1 : mig_last(x) > mig_last(y);
+}
+
+/* Drops the quarter of the rows that evict_cmp puts first: once per VIEW_MAX_MIGS / 4 new
+ * domains, so that a stream of new domains costs no more than a log per record. */
+static void evict_rows(struct view_state *v)
+{
+	const struct view_mig **order = malloc(v->n_migs * sizeof(*order));
+	size_t k = 0;
+
+	if (!order)
+		return;
+	for (size_t i = 0; i < v->n_migs; i++)
+		order[i] = &v->migs[i];
+	qsort(order, v->n_migs, sizeof(*order), evict_cmp);
+	for (size_t i = 0; i < VIEW_MAX_MIGS / 4; i++)
+		((struct view_mig *)order[i])->domain = RING_NO_DOMAIN;   /* marked to go */
+	free(order);
+	for (size_t i = 0; i < v->n_migs; i++) {
+		if (v->migs[i].domain == RING_NO_DOMAIN)
+			continue;
+		if (k != i)
+			v->migs[k] = v->migs[i];
+		k++;
+	}
+	v->evicted += v->n_migs - k;
+	v->n_migs = k;
+	index_rebuild(v);
+}
+
 static struct view_mig *mig_get(struct view_state *v, uint32_t domain, uint64_t mono_ns)
 {
-	for (size_t i = 0; i < v->n_migs; i++)
-		if (v->migs[i].domain == domain)
-			return &v->migs[i];
+	struct view_mig *m = mig_find(v, domain);
+
+	if (m)
+		return m;
+	/* Bounded whatever the ring or dump holds. */
+	if (v->n_migs >= VIEW_MAX_MIGS)
+		evict_rows(v);
+	if (v->n_migs >= VIEW_MAX_MIGS)
+		return NULL;
 	if (v->n_migs == v->cap_migs) {
 		size_t ncap = v->cap_migs ? v->cap_migs * 2 : 16;
 		struct view_mig *nm = realloc(v->migs, ncap * sizeof(*nm));
@@ -67,11 +151,12 @@ static struct view_mig *mig_get(struct view_state *v, uint32_t domain, uint64_t 
 		v->migs = nm;
 		v->cap_migs = ncap;
 	}
-	struct view_mig *m = &v->migs[v->n_migs++];
+	m = &v->migs[v->n_migs++];
 	uint8_t uuid[16];
 	char raw[RING_NAME_MAX + 1];
 	memset(m, 0, sizeof(*m));
 	m->domain = domain;
+	index_add(v, v->n_migs - 1);
 	m->first_mono_ns = mono_ns;
 	if (v->src.lookup && v->src.lookup(v->src.ctx, domain, raw, uuid) == 0) {
 		text_esc_n(m->name, sizeof(m->name), raw, RING_NAME_MAX);
@@ -192,10 +277,7 @@ size_t view_prune(struct view_state *v, uint64_t cutoff_mono_ns)
 
 	for (size_t i = 0; i < v->n_migs; i++) {
 		const struct view_mig *m = &v->migs[i];
-		uint64_t last = m->last_mono_ns > m->act_mono_ns ? m->last_mono_ns : m->act_mono_ns;
-		bool finished = !m->have_sample || m->s.phase == RING_PHASE_DONE ||
-				m->s.phase == RING_PHASE_FAILED;
-		if (finished && last < cutoff_mono_ns) {
+		if (!mig_active(m) && mig_last(m) < cutoff_mono_ns) {
 			gone++;
 			continue;
 		}
@@ -204,6 +286,7 @@ size_t view_prune(struct view_state *v, uint64_t cutoff_mono_ns)
 		k++;
 	}
 	v->n_migs = k;
+	index_rebuild(v);
 	return gone;
 }
 
@@ -340,11 +423,6 @@ void view_row_fill(const struct view_state *v, const struct view_mig *m, struct 
 		view_action_format(&m->act, r->action, sizeof(r->action));
 		ESC_FIELD(r->reason, m->act.reason);
 	}
-}
-
-static bool mig_active(const struct view_mig *m)
-{
-	return m->have_sample && m->s.phase != RING_PHASE_DONE && m->s.phase != RING_PHASE_FAILED;
 }
 
 static int mig_cmp(const void *a, const void *b, void *arg)

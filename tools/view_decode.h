@@ -35,6 +35,9 @@ struct view_source {
 #define VIEW_PASSES   128u   /* passes kept per migration */
 #define VIEW_LOG      512u   /* actions and events kept for the action log */
 #define VIEW_NICS     16u
+#define VIEW_MAX_MIGS 1024u  /* rows kept: past it the quarter heard of least recently goes,
+			      * ended ones first */
+#define VIEW_INDEX_SLOTS (2 * VIEW_MAX_MIGS)
 
 struct view_point {
 	uint64_t mono_ns;
@@ -81,12 +84,14 @@ struct view_state {
 	struct view_source src;
 	struct view_mig *migs;
 	size_t n_migs, cap_migs;
+	uint32_t index[VIEW_INDEX_SLOTS];  /* domain -> row + 1 (0: free), open addressing */
 	struct view_nic nics[VIEW_NICS];
 	size_t n_nics;
 	struct view_log_entry log[VIEW_LOG];
 	uint32_t log_n, log_head;
 	uint64_t records;             /* records fed */
 	uint64_t invalid;             /* records refused by ring_record_validate */
+	uint64_t evicted;             /* rows dropped to stay within VIEW_MAX_MIGS */
 	uint64_t lost;                /* overwritten before read (front end adds) */
 	uint64_t dropped;             /* dropped by the writer (front end sets) */
 	uint64_t newest_mono_ns;

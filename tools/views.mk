@@ -36,9 +36,13 @@ $(B)/tests/test-migtop-tmux: $(B)/tests/views/test_tmux.o $(B)/tests/views/synth
 		$(RING_OBJS) $(B)/migtop $(B)/migdump
 	$(LINK) -o $@ $(filter %.o,$^) $(CMOCKA_LIBS) $(VIEWS_LIBS) -lrt
 $(B)/tests/test-views-hostile: $(B)/tests/views/test_hostile.o $(B)/tests/views/synth.o \
-		$(B)/tests/views/runprog.o $(B)/tests/views/escape_check.o $(VIEW_OBJS) $(RING_OBJS) \
+		$(B)/tests/views/runprog.o $(B)/tests/views/escape_check.o $(B)/tests/views/bomb.o \
+		$(VIEW_OBJS) $(RING_OBJS) \
 		$(B)/migtop $(B)/migdump
 	$(LINK) -o $@ $(filter %.o,$^) $(CMOCKA_LIBS) $(VIEWS_LIBS) -lrt
+$(B)/tests/test-dump-limits: $(B)/tests/views/test_dump_limits.o $(B)/tests/views/bomb.o \
+		$(B)/tests/views/synth.o $(VIEW_OBJS) $(RING_OBJS)
+	$(LINK) -o $@ $^ $(CMOCKA_LIBS) $(VIEWS_LIBS) -lrt
 $(B)/tests/test-escape: $(B)/tests/views/test_escape.o $(B)/tests/views/escape_check.o $(ESCAPE_OBJS)
 	$(LINK) -o $@ $^ $(CMOCKA_LIBS) $(JSONC_LIBS)
 # A helper to fill a ring by hand: build/tests/views-synth --ring /migtune-demo --hold 60
@@ -47,7 +51,7 @@ $(B)/tests/views-synth: $(B)/tests/views/synth_main.o $(B)/tests/views/synth.o $
 
 UNIT_TESTS += $(B)/tests/test-dump $(B)/tests/test-dump-live $(B)/tests/test-view-model \
 	$(B)/tests/test-views $(B)/tests/test-migtop-tmux $(B)/tests/test-escape \
-	$(B)/tests/test-views-hostile
+	$(B)/tests/test-views-hostile $(B)/tests/test-dump-limits
 TSAN_TESTS += $(B)/tests/test-dump-live
 
 # ---- benchmark (always the optimised, uninstrumented build) -----------------------------------
@@ -68,10 +72,11 @@ FUZZ_DUMP_SRCS := tests/views/fuzz_dump.c shm/dump.c tools/view_decode.c shm/rin
 $(B)/fuzz/fuzz-dump: $(FUZZ_DUMP_SRCS) shm/dump.h tools/view_decode.h shm/ring.h shm/escape.h
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_DUMP_FLAGS) -o $@ $(FUZZ_DUMP_SRCS) $(LZ4_LIBS) $(JSONC_LIBS) -lm -lpthread -lrt
-$(B)/fuzz/mkseed-dump: tests/views/fuzz_seed.c tests/views/synth.c $(VIEW_OBJS) $(RING_OBJS)
+$(B)/fuzz/mkseed-dump: tests/views/fuzz_seed.c tests/views/synth.c tests/views/bomb.c $(VIEW_OBJS) \
+		$(RING_OBJS)
 	@mkdir -p $(@D)
 	$(LINK) $(CPPFLAGS) $(LZ4_CFLAGS) -o $@ tests/views/fuzz_seed.c tests/views/synth.c \
-		$(VIEW_OBJS) $(RING_OBJS) $(VIEWS_LIBS) -lrt
+		tests/views/bomb.c $(VIEW_OBJS) $(RING_OBJS) $(VIEWS_LIBS) -lrt
 FUZZERS += fuzz-dump
 fuzz-dump: $(B)/fuzz/fuzz-dump $(B)/fuzz/mkseed-dump
 	@mkdir -p $(B)/fuzz/corpus-dump
@@ -86,6 +91,21 @@ install-views: $(B)/migtop $(B)/migdump
 	$(INSTALL) -D -m 0644 docs/dump-format.md $(DESTDIR)$(DOCDIR)/dump-format.md
 INSTALL_TARGETS += install-views
 
+# The reader's limits: small limits chosen by the input, over the same seeds.
+FUZZ_LIMITS_SRCS := tests/views/fuzz_dump_limits.c shm/dump.c shm/ring.c
+$(B)/fuzz/fuzz-dump-limits: $(FUZZ_LIMITS_SRCS) shm/dump.h shm/ring.h
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_DUMP_FLAGS) -o $@ $(FUZZ_LIMITS_SRCS) $(LZ4_LIBS) -lpthread -lrt
+FUZZERS += fuzz-dump-limits
+fuzz-dump-limits: $(B)/fuzz/fuzz-dump-limits $(B)/fuzz/mkseed-dump
+	@mkdir -p $(B)/fuzz/corpus-dump-limits $(B)/fuzz/seeds-dump-limits
+	$(B)/fuzz/mkseed-dump $(B)/fuzz/seeds-dump-limits
+	@for f in $(B)/fuzz/seeds-dump-limits/*; do \
+	  printf '\001\000\010\010' | cat - /dev/zero | head -c 8 | cat - "$$f" \
+	    > $(B)/fuzz/corpus-dump-limits/seed-$$(basename "$$f"); done
+	$(B)/fuzz/fuzz-dump-limits -max_total_time=$(FUZZ_SECONDS) -max_len=262144 \
+	  -artifact_prefix=$(B)/fuzz/ -print_final_stats=1 $(B)/fuzz/corpus-dump-limits
+
 # Every printed text goes through shm/escape.c: arbitrary bytes in, safe text out, read back equal.
 FUZZ_ESCAPE_SRCS := tests/views/fuzz_escape.c tests/views/escape_check.c shm/escape.c
 $(B)/fuzz/fuzz-escape: $(FUZZ_ESCAPE_SRCS) shm/escape.h tests/views/escape_check.h
@@ -97,4 +117,4 @@ fuzz-escape: $(B)/fuzz/fuzz-escape
 	$(B)/fuzz/fuzz-escape -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
 	  -artifact_prefix=$(B)/fuzz/ -print_final_stats=1 $(B)/fuzz/corpus-escape tests/fuzz/escape
 
-.PHONY: bench-dump fuzz-dump fuzz-escape install-views
+.PHONY: bench-dump fuzz-dump fuzz-dump-limits fuzz-escape install-views

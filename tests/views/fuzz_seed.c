@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Writes a few small, valid dumps into a directory as the fuzzer's seed corpus: one chunk, several
- * chunks, an empty dump, and one with a domain table.
+ * Writes a few small, valid dumps into a directory as the fuzzers' seed corpus: one chunk, several
+ * chunks, an empty dump, and one with a domain table; and small decompression bombs (16-byte
+ * records, chunks of zeros or of one record repeated) for the reader's limits.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "tests/views/bomb.h"
 #include "tests/views/synth.h"
 #include "shm/dump.h"
 
@@ -57,5 +59,16 @@ int main(int argc, char **argv)
 	rc |= write_seed(argv[1], "empty.migdump", &small, 0);
 	/* just over one chunk, so the seed has two frames and a short last chunk */
 	rc |= write_seed(argv[1], "two-chunks.migdump", &many, DUMP_CHUNK_RECORDS + 40);
+
+	char path[512];
+	struct ring_record rec = { .type = RING_REC_AGENT, .size = sizeof(struct ring_agent),
+				   .domain = RING_NO_DOMAIN, .mono_ns = 1 };
+	struct bomb_opts zeros = { .record_size = 16, .chunk_records = 4096, .records = 40000 };
+	struct bomb_opts same = { .record_size = 120, .chunk_records = 1024, .records = 5000,
+				  .tmpl = &rec, .declared = 4000 };
+	snprintf(path, sizeof(path), "%s/bomb-zeros.migdump", argv[1]);
+	rc |= bomb_write(&zeros, path) == 0;
+	snprintf(path, sizeof(path), "%s/bomb-declared.migdump", argv[1]);
+	rc |= bomb_write(&same, path) == 0;
 	return rc;
 }

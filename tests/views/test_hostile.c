@@ -2,7 +2,8 @@
 /*
  * migtop and migdump against hostile input: names and texts that carry terminal escape
  * sequences, C1 controls and broken UTF-8 (chosen by whoever names a domain, passes the hook an
- * argument or sets a host name) must come out escaped in every output, text, CSV and JSON.
+ * argument or sets a host name) must come out escaped in every output, text, CSV and JSON; and
+ * dumps that expand a thousandfold (decompression bombs) are read in bounded memory or refused.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +21,7 @@
 #include <json-c/json.h>
 
 #include "shm/dump.h"
+#include "tests/views/bomb.h"
 #include "tests/views/escape_check.h"
 #include "tests/views/runprog.h"
 #include "tests/views/synth.h"
@@ -176,11 +178,90 @@ static void test_json_value_is_the_escaped_text(void **state)
 	run_free(&r);
 }
 
+/* migtop -r of the fixture's small, real dump: what a replay needs besides the records. */
+static long baseline_rss_kib(struct fixture *f)
+{
+	struct run r;
+	RUN(&r, MIGDUMP, "--ring", f->ring, "-o", f->dump);
+	assert_int_equal(r.status, 0);
+	run_free(&r);
+	RUN(&r, MIGTOP, "-r", f->dump, "-b", "-n", "1");
+	assert_int_equal(r.status, 0);
+	long kib = r.maxrss_kib;
+	run_free(&r);
+	return kib;
+}
+
+/* Within a memory bound: the baseline plus what the reader may hold (two chunks, the tables). */
+#define BOMB_SLACK_KIB (32 * 1024)
+
+static void check_rss(const char *what, const struct run *r, long baseline)
+{
+	if (r->maxrss_kib > baseline + BOMB_SLACK_KIB)
+		fail_msg("%s: %ld KiB of memory, more than the %ld KiB of a small dump + %d KiB", what,
+			 r->maxrss_kib, baseline, BOMB_SLACK_KIB);
+}
+
+/* 2 million records out of ~125 KB (the reported case: 236 MB before the replay streamed):
+ * within the limits, so replayed, one chunk at a time. */
+static void test_bomb_replayed_in_bounded_memory(void **state)
+{
+	struct fixture *f = *state;
+	struct bomb_opts o = { .record_size = 16, .chunk_records = 65536, .records = 2000000 };
+	char path[128];
+	struct run r;
+	long base = baseline_rss_kib(f);
+
+	snprintf(path, sizeof(path), "/tmp/migtune-test-bomb-%d%s", (int)getpid(), DUMP_SUFFIX);
+	assert_true(bomb_write(&o, path) < 200000);
+	RUN(&r, MIGTOP, "-r", path, "--json", "-n", "1");
+	unlink(path);
+	assert_int_equal(r.status, 0);
+	check_rss("migtop -r of 2 million records", &r, base);
+	/* every record was looked at, and none was taken for telemetry */
+	assert_non_null(strstr(r.out, "\"records\":0,"));
+	assert_non_null(strstr(r.out, "\"records_invalid\":2000000,"));
+	run_free(&r);
+}
+
+/* More records than any ring holds, out of ~1 MB: refused with a clear line, in bounded memory. */
+static void test_bomb_refused(void **state)
+{
+	struct fixture *f = *state;
+	struct bomb_opts o = { .record_size = 16, .chunk_records = 65536,
+			       .records = (uint64_t)RING_MAX_SLOTS + 65536 };
+	char path[128];
+	struct run r;
+	long base = baseline_rss_kib(f);
+
+	snprintf(path, sizeof(path), "/tmp/migtune-test-bomb-%d%s", (int)getpid(), DUMP_SUFFIX);
+	assert_true(bomb_write(&o, path) < 2000000);
+	RUN(&r, MIGTOP, "-r", path, "-b", "-n", "1");
+	assert_int_equal(r.status, 4);
+	check_rss("migtop -r", &r, base);
+	assert_non_null(strstr(r.err, "more than any ring holds"));
+	assert_non_null(strstr(r.err, "refused"));
+	assert_int_equal(r.out_len, 0);
+	run_free(&r);
+	RUN(&r, MIGDUMP, "-d", path);
+	assert_int_equal(r.status, 6);
+	check_rss("migdump -d", &r, base);
+	assert_non_null(strstr(r.err, "decoding stopped after 16777216 records"));
+	run_free(&r);
+	RUN(&r, MIGDUMP, "-i", path);
+	assert_int_equal(r.status, 6);
+	assert_non_null(strstr(r.out, "host:        bomb"));
+	run_free(&r);
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_outputs_escape_names_and_texts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_json_value_is_the_escaped_text, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bomb_replayed_in_bounded_memory, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bomb_refused, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

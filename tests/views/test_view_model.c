@@ -174,6 +174,48 @@ static void test_prune(void **state)
 	view_free(&v);
 }
 
+/* However many domains the records name, the view keeps at most VIEW_MAX_MIGS rows: the ones
+ * heard of least recently make room, ended ones first; every domain still finds its own row. */
+static void test_rows_bounded(void **state)
+{
+	(void)state;
+	struct view_state v;
+	struct view_source src = { names, NULL, NULL };
+
+	view_init(&v, &src);
+	/* domain 0 ends early; domain 1 stays active but goes quiet */
+	struct ring_record r = sample(0, 10, RING_PHASE_DONE, 1, 0, 1000);
+	view_feed(&v, &r);
+	r = sample(1, 20, RING_PHASE_PRECOPY, 1, 1u << 20, 1000);
+	view_feed(&v, &r);
+	for (uint32_t d = 2; d < VIEW_MAX_MIGS + 100; d++) {
+		r = sample(d, 100 + d, RING_PHASE_PRECOPY, 1, 1u << 20, 1000);
+		assert_int_equal(view_feed(&v, &r), 0);
+		assert_true(v.n_migs <= VIEW_MAX_MIGS);
+	}
+	assert_true(v.n_migs > VIEW_MAX_MIGS / 2);
+	assert_int_equal(v.evicted + v.n_migs, VIEW_MAX_MIGS + 100);
+	bool have0 = false, have1 = false, have_last = false;
+	for (size_t i = 0; i < v.n_migs; i++) {
+		have0 |= v.migs[i].domain == 0;
+		have1 |= v.migs[i].domain == 1;
+		have_last |= v.migs[i].domain == VIEW_MAX_MIGS + 99;
+	}
+	/* the ended one went first, then the active ones heard of least recently */
+	assert_false(have0);
+	assert_false(have1);
+	assert_true(have_last);
+	/* a record of a domain that has its row lands in that row */
+	size_t n = v.n_migs;
+	r = sample(VIEW_MAX_MIGS + 99, 99999, RING_PHASE_PRECOPY, 2, 1u << 19, 2000);
+	assert_int_equal(view_feed(&v, &r), 0);
+	assert_int_equal(v.n_migs, n);
+	for (size_t i = 0; i < v.n_migs; i++)
+		if (v.migs[i].domain == VIEW_MAX_MIGS + 99)
+			assert_int_equal(v.migs[i].s.iteration, 2);
+	view_free(&v);
+}
+
 static void test_plot(void **state)
 {
 	(void)state;
@@ -231,6 +273,7 @@ int main(void)
 		cmocka_unit_test(test_feed_and_rows),
 		cmocka_unit_test(test_order),
 		cmocka_unit_test(test_prune),
+		cmocka_unit_test(test_rows_bounded),
 		cmocka_unit_test(test_plot),
 		cmocka_unit_test(test_formatters),
 	};
