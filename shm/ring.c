@@ -961,7 +961,8 @@ const char *ring_direction_name(uint8_t dir)
 const char *ring_action_name(uint16_t kind)
 {
 	static const char *const t[] = { "none", "set-downtime", "set-bandwidth", "postcopy",
-					 "suspend", "abort", "throttle", "hold", "dump" };
+					 "suspend", "abort", "throttle", "hold", "dump",
+					 "postcopy-interrupt", "postcopy-resume" };
 	return NAME_OF(t, kind);
 }
 

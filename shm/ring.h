@@ -41,7 +41,7 @@
 #define RING_MAGIC          UINT64_C(0x474e495254474d4d) /* "MMGTRING" little-endian */
 #define RING_ENDIAN         0x1234u
 #define RING_ABI_MAJOR      1u
-#define RING_ABI_MINOR      1u
+#define RING_ABI_MINOR      2u
 #define RING_HEADER_SIZE    4096u
 #define RING_SLOT_SIZE      128u
 #define RING_DOMAIN_SIZE    128u
@@ -105,16 +105,29 @@ struct ring_sample {
 };
 #define RING_SAMPLE_F_POSTCOPY_FLAG 0x01 /* migration was started with VIR_MIGRATE_POSTCOPY */
 #define RING_SAMPLE_F_FINAL         0x02 /* final stats of a finished job */
+/* ABI minor 2: the state of a post-copy (phase RING_PHASE_POSTCOPY) whose stream broke.  Readers
+ * that do not know them see a post-copy, which it still is. */
+#define RING_SAMPLE_F_PC_BROKEN     0x04 /* the migration stream broke: the guest runs on the
+                                            destination, the pages it lacks are on the source */
+#define RING_SAMPLE_F_PC_RECOVERING 0x08 /* a broken post-copy being resumed over a new connection,
+                                            no page moved yet */
 
 enum ring_event_source { RING_EVSRC_HOOK = 1, RING_EVSRC_LIBVIRT = 2, RING_EVSRC_AGENT = 3 };
 
 /* ring_event.code of the agent's own events (source RING_EVSRC_AGENT).  ABI minor 1 added
- * RING_AGEV_PRIOR_DIRTY; a reader that does not know a code still has op, subop and text. */
+ * RING_AGEV_PRIOR_DIRTY, minor 2 the post-copy codes; a reader that does not know a code still
+ * has op, subop and text. */
 enum ring_agent_event_code {
 	RING_AGEV_GENERAL     = 0,     /* op/subop say what ("migration found", "nic selected") */
 	RING_AGEV_PRIOR_DIRTY = 1,     /* "dirtyrate prior": the guest's dirty rate measured before
 					* the job, as handed to the policy: detail1 KiB/s, detail2
 					* how many ms before the job's start it was measured */
+	RING_AGEV_PC_BROKEN   = 2,     /* "postcopy broken": detail1 ms of post-copy before the
+					* break (0 unknown), detail2 the break's number in the job */
+	RING_AGEV_PC_RECOVERING = 3,   /* "postcopy recovering": a resume started; detail1 the
+					* attempt's number, detail2 ms broken so far */
+	RING_AGEV_PC_RECOVERED = 4,    /* "postcopy recovered": pages move again; detail1 ms this
+					* break lasted, detail2 ms broken in the whole job */
 };
 
 /* Event: a hook call (op/subop/extra as libvirt passed them) or a libvirt domain event. */
@@ -139,7 +152,10 @@ enum ring_action_kind {
 	RING_ACT_THROTTLE      = 6,    /* vCPU quota, values in percent */
 	RING_ACT_HOLD          = 7,    /* policy deliberately waits; reason says why */
 	RING_ACT_DUMP          = 8,    /* a dump was written; text names the file */
-	RING_ACT_KIND_MAX      = 8,
+	/* ABI minor 2: the actuator's post-copy recovery (readers before it skip these records) */
+	RING_ACT_PC_INTERRUPT  = 9,    /* a stalled post-copy interrupted to be resumed at once */
+	RING_ACT_PC_RESUME     = 10,   /* a broken post-copy resumed; new_value the attempt */
+	RING_ACT_KIND_MAX      = 10,
 };
 
 enum ring_action_result {

@@ -919,7 +919,34 @@ static void test_uuid(void **state)
 	assert_string_equal(ring_phase_name(RING_PHASE_POSTCOPY), "post-copy");
 	assert_string_equal(ring_phase_name(200), "?");
 	assert_string_equal(ring_action_name(RING_ACT_ABORT), "abort");
+	assert_string_equal(ring_action_name(RING_ACT_PC_INTERRUPT), "postcopy-interrupt");
+	assert_string_equal(ring_action_name(RING_ACT_PC_RESUME), "postcopy-resume");
+	assert_string_equal(ring_action_name(RING_ACT_KIND_MAX + 1), "?");
 	assert_string_equal(ring_liveness_name(RING_DEAD), "dead");
+}
+
+/* ABI minor 2: the post-copy recovery's action kinds are valid, the next one is not; the
+ * sample's post-copy flags are not checked (readers before minor 2 see a post-copy). */
+static void test_validate_postcopy_recovery(void **state)
+{
+	struct ring_record rec;
+
+	memset(&rec, 0, sizeof(rec));
+	rec.type = RING_REC_ACTION;
+	rec.size = sizeof(struct ring_action);
+	rec.u.action.result = RING_RES_FAILED;
+	rec.u.action.kind = RING_ACT_PC_RESUME;
+	assert_int_equal(ring_record_validate(&rec), 0);
+	rec.u.action.kind = RING_ACT_PC_INTERRUPT;
+	assert_int_equal(ring_record_validate(&rec), 0);
+	rec.u.action.kind = RING_ACT_KIND_MAX + 1;
+	assert_int_equal(ring_record_validate(&rec), -EBADMSG);
+	memset(&rec, 0, sizeof(rec));
+	rec.type = RING_REC_SAMPLE;
+	rec.size = sizeof(struct ring_sample);
+	rec.u.sample.phase = RING_PHASE_POSTCOPY;
+	rec.u.sample.flags = RING_SAMPLE_F_POSTCOPY_FLAG | RING_SAMPLE_F_PC_BROKEN;
+	assert_int_equal(ring_record_validate(&rec), 0);
 }
 
 int main(void)
@@ -930,6 +957,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_overwrite_accounting, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_header_validation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_records_skipped, setup, teardown),
+		cmocka_unit_test(test_validate_postcopy_recovery),
 		cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_adoption_keeps_history, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_domain_table, setup, teardown),
