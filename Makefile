@@ -68,6 +68,7 @@ BINS            :=
 UNIT_TESTS      :=
 TSAN_TESTS      :=
 LAB_TESTS       :=
+LAB_BINS        :=
 BENCHES         :=
 FUZZERS         :=
 INSTALL_TARGETS :=
@@ -87,13 +88,17 @@ BASE_FRAGMENTS := shm/module.mk policy/module.mk
 include $(BASE_FRAGMENTS) $(filter-out $(BASE_FRAGMENTS),$(sort $(wildcard */module.mk tests/*/module.mk)))
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
 
-.PHONY: all deps deps-if-root check unit unit-tsan check-plain check-asan check-tsan check-lab \
+.PHONY: all lab deps deps-if-root check unit unit-tsan check-plain check-asan check-tsan check-lab check-package \
         bench fuzz install clean demo lab-check help
 
 all: $(BINS)
 
+# The lab's guest kernel and traffic tool (tests/lab): a 32-bit toolchain, not needed by `all`.
+lab: $(LAB_BINS)
+
 help:
-	@echo "make            build everything (warnings are errors)"
+	@echo "make            build the programs (warnings are errors)"
+	@echo "make lab        build the lab's guest kernel and traffic tool (needs gcc-multilib)"
 	@echo "make check      install missing deps (as root), unit tests plain, ASan+UBSan, TSan, lab tests"
 	@echo "make demo       bring up the two-host lab and show a non-converging migration"
 	@echo "make bench      benchmarks, each reporting ratios against a baseline run alongside"
@@ -121,14 +126,19 @@ check-plain: ; @$(MAKE) --no-print-directory B=build SAN= all unit
 check-asan:  ; @$(MAKE) --no-print-directory B=build/asan SAN=asan unit
 check-tsan:  ; @$(MAKE) --no-print-directory B=build/tsan SAN=tsan unit-tsan
 
-check-lab: all
+check-lab: all lab
 	@scripts/lab-gate.sh $(MAKE) --no-print-directory $(LAB_TESTS)
+
+# The Debian package as the README builds it, then lintian (tests/package/test-package.sh).
+check-package:
+	@scripts/run-tests.sh package tests/package/test-package.sh
 
 check: deps-if-root
 	@rm -f build/.results
 	@$(MAKE) --no-print-directory check-plain
 	@$(MAKE) --no-print-directory check-asan
 	@$(MAKE) --no-print-directory check-tsan
+	@$(MAKE) --no-print-directory check-package
 	@$(MAKE) --no-print-directory check-lab
 	@scripts/run-tests.sh --summary
 
@@ -137,7 +147,7 @@ bench: all $(BENCHES)
 FUZZ_SECONDS ?= 20
 fuzz: $(FUZZERS)
 
-demo: deps-if-root all
+demo: deps-if-root all lab
 	@scripts/demo.sh
 
 # ---- install ----------------------------------------------------------------------------------
