@@ -281,9 +281,18 @@ static int do_write(const struct opts *o)
 		rc = rc == -EACCES || rc == -EPERM ? EXIT_PERM : EXIT_RUNTIME;
 		goto out;
 	}
-	fprintf(stderr, "migdump: wrote %s: %" PRIu64 " records (%" PRIu64 " lost before reading), %"
-		PRIu64 " bytes, %.2fx smaller than the records\n", path, st.records, st.lost,
-		st.file_bytes, st.file_bytes ? (double)st.raw_bytes / (double)st.file_bytes : 0.0);
+	{
+		/* A few records do not compress (the header and index cost more than LZ4 saves):
+		 * say so rather than call a larger file "0.81x smaller". */
+		bool larger = st.file_bytes > st.raw_bytes;
+		uint64_t big = larger ? st.file_bytes : st.raw_bytes;
+		uint64_t small = larger ? st.raw_bytes : st.file_bytes;
+
+		fprintf(stderr, "migdump: wrote %s: %" PRIu64 " records (%" PRIu64 " lost before "
+			"reading), %" PRIu64 " bytes, %.2fx %s than the records\n", path, st.records,
+			st.lost, st.file_bytes, small ? (double)big / (double)small : 0.0,
+			larger ? "larger" : "smaller");
+	}
 	rc = EXIT_OK;
 out:
 	if (r)

@@ -650,7 +650,7 @@ static void draw_detail(const struct view_state *v, struct ui *u, const struct v
 	if (r.bw_limit_mibs > 0)
 		snprintf(lim, sizeof(lim), "%.0f", r.bw_limit_mibs);
 	else
-		snprintf(lim, sizeof(lim), "-");
+		snprintf(lim, sizeof(lim), "none");
 	snprintf(line, sizeof(line), "left %s/%s (%.0f%% done)  dirty %.1f  bw %.1f/%s MiB/s  "
 		 "downtime %" PRIu32 "/%" PRIu32 "ms  thr %" PRIu32 "%%", rem, tot,
 		 r.progress_pct < 0 ? 0 : r.progress_pct, r.dirty_mibs, r.bw_mibs, lim,

@@ -329,6 +329,35 @@ void view_format_bytes(uint64_t bytes, char *buf, size_t len)
 		snprintf(buf, len, x < 10.0 ? "%.1f%c" : "%.0f%c", x, units[u]);
 }
 
+/* What an agent record says happened, as a word (the JSON keeps the number in "kind"). */
+static const char *agent_kind_name(uint8_t kind)
+{
+	static const char *const names[] = {
+		[RING_AGENT_START] = "start", [RING_AGENT_STOP] = "stop",
+		[RING_AGENT_RELOAD] = "reload", [RING_AGENT_CONNECT] = "connect",
+		[RING_AGENT_DISCONNECT] = "disconnect", [RING_AGENT_NOTE] = "note",
+	};
+
+	return kind < sizeof(names) / sizeof(names[0]) && names[kind] ? names[kind] : "other";
+}
+
+/* ISO 8601 local time with its offset and milliseconds: a CSV read elsewhere stays exact. */
+static void format_time_iso(uint64_t real_ns, char *buf, size_t len)
+{
+	time_t t = (time_t)(real_ns / 1000000000u);
+	char zone[8], date[24];
+	struct tm tm;
+
+	if (!real_ns || !localtime_r(&t, &tm)) {
+		snprintf(buf, len, "-");
+		return;
+	}
+	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
+	strftime(zone, sizeof(zone), "%z", &tm);          /* +hhmm: written +hh:mm */
+	snprintf(buf, len, "%.19s.%03u%.3s:%.2s", date, (unsigned)(real_ns / 1000000u % 1000u),
+		 zone, zone + 3);
+}
+
 void view_format_time(uint64_t real_ns, bool with_date, char *buf, size_t len)
 {
 	time_t t = (time_t)(real_ns / 1000000000u);
@@ -507,8 +536,9 @@ void view_log_format(const struct view_state *v, const struct view_log_entry *e,
 			 ESC_FIELD(c, rec->u.event.subop), ESC_FIELD(a, rec->u.event.text));
 		break;
 	case RING_REC_AGENT:
-		snprintf(buf, len, "%s agent pid %" PRIu32 " kind %u %s", t, rec->u.agent.pid,
-			 rec->u.agent.kind, ESC_FIELD(a, rec->u.agent.text));
+		snprintf(buf, len, "%s agent %s pid %" PRIu32 " %s", t,
+			 agent_kind_name(rec->u.agent.kind), rec->u.agent.pid,
+			 ESC_FIELD(a, rec->u.agent.text));
 		break;
 	default:
 		snprintf(buf, len, "%s %s %s", t, dom, ring_rec_type_name(rec->type));
@@ -536,7 +566,7 @@ static void c_bw(const struct view_row *r, char *b, size_t l)
 	if (r->bw_limit_mibs > 0)
 		snprintf(b, l, "%.1f/%.0f", r->bw_mibs, r->bw_limit_mibs);
 	else
-		snprintf(b, l, "%.1f/-", r->bw_mibs);
+		snprintf(b, l, "%.1f/none", r->bw_mibs);     /* 0: no limit, as in JSON and CSV */
 }
 static void c_nic(const struct view_row *r, char *b, size_t l)
 {
@@ -828,7 +858,7 @@ static void record_csv(FILE *f, const struct view_source *src, const struct ring
 	uint64_t real = src && src->to_real_ns ? src->to_real_ns(src->ctx, rec->mono_ns) : 0;
 
 	record_domain(src, rec->domain, name, uuid);
-	view_format_time(real, true, t, sizeof(t));
+	format_time_iso(real, t, sizeof(t));
 	fprintf(f, "%s,%" PRIu64 ",%s,", t, rec->mono_ns, ring_rec_type_name(rec->type));
 	if (rec->domain != RING_NO_DOMAIN)
 		fprintf(f, "%" PRIu32, rec->domain);
@@ -1017,8 +1047,8 @@ static void record_text(FILE *f, const struct view_source *src, const struct rin
 		break;
 	}
 	case RING_REC_AGENT:
-		fprintf(f, "pid %" PRIu32 " kind %u %s\n", rec->u.agent.pid, rec->u.agent.kind,
-			ESC_FIELD(a, rec->u.agent.text));
+		fprintf(f, "%s pid %" PRIu32 " %s\n", agent_kind_name(rec->u.agent.kind),
+			rec->u.agent.pid, ESC_FIELD(a, rec->u.agent.text));
 		break;
 	default:
 		fputc('\n', f);

@@ -127,6 +127,9 @@ static void test_batch_text(void **state)
 	assert_non_null(strstr(line, a->u.action.reason));
 	/* active rows come before finished ones */
 	assert_true(strstr(r.out, "vm-002 ") < strstr(r.out, "vm-001 "));
+	/* vm-000 has no bandwidth limit (0 in the ring, JSON and CSV): "none", never "-" (unknown) */
+	assert_non_null(line_with(r.out, "vm-000 ", line, sizeof(line)));
+	assert_non_null(strstr(line, "/none "));
 	run_free(&r);
 }
 
@@ -456,6 +459,13 @@ static void test_migdump_formats(void **state)
 	assert_int_equal(r.status, 0);
 	assert_int_equal(count_lines(r.out), f->n + 1);
 	assert_true(strncmp(r.out, "time,mono_ns,type,domain,domain_name,", 37) == 0);
+	{
+		/* ISO 8601 with milliseconds and the UTC offset: 2026-12-06T02:52:01.123+01:00, */
+		const char *t = strchr(r.out, '\n') + 1;
+
+		assert_true(t[4] == '-' && t[10] == 'T' && t[19] == '.' &&
+			    (t[23] == '+' || t[23] == '-') && t[26] == ':' && t[29] == ',');
+	}
 	run_free(&r);
 
 	RUN(&r, MIGDUMP, "-d", f->path, "--json");
@@ -502,6 +512,38 @@ static void test_migdump_formats(void **state)
 	assert_int_equal(r.status, 1);
 	assert_non_null(strstr(r.err, "no domain 'vm-404'"));
 	run_free(&r);
+}
+
+/* A ring of one agent record: the dump is larger than its records and says so; the record's
+ * kind is a word. */
+static void test_migdump_small_ring(void **state)
+{
+	struct ring_create_opts o = { .slot_count = 1024, .domain_slots = 16, .gid = (gid_t)-1 };
+	struct ring_agent ra = { .kind = RING_AGENT_START, .pid = 4242 };
+	struct ring_writer *w;
+	char name[64], path[128];
+	struct run r;
+
+	(void)state;
+	synth_ring_name(name, sizeof(name));
+	o.name = name;
+	assert_int_equal(ring_writer_open(&o, &w), 0);
+	snprintf(ra.text, sizeof(ra.text), "migtuned started");
+	assert_int_equal(ring_append(w, RING_REC_AGENT, RING_NO_DOMAIN, &ra, sizeof(ra)), 0);
+	snprintf(path, sizeof(path), "/tmp/migtune-test-small-%d%s", (int)getpid(), DUMP_SUFFIX);
+	RUN(&r, MIGDUMP, "--ring", name, "-o", path);
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.err, "1 records"));
+	assert_non_null(strstr(r.err, "x larger than the records"));
+	assert_null(strstr(r.err, "smaller"));
+	run_free(&r);
+	RUN(&r, MIGDUMP, "-d", path);
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.out, "start pid 4242 migtuned started"));
+	assert_null(strstr(r.out, "kind "));
+	run_free(&r);
+	unlink(path);
+	ring_writer_close(w, true);
 }
 
 static void test_migdump_truncated(void **state)
@@ -692,6 +734,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_permission_denied, setup, teardown),
 		cmocka_unit_test(test_usage_errors),
 		cmocka_unit_test_setup_teardown(test_migdump_formats, setup, teardown),
+		cmocka_unit_test(test_migdump_small_ring),
 		cmocka_unit_test_setup_teardown(test_migdump_truncated, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_replay_batch, setup, teardown),
 		cmocka_unit_test(test_dead_writer_segment),
