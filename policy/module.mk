@@ -5,7 +5,10 @@
 #
 # Link $(POLICY_OBJS) with $(POLICY_LIBS).
 
-POLICY_SRCS := policy/policy.c policy/policy_rhv.c policy/policy_nova.c policy/policy_adaptive.c \
+POLICY_SRCS := policy/policy.c policy/history.c policy/action.c policy/dispatch.c \
+               policy/policy_rhv.c \
+               policy/policy_nova.c policy/policy_adaptive.c \
+               policy/adaptive_estimate.c policy/adaptive_choose.c \
                policy/policy_json.c
 POLICY_OBJS := $(patsubst %.c,$(B)/%.o,$(POLICY_SRCS))
 POLICY_LIBS  = $(JSONC_LIBS) -lm
@@ -16,8 +19,18 @@ $(B)/policy/policy_json.o: CFLAGS += $(JSONC_CFLAGS)
 POLICY_TEST_CFLAGS = $(CMOCKA_CFLAGS) $(JSONC_CFLAGS) -DPOLICY_TESTDIR='"$(CURDIR)/tests/policy"'
 $(B)/tests/policy/%.o: CFLAGS += $(POLICY_TEST_CFLAGS)
 
-UNIT_TESTS += $(B)/tests/test-policy $(B)/tests/test-policy-json
-$(B)/tests/test-policy: $(B)/tests/policy/test_policy.o $(POLICY_OBJS)
+UNIT_TESTS += $(B)/tests/test-policy $(B)/tests/test-policy-json $(B)/tests/test-adaptive \
+              $(B)/tests/test-estimate $(B)/tests/test-choose
+$(B)/tests/test-policy: $(B)/tests/policy/test_policy.o $(B)/tests/policy/synth.o $(POLICY_OBJS)
+	@mkdir -p $(@D)
+	$(LINK) -o $@ $^ $(POLICY_LIBS) $(CMOCKA_LIBS)
+$(B)/tests/test-adaptive: $(B)/tests/policy/test_adaptive.o $(B)/tests/policy/synth.o $(POLICY_OBJS)
+	@mkdir -p $(@D)
+	$(LINK) -o $@ $^ $(POLICY_LIBS) $(CMOCKA_LIBS)
+$(B)/tests/test-estimate: $(B)/tests/policy/test_estimate.o $(B)/tests/policy/synth.o $(POLICY_OBJS)
+	@mkdir -p $(@D)
+	$(LINK) -o $@ $^ $(POLICY_LIBS) $(CMOCKA_LIBS)
+$(B)/tests/test-choose: $(B)/tests/policy/test_choose.o $(POLICY_OBJS)
 	@mkdir -p $(@D)
 	$(LINK) -o $@ $^ $(POLICY_LIBS) $(CMOCKA_LIBS)
 $(B)/tests/test-policy-json: $(B)/tests/policy/test_policy_json.o $(POLICY_OBJS)

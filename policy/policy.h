@@ -184,6 +184,21 @@ enum policy_reason {
 #define POLICY_REASON_LEN 96
 #define POLICY_MAX_ACTIONS 4
 
+#define POLICY_PRED_NEVER UINT32_MAX   /* a predicted time: does not finish */
+
+/*
+ * What the policy predicted when it chose an action (adaptive only; all 0 = no prediction): the
+ * chosen remedy's time to finish from now, bytes still to send and the guest's downtime, and
+ * what waiting (doing nothing) would take.  The text repeats them for people.
+ */
+struct policy_prediction {
+	uint32_t time_ms;                /* POLICY_PRED_NEVER: does not finish */
+	uint32_t downtime_ms;
+	uint64_t bytes;
+	uint32_t wait_ms;                /* the same for "wait"; POLICY_PRED_NEVER: never */
+	uint32_t reserved;
+};
+
 struct policy_action {
 	uint8_t  kind;                   /* enum policy_action_kind */
 	uint8_t  reason;                 /* enum policy_reason */
@@ -191,6 +206,7 @@ struct policy_action {
 	int64_t  value;                  /* new value (ms or bytes/s); 0 for the others */
 	int64_t  old_value;              /* value in force when decided (-1 unknown) */
 	uint64_t t_ms;                   /* sample time the decision was taken at */
+	struct policy_prediction pred;
 	char     text[POLICY_REASON_LEN];/* one line with the numbers that drove it */
 };
 
@@ -218,26 +234,90 @@ struct sched {
 	struct sched_item last[SCHED_MAX_ITEMS];
 };
 
-/* Tunables of the adaptive policy (policy_adaptive_defaults()). */
+/*
+ * Tunables of the adaptive policy (policy_adaptive_defaults(); docs/policy.md says why each
+ * default is what it is).  Every one is a property of the model, none of a scenario.
+ */
 struct adaptive_params {
+	/* the guest */
 	uint32_t plateau_permille;       /* dirty set per pass shrinking less than this = plateau (900) */
 	uint32_t margin_permille;        /* head-room over the converging downtime (1250) */
-	uint32_t steady_permille;        /* bandwidth within this of its EWMA = steady (250) */
-	uint32_t settle_ms;              /* after a network change or our own bandwidth change (3000) */
-	uint32_t bw_hysteresis_permille; /* ignore bandwidth retargets smaller than this (200) */
-	uint32_t bw_min_interval_ms;     /* at most one bandwidth change per this (5000) */
-	uint32_t hopeless_passes;        /* passes of confirmed hopelessness before abort (6) */
-	uint32_t hopeless_min_ms;        /* ... and at least this long (20000) */
 	uint32_t converge_soon_ms;       /* a shrinking job finishing within this is left alone (30000) */
-	uint32_t degraded_permille;      /* rate below this share of the job's best = degraded (500) */
-	uint32_t degraded_hold_ms;       /* hold escalation this long while degraded (60000) */
-	uint64_t bw_floor_bps;           /* never set bandwidth below this (8 MiB/s) */
 	uint32_t prior_max_age_ms;       /* a dirty rate measured before the job is used if at most
 	                                    this old when the job starts (180000) */
 	uint32_t prior_sample_pages_per_gib; /* QEMU's page sampling: pages hashed per GiB of RAM
 	                                    (its default, 512); sets the measurement's noise */
-	uint32_t postcopy_watch_ms;      /* post-copy bets the guest on the network: only on one
-	                                    seen healthy (carrier, no errors or drops) this long (10000) */
+	/* the link */
+	uint32_t steady_permille;        /* rate within this of its EWMA = steady (250) */
+	uint32_t settle_ms;              /* after a network event, before its passes count (3000) */
+	uint32_t degraded_permille;      /* rate below this share of the job's best, not of our own
+	                                    making = degraded (500) */
+	uint32_t degraded_hold_ms;       /* no drastic step this long while degraded (60000) */
+	uint32_t nic_overhead_permille;  /* framing the NIC counts over what QEMU sends (50) */
+	uint32_t tenant_noise_permille;  /* NIC-vs-QEMU window mismatch: share of the migrations'
+	                                    own rate under which other traffic is noise (100) */
+	uint64_t tenant_noise_min_bps;   /* ... and this much at least (1 MiB/s) */
+	uint32_t probe_follow_permille;  /* a raised limit is "followed" when the rate reaches this
+	                                    share of it (850) */
+	/* the actions */
+	uint32_t bw_hysteresis_permille; /* ignore bandwidth retargets smaller than this (200) */
+	uint32_t bw_min_interval_ms;     /* at most one bandwidth raise per this (5000) */
+	uint64_t bw_floor_bps;           /* never share less than this (8 MiB/s) */
+	uint32_t overshoot_permille;     /* real downtime over the limit assumed until the host
+	                                    has measured its own (1200) */
+	uint32_t postcopy_health_min_ms; /* post-copy only on a link healthy at least this long
+	                                    (3000) ... */
+	uint32_t postcopy_exposure_x;    /* ... and this many times the post-copy's own length, more
+	                                    after each fault of this job (2) */
+	uint64_t park_bps;               /* a parked job's trickle (1 MiB/s: libvirt's smallest) */
+	uint32_t park_look_ms;           /* first look at full speed after parking, then doubling
+	                                    (30000) */
+	uint32_t park_spend_permille;    /* a parked job's looks stop once the bytes sent since
+	                                    the verdict, with the last look's, would pass this
+	                                    share of its RAM (1000); the last look always goes */
+};
+
+/* The adaptive policy's memory of one job: what it did and what it has learned. */
+struct adaptive_state {
+	/* its own actions: expected changes, never a disturbance */
+	uint32_t downtime_set_ms;        /* last downtime applied (0 = none) */
+	uint32_t downtime_pass;          /* pass it was set at */
+	uint64_t bw_set_bps;             /* last bandwidth applied (0 = none) */
+	uint64_t t_bw_set_ms;
+	/* the link */
+	uint64_t t_fault_ms;             /* last carrier loss, error or drop (0 = none this job) */
+	uint32_t fault_episodes;         /* separate spells of faults this job */
+	bool     in_fault;
+	uint64_t t_unsteady_ms;          /* last rate jump the policy did not cause */
+	uint64_t tenant_raw_bps;         /* last sample's tenant reading (before confirmation) */
+	bool     tenant_raw_valid;
+	uint64_t tenant_bps;             /* confirmed tenant traffic */
+	uint64_t cap_seen_bps;           /* unknown speed: most the link carried over two samples */
+	uint64_t cap_found_bps;          /* unknown speed: what it carried when asked for more */
+	uint64_t probe_bps;              /* a probe in flight: the limit being tried (0 = none) */
+	uint64_t probe_from_bps;         /* ... and the limit before it */
+	uint64_t t_probe_ms;
+	uint64_t bw_peak_bps;            /* best rate of this job */
+	uint64_t t_degraded_ms;
+	/* the guest */
+	uint64_t d2_bytes;               /* dirty set found when the bulk pass ended (0 = not yet) */
+	uint64_t t1_ms;                  /* the bulk pass's length */
+	uint64_t t_short_ms;             /* passes shorter than the sampling since then */
+	/* the decisions */
+	uint32_t evidence_pass;          /* pass at which non-convergence became clear (0 = not yet) */
+	uint32_t last_escalation_pass;
+	bool     held;                   /* a HOLD has been recorded for the current episode */
+	bool     watch_held;             /* ... and one for post-copy waiting on the network */
+	bool     parked;
+	uint64_t park_from_bps;          /* the limit before parking (0 = unlimited) */
+	uint64_t avail_at_park_bps;      /* what the link left the job when it parked */
+	uint64_t t_parked_ms;
+	uint64_t sent_at_verdict;        /* bytes the job had sent when it was first parked */
+	uint64_t t_next_look_ms;
+	uint32_t looks;
+	uint32_t look_pass;              /* a look (full speed) began at this pass (0 = none) */
+	uint32_t parked_pass;            /* pass when parked */
+	bool     cap_unknown_said;       /* the unknown link speed has been recorded */
 };
 
 struct policy {
@@ -258,27 +338,8 @@ struct policy_state {
 	bool base_set;
 	uint8_t next_conv, next_last;    /* RHV: schedule cursors */
 	uint8_t nova_step;               /* Nova: next downtime step */
-	/* adaptive */
-	uint32_t downtime_set_ms;        /* last downtime applied (for display; 0 = none) */
-	uint64_t bw_set_bps;             /* last bandwidth applied (for display; 0 = none) */
-	uint64_t t_bw_set_ms;
-	uint64_t t_unsteady_ms;          /* last time the network looked unsteady */
-	uint64_t t_net_fault_ms;         /* last carrier loss, error or drop (0 = none this job) */
-	uint32_t evidence_pass;          /* pass at which non-convergence became clear (0 = not yet) */
-	uint32_t hopeless_since_pass;
-	uint64_t t_hopeless_ms;
-	uint64_t t_short_ms;             /* passes shorter than the sampling since then */
-	uint64_t bw_peak_bps;            /* best bandwidth EWMA of this job */
-	uint64_t t_degraded_ms;          /* rate far below the peak since then */
-	uint32_t last_escalation_pass;
-	uint64_t t_first_action_ms;
-	bool held;                       /* a HOLD has been recorded for the current episode */
-	bool watch_held;                 /* ... and one for post-copy waiting on the network watch */
-	/* RHV shadow inside adaptive: adaptive never aborts later than "Minimal downtime" would */
-	uint64_t shadow_t_last_poll_ms;
-	uint32_t shadow_base_iteration;
-	bool shadow_base_set;
-	uint8_t shadow_steps;
+	uint64_t t_first_action_ms;      /* first action that is not an initial item (0 = none) */
+	struct adaptive_state ad;        /* the adaptive policy's */
 	/*
 	 * The verdict: when the policy first concluded that nothing it may do finishes the job now
 	 * (0 = never).  Bytes a migration sends after it are what parking or a late abort cost;

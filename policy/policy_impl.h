@@ -27,6 +27,7 @@ void nova_decide(const struct policy *p, struct policy_state *st, const struct m
 void adaptive_decide(const struct policy *p, struct policy_state *st,
                      const struct mig_history *hist, const struct mig_limits *lim,
                      struct action_buf *out);
+void adaptive_applied(struct policy_state *st, const struct policy_action *a, bool ok);
 
 /* Nova's data size: the guest's RAM in GiB, at least 2 (as Nova's driver rounds it). */
 double nova_data_gib(const struct mig_history *hist, const struct mig_limits *lim);

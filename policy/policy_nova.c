@@ -18,15 +18,6 @@
 #define NOVA_DELAY_S      75u
 #define NOVA_COMPLETION_S 800u
 
-uint64_t guest_ram_bytes(const struct mig_history *hist, const struct mig_limits *lim)
-{
-	const struct mig_sample *s = policy_history_last(hist);
-
-	if (lim->guest_ram_bytes)
-		return lim->guest_ram_bytes;
-	return s ? s->mem_total_bytes : 0;
-}
-
 double nova_data_gib(const struct mig_history *hist, const struct mig_limits *lim)
 {
 	double gib = guest_ram_bytes(hist, lim) / 1073741824.0;
