@@ -653,6 +653,26 @@ out:
 	return rc;
 }
 
+/* Makes a rename in path's directory durable: without it a crash can leave the directory
+ * without the new name although the file's data was synced. */
+static int fsync_dir_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
+	int fd, r = 0;
+
+	if (!dir)
+		return -ENOMEM;
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	free(dir);
+	if (fd < 0)
+		return -errno;
+	if (fsync(fd) < 0 && errno != EINVAL)   /* EINVAL: a file system that cannot sync one */
+		r = -errno;
+	close(fd);
+	return r;
+}
+
 int dump_write(struct ring_reader *r, const char *path, const struct dump_filter *f,
 	       struct dump_stats *ret)
 {
@@ -679,7 +699,7 @@ int dump_write(struct ring_reader *r, const char *path, const struct dump_filter
 	if (rc < 0)
 		unlink(tmp);
 	free(tmp);
-	return rc;
+	return rc < 0 ? rc : fsync_dir_of(path);
 }
 
 /* ---- retention -------------------------------------------------------------------------------- */
@@ -818,6 +838,10 @@ int dump_auto(const char *ring_name, const char *dir, const char *domain_name, c
 			return -EEXIST;
 		snprintf(path + base, sizeof(path) - base, "-%d%s", k, DUMP_SUFFIX);
 	}
+	/* Retention first: on a full disk the old dumps past the limits must make room for the
+	 * new one, which is the one someone is about to read. */
+	if (max_bytes || max_age_s)
+		(void)dump_retention(dir, max_bytes, max_age_s);
 	rc = ring_reader_open(ring_name, &r);
 	if (rc < 0)
 		return rc;
@@ -826,7 +850,7 @@ int dump_auto(const char *ring_name, const char *dir, const char *domain_name, c
 	if (rc < 0)
 		return rc;
 	if (max_bytes || max_age_s) {
-		/* the new dump is the newest file, which retention never removes */
+		/* again with the new dump counted; it is the newest file, which retention keeps */
 		(void)dump_retention(dir, max_bytes, max_age_s);
 	}
 	if (ret_path && snprintf(ret_path, len, "%s", path) >= (int)len)

@@ -160,8 +160,8 @@ struct dump_meta {
 };
 
 /* Reads everything the ring still holds (up to its head at the call), keeps what the filter
- * accepts, and writes a dump to path through a temporary file renamed into place.  The reader's
- * cursor is moved. */
+ * accepts, and writes a dump to path through a temporary file synced, renamed into place, and its
+ * directory synced (an error there leaves the file in place).  The reader's cursor is moved. */
 int dump_write(struct ring_reader *r, const char *path, const struct dump_filter *f,
 	       struct dump_stats *ret);
 /* Same, to an open file descriptor (a pipe is fine). */
@@ -185,7 +185,8 @@ int dump_auto_path(const char *dir, const char *domain_name, const char *why, ui
 
 /* For the agent: dumps the whole ring `ring_name` (opened read-only, so the writer is not
  * disturbed) into dir (created if missing, mode 0750) under dump_auto_path(dir, domain_name, why,
- * now), then applies dump_retention(dir, max_bytes, max_age_s) to the other dumps there.  The new
+ * now).  dump_retention(dir, max_bytes, max_age_s) runs before the write (so that on a full disk
+ * old dumps make room) and after it (counting the new one).  The new
  * file's path goes to ret_path.  Takes about 0.3 s per million records: call it off the agent's
  * event loop.  Returns 0 or a negative errno (retention failures are not errors). */
 int dump_auto(const char *ring_name, const char *dir, const char *domain_name, const char *why,

@@ -127,15 +127,29 @@ static uint64_t real_to_mono(uint64_t real_ns, uint64_t map_mono, uint64_t map_r
 	return m <= 0 ? 1 : (uint64_t)m;   /* 0 would mean "unbounded" in a filter */
 }
 
+/* "#N": a domain index (the records' own number for a domain). */
+static bool parse_index(const char *arg, uint32_t *ret)
+{
+	char *end;
+	unsigned long long x;
+
+	if (arg[0] != '#' || arg[1] < '0' || arg[1] > '9')
+		return false;
+	errno = 0;
+	x = strtoull(arg + 1, &end, 10);
+	if (errno || *end || x >= RING_NO_DOMAIN)
+		return false;
+	*ret = (uint32_t)x;
+	return true;
+}
+
 /* Matches a --domain argument against one domain. */
 static bool domain_matches(const char *arg, uint32_t idx, const char *name, const uint8_t uuid[16])
 {
 	char u[37];
-	if (arg[0] == '#') {
-		char *end;
-		unsigned long x = strtoul(arg + 1, &end, 10);
-		return !*end && x == idx;
-	}
+	uint32_t want;
+	if (arg[0] == '#')
+		return parse_index(arg, &want) && want == idx;
 	if (strcmp(arg, name) == 0)
 		return true;
 	ring_uuid_format(uuid, u);
@@ -215,16 +229,27 @@ static int do_write(const struct opts *o)
 		goto out;
 	}
 
-	/* Resolve --domain against the ring's domain table. */
+	/* Resolve --domain against the ring's domain table: the indices it still holds are the
+	 * domain_slots newest ones, however many domains the agent has seen since it started. */
+	uint64_t held_from = h.domain_next > h.domain_slots ? h.domain_next - h.domain_slots : 0;
 	for (size_t a = 0; a < o->n_domains; a++) {
 		bool found = false;
-		for (uint32_t i = 0; i < h.domain_next && i < RING_MAX_DOMAINS; i++) {
+		uint32_t idx;
+		/* #N names an index the agent gave out, even if its table entry has been reused
+		 * since: its records may still be in the ring */
+		if (parse_index(o->domains[a], &idx) && idx < h.domain_next) {
+			if (nd < sizeof(doms) / sizeof(doms[0]))
+				doms[nd++] = idx;
+			found = true;
+		}
+		for (uint64_t i = held_from; !found && i < h.domain_next && i < RING_NO_DOMAIN; i++) {
 			uint8_t uuid[16];
 			char name[RING_NAME_MAX + 1];
-			if (ring_domain_lookup(r, i, uuid, name) < 0)
+			if (ring_domain_lookup(r, (uint32_t)i, uuid, name) < 0)
 				continue;
-			if (domain_matches(o->domains[a], i, name, uuid) && nd < sizeof(doms) / sizeof(doms[0])) {
-				doms[nd++] = i;
+			if (domain_matches(o->domains[a], (uint32_t)i, name, uuid) &&
+			    nd < sizeof(doms) / sizeof(doms[0])) {
+				doms[nd++] = (uint32_t)i;
 				found = true;
 			}
 		}
@@ -391,7 +416,14 @@ static int do_decode(const struct opts *o)
 	const struct dump_header *h = dump_get_header(d);
 	for (size_t a = 0; a < o->n_domains; a++) {
 		bool found = false;
-		for (size_t i = 0; i < dump_domain_count(d); i++) {
+		uint32_t idx;
+		/* #N also finds records whose domain the table lacks (they print as #N) */
+		if (parse_index(o->domains[a], &idx)) {
+			if (nd < sizeof(doms) / sizeof(doms[0]))
+				doms[nd++] = idx;
+			found = true;
+		}
+		for (size_t i = 0; !found && i < dump_domain_count(d); i++) {
 			const struct dump_domain *e = dump_domain_at(d, i);
 			if (domain_matches(o->domains[a], e->index, e->name, e->uuid) &&
 			    nd < sizeof(doms) / sizeof(doms[0])) {

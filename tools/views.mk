@@ -43,6 +43,9 @@ $(B)/tests/test-views-hostile: $(B)/tests/views/test_hostile.o $(B)/tests/views/
 $(B)/tests/test-dump-limits: $(B)/tests/views/test_dump_limits.o $(B)/tests/views/bomb.o \
 		$(B)/tests/views/synth.o $(VIEW_OBJS) $(RING_OBJS)
 	$(LINK) -o $@ $^ $(CMOCKA_LIBS) $(VIEWS_LIBS) -lrt
+$(B)/tests/test-dump-durable: $(B)/tests/views/test_dump_durable.o $(B)/tests/views/synth.o \
+		$(VIEW_OBJS) $(RING_OBJS)
+	$(LINK) -o $@ $^ $(CMOCKA_LIBS) $(VIEWS_LIBS) -lrt
 $(B)/tests/test-escape: $(B)/tests/views/test_escape.o $(B)/tests/views/escape_check.o $(ESCAPE_OBJS)
 	$(LINK) -o $@ $^ $(CMOCKA_LIBS) $(JSONC_LIBS)
 # A helper to fill a ring by hand: build/tests/views-synth --ring /migtune-demo --hold 60
@@ -51,7 +54,7 @@ $(B)/tests/views-synth: $(B)/tests/views/synth_main.o $(B)/tests/views/synth.o $
 
 UNIT_TESTS += $(B)/tests/test-dump $(B)/tests/test-dump-live $(B)/tests/test-view-model \
 	$(B)/tests/test-views $(B)/tests/test-migtop-tmux $(B)/tests/test-escape \
-	$(B)/tests/test-views-hostile $(B)/tests/test-dump-limits
+	$(B)/tests/test-views-hostile $(B)/tests/test-dump-limits $(B)/tests/test-dump-durable
 TSAN_TESTS += $(B)/tests/test-dump-live
 
 # ---- benchmark (always the optimised, uninstrumented build) -----------------------------------

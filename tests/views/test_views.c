@@ -676,6 +676,58 @@ static void test_dead_writer_segment(void **state)
 	unlink(out);
 }
 
+/* An agent that has seen more than 65536 domains: -D finds the newest ones, by #index and by name. */
+static void test_domain_index_past_65535(void **state)
+{
+	(void)state;
+	char name[64], out[128], dname[32];
+	struct ring_create_opts o = { .slot_count = 1024, .domain_slots = 16, .gid = (gid_t)-1 };
+	struct ring_writer *w;
+	struct run r;
+	uint8_t uuid[16];
+	uint32_t last = 0, other = 0;
+
+	synth_ring_name(name, sizeof(name));
+	snprintf(out, sizeof(out), "/tmp/migtune-test-idx-%d%s", (int)getpid(), DUMP_SUFFIX);
+	o.name = name;
+	assert_int_equal(ring_writer_open(&o, &w), 0);
+	for (uint32_t i = 0; i < 70000; i++) {
+		synth_uuid(i, uuid);
+		snprintf(dname, sizeof(dname), "d%u", i);
+		last = ring_domain_index(w, uuid, dname);
+		if (i == 69990)
+			other = last;
+	}
+	assert_int_equal(last, 69999);
+	struct ring_sample s = { .direction = RING_DIR_OUT, .phase = RING_PHASE_PRECOPY, .iteration = 1,
+				 .page_size = 4096, .elapsed_ms = 1000 };
+	assert_int_equal(ring_append(w, RING_REC_SAMPLE, last, &s, sizeof(s)), 0);
+	assert_int_equal(ring_append(w, RING_REC_SAMPLE, other, &s, sizeof(s)), 0);
+
+	RUN(&r, MIGDUMP, "--ring", name, "-D", "#69999", "-o", out);
+	if (r.status != 0)
+		fail_msg("migdump -D '#69999': exit %d: %s", r.status, r.err);
+	assert_non_null(strstr(r.err, "1 records"));
+	run_free(&r);
+	RUN(&r, MIGDUMP, "-d", out);
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.out, " d69999 out pre-copy"));
+	assert_int_equal(count_lines(r.out), 1);
+	run_free(&r);
+	unlink(out);
+	RUN(&r, MIGDUMP, "--ring", name, "-D", "d69990", "-o", out);
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.err, "1 records"));
+	run_free(&r);
+	unlink(out);
+	/* an index never given out is still an error */
+	RUN(&r, MIGDUMP, "--ring", name, "-D", "#70000", "-o", out);
+	assert_int_equal(r.status, 1);
+	assert_non_null(strstr(r.err, "no domain '#70000'"));
+	run_free(&r);
+	ring_writer_close(w, true);
+}
+
 /* The agent's "dirtyrate prior" event: migdump's JSON names the rate and its age. */
 static void test_prior_dirty_event_json(void **state)
 {
@@ -739,6 +791,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_replay_batch, setup, teardown),
 		cmocka_unit_test(test_dead_writer_segment),
 		cmocka_unit_test(test_prior_dirty_event_json),
+		cmocka_unit_test(test_domain_index_past_65535),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
