@@ -582,6 +582,14 @@ void ring_heartbeat(struct ring_writer *w)
 	ring_store(&w->hdr->heartbeat_mono_ns, ring_now_mono_ns());
 }
 
+void ring_set_heartbeat_interval(struct ring_writer *w, uint32_t ms)
+{
+	/* A fresh heartbeat first: a reader that sees the shorter interval must not find the
+	 * last beat already three of them old. */
+	ring_heartbeat(w);
+	ring_store(&w->hdr->heartbeat_interval_ms, ms ? ms : 1000);
+}
+
 const char *ring_writer_name(const struct ring_writer *w) { return w->name; }
 uint64_t ring_writer_head(const struct ring_writer *w) { return ring_load(&w->hdr->head); }
 uint64_t ring_writer_dropped(const struct ring_writer *w) { return ring_load(&w->hdr->dropped); }

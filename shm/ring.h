@@ -312,6 +312,8 @@ int ring_append_at(struct ring_writer *w, uint16_t type, uint32_t domain, uint64
 /* Finds or allocates a domain table index for uuid (16 bytes) and name. */
 uint32_t ring_domain_index(struct ring_writer *w, const uint8_t uuid[16], const char *name);
 void ring_heartbeat(struct ring_writer *w);
+/* Changes the heartbeat interval readers judge liveness by (a writer that changes its period). */
+void ring_set_heartbeat_interval(struct ring_writer *w, uint32_t ms);
 const char *ring_writer_name(const struct ring_writer *w);
 uint64_t ring_writer_head(const struct ring_writer *w);
 /* Records dropped on slot contention so far (header.dropped), for the writer's own metrics. */
