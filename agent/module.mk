@@ -4,7 +4,7 @@ AGENT_SRCS := agent/agent.c agent/config.c agent/ctl.c agent/hooksock.c agent/jo
               agent/log.c agent/msgq.c agent/nic.c agent/sockutil.c agent/virt.c \
               agent/tracker.c agent/tracker_migration.c agent/tracker_ring.c agent/tracker_advice.c \
               agent/actuator.c agent/actuator_virt.c agent/dumper.c agent/metrics.c \
-              agent/dirtyrate.c agent/stats.c
+              agent/dirtyrate.c agent/stats.c agent/sdnotify.c
 AGENT_OBJS := $(patsubst %.c,$(B)/%.o,$(AGENT_SRCS))
 # Below the agent: the ring, its dump format and the wire format (shm/), the policies (policy/).
 AGENT_SHM_OBJS := $(RING_OBJS) $(DUMP_OBJS) $(ESCAPE_OBJS) $(B)/shm/wire.o
