@@ -1,8 +1,21 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * migtuned's body.  Two threads of its own, besides the listeners' and libvirt's event loop:
+ *
+ * - the main thread (agent_run) never calls libvirt.  It takes the signals, writes the ring's
+ *   heartbeat and feeds the service manager's watchdog on a timer of its own, and watches the
+ *   libvirt calls of the other threads: one that has not returned within [libvirt]
+ *   call_timeout_s is reported and abandoned (virt_watch), and the connection is reopened with
+ *   backoff.  A hung libvirtd therefore never stops a heartbeat, a signal or the hook listener.
+ * - the tracker thread does everything that may wait on libvirtd: connecting, looking for
+ *   migrations, sampling, the tracker and the actuator, and draining the event queue that the
+ *   hook listener and libvirt's event loop fill (bounded: msgq.h).
+ */
 #include <errno.h>
 #include <inttypes.h>
 #include <net/if.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +39,7 @@
 #include "agent/stats.h"
 #include "agent/msgq.h"
 #include "agent/nic.h"
+#include "agent/sdnotify.h"
 #include "agent/strutil.h"
 #include "agent/tracker.h"
 #include "agent/virt.h"
@@ -33,6 +47,12 @@
 
 /* How often a migration whose NIC is still unknown looks for it again. */
 #define NIC_RETRY_SAMPLES 4
+/* At shutdown a libvirt call older than this is abandoned at once, and the threads that call
+ * libvirt get this long in all to finish before the agent leaves without them. */
+#define STOP_PATIENCE_MS 200
+#define STOP_GRACE_MS 3000
+/* Calls reported at once in the status and the log. */
+#define STUCK_MAX VIRT_CALLERS
 
 struct agent {
 	struct agent_config cfg;
@@ -48,16 +68,36 @@ struct agent {
 	struct virt *virt;
 	struct dirtyrate *dirty;     /* NULL when [sampling] dirtyrate_interval_s is 0 */
 	struct nic_mon *nic;
+	/* main thread */
+	int stop_fd;               /* agent_stop() */
+	int beat_fd;               /* heartbeat, watchdog and the watch over libvirt calls */
+	uint64_t last_heartbeat_real_ns;   /* CLOCK_REALTIME of it, read by status threads */
+	uint32_t heartbeat_ms;     /* as in force (reload changes it) */
+	uint32_t call_timeout_ms;
+	uint64_t watchdog_usec;    /* the service manager's, 0 = none */
+	char stuck_logged[128];    /* the last stuck call logged; "" again once connected */
+	pthread_mutex_t stuck_lock;/* the stuck calls for the status (control thread) */
+	struct virt_stuck stuck[STUCK_MAX];
+	int n_stuck;
+	/* the tracker thread, and what the main thread hands it */
+	pthread_t thread;
+	bool thread_running;
+	bool thread_stuck;         /* did not stop within STOP_GRACE_MS: left running at exit */
+	bool calls_stuck;          /* the dirty-rate thread likewise */
+	int thread_stop_fd;
+	int thread_done_fd;
+	int reload_fd;
+	pthread_mutex_t reload_lock;
+	struct agent_config reload_cfg;
+	bool reload_pending;
+	/* tracker thread only */
 	int timer_fd;
-	int stop_fd;
 	uint64_t next_reconnect_ns;
 	uint32_t backoff_ms;
-	uint64_t last_heartbeat_ns;
-	uint64_t last_heartbeat_real_ns;   /* CLOCK_REALTIME of it, read by status threads */
 	uint64_t last_discovery_ns;
 	bool need_discovery;
 	bool ever_connected;
-	int fatal;                 /* negative errno that ends agent_run */
+	int fatal;                 /* negative errno that ends agent_run; set before done */
 	char last_connect_error[256];
 };
 
@@ -108,10 +148,37 @@ static void status_extra(struct json_object *o, void *arg)
 					       (int64_t)ring_writer_head(a->ring)));
 		json_object_object_add(rg, "dropped", json_object_new_int64(
 					       (int64_t)ring_writer_dropped(a->ring)));
-		/* the main loop's last heartbeat: stale when the loop is stuck (libvirt hung) */
+		/* the main thread's last heartbeat (it never waits on libvirtd) */
 		json_object_object_add(rg, "heartbeat_unix_ms", json_object_new_int64(
 					       (int64_t)(hb / 1000000)));
 		json_object_object_add(o, "ring_writer", rg);
+	}
+	{
+		struct json_object *q = json_object_new_object();
+
+		json_object_object_add(q, "waiting",
+				       json_object_new_int64(msgq_waiting(&a->q)));
+		json_object_object_add(q, "max", json_object_new_int64(a->q.max));
+		json_object_object_add(q, "dropped",
+				       json_object_new_int64((int64_t)msgq_dropped(&a->q)));
+		json_object_object_add(o, "queue", q);
+	}
+	{
+		/* Calls on libvirtd older than call_timeout_s: while there is one, what libvirt
+		 * would say of the migrations is unknown. */
+		struct json_object *arr = json_object_new_array();
+
+		pthread_mutex_lock(&a->stuck_lock);
+		for (int i = 0; i < a->n_stuck && i < STUCK_MAX; i++) {
+			struct json_object *c = json_object_new_object();
+
+			json_object_object_add(c, "call", json_object_new_string(a->stuck[i].what));
+			json_object_object_add(c, "elapsed_ms",
+					       json_object_new_int64((int64_t)a->stuck[i].elapsed_ms));
+			json_object_array_add(arr, c);
+		}
+		pthread_mutex_unlock(&a->stuck_lock);
+		json_object_object_add(o, "libvirt_stuck", arr);
 	}
 	if (a->dirty) {
 		struct json_object *dr = json_object_new_object();
@@ -157,12 +224,32 @@ static const char *sock_error_hint(int r)
 	}
 }
 
+static void set_period(int fd, uint32_t ms)
+{
+	struct itimerspec its = { 0 };
+
+	its.it_interval.tv_sec = ms / 1000;
+	its.it_interval.tv_nsec = (long)(ms % 1000) * 1000000;
+	its.it_value = its.it_interval;
+	timerfd_settime(fd, 0, &its, NULL);
+}
+
+/* The main thread's timer: a heartbeat at least every half interval (readers call a writer
+ * stalled after three), the watchdog fed at least three times per period. */
+static uint32_t beat_period_ms(const struct agent *a)
+{
+	uint32_t ms = a->heartbeat_ms / 2;
+
+	if (a->watchdog_usec && a->watchdog_usec / 3000 < ms)
+		ms = (uint32_t)(a->watchdog_usec / 3000);
+	return ms ? ms : 1;
+}
+
 int agent_new(const struct agent_config *cfg, struct agent **ret, char *err, size_t errlen)
 {
 	struct ring_create_opts ro = { 0 };
 	struct tracker_opts to = { 0 };
 	struct virt_opts vo = { 0 };
-	struct itimerspec its = { 0 };
 	struct agent *a;
 	int r;
 
@@ -170,7 +257,13 @@ int agent_new(const struct agent_config *cfg, struct agent **ret, char *err, siz
 	if (!a)
 		return -ENOMEM;
 	a->cfg = *cfg;
-	a->timer_fd = a->stop_fd = a->q.efd = -1;
+	a->timer_fd = a->stop_fd = a->beat_fd = a->q.efd = -1;
+	a->thread_stop_fd = a->thread_done_fd = a->reload_fd = -1;
+	pthread_mutex_init(&a->stuck_lock, NULL);
+	pthread_mutex_init(&a->reload_lock, NULL);
+	a->heartbeat_ms = cfg->heartbeat_ms;
+	a->call_timeout_ms = cfg->call_timeout_s * 1000;
+	a->watchdog_usec = sdnotify_watchdog_usec();
 	urcu_memb_register_thread();
 	r = stats_new(&a->stats);
 	if (r < 0) {
@@ -320,16 +413,19 @@ int agent_new(const struct agent_config *cfg, struct agent **ret, char *err, siz
 		}
 	}
 	a->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	a->beat_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	a->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (a->timer_fd < 0 || a->stop_fd < 0) {
+	a->thread_stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	a->thread_done_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	a->reload_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (a->timer_fd < 0 || a->beat_fd < 0 || a->stop_fd < 0 || a->thread_stop_fd < 0 ||
+	    a->thread_done_fd < 0 || a->reload_fd < 0) {
 		r = -errno;
 		snprintf(err, errlen, "cannot create timers: %s", strerror(-r));
 		goto fail;
 	}
-	its.it_interval.tv_sec = cfg->interval_ms / 1000;
-	its.it_interval.tv_nsec = (long)(cfg->interval_ms % 1000) * 1000000;
-	its.it_value = its.it_interval;
-	timerfd_settime(a->timer_fd, 0, &its, NULL);
+	set_period(a->timer_fd, cfg->interval_ms);
+	set_period(a->beat_fd, beat_period_ms(a));
 	a->backoff_ms = cfg->reconnect_min_ms;
 	tracker_agent_record(a->tracker, RING_AGENT_START, "migtuned %s started, %s mode, uri %s",
 			     MIGTUNE_VERSION, cfg->advisory ? "advisory" : "acting", cfg->uri);
@@ -351,33 +447,63 @@ void agent_stop(struct agent *a)
 	}
 }
 
+/*
+ * Waits for the libvirt calls still in progress on any thread, abandoning every one older than
+ * STOP_PATIENCE_MS: nothing is worth waiting on a hung libvirtd for at shutdown.  Returns false
+ * when a call was still in progress after STOP_GRACE_MS (no unix socket to shut down).
+ */
+static bool settle_calls(struct agent *a, uint64_t since_ns)
+{
+	while (virt_abandon_calls(a->virt, ring_now_mono_ns(), STOP_PATIENCE_MS) > 0) {
+		if (ring_now_mono_ns() - since_ns > (uint64_t)STOP_GRACE_MS * 1000000)
+			return false;
+		usleep(20000);
+	}
+	return true;
+}
+
 void agent_free(struct agent *a)
 {
+	bool leave;
+
 	if (!a)
 		return;
 	/* first: its last file needs the tracker and the hook counters */
 	metrics_stop(a->metrics);
 	ctl_stop(a->ctl);
 	hooksock_stop(a->hook);
-	/* After the status readers, before the connection and the tracker that looks up in it. */
-	dirtyrate_free(a->dirty);
-	a->dirty = NULL;
-	if (a->tracker) {
-		/* Domain handles belong to the connection: free them before it closes. */
-		tracker_free(a->tracker, release_handle);
-		a->tracker = NULL;
+	if (a->virt && !a->thread_stuck && !settle_calls(a, ring_now_mono_ns())) {
+		log_warn("a libvirt call still waits on libvirtd: leaving without the dirty-rate "
+			 "thread");
+		a->calls_stuck = true;
+	}
+	/* A thread still inside libvirt keeps what it uses: the tracker, the connection and the
+	 * dirty-rate table stay allocated (the process is ending), the ring is closed. */
+	leave = a->thread_stuck || a->calls_stuck;
+	if (!leave) {
+		/* After the status readers, before the connection and the tracker that looks up
+		 * in it. */
+		dirtyrate_free(a->dirty);
+		a->dirty = NULL;
+		if (a->tracker) {
+			/* Domain handles belong to the connection: free them before it closes. */
+			tracker_free(a->tracker, release_handle);
+			a->tracker = NULL;
+		}
 	}
 	/* Queued dumps are written before the ring is closed. */
 	dumper_stop(a->dumper);
 	a->dumper = NULL;
-	actuator_free(a->act);
-	a->act = NULL;
-	stats_free(a->stats);
-	a->stats = NULL;
-	virt_free(a->virt);
-	if (a->q.efd >= 0)
-		msgq_destroy(&a->q);
-	nic_mon_free(a->nic);
+	if (!leave) {
+		actuator_free(a->act);
+		a->act = NULL;
+		stats_free(a->stats);
+		a->stats = NULL;
+		virt_free(a->virt);
+		if (a->q.efd >= 0)
+			msgq_destroy(&a->q);
+		nic_mon_free(a->nic);
+	}
 	if (a->ring) {
 		struct ring_agent ra = { .kind = RING_AGENT_STOP, .pid = (uint32_t)getpid() };
 
@@ -387,10 +513,22 @@ void agent_free(struct agent *a)
 		/* Closing without unlink marks the writer stopped and leaves the records readable. */
 		ring_writer_close(a->ring, false);
 	}
+	if (leave)
+		return;
 	if (a->timer_fd >= 0)
 		close(a->timer_fd);
+	if (a->beat_fd >= 0)
+		close(a->beat_fd);
 	if (a->stop_fd >= 0)
 		close(a->stop_fd);
+	if (a->thread_stop_fd >= 0)
+		close(a->thread_stop_fd);
+	if (a->thread_done_fd >= 0)
+		close(a->thread_done_fd);
+	if (a->reload_fd >= 0)
+		close(a->reload_fd);
+	pthread_mutex_destroy(&a->stuck_lock);
+	pthread_mutex_destroy(&a->reload_lock);
 	urcu_memb_unregister_thread();
 	free(a);
 }
@@ -405,12 +543,19 @@ static void drop_handle(struct tracker_domain *d, void *arg)
 
 static void try_connect(struct agent *a, uint64_t now)
 {
-	char err[512];
+	char err[AGENT_URI_MAX + 160];
 	int r;
 
-	if (virt_connected(a->virt) || now < a->next_reconnect_ns)
+	if (virt_open(a->virt) || now < a->next_reconnect_ns)
 		return;
+	virt_call_begin(a->virt, VIRT_CALLER_TRACKER, "virConnectOpen(%s)", a->cfg.uri);
 	r = virt_connect(a->virt, err, sizeof(err));
+	virt_call_end(a->virt, VIRT_CALLER_TRACKER);
+	if (r < 0 && virt_hung(a->virt))
+		/* Abandoned by the main thread: libvirt's own message would be a read error. */
+		snprintf(err, sizeof(err), "cannot connect to %s: libvirtd accepted the connection "
+			 "but did not answer within %" PRIu32 " s ([libvirt] call_timeout_s)",
+			 a->cfg.uri, a->cfg.call_timeout_s);
 	if (r == -EACCES && !a->ever_connected) {
 		/* Refused at start: a configuration problem, not an outage.  Say so and stop. */
 		log_err("%s", err);
@@ -423,20 +568,34 @@ static void try_connect(struct agent *a, uint64_t now)
 			log_warn("%s; retrying with backoff up to %" PRIu32 " ms", err,
 				 a->cfg.reconnect_max_ms);
 			str_copy(a->last_connect_error, sizeof(a->last_connect_error), err);
+			sdnotify_printf("STATUS=%s", err);
 		}
+		now = ring_now_mono_ns();
 		a->next_reconnect_ns = now + (uint64_t)a->backoff_ms * 1000000;
 		a->backoff_ms = a->backoff_ms * 2 > a->cfg.reconnect_max_ms ? a->cfg.reconnect_max_ms :
 			a->backoff_ms * 2;
 		return;
 	}
+	if (virt_hung(a->virt))
+		return;       /* opened just as it was abandoned: dropped by the next tick */
 	a->last_connect_error[0] = '\0';
 	a->ever_connected = true;
 	a->backoff_ms = a->cfg.reconnect_min_ms;
 	log_info("connected to %s", a->cfg.uri);
+	sdnotify_printf("STATUS=connected to %s", a->cfg.uri);
 	tracker_agent_record(a->tracker, RING_AGENT_CONNECT, "connected to %s", a->cfg.uri);
 	a->need_discovery = true;
 	/* The guests' dirty rates from before the outage may be stale or missing: measure now. */
 	dirtyrate_kick(a->dirty);
+}
+
+/* Tracker thread: drops the connection (its handles first). */
+static void close_connection(struct agent *a)
+{
+	tracker_foreach(a->tracker, drop_handle, NULL);
+	virt_call_begin(a->virt, VIRT_CALLER_TRACKER, "closing the connection to %s", a->cfg.uri);
+	virt_disconnect(a->virt);
+	virt_call_end(a->virt, VIRT_CALLER_TRACKER);
 }
 
 static void on_disconnect(struct agent *a, int reason, uint64_t now)
@@ -444,15 +603,21 @@ static void on_disconnect(struct agent *a, int reason, uint64_t now)
 	static const char *const reasons[] = { "error", "end of file", "keepalive timeout",
 					       "client closed" };
 	const char *why = reason >= 0 && reason < 4 ? reasons[reason] : "unknown";
+	bool hung = virt_hung(a->virt);
 
-	if (!virt_connected(a->virt))
+	if (!virt_open(a->virt))
 		return;
-	tracker_foreach(a->tracker, drop_handle, NULL);
-	virt_disconnect(a->virt);
+	if (hung)
+		why = "libvirtd stopped answering";
+	close_connection(a);
 	log_warn("lost connection to %s (%s); reconnecting", a->cfg.uri, why);
+	sdnotify_printf("STATUS=lost connection to %s (%s); reconnecting", a->cfg.uri, why);
 	tracker_agent_record(a->tracker, RING_AGENT_DISCONNECT, "lost %s: %s", a->cfg.uri, why);
-	a->next_reconnect_ns = now;   /* the first retry is immediate, then backoff */
-	a->backoff_ms = a->cfg.reconnect_min_ms;
+	/* The first retry is immediate, then backoff; after a hang, backoff at once (a daemon
+	 * that does not answer would take the whole call timeout again). */
+	a->next_reconnect_ns = hung ? now + (uint64_t)a->cfg.reconnect_min_ms * 1000000 : now;
+	a->backoff_ms = hung && a->cfg.reconnect_min_ms * 2 <= a->cfg.reconnect_max_ms ?
+		a->cfg.reconnect_min_ms * 2 : a->cfg.reconnect_min_ms;
 }
 
 /* ---- messages from the other threads --------------------------------------------------- */
@@ -473,8 +638,13 @@ static void drain(struct agent *a)
 	struct agent_msg *m;
 	uint64_t now = ring_now_mono_ns();
 
+	uint64_t dropped;
+
 	msgq_ack(&a->q);
 	while ((m = msgq_pop(&a->q))) {
+		/* A hook's first message may read the domain's metadata through libvirt. */
+		virt_call_begin(a->virt, VIRT_CALLER_TRACKER, "handling an event of %s",
+				m->name[0] ? m->name : "the connection");
 		switch (m->kind) {
 		case MSG_HOOK:
 			tracker_on_hook(a->tracker, &m->hook, m->mono_ns);
@@ -504,7 +674,15 @@ static void drain(struct agent *a)
 		default:
 			break;
 		}
+		virt_call_end(a->virt, VIRT_CALLER_TRACKER);
 		free(m);
+	}
+	dropped = msgq_overflow_report(&a->q);
+	if (dropped) {
+		log_warn("event queue drained: %" PRIu64 " hook and libvirt events were dropped while "
+			 "it was full (migrations of that time may miss events)", dropped);
+		tracker_agent_record(a->tracker, RING_AGENT_NOTE, "event queue full: %" PRIu64
+				     " events dropped", dropped);
 	}
 }
 
@@ -586,16 +764,21 @@ static void poll_one(struct tracker_domain *d, void *arg)
 		return;
 	if (!d->nic_ifindex && d->cur.samples % NIC_RETRY_SAMPLES == 0)
 		find_nic(a, d);
+	/* The sample and what the policy decides from it (the actuator's calls) wait on libvirtd. */
+	virt_call_begin(a->virt, VIRT_CALLER_TRACKER, "sampling %s", d->name);
 	r = virt_poll(a->virt, d, &s, &active, &final);
 	if (r == -ENOENT) {
 		/* Gone from this host: a transient domain that migrated away; its events (drained
 		 * before this poll) normally said so already. */
 		tracker_end(a->tracker, d, d->cur.phase == RING_PHASE_SUSPENDED ? RING_PHASE_DONE :
 			    RING_PHASE_FAILED, "domain disappeared", pc->now);
+		virt_call_end(a->virt, VIRT_CALLER_TRACKER);
 		return;
 	}
-	if (r < 0)
+	if (r < 0) {
+		virt_call_end(a->virt, VIRT_CALLER_TRACKER);
 		return;
+	}
 	if (d->nic_ifindex) {
 		const struct nic_stat *ns = nic_last(a->nic, d->nic_ifindex);
 
@@ -619,6 +802,7 @@ static void poll_one(struct tracker_domain *d, void *arg)
 		tracker_ingest_sample(a->tracker, d, true, &s, &nv, pc->now);
 	}
 	tracker_ingest_sample(a->tracker, d, active, &s, &nv, pc->now);
+	virt_call_end(a->virt, VIRT_CALLER_TRACKER);
 }
 
 static void nic_carrier_changed(int ifindex, bool carrier, void *arg)
@@ -678,6 +862,9 @@ static void tick(struct agent *a)
 	uint64_t now = ring_now_mono_ns();
 	struct poll_ctx pc = { .a = a };
 
+	if (virt_hung(a->virt))
+		/* A call was abandoned: what libvirt says on this connection cannot be trusted. */
+		on_disconnect(a, -1, now);
 	try_connect(a, now);
 	if (a->fatal)
 		return;
@@ -690,8 +877,11 @@ static void tick(struct agent *a)
 		/* Outgoing migrations announce nothing when they start: look for them every
 		 * discovery_ms (and at once after a (re)connect: that is how a restarted agent finds
 		 * the migrations it missed). */
-		int r = virt_discover(a->virt, a->tracker, now);
+		int r;
 
+		virt_call_begin(a->virt, VIRT_CALLER_TRACKER, "looking for running migrations");
+		r = virt_discover(a->virt, a->tracker, now);
+		virt_call_end(a->virt, VIRT_CALLER_TRACKER);
 		if (r > 0 && a->need_discovery)
 			log_info("found %d migration(s) already running", r);
 		a->need_discovery = false;
@@ -701,27 +891,21 @@ static void tick(struct agent *a)
 	tracker_foreach(a->tracker, collect_share, &pc.share);
 	if (virt_connected(a->virt))
 		tracker_foreach(a->tracker, poll_one, &pc);
-	if (now - a->last_heartbeat_ns >= (uint64_t)a->cfg.heartbeat_ms * 1000000 / 2) {
-		ring_heartbeat(a->ring);
-		a->last_heartbeat_ns = now;
-		__atomic_store_n(&a->last_heartbeat_real_ns, real_now_ns(), __ATOMIC_RELAXED);
-	}
 	tracker_expire(a->tracker, now, release_handle);
 }
 
+/* Tracker thread: what a reload changes on its side. */
 static void apply_reload(struct agent *a, const struct agent_config *n)
 {
 	/* What can change without reopening sockets or the ring; the rest is reported. */
-	struct itimerspec its = { 0 };
-
 	if (strcmp(n->uri, a->cfg.uri) != 0 || strcmp(n->ring_name, a->cfg.ring_name) != 0 ||
 	    strcmp(n->hook_socket, a->cfg.hook_socket) != 0 ||
 	    strcmp(n->ctl_socket, a->cfg.ctl_socket) != 0 || n->ring_slots != a->cfg.ring_slots)
 		log_warn("reload: uri, ring and socket changes take effect at the next restart");
 	a->cfg.log_level = n->log_level;
-	log_set_level(n->log_level);
 	__atomic_store_n(&a->cfg.interval_ms, n->interval_ms, __ATOMIC_RELAXED);
 	a->cfg.heartbeat_ms = n->heartbeat_ms;
+	a->cfg.call_timeout_s = n->call_timeout_s;
 	a->cfg.discovery_ms = n->discovery_ms;
 	a->cfg.reconnect_min_ms = n->reconnect_min_ms;
 	a->cfg.reconnect_max_ms = n->reconnect_max_ms;
@@ -733,57 +917,58 @@ static void apply_reload(struct agent *a, const struct agent_config *n)
 		log_warn("reload: [sampling] dirtyrate_interval_s takes effect at the next restart "
 			 "(it was 0)");
 	}
-	its.it_interval.tv_sec = n->interval_ms / 1000;
-	its.it_interval.tv_nsec = (long)(n->interval_ms % 1000) * 1000000;
-	its.it_value = its.it_interval;
-	timerfd_settime(a->timer_fd, 0, &its, NULL);
+	set_period(a->timer_fd, n->interval_ms);
+	log_info("configuration reloaded");
+	tracker_agent_record(a->tracker, RING_AGENT_RELOAD, "configuration reloaded");
 }
 
-int agent_run(struct agent *a, int sigfd,
-	      int (*reload)(struct agent_config *ret_cfg, void *arg), void *arg)
+static void take_reload(struct agent *a)
 {
-	int nfd = nic_mon_notify_fd(a->nic);
+	struct agent_config n;
+	bool pending;
+	uint64_t v;
 
+	if (read(a->reload_fd, &v, sizeof(v)) < 0) {
+		/* EAGAIN: taken with an earlier poke */
+	}
+	pthread_mutex_lock(&a->reload_lock);
+	pending = a->reload_pending;
+	if (pending)
+		n = a->reload_cfg;
+	a->reload_pending = false;
+	pthread_mutex_unlock(&a->reload_lock);
+	if (pending)
+		apply_reload(a, &n);
+}
+
+static void *tracker_thread(void *arg)
+{
+	struct agent *a = arg;
+	int nfd = nic_mon_notify_fd(a->nic);
+	uint64_t one = 1;
+
+	urcu_memb_register_thread();
 	tick(a);
 	while (!a->fatal) {
 		struct pollfd p[5] = {
-			{ .fd = a->stop_fd, .events = POLLIN },
+			{ .fd = a->thread_stop_fd, .events = POLLIN },
 			{ .fd = a->q.efd, .events = POLLIN },
 			{ .fd = a->timer_fd, .events = POLLIN },
 			{ .fd = nfd, .events = POLLIN },
-			{ .fd = sigfd, .events = POLLIN },
+			{ .fd = a->reload_fd, .events = POLLIN },
 		};
 		uint64_t v;
 
 		if (poll(p, 5, -1) < 0) {
 			if (errno == EINTR)
 				continue;
-			return -errno;
+			a->fatal = -errno;
+			break;
 		}
 		if (p[0].revents)
 			break;
-		if (p[4].revents) {
-			struct signalfd_siginfo si;
-
-			if (read(sigfd, &si, sizeof(si)) == sizeof(si)) {
-				if (si.ssi_signo == SIGHUP && reload) {
-					struct agent_config n;
-
-					if (reload(&n, arg) == 0) {
-						apply_reload(a, &n);
-						log_info("configuration reloaded");
-						tracker_agent_record(a->tracker, RING_AGENT_RELOAD,
-								     "configuration reloaded");
-					} else {
-						tracker_agent_record(a->tracker, RING_AGENT_RELOAD,
-								     "reload refused: bad config");
-					}
-				} else if (si.ssi_signo != SIGHUP) {
-					log_info("signal %u: shutting down", si.ssi_signo);
-					break;
-				}
-			}
-		}
+		if (p[4].revents)
+			take_reload(a);
 		if (p[1].revents) {
 			struct poll_ctx pc = { .a = a, .now = ring_now_mono_ns(), .only_wanted = true };
 
@@ -799,5 +984,168 @@ int agent_run(struct agent *a, int sigfd,
 			tick(a);
 	}
 	drain(a);
-	return a->fatal;
+	/* Here, not on the main thread: closing talks to libvirtd (the main thread watches). */
+	if (virt_open(a->virt))
+		close_connection(a);
+	urcu_memb_unregister_thread();
+	if (write(a->thread_done_fd, &one, sizeof(one)) < 0) {
+		/* cannot fail on an eventfd that is read only once */
+	}
+	return NULL;
+}
+
+/* ---- the main thread ------------------------------------------------------------------- */
+
+/* Heartbeat, the watch over libvirt calls, and the watchdog. */
+static void beat(struct agent *a)
+{
+	struct virt_stuck st[STUCK_MAX];
+	uint64_t now = ring_now_mono_ns();
+	int n;
+
+	ring_heartbeat(a->ring);
+	__atomic_store_n(&a->last_heartbeat_real_ns, real_now_ns(), __ATOMIC_RELAXED);
+	n = virt_watch(a->virt, now, a->call_timeout_ms, st, STUCK_MAX);
+	if (n > STUCK_MAX)
+		n = STUCK_MAX;
+	if (virt_connected(a->virt))
+		a->stuck_logged[0] = '\0';
+	for (int i = 0; i < n; i++) {
+		if (!st[i].newly)
+			continue;
+		sdnotify_printf("STATUS=libvirtd not answering: %s for %" PRIu64 " s", st[i].what,
+				st[i].elapsed_ms / 1000);
+		/* Every attempt on a daemon that stays hung fails the same way: said once until a
+		 * connection works again. */
+		if (strcmp(st[i].what, a->stuck_logged) == 0)
+			continue;
+		str_copy(a->stuck_logged, sizeof(a->stuck_logged), st[i].what);
+		if (st[i].sockets_shut)
+			log_warn("libvirt: %s has not returned after %" PRIu64 " ms: treating the "
+				 "connection to %s as lost (%d socket(s) to libvirtd shut down)",
+				 st[i].what, st[i].elapsed_ms, a->cfg.uri, st[i].sockets_shut);
+		else
+			log_warn("libvirt: %s has not returned after %" PRIu64 " ms: treating the "
+				 "connection to %s as lost; no unix socket to shut down, the call "
+				 "ends with libvirt's keepalive", st[i].what, st[i].elapsed_ms,
+				 a->cfg.uri);
+		tracker_agent_record(a->tracker, RING_AGENT_DISCONNECT, "libvirtd hung: %s %" PRIu64
+				     " ms", st[i].what, st[i].elapsed_ms);
+	}
+	pthread_mutex_lock(&a->stuck_lock);
+	memcpy(a->stuck, st, sizeof(st[0]) * (size_t)n);
+	a->n_stuck = n;
+	pthread_mutex_unlock(&a->stuck_lock);
+	if (a->watchdog_usec)
+		sdnotify_send("WATCHDOG=1");
+}
+
+/* Main thread: what a reload changes on its side; the rest goes to the tracker thread. */
+static void hand_reload(struct agent *a, const struct agent_config *n)
+{
+	uint64_t one = 1;
+
+	log_set_level(n->log_level);
+	if (n->heartbeat_ms != a->heartbeat_ms) {
+		a->heartbeat_ms = n->heartbeat_ms;
+		/* Readers judge liveness by the interval in the header: it changes with the timer. */
+		ring_set_heartbeat_interval(a->ring, n->heartbeat_ms);
+		set_period(a->beat_fd, beat_period_ms(a));
+	}
+	a->call_timeout_ms = n->call_timeout_s * 1000;
+	pthread_mutex_lock(&a->reload_lock);
+	a->reload_cfg = *n;
+	a->reload_pending = true;
+	pthread_mutex_unlock(&a->reload_lock);
+	if (write(a->reload_fd, &one, sizeof(one)) < 0) {
+		/* a full counter still wakes the thread */
+	}
+}
+
+/* Stops the tracker thread, abandoning the libvirt call it waits in; false when it is still
+ * inside libvirt after STOP_GRACE_MS (it is left behind). */
+static bool stop_tracker(struct agent *a)
+{
+	uint64_t one = 1, since = ring_now_mono_ns();
+
+	if (!a->thread_running)
+		return true;
+	if (write(a->thread_stop_fd, &one, sizeof(one)) < 0) {
+		/* cannot fail: written once */
+	}
+	for (;;) {
+		struct pollfd p = { .fd = a->thread_done_fd, .events = POLLIN };
+		uint64_t now;
+
+		if (poll(&p, 1, 20) > 0)
+			break;
+		now = ring_now_mono_ns();
+		ring_heartbeat(a->ring);
+		(void)virt_abandon_calls(a->virt, now, STOP_PATIENCE_MS);
+		if (now - since > (uint64_t)STOP_GRACE_MS * 1000000) {
+			log_warn("the tracker thread is still waiting on libvirtd after %u ms: "
+				 "leaving without it", STOP_GRACE_MS);
+			a->thread_stuck = true;
+			return false;
+		}
+	}
+	pthread_join(a->thread, NULL);
+	a->thread_running = false;
+	return true;
+}
+
+int agent_run(struct agent *a, int sigfd,
+	      int (*reload)(struct agent_config *ret_cfg, void *arg), void *arg)
+{
+	int r;
+
+	r = -pthread_create(&a->thread, NULL, tracker_thread, a);
+	if (r < 0)
+		return r;
+	a->thread_running = true;
+	/* Serving: the ring exists, the hook and control sockets listen; libvirt may come later. */
+	sdnotify_printf("READY=1\nSTATUS=serving; connecting to %s", a->cfg.uri);
+	for (;;) {
+		struct pollfd p[4] = {
+			{ .fd = a->stop_fd, .events = POLLIN },
+			{ .fd = a->beat_fd, .events = POLLIN },
+			{ .fd = a->thread_done_fd, .events = POLLIN },
+			{ .fd = sigfd, .events = POLLIN },
+		};
+		uint64_t v;
+
+		if (poll(p, 4, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			r = -errno;
+			break;
+		}
+		if (p[0].revents || p[2].revents)
+			break;        /* stopped, or the tracker thread ended (a fatal error) */
+		if (p[3].revents) {
+			struct signalfd_siginfo si;
+
+			if (read(sigfd, &si, sizeof(si)) == sizeof(si)) {
+				if (si.ssi_signo == SIGHUP && reload) {
+					struct agent_config n;
+
+					sdnotify_send("RELOADING=1");
+					if (reload(&n, arg) == 0)
+						hand_reload(a, &n);
+					else
+						tracker_agent_record(a->tracker, RING_AGENT_RELOAD,
+								     "reload refused: bad config");
+					sdnotify_send("READY=1");
+				} else if (si.ssi_signo != SIGHUP) {
+					log_info("signal %u: shutting down", si.ssi_signo);
+					break;
+				}
+			}
+		}
+		if (p[1].revents && read(a->beat_fd, &v, sizeof(v)) == sizeof(v))
+			beat(a);
+	}
+	sdnotify_send("STOPPING=1");
+	stop_tracker(a);
+	return r < 0 ? r : a->fatal;
 }

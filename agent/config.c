@@ -34,6 +34,7 @@ void config_defaults(struct agent_config *cfg)
 	cfg->keepalive_count = 5;
 	cfg->reconnect_min_ms = 500;
 	cfg->reconnect_max_ms = 5000;
+	cfg->call_timeout_s = 40;
 	cfg->interval_ms = 500;
 	cfg->heartbeat_ms = 1000;
 	cfg->discovery_ms = 1000;
@@ -89,6 +90,7 @@ static const struct key_desc keys[] = {
 	{ "libvirt", "keepalive-count", K_U32, F(keepalive_count), 1, 100 },
 	{ "libvirt", "reconnect-min-ms", K_U32, F(reconnect_min_ms), 10, 600000 },
 	{ "libvirt", "reconnect-max-ms", K_U32, F(reconnect_max_ms), 10, 3600000 },
+	{ "libvirt", "call-timeout-s", K_U32, F(call_timeout_s), 1, 3600 },
 	{ "sampling", "interval-ms", K_U32, F(interval_ms), 50, 60000 },
 	{ "sampling", "heartbeat-ms", K_U32, F(heartbeat_ms), 100, 60000 },
 	{ "sampling", "discovery-ms", K_U32, F(discovery_ms), 100, 60000 },

@@ -41,6 +41,7 @@ struct agent_config {
 	uint32_t keepalive_count;
 	uint32_t reconnect_min_ms;
 	uint32_t reconnect_max_ms;
+	uint32_t call_timeout_s;             /* a libvirt call older than this is abandoned */
 	/* [sampling] */
 	uint32_t interval_ms;
 	uint32_t heartbeat_ms;

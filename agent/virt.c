@@ -1,9 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 
 #include <libvirt/virterror.h>
 
@@ -27,14 +32,26 @@ struct virt_dom {
 	unsigned polls;
 };
 
+struct virt_call {
+	uint64_t since_ns;           /* 0: no call in progress */
+	uint64_t seq;                /* which call: a report is made once per call */
+	uint64_t abandoned_seq;
+	int sockets_shut;
+	char what[128];
+};
+
 struct virt {
 	char uri[512];
+	char socket_path[108];      /* the URI's socket= parameter; "" = libvirt's default places */
 	uint32_t keepalive_interval_s, keepalive_count;
 	struct msgq *q;
 	virConnectPtr conn;          /* written by the tracker thread under conn_lock */
 	pthread_mutex_t conn_lock;   /* lets the dirty-rate thread take a reference */
 	int cb_ids[3];
 	int connected;              /* atomic: read by the control thread */
+	int hung;                   /* atomic: a call on this connection was abandoned */
+	pthread_mutex_t watch_lock;
+	struct virt_call calls[VIRT_CALLERS];
 	pthread_t loop;
 	int stop;                   /* atomic */
 	int wake_timer;             /* libvirt timeout used to wake the loop at shutdown */
@@ -69,6 +86,27 @@ static void wake_cb(int timer, void *opaque)
 	/* Fired only at shutdown, to get virEventRunDefaultImpl to return. */
 }
 
+/* The unix socket the URI names with socket=PATH (up to the next '&'), if any. */
+static void uri_socket(const char *uri, char *ret, size_t len)
+{
+	const char *q = strchr(uri, '?'), *p;
+	size_t n;
+
+	ret[0] = '\0';
+	for (p = q; p && *p; p = strchr(p, '&')) {
+		p++;
+		if (strncmp(p, "socket=", 7) != 0)
+			continue;
+		p += 7;
+		n = strcspn(p, "&");
+		if (n < len) {
+			memcpy(ret, p, n);
+			ret[n] = '\0';
+		}
+		return;
+	}
+}
+
 int virt_new(const struct virt_opts *opts, struct virt **ret)
 {
 	struct virt *v;
@@ -81,15 +119,18 @@ int virt_new(const struct virt_opts *opts, struct virt **ret)
 	if (!v)
 		return -ENOMEM;
 	str_copy(v->uri, sizeof(v->uri), opts->uri);
+	uri_socket(v->uri, v->socket_path, sizeof(v->socket_path));
 	v->keepalive_interval_s = opts->keepalive_interval_s;
 	v->keepalive_count = opts->keepalive_count;
 	v->q = opts->q;
 	v->wake_timer = -1;
 	pthread_mutex_init(&v->conn_lock, NULL);
+	pthread_mutex_init(&v->watch_lock, NULL);
 	for (int i = 0; i < 3; i++)
 		v->cb_ids[i] = -1;
 	r = -pthread_create(&v->loop, NULL, loop_thread, v);
 	if (r < 0) {
+		pthread_mutex_destroy(&v->watch_lock);
 		pthread_mutex_destroy(&v->conn_lock);
 		free(v);
 		return r;
@@ -109,13 +150,24 @@ void virt_free(struct virt *v)
 	pthread_join(v->loop, NULL);
 	if (v->wake_timer >= 0)
 		virEventRemoveTimeout(v->wake_timer);
+	pthread_mutex_destroy(&v->watch_lock);
 	pthread_mutex_destroy(&v->conn_lock);
 	free(v);
 }
 
 bool virt_connected(const struct virt *v)
 {
-	return __atomic_load_n(&v->connected, __ATOMIC_RELAXED) != 0;
+	return __atomic_load_n(&v->connected, __ATOMIC_RELAXED) != 0 && !virt_hung(v);
+}
+
+bool virt_open(const struct virt *v)
+{
+	return v->conn != NULL;
+}
+
+bool virt_hung(const struct virt *v)
+{
+	return __atomic_load_n(&v->hung, __ATOMIC_RELAXED) != 0;
 }
 
 const char *virt_uri(const struct virt *v)
@@ -220,6 +272,8 @@ int virt_connect(struct virt *v, char *err, size_t errlen)
 
 	if (v->conn)
 		return 0;
+	/* A hang seen while opening belongs to this attempt; one seen before is over. */
+	__atomic_store_n(&v->hung, 0, __ATOMIC_RELAXED);
 	c = virConnectOpen(v->uri);
 	if (!c)
 		return explain(v->uri, virGetLastError(), err, errlen);
@@ -272,6 +326,7 @@ void virt_disconnect(struct virt *v)
 	v->conn = NULL;
 	pthread_mutex_unlock(&v->conn_lock);
 	__atomic_store_n(&v->connected, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&v->hung, 0, __ATOMIC_RELAXED);
 }
 
 virDomainPtr virt_domain_ptr(void *handle)
@@ -422,6 +477,140 @@ int virt_qemu_pid(const char *name)
 	return pid;
 }
 
+/* ---- watching the calls ------------------------------------------------------------------ */
+
+void virt_call_begin(struct virt *v, enum virt_caller who, const char *fmt, ...)
+{
+	struct virt_call *c = &v->calls[who];
+	va_list ap;
+
+	pthread_mutex_lock(&v->watch_lock);
+	va_start(ap, fmt);
+	vsnprintf(c->what, sizeof(c->what), fmt, ap);
+	va_end(ap);
+	c->seq++;
+	c->since_ns = ring_now_mono_ns();
+	pthread_mutex_unlock(&v->watch_lock);
+}
+
+void virt_call_end(struct virt *v, enum virt_caller who)
+{
+	pthread_mutex_lock(&v->watch_lock);
+	v->calls[who].since_ns = 0;
+	pthread_mutex_unlock(&v->watch_lock);
+}
+
+/* Whether a unix socket path is where the daemon of this URI listens: the socket= parameter,
+ * or one of libvirt's own sockets (libvirt-sock, virtqemud-sock, virtproxyd-sock, their -ro
+ * twins) in a libvirt directory. */
+static bool daemon_socket(const struct virt *v, const char *path)
+{
+	const char *base = strrchr(path, '/');
+
+	if (v->socket_path[0])
+		return strcmp(path, v->socket_path) == 0;
+	return base && strstr(path, "/libvirt/") && strstr(base, "-sock");
+}
+
+/*
+ * Shuts down, without closing (libvirt owns the descriptors), every stream socket of this
+ * process connected to the daemon's unix socket: a call waiting on it gets end-of-file and
+ * fails, the connection closes.  Over ssh or TLS there is no such socket (0): keepalive alone
+ * ends the wait there.  Returns the number of sockets shut down.
+ */
+static int shut_daemon_sockets(const struct virt *v)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return 0;
+	while ((e = readdir(d))) {
+		struct sockaddr_un sa;
+		socklen_t len = sizeof(sa), tlen;
+		char path[sizeof(sa.sun_path) + 1];
+		int fd, type;
+
+		if (e->d_name[0] < '0' || e->d_name[0] > '9')
+			continue;
+		fd = atoi(e->d_name);
+		if (fd == dirfd(d))
+			continue;
+		tlen = sizeof(type);
+		if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) < 0 || type != SOCK_STREAM)
+			continue;
+		memset(&sa, 0, sizeof(sa));
+		if (getpeername(fd, (struct sockaddr *)&sa, &len) < 0 || sa.sun_family != AF_UNIX ||
+		    len <= offsetof(struct sockaddr_un, sun_path) || !sa.sun_path[0])
+			continue;
+		memcpy(path, sa.sun_path, sizeof(sa.sun_path));
+		path[sizeof(sa.sun_path)] = '\0';
+		if (daemon_socket(v, path) && shutdown(fd, SHUT_RDWR) == 0)
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
+/* Under watch_lock. */
+static void abandon(struct virt *v, struct virt_call *c)
+{
+	__atomic_store_n(&v->hung, 1, __ATOMIC_RELAXED);
+	c->sockets_shut = shut_daemon_sockets(v);
+	c->abandoned_seq = c->seq;
+}
+
+int virt_watch(struct virt *v, uint64_t now_mono_ns, uint64_t timeout_ms, struct virt_stuck *ret,
+	       int max)
+{
+	int n = 0;
+
+	pthread_mutex_lock(&v->watch_lock);
+	for (int i = 0; i < VIRT_CALLERS; i++) {
+		struct virt_call *c = &v->calls[i];
+		uint64_t ms;
+		bool newly;
+
+		if (!c->since_ns || now_mono_ns < c->since_ns)
+			continue;
+		ms = (now_mono_ns - c->since_ns) / 1000000;
+		if (ms < timeout_ms)
+			continue;
+		newly = c->abandoned_seq != c->seq;
+		if (newly)
+			abandon(v, c);
+		if (n < max) {
+			ret[n].who = (enum virt_caller)i;
+			str_copy(ret[n].what, sizeof(ret[n].what), c->what);
+			ret[n].elapsed_ms = ms;
+			ret[n].sockets_shut = c->sockets_shut;
+			ret[n].newly = newly;
+		}
+		n++;
+	}
+	pthread_mutex_unlock(&v->watch_lock);
+	return n;
+}
+
+int virt_abandon_calls(struct virt *v, uint64_t now_mono_ns, uint64_t min_ms)
+{
+	int n = 0;
+
+	pthread_mutex_lock(&v->watch_lock);
+	for (int i = 0; i < VIRT_CALLERS; i++) {
+		struct virt_call *c = &v->calls[i];
+
+		if (!c->since_ns)
+			continue;
+		n++;
+		if (now_mono_ns >= c->since_ns && (now_mono_ns - c->since_ns) / 1000000 >= min_ms)
+			abandon(v, c);
+	}
+	pthread_mutex_unlock(&v->watch_lock);
+	return n;
+}
+
 /* ---- dirty-rate measurement (the dirty-rate thread) ------------------------------------- */
 
 /* A reference of the current connection, NULL when there is none.  virConnectClose drops it. */
@@ -444,7 +633,7 @@ static const char *last_message(void)
 	return e && e->message ? e->message : "unknown error";
 }
 
-static int dirty_list(void *ctx, struct dirtyrate_dom *ret, size_t max, char *err, size_t errlen)
+static int list_running(void *ctx, struct dirtyrate_dom *ret, size_t max, char *err, size_t errlen)
 {
 	struct virt *v = ctx;
 	virConnectPtr c = conn_ref(v);
@@ -502,8 +691,8 @@ static bool dirty_unsupported(virErrorPtr e)
 						  strstr(msg, "not found"));
 }
 
-static int dirty_start(void *ctx, const struct dirtyrate_dom *dom, uint32_t period_s, char *err,
-		       size_t errlen)
+static int start_calc(void *ctx, const struct dirtyrate_dom *dom, uint32_t period_s, char *err,
+		      size_t errlen)
 {
 #if LIBVIR_CHECK_VERSION(8, 1, 0)
 	struct virt *v = ctx;
@@ -543,7 +732,7 @@ static int dirty_start(void *ctx, const struct dirtyrate_dom *dom, uint32_t peri
 #endif
 }
 
-static int dirty_read(void *ctx, const struct dirtyrate_dom *doms, size_t n,
+static int read_stats(void *ctx, const struct dirtyrate_dom *doms, size_t n,
 		      struct dirtyrate_stat *ret, char *err, size_t errlen)
 {
 #if LIBVIR_CHECK_VERSION(7, 2, 0)
@@ -598,6 +787,40 @@ static int dirty_read(void *ctx, const struct dirtyrate_dom *doms, size_t n,
 		 "statistics");
 	return -EOPNOTSUPP;
 #endif
+}
+
+/* The three operations as the dirty-rate thread calls them: watched (virt_watch). */
+static int dirty_list(void *ctx, struct dirtyrate_dom *ret, size_t max, char *err, size_t errlen)
+{
+	int r;
+
+	virt_call_begin(ctx, VIRT_CALLER_DIRTYRATE, "listing the running domains");
+	r = list_running(ctx, ret, max, err, errlen);
+	virt_call_end(ctx, VIRT_CALLER_DIRTYRATE);
+	return r;
+}
+
+static int dirty_start(void *ctx, const struct dirtyrate_dom *dom, uint32_t period_s, char *err,
+		       size_t errlen)
+{
+	int r;
+
+	virt_call_begin(ctx, VIRT_CALLER_DIRTYRATE, "starting the dirty-rate measurement of %s",
+			dom->name);
+	r = start_calc(ctx, dom, period_s, err, errlen);
+	virt_call_end(ctx, VIRT_CALLER_DIRTYRATE);
+	return r;
+}
+
+static int dirty_read(void *ctx, const struct dirtyrate_dom *doms, size_t n,
+		      struct dirtyrate_stat *ret, char *err, size_t errlen)
+{
+	int r;
+
+	virt_call_begin(ctx, VIRT_CALLER_DIRTYRATE, "reading the dirty-rate statistics");
+	r = read_stats(ctx, doms, n, ret, err, errlen);
+	virt_call_end(ctx, VIRT_CALLER_DIRTYRATE);
+	return r;
 }
 
 static const struct dirtyrate_ops dirty_ops = {

@@ -5,6 +5,14 @@
  * rediscovery of migrations already running, and the calls that measure a guest's dirty rate
  * before its migration (dirtyrate.c).  Reading only: a measurement tunes nothing; the tuning
  * calls belong to the actuator.
+ *
+ * A libvirt call can wait on libvirtd for ever: virConnectOpen sends its first request before
+ * keepalive can run, and a daemon that accepts and never answers leaves every call hanging.  So
+ * the threads that call libvirt (the tracker thread, the dirty-rate thread) announce each piece
+ * of such work (virt_call_begin/end), and the main thread, which never calls libvirt, watches
+ * them (virt_watch): a call older than the timeout is reported once and abandoned by shutting
+ * down the sockets this process holds to the daemon's unix socket, which makes libvirt fail the
+ * call with end-of-file at once; the connection is then lost and reopened with backoff.
  */
 #ifndef MIGTUNE_AGENT_VIRT_H
 #define MIGTUNE_AGENT_VIRT_H
@@ -37,7 +45,12 @@ void virt_free(struct virt *v);
 int virt_connect(struct virt *v, char *err, size_t errlen);
 /* Drops the connection (after a close event, or at shutdown). */
 void virt_disconnect(struct virt *v);
+/* Connected, and no call on the connection abandoned as hung (any thread). */
 bool virt_connected(const struct virt *v);
+/* A connection is open, usable or not (the tracker thread: whether there is one to drop). */
+bool virt_open(const struct virt *v);
+/* A call was abandoned since the connection opened: the tracker thread drops it. */
+bool virt_hung(const struct virt *v);
 const char *virt_uri(const struct virt *v);
 
 /*
@@ -67,6 +80,40 @@ void virt_release_handle(void *handle);
  */
 struct dirtyrate_ops;
 const struct dirtyrate_ops *virt_dirtyrate_ops(void);
+
+/* ---- watching the calls that can wait on libvirtd -------------------------------------- */
+
+enum virt_caller {
+	VIRT_CALLER_TRACKER,            /* connect, discovery, sampling, tuning, events */
+	VIRT_CALLER_DIRTYRATE,          /* the dirty-rate thread (through virt_dirtyrate_ops) */
+	VIRT_CALLERS
+};
+
+/* On the calling thread, around work that may wait on libvirtd; what names it in reports
+ * ("virConnectOpen", "sampling db-01").  Not nested: a begin replaces the previous one. */
+void virt_call_begin(struct virt *v, enum virt_caller who, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void virt_call_end(struct virt *v, enum virt_caller who);
+
+/* A call in progress for longer than the timeout. */
+struct virt_stuck {
+	enum virt_caller who;
+	char what[128];
+	uint64_t elapsed_ms;
+	int sockets_shut;               /* sockets to the daemon shut down to end it; 0: none found */
+	bool newly;                     /* first report of this call */
+};
+
+/*
+ * Main thread, on its timer: every watched call older than timeout_ms is abandoned (the
+ * connection is marked hung and the daemon's sockets are shut down, once per call).  Fills up to
+ * max entries of ret with the calls still stuck and returns how many there are.
+ */
+int virt_watch(struct virt *v, uint64_t now_mono_ns, uint64_t timeout_ms, struct virt_stuck *ret,
+	       int max);
+/* Abandons every call in progress for longer than min_ms at once (shutdown: nothing is worth
+ * waiting for); returns how many calls are in progress. */
+int virt_abandon_calls(struct virt *v, uint64_t now_mono_ns, uint64_t min_ms);
 
 /* The PID of the domain's QEMU process from libvirt's pid file, or a negative errno. */
 int virt_qemu_pid(const char *name);

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * The migtuned program itself: command line, --check-config, start against libvirt's test driver,
- * SIGHUP reload (good and bad), a second instance refused, SIGTERM leaving the ring readable.
+ * SIGHUP reload (good and bad), a second instance refused, SIGTERM leaving the ring readable, and
+ * a libvirtd that accepts connections and never answers.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -100,6 +102,28 @@ static int finish(struct proc *p)
 	p->err[p->err_len] = '\0';
 	close(p->err_fd);
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* Like finish(), but a process still running after timeout_ms is killed and the test fails. */
+static int finish_within(struct proc *p, unsigned timeout_ms)
+{
+	uint64_t end = ring_now_mono_ns() + (uint64_t)timeout_ms * 1000000;
+	int status;
+
+	while (ring_now_mono_ns() < end) {
+		wait_output(p, "\x01never", 0);
+		usleep(20000);
+		if (waitpid(p->pid, &status, WNOHANG) == p->pid) {
+			wait_output(p, "\x01never", 0);
+			close(p->err_fd);
+			return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+		}
+	}
+	kill(p->pid, SIGKILL);
+	finish(p);
+	fail_msg("migtuned still running %u ms after being asked to stop; its output:\n%s",
+		 timeout_ms, p->err);
+	return -1;
 }
 
 static int run(char *const argv[], struct proc *p)
@@ -352,6 +376,164 @@ static void test_refused_by_libvirt_is_fatal(void **state)
 	tu_rmdir(pub);
 }
 
+/* ---- a libvirtd that accepts and never answers ------------------------------------------- */
+
+struct mute_daemon {
+	int fd;
+	int stop;                    /* atomic */
+	unsigned accepted;           /* atomic */
+	int conns[64];
+	pthread_t thread;
+};
+
+static void *mute_thread(void *arg)
+{
+	struct mute_daemon *m = arg;
+	unsigned n = 0;
+
+	while (!__atomic_load_n(&m->stop, __ATOMIC_RELAXED)) {
+		struct pollfd p = { .fd = m->fd, .events = POLLIN };
+		int c;
+
+		if (poll(&p, 1, 50) <= 0)
+			continue;
+		c = accept4(m->fd, NULL, NULL, SOCK_CLOEXEC);
+		if (c < 0)
+			continue;
+		/* Kept open and never read: the client's requests wait for ever. */
+		if (n < 64)
+			m->conns[n++] = c;
+		else
+			close(c);
+		__atomic_fetch_add(&m->accepted, 1, __ATOMIC_RELAXED);
+	}
+	for (unsigned i = 0; i < n; i++)
+		close(m->conns[i]);
+	return NULL;
+}
+
+static void mute_start(struct mute_daemon *m, const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+
+	memset(m, 0, sizeof(*m));
+	m->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(m->fd >= 0);
+	str_copy(sa.sun_path, sizeof(sa.sun_path), path);
+	assert_int_equal(bind(m->fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(m->fd, 16), 0);
+	assert_int_equal(pthread_create(&m->thread, NULL, mute_thread, m), 0);
+}
+
+static void mute_stop(struct mute_daemon *m, const char *path)
+{
+	__atomic_store_n(&m->stop, 1, __ATOMIC_RELAXED);
+	pthread_join(m->thread, NULL);
+	close(m->fd);
+	unlink(path);
+}
+
+static int ring_liveness(void)
+{
+	struct ring_reader *r;
+	int l;
+
+	if (ring_reader_open(ring, &r) < 0)
+		return -1;
+	l = ring_reader_liveness(r, ring_now_mono_ns());
+	ring_reader_close(r);
+	return l;
+}
+
+static long json_int_after(const char *buf, const char *key)
+{
+	const char *p = strstr(buf, key);
+
+	return p ? strtol(p + strlen(key), NULL, 10) : -1;
+}
+
+/*
+ * virConnectOpen on a daemon that never answers used to hold the agent's only loop: no heartbeat,
+ * no queue drained, SIGTERM ignored.  Now the open is abandoned after call_timeout_s and retried
+ * with backoff, and everything else goes on.
+ */
+static void test_mute_libvirtd_does_not_freeze_the_agent(void **state)
+{
+	struct mute_daemon m;
+	struct proc p;
+	char sock[128], uri[200], want[300], buf[16384];
+	struct ring_record *recs;
+	size_t n;
+	bool stop_last = false;
+	int rc;
+
+	snprintf(sock, sizeof(sock), "%s/mute.sock", dir);
+	snprintf(uri, sizeof(uri), "qemu+unix:///system?socket=%s", sock);
+	mute_start(&m, sock);
+	write_file(conf, "[sampling]\ninterval_ms = 100\nheartbeat_ms = 200\n"
+		   "[libvirt]\ncall_timeout_s = 1\nreconnect_min_ms = 100\nreconnect_max_ms = 400\n");
+	start(&p, (char *[]){ "migtuned", "-f", "-c", conf, "--connect", uri, "--ring", ring,
+			      "--hook-socket", hook, "--ctl-socket", ctl, NULL });
+	snprintf(want, sizeof(want), "libvirt: virConnectOpen(%s) has not returned after", uri);
+	if (!wait_output(&p, want, 10000)) {
+		kill(p.pid, SIGKILL);
+		finish(&p);
+		mute_stop(&m, sock);
+		fail_msg("no report of the hung virConnectOpen; output:\n%s", p.err);
+	}
+	assert_true(wait_output(&p, "(1 socket(s) to libvirtd shut down)", 1000));
+	assert_true(wait_output(&p, "libvirtd accepted the connection but did not answer within 1 s",
+				3000));
+
+	/* The heartbeat goes on (readers call a writer stalled after three missed intervals). */
+	for (int i = 0; i < 20; i++) {
+		assert_int_equal(ring_liveness(), RING_LIVE);
+		usleep(100000);
+	}
+	/* The control socket answers and says what it knows: not connected. */
+	assert_int_equal(tu_ctl_request(ctl, "status", buf, sizeof(buf)), 0);
+	assert_non_null(strstr(buf, "\"connected\":false"));
+	assert_non_null(strstr(buf, "\"queue\":{"));
+	/* The agent keeps retrying: the daemon saw several connections. */
+	assert_true(__atomic_load_n(&m.accepted, __ATOMIC_RELAXED) >= 2);
+
+	if (geteuid() == 0) {
+		/* Hook messages are queued and drained between two hung attempts. */
+		struct wire_event ev;
+
+		tu_hook_event(&ev, "vm-hung", NULL, "migrate", "begin", "-");
+		for (int i = 0; i < 10; i++)
+			assert_int_equal(tu_hook_send(hook, &ev, WIRE_TYPE_EVENT, NULL), 0);
+		for (int t = 0; t < 100; t++) {
+			assert_int_equal(tu_ctl_request(ctl, "status", buf, sizeof(buf)), 0);
+			if (json_int_after(buf, "\"hook_messages\":") == 10)
+				break;
+			usleep(100000);
+		}
+		assert_int_equal(json_int_after(buf, "\"hook_messages\":"), 10);
+		assert_int_equal(json_int_after(buf, "\"dropped\":"), 0);
+	}
+
+	/* SIGTERM while virConnectOpen waits: a prompt, clean stop. */
+	for (int t = 0; t < 100 && !strstr(buf, "virConnectOpen"); t++) {
+		usleep(50000);
+		assert_int_equal(tu_ctl_request(ctl, "status", buf, sizeof(buf)), 0);
+	}
+	kill(p.pid, SIGTERM);
+	rc = finish_within(&p, 5000);
+	mute_stop(&m, sock);
+	assert_int_equal(rc, 0);
+	assert_non_null(strstr(p.err, "shutting down"));
+	recs = calloc(4096, sizeof(*recs));
+	n = tu_read_all(ring, recs, 4096);
+	for (size_t i = 0; i < n; i++)
+		if (recs[i].type == RING_REC_AGENT)
+			stop_last = recs[i].u.agent.kind == RING_AGENT_STOP;
+	free(recs);
+	assert_true(stop_last);
+	assert_int_equal(ring_liveness(), RING_STOPPED);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -361,6 +543,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_run_reload_stop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unreachable_libvirt_is_not_fatal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused_by_libvirt_is_fatal, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mute_libvirtd_does_not_freeze_the_agent, setup,
+						teardown),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
