@@ -1,7 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
-#include <poll.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +13,8 @@
 #include "agent/ctl_request.h"
 #include "agent/sockutil.h"
 
-#define CTL_REQUEST_DEADLINE_MS 1000
+#define CTL_REQUEST_MS 1000
+#define CTL_REPLY_MS 2000
 
 struct ctl {
 	struct sock_server srv;
@@ -89,84 +88,89 @@ struct json_object *ctl_status_json(struct tracker *t, ctl_extra_fn extra, void 
 	return root;
 }
 
-static void reply(int fd, struct json_object *o)
+/* The reply text of o, newline-terminated, for the server to send. */
+static char *reply_json(struct json_object *o, size_t *ret_len)
 {
-	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-	size_t len = strlen(s), off = 0;
+	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+						       JSON_C_TO_STRING_NOSLASHESCAPE);
+	size_t len = strlen(s);
+	char *out = malloc(len + 2);
 
-	while (off < len) {
-		ssize_t n = send(fd, s + off, len - off, MSG_NOSIGNAL);
-
-		if (n <= 0)
-			return;
-		off += (size_t)n;
+	if (out) {
+		memcpy(out, s, len);
+		out[len] = '\n';
+		out[len + 1] = '\0';
+		*ret_len = len + 1;
 	}
-	if (send(fd, "\n", 1, MSG_NOSIGNAL) < 0) {
-		/* peer gone: nothing to tell it */
-	}
+	json_object_put(o);
+	return out;
 }
 
-static void reply_error(int fd, const char *msg)
+static char *reply_error(const char *msg, size_t *ret_len)
 {
 	struct json_object *o = json_object_new_object();
 
 	json_object_object_add(o, "error", json_object_new_string(msg));
-	reply(fd, o);
-	json_object_put(o);
+	return reply_json(o, ret_len);
 }
 
-static void handle_conn(struct ctl *c, int cfd)
+static int admit(void *arg, int cfd, char **ret_reply, size_t *ret_len)
 {
-	struct pollfd p = { .fd = cfd, .events = POLLIN };
-	char line[CTL_REQUEST_MAX];
-	size_t len = 0;
-	int req;
+	struct ctl *c = arg;
 	struct ucred cred;
 	socklen_t clen = sizeof(cred);
 
 	if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0 ||
 	    !sock_peer_allowed(cred.pid, cred.uid, cred.gid, c->group)) {
 		__atomic_fetch_add(&c->refused, 1, __ATOMIC_RELAXED);
-		reply_error(cfd, "permission denied: root or the agent's ctl-group only");
-		return;
+		*ret_reply = reply_error("permission denied: root or the agent's ctl-group only",
+					 ret_len);
+		return -EACCES;
 	}
-	while (len < sizeof(line)) {
-		ssize_t n;
+	return 0;
+}
 
-		if (poll(&p, 1, CTL_REQUEST_DEADLINE_MS) <= 0)
-			break;
-		n = recv(cfd, line + len, sizeof(line) - len, MSG_DONTWAIT);
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-		if (memchr(line, '\n', len))
-			break;
-	}
-	req = ctl_request_decode(line, len);
-	if (req == CTL_REQ_STATUS) {
-		struct json_object *o = ctl_status_json(c->t, c->extra, c->arg);
+static bool complete(const char *buf, size_t len)
+{
+	return memchr(buf, '\n', len) != NULL;
+}
 
-		reply(cfd, o);
-		json_object_put(o);
-	} else if (req == CTL_REQ_PING) {
+static char *respond(void *arg, const char *line, size_t len, int end, size_t *ret_len)
+{
+	struct ctl *c = arg;
+	int req = ctl_request_decode(line, len < CTL_REQUEST_MAX ? len : CTL_REQUEST_MAX);
+
+	if (req == CTL_REQ_STATUS)
+		return reply_json(ctl_status_json(c->t, c->extra, c->arg), ret_len);
+	if (req == CTL_REQ_PING) {
 		struct json_object *o = json_object_new_object();
 
 		json_object_object_add(o, "ok", json_object_new_boolean(1));
-		reply(cfd, o);
-		json_object_put(o);
-	} else if (req == -EMSGSIZE) {
-		reply_error(cfd, "request too long: one word per line (known: status, ping)");
-	} else if (req == -EBADMSG) {
-		reply_error(cfd, "malformed request: one word per line (known: status, ping)");
-	} else {
-		reply_error(cfd, "unknown request (known: status, ping)");
+		return reply_json(o, ret_len);
 	}
+	if (req == -EMSGSIZE)
+		return reply_error("request too long: one word per line (known: status, ping)",
+				   ret_len);
+	if (req == -EBADMSG)
+		return reply_error("malformed request: one word per line (known: status, ping)",
+				   ret_len);
+	return reply_error("unknown request (known: status, ping)", ret_len);
 }
 
-static void serve(void *arg, int cfd)
-{
-	handle_conn(arg, cfd);
-}
+/*
+ * Each connection has CTL_REQUEST_MS from accept to send its whole request line, then
+ * CTL_REPLY_MS to take the reply (a status of many migrations is a few hundred KiB); a client that
+ * dawdles loses only its own connection.
+ */
+static const struct sock_server_ops ctl_ops = {
+	.request_max = CTL_REQUEST_MAX,
+	.request_ms = CTL_REQUEST_MS,
+	.reply_ms = CTL_REPLY_MS,
+	.admit = admit,
+	.complete = complete,
+	.respond = respond,
+	.busy_reply = "{\"error\":\"busy: too many requests in progress, try again\"}\n",
+};
 
 int ctl_start(const char *path, gid_t group, struct tracker *t, ctl_extra_fn extra, void *arg,
 	      struct ctl **ret)
@@ -182,7 +186,7 @@ int ctl_start(const char *path, gid_t group, struct tracker *t, ctl_extra_fn ext
 	c->arg = arg;
 	/* the status reply walks the RCU domain table: the serving thread registers */
 	r = sock_server_start(&c->srv, path, SOCK_STREAM, group == (gid_t)-1 ? 0600 : 0660, group,
-			      serve, c, true);
+			      &ctl_ops, c, true);
 	if (r < 0) {
 		free(c);
 		return r;

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <urcu/urcu-memb.h>
@@ -118,29 +119,179 @@ bool sock_peer_allowed(pid_t pid, uid_t uid, gid_t peer_gid, gid_t allowed_gid)
 	return ok;
 }
 
+/* ---- the non-blocking server ------------------------------------------------------------ */
+
+enum conn_state { CONN_FREE, CONN_READING, CONN_WRITING };
+
+struct sock_conn {
+	int fd;
+	int state;              /* enum conn_state */
+	uint64_t deadline_ns;   /* of the current state */
+	char *in;               /* request_max + 1 bytes */
+	size_t in_len;
+	char *out;
+	size_t out_len, out_off;
+};
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void conn_close(struct sock_conn *c)
+{
+	close(c->fd);
+	free(c->out);
+	c->out = NULL;
+	c->fd = -1;
+	c->state = CONN_FREE;
+}
+
+static void conn_reply(struct sock_server *s, struct sock_conn *c, char *out, size_t len)
+{
+	if (!out || !len) {
+		free(out);
+		conn_close(c);
+		return;
+	}
+	c->out = out;
+	c->out_len = len;
+	c->out_off = 0;
+	c->state = CONN_WRITING;
+	c->deadline_ns = mono_ns() + (uint64_t)s->ops->reply_ms * 1000000;
+}
+
+static void conn_respond(struct sock_server *s, struct sock_conn *c, int end)
+{
+	size_t len = 0;
+	char *out = s->ops->respond(s->arg, c->in, c->in_len, end, &len);
+
+	conn_reply(s, c, out, len);
+}
+
+static void conn_accept(struct sock_server *s)
+{
+	struct sock_conn *c = NULL;
+	char *out = NULL;
+	size_t len = 0;
+	int cfd;
+
+	cfd = accept4(s->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (cfd < 0)
+		return;
+	for (int i = 0; i < SOCK_SERVER_MAX_CONNS && !c; i++)
+		if (s->conns[i].state == CONN_FREE)
+			c = &s->conns[i];
+	if (!c) {
+		__atomic_fetch_add(&s->busy, 1, __ATOMIC_RELAXED);
+		if (s->ops->busy_reply && send(cfd, s->ops->busy_reply, strlen(s->ops->busy_reply),
+					       MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+			/* it learns from the closed connection */
+		}
+		close(cfd);
+		return;
+	}
+	c->fd = cfd;
+	c->in_len = 0;
+	c->state = CONN_READING;
+	c->deadline_ns = mono_ns() + (uint64_t)s->ops->request_ms * 1000000;
+	if (s->ops->admit(s->arg, cfd, &out, &len) < 0)
+		conn_reply(s, c, out, len);
+}
+
+static void conn_read(struct sock_server *s, struct sock_conn *c)
+{
+	size_t room = s->ops->request_max + 1 - c->in_len;
+	ssize_t n = recv(c->fd, c->in + c->in_len, room, MSG_DONTWAIT);
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		/* the peer ended its request (or broke it) */
+		conn_respond(s, c, n == 0 ? SOCK_END_CLOSED : SOCK_END_ERROR);
+		return;
+	}
+	c->in_len += (size_t)n;
+	if (!s->ops->complete || s->ops->complete(c->in, c->in_len) ||
+	    c->in_len > s->ops->request_max)
+		conn_respond(s, c, SOCK_END_WHOLE);
+}
+
+static void conn_write(struct sock_conn *c)
+{
+	ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
+			 MSG_NOSIGNAL | MSG_DONTWAIT);
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		conn_close(c);
+		return;
+	}
+	c->out_off += (size_t)n;
+	if (c->out_off == c->out_len)
+		conn_close(c);
+}
+
 static void *server_thread(void *arg)
 {
 	struct sock_server *s = arg;
+	struct pollfd p[2 + SOCK_SERVER_MAX_CONNS];
+	int slot[2 + SOCK_SERVER_MAX_CONNS];
 
 	if (s->rcu_thread)
 		urcu_memb_register_thread();
 	for (;;) {
-		struct pollfd p[2] = { { .fd = s->fd, .events = POLLIN },
-				       { .fd = s->stop_fd, .events = POLLIN } };
-		int cfd;
+		uint64_t now = mono_ns(), next = UINT64_MAX;
+		int np = 2, timeout = -1;
 
-		if (poll(p, 2, -1) < 0) {
+		p[0] = (struct pollfd){ .fd = s->fd, .events = POLLIN };
+		p[1] = (struct pollfd){ .fd = s->stop_fd, .events = POLLIN };
+		for (int i = 0; i < SOCK_SERVER_MAX_CONNS; i++) {
+			struct sock_conn *c = &s->conns[i];
+
+			if (c->state == CONN_FREE)
+				continue;
+			if (now >= c->deadline_ns) {
+				/* A request not whole in time is answered as it is; a reply not
+				 * taken in time is dropped. */
+				if (c->state == CONN_READING)
+					conn_respond(s, c, SOCK_END_TIMEOUT);
+				else
+					conn_close(c);
+				if (c->state == CONN_FREE)
+					continue;
+			}
+			if (c->deadline_ns < next)
+				next = c->deadline_ns;
+			p[np] = (struct pollfd){ .fd = c->fd,
+				.events = c->state == CONN_READING ? POLLIN : POLLOUT };
+			slot[np++] = i;
+		}
+		if (next != UINT64_MAX)
+			timeout = next <= now ? 0 : (int)((next - now + 999999) / 1000000);
+		if (poll(p, (nfds_t)np, timeout) < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
 		}
 		if (p[1].revents)
 			break;
-		cfd = accept4(s->fd, NULL, NULL, SOCK_CLOEXEC);
-		if (cfd < 0)
-			continue;
-		s->serve(s->arg, cfd);
-		close(cfd);
+		for (int k = 2; k < np; k++) {
+			struct sock_conn *c = &s->conns[slot[k]];
+
+			if (!p[k].revents)
+				continue;
+			if (c->state == CONN_READING)
+				conn_read(s, c);
+			else if (c->state == CONN_WRITING)
+				conn_write(c);
+		}
+		if (p[0].revents)
+			conn_accept(s);
 	}
 	if (s->rcu_thread)
 		urcu_memb_unregister_thread();
@@ -148,32 +299,53 @@ static void *server_thread(void *arg)
 }
 
 int sock_server_start(struct sock_server *s, const char *path, int type, mode_t mode, gid_t gid,
-		      void (*serve)(void *arg, int cfd), void *arg, bool rcu_thread)
+		      const struct sock_server_ops *ops, void *arg, bool rcu_thread)
 {
 	int r;
 
 	if (strlen(path) >= sizeof(s->path))
 		return -ENAMETOOLONG;
 	snprintf(s->path, sizeof(s->path), "%s", path);
-	s->serve = serve;
+	s->ops = ops;
 	s->arg = arg;
+	s->type = type;
 	s->rcu_thread = rcu_thread;
+	s->busy = 0;
+	s->conns = calloc(SOCK_SERVER_MAX_CONNS, sizeof(*s->conns));
+	if (!s->conns)
+		return -ENOMEM;
+	for (int i = 0; i < SOCK_SERVER_MAX_CONNS; i++) {
+		s->conns[i].fd = -1;
+		s->conns[i].in = malloc(ops->request_max + 1);
+		if (!s->conns[i].in) {
+			r = -ENOMEM;
+			goto fail_conns;
+		}
+	}
 	s->stop_fd = eventfd(0, EFD_CLOEXEC);
-	if (s->stop_fd < 0)
-		return -errno;
+	if (s->stop_fd < 0) {
+		r = -errno;
+		goto fail_conns;
+	}
 	r = sock_listen_unix(path, type, mode, gid, &s->fd);
 	if (r < 0) {
 		close(s->stop_fd);
-		return r;
+		goto fail_conns;
 	}
 	r = -pthread_create(&s->thread, NULL, server_thread, s);
 	if (r < 0) {
 		close(s->fd);
 		unlink(s->path);
 		close(s->stop_fd);
-		return r;
+		goto fail_conns;
 	}
 	return 0;
+fail_conns:
+	for (int i = 0; i < SOCK_SERVER_MAX_CONNS; i++)
+		free(s->conns[i].in);
+	free(s->conns);
+	s->conns = NULL;
+	return r;
 }
 
 void sock_server_stop(struct sock_server *s)
@@ -184,6 +356,13 @@ void sock_server_stop(struct sock_server *s)
 	if (write(s->stop_fd, &one, sizeof(one)) != sizeof(one))
 		abort();
 	pthread_join(s->thread, NULL);
+	for (int i = 0; i < SOCK_SERVER_MAX_CONNS; i++) {
+		if (s->conns[i].state != CONN_FREE)
+			conn_close(&s->conns[i]);
+		free(s->conns[i].in);
+	}
+	free(s->conns);
+	s->conns = NULL;
 	close(s->fd);
 	unlink(s->path);
 	close(s->stop_fd);

@@ -120,7 +120,7 @@ void tu_hook_event(struct wire_event *ret, const char *name, const uint8_t *uuid
 	snprintf(ret->extra, sizeof(ret->extra), "%s", extra);
 }
 
-static int connect_unix(const char *path, int type)
+int tu_connect_unix(const char *path, int type)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
@@ -145,7 +145,7 @@ int tu_hook_send(const char *path, const struct wire_event *ev, int type, struct
 
 	if (len < 0)
 		return (int)len;
-	fd = connect_unix(path, SOCK_SEQPACKET);
+	fd = tu_connect_unix(path, SOCK_SEQPACKET);
 	if (fd < 0)
 		return fd;
 	if (send(fd, buf, (size_t)len, MSG_NOSIGNAL) != len)
@@ -177,7 +177,7 @@ int tu_hook_send(const char *path, const struct wire_event *ev, int type, struct
 int tu_ctl_request(const char *path, const char *line, char *buf, size_t len)
 {
 	size_t off = 0;
-	int fd = connect_unix(path, SOCK_STREAM);
+	int fd = tu_connect_unix(path, SOCK_STREAM);
 
 	if (fd < 0)
 		return fd;

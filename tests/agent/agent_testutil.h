@@ -33,6 +33,8 @@ void tu_hook_event(struct wire_event *ret, const char *name, const uint8_t *uuid
 /* Sends ev (type EVENT or ADMIT_REQUEST) to path.  With reply != NULL waits up to 1 s for it.
  * Returns 0 or a negative errno. */
 int tu_hook_send(const char *path, const struct wire_event *ev, int type, struct wire_reply *reply);
+/* A connected unix socket of type to path, or a negative errno. */
+int tu_connect_unix(const char *path, int type);
 /* Connects to a control socket, sends line, reads the whole reply into buf. */
 int tu_ctl_request(const char *path, const char *line, char *buf, size_t len);
 

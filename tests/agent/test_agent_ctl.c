@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -238,6 +240,128 @@ static void test_no_group_means_root_only(void **state)
 	tu_rmdir(dir);
 }
 
+/* Whether fd has received anything or its end (without waiting). */
+static bool answered(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return poll(&p, 1, 0) > 0;
+}
+
+/* Like tu_ctl_request, but gives up after timeout_ms (returns -ETIMEDOUT). */
+static int ask_within(const char *path, const char *line, char *buf, size_t len,
+		      unsigned timeout_ms)
+{
+	uint64_t end = ring_now_mono_ns() + (uint64_t)timeout_ms * 1000000;
+	size_t off = 0;
+	int fd = tu_connect_unix(path, SOCK_STREAM);
+
+	if (fd < 0)
+		return fd;
+	(void)send(fd, line, strlen(line), MSG_NOSIGNAL);
+	for (;;) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		uint64_t now = ring_now_mono_ns();
+		ssize_t n;
+
+		if (now >= end || poll(&p, 1, (int)((end - now) / 1000000) + 1) <= 0) {
+			close(fd);
+			return -ETIMEDOUT;
+		}
+		n = recv(fd, buf + off, len - 1 - off, 0);
+		if (n <= 0)
+			break;
+		off += (size_t)n;
+	}
+	buf[off] = '\0';
+	close(fd);
+	return 0;
+}
+
+/*
+ * One thread serves every client: a client that sends its request slowly, or never, used to hold
+ * it for a second per read (a byte every 0.9 s held it for minutes) and every other client
+ * waited.  Now each connection has its own deadline for the whole request and no one waits.
+ */
+static void test_slow_clients_delay_no_one(void **state)
+{
+	struct fx *f = *state;
+	int silent[4], trickler;
+	char buf[4096];
+	uint64_t t0 = ring_now_mono_ns(), closed_ns = 0;
+	ssize_t n;
+
+	for (int i = 0; i < 4; i++) {
+		silent[i] = tu_connect_unix(f->path, SOCK_STREAM);
+		assert_true(silent[i] >= 0);
+		assert_int_equal(send(silent[i], "sta", 3, MSG_NOSIGNAL), 3);
+	}
+	trickler = tu_connect_unix(f->path, SOCK_STREAM);
+	assert_true(trickler >= 0);
+	assert_int_equal(send(trickler, "x", 1, MSG_NOSIGNAL), 1);
+
+	/* A client behind them is answered at once, before any of them. */
+	assert_int_equal(tu_ctl_request(f->path, "ping", buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "{\"ok\":true}\n");
+	for (int i = 0; i < 4; i++)
+		assert_false(answered(silent[i]));
+	assert_false(answered(trickler));
+
+	/* The trickler keeps sending a byte every 200 ms, never a newline: its request time is
+	 * over one second after it connected, whatever it sends. */
+	while (ring_now_mono_ns() - t0 < 4000000000ull) {
+		if (answered(trickler)) {
+			closed_ns = ring_now_mono_ns();
+			break;
+		}
+		(void)send(trickler, "x", 1, MSG_NOSIGNAL);
+		usleep(200000);
+	}
+	assert_true(closed_ns != 0);
+	assert_true(closed_ns - t0 < 3000000000ull);
+	n = recv(trickler, buf, sizeof(buf) - 1, 0);
+	assert_true(n > 0);
+	buf[n] = '\0';
+	assert_string_equal(buf, "{\"error\":\"unknown request (known: status, ping)\"}\n");
+	close(trickler);
+	/* The silent ones got theirs too, each as its own time ran out. */
+	for (int i = 0; i < 4; i++) {
+		struct pollfd p = { .fd = silent[i], .events = POLLIN };
+
+		assert_int_equal(poll(&p, 1, 2000), 1);
+		n = recv(silent[i], buf, sizeof(buf) - 1, 0);
+		assert_true(n > 0);
+		buf[n] = '\0';
+		assert_non_null(strstr(buf, "unknown request"));
+		close(silent[i]);
+	}
+}
+
+/* A client that never reads a large reply loses its connection, nobody else's. */
+static void test_client_that_never_reads(void **state)
+{
+	struct fx *f = *state;
+	uint8_t uuid[16] = { 7 };
+	char name[64], buf[65536];
+	int fd, rcv = 1024;
+
+	/* A status of a few thousand domains is larger than the socket buffers. */
+	for (int i = 0; i < 2000; i++) {
+		uuid[1] = (uint8_t)i;
+		uuid[2] = (uint8_t)(i >> 8);
+		snprintf(name, sizeof(name), "domain-with-a-long-name-%04d", i);
+		assert_non_null(tracker_begin(f->t, uuid, name, RING_DIR_OUT, ring_now_mono_ns()));
+	}
+	fd = tu_connect_unix(f->path, SOCK_STREAM);
+	assert_true(fd >= 0);
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
+	assert_int_equal(send(fd, "status\n", 7, MSG_NOSIGNAL), 7);
+	usleep(200000);
+	assert_int_equal(ask_within(f->path, "ping\n", buf, sizeof(buf), 1500), 0);
+	assert_string_equal(buf, "{\"ok\":true}\n");
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -246,6 +370,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_peer_credentials, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_request_decoding, setup, teardown),
 		cmocka_unit_test(test_no_group_means_root_only),
+		cmocka_unit_test_setup_teardown(test_slow_clients_delay_no_one, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_client_that_never_reads, setup, teardown),
 	};
 
 	if (virInitialize() < 0)

@@ -320,6 +320,74 @@ static void test_concurrent_hooks_all_delivered(void **state)
 		assert_int_equal(per[i], 50);
 }
 
+/*
+ * Nothing drains the queue while the tracker thread waits on a hung libvirtd: past its bound a
+ * message is dropped and counted (and the first drop logged), not queued without limit.
+ */
+static void test_full_queue_drops_and_counts(void **state)
+{
+	struct fx *f = *state;
+	struct hooksock_counters c;
+	struct wire_event ev;
+	struct agent_msg *m;
+	int got = 0;
+
+	if (geteuid() != 0)
+		skip();
+	msgq_set_max(&f->q, 3);
+	tu_hook_event(&ev, "guest-q", NULL, "migrate", "begin", "-");
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(tu_hook_send(f->path, &ev, WIRE_TYPE_EVENT, NULL), 0);
+	for (int t = 0; t < 200 && msgq_dropped(&f->q) < 2; t++)
+		usleep(10000);
+	assert_int_equal(msgq_dropped(&f->q), 2);
+	assert_int_equal(msgq_waiting(&f->q), 3);
+	hooksock_counters(f->h, &c);
+	assert_int_equal(c.messages, 3);
+	while ((m = next_msg(f, 100))) {
+		got++;
+		free(m);
+	}
+	assert_int_equal(got, 3);
+	assert_int_equal(msgq_waiting(&f->q), 0);
+	/* Reported once when drained, then the next overflow counts anew. */
+	assert_int_equal(msgq_overflow_report(&f->q), 2);
+	assert_int_equal(msgq_overflow_report(&f->q), 0);
+	/* The close notice of the libvirt connection is never dropped. */
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(msgq_push(&f->q, msgq_msg_new(MSG_HOOK)), 0);
+	assert_int_equal(msgq_push(&f->q, msgq_msg_new(MSG_HOOK)), -ENOBUFS);
+	assert_int_equal(msgq_push(&f->q, msgq_msg_new(MSG_CONN_CLOSED)), 0);
+	assert_int_equal(msgq_dropped(&f->q), 3);
+}
+
+/* A connection that sends nothing (a hung hook) does not hold up the next hook's message. */
+static void test_silent_hook_delays_no_other(void **state)
+{
+	struct fx *f = *state;
+	struct pollfd p;
+	struct wire_event ev;
+	struct agent_msg *m;
+	int silent;
+
+	if (geteuid() != 0)
+		skip();
+	silent = tu_connect_unix(f->path, SOCK_SEQPACKET);
+	assert_true(silent >= 0);
+	tu_hook_event(&ev, "guest-next", NULL, "migrate", "begin", "-");
+	assert_int_equal(tu_hook_send(f->path, &ev, WIRE_TYPE_EVENT, NULL), 0);
+	m = next_msg(f, 2000);
+	REQUIRE_NONNULL(m);
+	assert_string_equal(m->name, "guest-next");
+	free(m);
+	/* Delivered while the silent one still waits for its own deadline. */
+	p = (struct pollfd){ .fd = silent, .events = POLLIN };
+	assert_int_equal(poll(&p, 1, 0), 0);
+	/* Which then ends it. */
+	assert_int_equal(poll(&p, 1, 2000), 1);
+	close(silent);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -332,6 +400,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_second_listener_refused, setup, teardown),
 		cmocka_unit_test(test_stale_socket_replaced),
 		cmocka_unit_test_setup_teardown(test_concurrent_hooks_all_delivered, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_full_queue_drops_and_counts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_silent_hook_delays_no_other, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
