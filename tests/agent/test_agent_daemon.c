@@ -32,6 +32,7 @@
 #endif
 
 static char dir[64], conf[128], ring[64], hook[128], ctl[128];
+static pid_t g_child;       /* the agent running, killed by teardown when a test failed */
 
 struct proc {
 	pid_t pid;
@@ -46,6 +47,7 @@ static void start_as(struct proc *p, uid_t uid, char *const argv[])
 
 	assert_int_equal(pipe2(fds, O_CLOEXEC), 0);
 	p->pid = fork();
+	g_child = p->pid;
 	if (p->pid == 0) {
 		if (uid && (setgid(uid) < 0 || setuid(uid) < 0))
 			_exit(126);
@@ -91,6 +93,7 @@ static int finish(struct proc *p)
 
 	wait_output(p, "\x01never", 0);
 	assert_int_equal(waitpid(p->pid, &status, 0), p->pid);
+	g_child = 0;
 	/* Drain what is left. */
 	for (;;) {
 		ssize_t n = read(p->err_fd, p->err + p->err_len, sizeof(p->err) - 1 - p->err_len);
@@ -114,6 +117,7 @@ static int finish_within(struct proc *p, unsigned timeout_ms)
 		wait_output(p, "\x01never", 0);
 		usleep(20000);
 		if (waitpid(p->pid, &status, WNOHANG) == p->pid) {
+			g_child = 0;
 			wait_output(p, "\x01never", 0);
 			close(p->err_fd);
 			return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
@@ -153,6 +157,11 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
+	if (g_child > 0) {
+		kill(g_child, SIGKILL);
+		waitpid(g_child, NULL, 0);
+		g_child = 0;
+	}
 	shm_unlink(ring);
 	tu_rmdir(dir);
 	return 0;
@@ -452,6 +461,113 @@ static long json_int_after(const char *buf, const char *key)
 	return p ? strtol(p + strlen(key), NULL, 10) : -1;
 }
 
+static uint32_t ring_heartbeat_interval(void)
+{
+	struct ring_reader *r;
+	struct ring_header h;
+	uint32_t ms = 0;
+
+	if (ring_reader_open(ring, &r) < 0)
+		return 0;
+	if (ring_reader_snapshot_header(r, &h) == 0)
+		ms = h.heartbeat_interval_ms;
+	ring_reader_close(r);
+	return ms;
+}
+
+/*
+ * The heartbeat used to be written only on the sampling tick: with a sampling interval longer
+ * than three heartbeats (a valid configuration) readers saw the agent flap between live and
+ * stalled.  And a reload changed the period but not the interval in the ring's header.
+ */
+static void test_heartbeat_has_its_own_timer(void **state)
+{
+	struct proc p;
+
+	write_file(conf, "[sampling]\ninterval_ms = 5000\nheartbeat_ms = 200\n");
+	start(&p, (char *[]){ "migtuned", "-f", "-c", conf, "--connect", "test:///default",
+			      "--ring", ring, "--hook-socket", hook, "--ctl-socket", ctl, NULL });
+	assert_true(wait_output(&p, "connected to test:///default", 10000));
+	assert_int_equal(ring_heartbeat_interval(), 200);
+	for (int i = 0; i < 25; i++) {
+		assert_int_equal(ring_liveness(), RING_LIVE);
+		usleep(100000);
+	}
+	write_file(conf, "[sampling]\ninterval_ms = 5000\nheartbeat_ms = 1500\n");
+	kill(p.pid, SIGHUP);
+	assert_true(wait_output(&p, "configuration reloaded", 5000));
+	assert_int_equal(ring_heartbeat_interval(), 1500);
+	for (int i = 0; i < 10; i++) {
+		assert_int_equal(ring_liveness(), RING_LIVE);
+		usleep(200000);
+	}
+	kill(p.pid, SIGTERM);
+	assert_int_equal(finish_within(&p, 5000), 0);
+}
+
+/* Datagrams a fake service manager received, each appended to buf with a "|" between. */
+static void notify_collect(int fd, char *buf, size_t len, unsigned timeout_ms, const char *want)
+{
+	for (unsigned t = 0; t < timeout_ms && !strstr(buf, want); t += 10) {
+		struct pollfd pf = { .fd = fd, .events = POLLIN };
+		char dg[1024];
+		ssize_t n;
+
+		if (poll(&pf, 1, 10) <= 0)
+			continue;
+		n = recv(fd, dg, sizeof(dg) - 1, 0);
+		if (n <= 0)
+			continue;
+		dg[n] = '\0';
+		snprintf(buf + strlen(buf), len - strlen(buf), "%s|", dg);
+	}
+}
+
+/* Under systemd (Type=notify): ready once serving, the watchdog fed from the main loop, reload
+ * and stop announced.  Without NOTIFY_SOCKET nothing is sent (every other test). */
+static void test_service_manager_notifications(void **state)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char path[128], got[8192] = "", buf[4096];
+	struct proc p;
+	int fd, watchdogs = 0;
+
+	snprintf(path, sizeof(path), "%s/notify", dir);
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	str_copy(sa.sun_path, sizeof(sa.sun_path), path);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	write_file(conf, "[sampling]\ninterval_ms = 5000\n");
+	setenv("NOTIFY_SOCKET", path, 1);
+	setenv("WATCHDOG_USEC", "600000", 1);        /* fed at least every 200 ms */
+	start(&p, (char *[]){ "migtuned", "-f", "-c", conf, "--connect", "test:///default",
+			      "--ring", ring, "--hook-socket", hook, "--ctl-socket", ctl, NULL });
+	unsetenv("NOTIFY_SOCKET");
+	unsetenv("WATCHDOG_USEC");
+	notify_collect(fd, got, sizeof(got), 10000, "READY=1");
+	assert_non_null(strstr(got, "READY=1"));
+	/* Ready means serving. */
+	assert_int_equal(tu_ctl_request(ctl, "ping", buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "{\"ok\":true}\n");
+	/* The watchdog is fed although sampling runs only every 5 s. */
+	got[0] = '\0';
+	notify_collect(fd, got, sizeof(got), 1000, "\x01never");
+	for (const char *q = got; (q = strstr(q, "WATCHDOG=1")); q++)
+		watchdogs++;
+	assert_true(watchdogs >= 4);
+	kill(p.pid, SIGHUP);
+	got[0] = '\0';
+	notify_collect(fd, got, sizeof(got), 5000, "READY=1");
+	assert_non_null(strstr(got, "RELOADING=1"));
+	assert_true(strstr(got, "RELOADING=1") < strstr(got, "READY=1"));
+	kill(p.pid, SIGTERM);
+	got[0] = '\0';
+	notify_collect(fd, got, sizeof(got), 5000, "STOPPING=1");
+	assert_non_null(strstr(got, "STOPPING=1"));
+	assert_int_equal(finish_within(&p, 5000), 0);
+	close(fd);
+	unlink(path);
+}
+
 /*
  * virConnectOpen on a daemon that never answers used to hold the agent's only loop: no heartbeat,
  * no queue drained, SIGTERM ignored.  Now the open is abandoned after call_timeout_s and retried
@@ -543,6 +659,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_run_reload_stop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unreachable_libvirt_is_not_fatal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused_by_libvirt_is_fatal, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_heartbeat_has_its_own_timer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_service_manager_notifications, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mute_libvirtd_does_not_freeze_the_agent, setup,
 						teardown),
 	};
