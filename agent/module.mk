@@ -37,6 +37,13 @@ $(B)/tests/agent/test_agent_daemon.o: CPPFLAGS += -DMIGTUNED_PATH='"$(B)/migtune
 $(B)/tests/test-agent-daemon: | $(B)/migtuned $(B)/migtune-hook
 
 UNIT_TESTS += $(addprefix $(B)/tests/,$(AGENT_UNIT))
+
+# The systemd unit, checked by systemd-analyze against the migtuned of the same build.
+$(B)/tests/test-unit-file: tests/agent/test-unit-file.sh etc/systemd/migtuned.service | $(B)/migtuned
+	@mkdir -p $(@D)
+	cp $< $@
+	chmod 0755 $@
+UNIT_TESTS += $(B)/tests/test-unit-file
 TSAN_TESTS += $(B)/tests/test-agent-threads $(B)/tests/test-agent-hooksock \
               $(B)/tests/test-agent-dumper $(B)/tests/test-agent-dirtyrate
 
