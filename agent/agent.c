@@ -1129,7 +1129,8 @@ int agent_run(struct agent *a, int sigfd,
 				if (si.ssi_signo == SIGHUP && reload) {
 					struct agent_config n;
 
-					sdnotify_send("RELOADING=1");
+					sdnotify_printf("RELOADING=1\nMONOTONIC_USEC=%" PRIu64,
+							ring_now_mono_ns() / 1000);
 					if (reload(&n, arg) == 0)
 						hand_reload(a, &n);
 					else
