@@ -5,7 +5,7 @@
  * - the main thread (agent_run) never calls libvirt.  It takes the signals, writes the ring's
  *   heartbeat and feeds the service manager's watchdog on a timer of its own, and watches the
  *   libvirt calls of the other threads: one that has not returned within [libvirt]
- *   call_timeout_s is reported and abandoned (virt_watch), and the connection is reopened with
+ *   call-timeout-s is reported and abandoned (virt_watch), and the connection is reopened with
  *   backoff.  A hung libvirtd therefore never stops a heartbeat, a signal or the hook listener.
  * - the tracker thread does everything that may wait on libvirtd: connecting, looking for
  *   migrations, sampling, the tracker and the actuator, and draining the event queue that the
@@ -164,7 +164,7 @@ static void status_extra(struct json_object *o, void *arg)
 		json_object_object_add(o, "queue", q);
 	}
 	{
-		/* Calls on libvirtd older than call_timeout_s: while there is one, what libvirt
+		/* Calls on libvirtd older than call-timeout-s: while there is one, what libvirt
 		 * would say of the migrations is unknown. */
 		struct json_object *arr = json_object_new_array();
 
@@ -554,7 +554,7 @@ static void try_connect(struct agent *a, uint64_t now)
 	if (r < 0 && virt_hung(a->virt))
 		/* Abandoned by the main thread: libvirt's own message would be a read error. */
 		snprintf(err, sizeof(err), "cannot connect to %s: libvirtd accepted the connection "
-			 "but did not answer within %" PRIu32 " s ([libvirt] call_timeout_s)",
+			 "but did not answer within %" PRIu32 " s ([libvirt] call-timeout-s)",
 			 a->cfg.uri, a->cfg.call_timeout_s);
 	if (r == -EACCES && !a->ever_connected) {
 		/* Refused at start: a configuration problem, not an outage.  Say so and stop. */

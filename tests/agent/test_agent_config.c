@@ -212,7 +212,7 @@ static void test_print_round_trip(void **state)
 	assert_null(strchr(text, '_'));                          /* one key style */
 	for (const char *c = text; (c = strstr(c, " =")); c++)
 		keys++;
-	assert_int_equal(keys, 39);        /* every key of migtune.conf(5) but the older "advisory" */
+	assert_int_equal(keys, 40);        /* every key of migtune.conf(5) but the older "advisory" */
 	config_defaults(&back);
 	assert_int_equal(config_load(write_conf("printed.conf", text), &back, err, sizeof(err)), 0);
 	assert_memory_equal(&cfg, &back, sizeof(cfg));

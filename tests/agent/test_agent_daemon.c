@@ -484,7 +484,7 @@ static void test_heartbeat_has_its_own_timer(void **state)
 {
 	struct proc p;
 
-	write_file(conf, "[sampling]\ninterval_ms = 5000\nheartbeat_ms = 200\n");
+	write_file(conf, "[sampling]\ninterval-ms = 5000\nheartbeat-ms = 200\n");
 	start(&p, (char *[]){ "migtuned", "-f", "-c", conf, "--connect", "test:///default",
 			      "--ring", ring, "--hook-socket", hook, "--ctl-socket", ctl, NULL });
 	assert_true(wait_output(&p, "connected to test:///default", 10000));
@@ -493,7 +493,7 @@ static void test_heartbeat_has_its_own_timer(void **state)
 		assert_int_equal(ring_liveness(), RING_LIVE);
 		usleep(100000);
 	}
-	write_file(conf, "[sampling]\ninterval_ms = 5000\nheartbeat_ms = 1500\n");
+	write_file(conf, "[sampling]\ninterval-ms = 5000\nheartbeat-ms = 1500\n");
 	kill(p.pid, SIGHUP);
 	assert_true(wait_output(&p, "configuration reloaded", 5000));
 	assert_int_equal(ring_heartbeat_interval(), 1500);
@@ -536,7 +536,7 @@ static void test_service_manager_notifications(void **state)
 	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	str_copy(sa.sun_path, sizeof(sa.sun_path), path);
 	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	write_file(conf, "[sampling]\ninterval_ms = 5000\n");
+	write_file(conf, "[sampling]\ninterval-ms = 5000\n");
 	setenv("NOTIFY_SOCKET", path, 1);
 	setenv("WATCHDOG_USEC", "600000", 1);        /* fed at least every 200 ms */
 	start(&p, (char *[]){ "migtuned", "-f", "-c", conf, "--connect", "test:///default",
@@ -586,8 +586,8 @@ static void test_mute_libvirtd_does_not_freeze_the_agent(void **state)
 	snprintf(sock, sizeof(sock), "%s/mute.sock", dir);
 	snprintf(uri, sizeof(uri), "qemu+unix:///system?socket=%s", sock);
 	mute_start(&m, sock);
-	write_file(conf, "[sampling]\ninterval_ms = 100\nheartbeat_ms = 200\n"
-		   "[libvirt]\ncall_timeout_s = 1\nreconnect_min_ms = 100\nreconnect_max_ms = 400\n");
+	write_file(conf, "[sampling]\ninterval-ms = 100\nheartbeat-ms = 200\n"
+		   "[libvirt]\ncall-timeout-s = 1\nreconnect-min-ms = 100\nreconnect-max-ms = 400\n");
 	start(&p, (char *[]){ "migtuned", "-f", "-c", conf, "--connect", uri, "--ring", ring,
 			      "--hook-socket", hook, "--ctl-socket", ctl, NULL });
 	snprintf(want, sizeof(want), "libvirt: virConnectOpen(%s) has not returned after", uri);
