@@ -7,6 +7,7 @@
  * ABI (the hook may be a 32-bit build on a multiarch host) never change what goes on the wire.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "wire.h"
@@ -14,6 +15,17 @@
 #define HDR_BYTES   16
 
 #define OFF_LENGTH  8 /* of the u32 total length in the header */
+
+/* The event body's reserved bytes after the policy's one-byte fields: zero on the wire. */
+static const uint8_t reserved_zero[3];
+
+/* Known presence bits, and every one-byte policy field 0 or 1 (each is a yes/no or a choice of
+ * two), whether or not its presence bit is set: one encoding per message. */
+static bool policy_bytes_valid(const struct wire_policy *p)
+{
+	return !(p->present & ~WIRE_POL_KNOWN) && p->allow_postcopy <= 1 && p->allow_suspend <= 1 &&
+	       p->on_hopeless <= 1 && p->allow_abort <= 1 && p->postcopy_recovery <= 1;
+}
 
 struct writer {
 	uint8_t *p;
@@ -184,9 +196,7 @@ ssize_t wire_encode_event(const struct wire_event *ev, enum wire_type type, uint
 		return -EINVAL;
 	if (ev->flags & ~WIRE_EV_FLAGS_KNOWN)
 		return -EINVAL;
-	if (ev->policy.present & ~WIRE_POL_KNOWN)
-		return -EINVAL;
-	if (ev->policy.allow_postcopy > 1 || ev->policy.allow_suspend > 1)
+	if (!policy_bytes_valid(&ev->policy))
 		return -EINVAL;
 
 	put_header(&w, (uint16_t)type, request_id);
@@ -201,7 +211,10 @@ ssize_t wire_encode_event(const struct wire_event *ev, enum wire_type type, uint
 	put_u32(&w, ev->policy.budget_s_per_gib);
 	put_u8(&w, ev->policy.allow_postcopy);
 	put_u8(&w, ev->policy.allow_suspend);
-	put_u16(&w, 0); /* reserved, must be zero */
+	put_u8(&w, ev->policy.on_hopeless);
+	put_u8(&w, ev->policy.allow_abort);
+	put_u8(&w, ev->policy.postcopy_recovery);
+	put_bytes(&w, reserved_zero, sizeof(reserved_zero));
 	put_str(&w, ev->domain, sizeof(ev->domain), WIRE_DOMAIN_MAX);
 	put_str(&w, ev->op, sizeof(ev->op), WIRE_OP_MAX);
 	put_str(&w, ev->subop, sizeof(ev->subop), WIRE_SUBOP_MAX);
@@ -245,11 +258,14 @@ static void decode_event(struct reader *r, struct wire_event *ev)
 	ev->policy.budget_s_per_gib = get_u32(r);
 	ev->policy.allow_postcopy = get_u8(r);
 	ev->policy.allow_suspend = get_u8(r);
-	uint16_t reserved = get_u16(r);
+	ev->policy.on_hopeless = get_u8(r);
+	ev->policy.allow_abort = get_u8(r);
+	ev->policy.postcopy_recovery = get_u8(r);
+	const uint8_t *reserved = get_bytes(r, sizeof(reserved_zero));
 	if (r->err)
 		return;
-	if ((ev->flags & ~WIRE_EV_FLAGS_KNOWN) || (ev->policy.present & ~WIRE_POL_KNOWN) ||
-	    ev->policy.allow_postcopy > 1 || ev->policy.allow_suspend > 1 || reserved != 0) {
+	if ((ev->flags & ~WIRE_EV_FLAGS_KNOWN) || !policy_bytes_valid(&ev->policy) ||
+	    memcmp(reserved, reserved_zero, sizeof(reserved_zero)) != 0) {
 		r->err = -EBADMSG;
 		return;
 	}

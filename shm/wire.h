@@ -24,7 +24,7 @@
 #include <sys/types.h>
 
 #define WIRE_MAGIC   0x4b48544dU /* "MTHK" as little-endian bytes */
-#define WIRE_VERSION 1U          /* bumped on any change of layout or meaning */
+#define WIRE_VERSION 2U          /* bumped on any change of layout or meaning */
 
 #define WIRE_DEFAULT_SOCKET "/run/migtune/hook.sock"
 
@@ -67,7 +67,18 @@ enum wire_type {
 #define WIRE_POL_ALLOW_POSTCOPY (1U << 2)
 #define WIRE_POL_ALLOW_SUSPEND  (1U << 3)
 #define WIRE_POL_BUDGET         (1U << 4)
-#define WIRE_POL_KNOWN          0x1fU
+#define WIRE_POL_ON_HOPELESS    (1U << 5) /* since version 2 */
+#define WIRE_POL_ALLOW_ABORT    (1U << 6) /* since version 2 */
+#define WIRE_POL_POSTCOPY_RECOVERY (1U << 7) /* since version 2 */
+#define WIRE_POL_KNOWN          0xffU
+
+/* wire_policy.on_hopeless: what the owner wants when nothing permitted can finish the job. */
+#define WIRE_ON_HOPELESS_PARK  0U /* throttle, watch, resume when it can finish */
+#define WIRE_ON_HOPELESS_ABORT 1U /* abort as soon as that is clear */
+
+/* wire_policy.postcopy_recovery: whether a broken post-copy may be resumed automatically. */
+#define WIRE_POSTCOPY_RECOVERY_OFF  0U
+#define WIRE_POSTCOPY_RECOVERY_AUTO 1U
 
 struct wire_policy {
 	uint32_t present;                       /* WIRE_POL_* */
@@ -76,6 +87,9 @@ struct wire_policy {
 	uint32_t budget_s_per_gib;              /* migration time budget, seconds per GiB of RAM */
 	uint8_t allow_postcopy;                 /* 0 or 1 */
 	uint8_t allow_suspend;                  /* 0 or 1 */
+	uint8_t on_hopeless;                    /* WIRE_ON_HOPELESS_* */
+	uint8_t allow_abort;                    /* 0 or 1 */
+	uint8_t postcopy_recovery;              /* WIRE_POSTCOPY_RECOVERY_* */
 };
 
 struct wire_event {

@@ -427,7 +427,8 @@ static void event_reaches_agent(void **state)
 	assert_int_equal(e->uuid[0], 0xc7);
 	assert_int_equal(e->hook_pid, (uint32_t)r.pid);
 	assert_true(e->realtime_ns >= before && e->realtime_ns < before + 10000000000LL);
-	assert_int_equal(e->policy.present, WIRE_POL_KNOWN);
+	assert_int_equal(e->policy.present, WIRE_POL_NAME | WIRE_POL_SLA_DOWNTIME |
+					   WIRE_POL_ALLOW_POSTCOPY | WIRE_POL_ALLOW_SUSPEND | WIRE_POL_BUDGET);
 	assert_string_equal(e->policy.name, "adaptive");
 	assert_int_equal(e->policy.sla_max_downtime_ms, 500);
 	assert_int_equal(e->policy.budget_s_per_gib, 60);

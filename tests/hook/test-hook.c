@@ -164,7 +164,8 @@ static void real_domain_xml(void **state)
 	assert_string_equal(d.name, "guest-s1");
 	assert_memory_equal(d.uuid, uuid, 16);
 	assert_int_equal(d.memory_kib, 262144);
-	assert_int_equal(d.policy.present, WIRE_POL_KNOWN);
+	assert_int_equal(d.policy.present, WIRE_POL_NAME | WIRE_POL_SLA_DOWNTIME | WIRE_POL_ALLOW_POSTCOPY |
+					   WIRE_POL_ALLOW_SUSPEND | WIRE_POL_BUDGET);
 	assert_string_equal(d.policy.name, "adaptive");
 	assert_int_equal(d.policy.sla_max_downtime_ms, 500);
 	assert_int_equal(d.policy.allow_postcopy, 1);

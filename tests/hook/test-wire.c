@@ -27,14 +27,24 @@ static void fill_event(struct wire_event *ev)
 	strcpy(ev->op, "migrate");
 	strcpy(ev->subop, "begin");
 	strcpy(ev->extra, "-");
-	ev->policy.present = WIRE_POL_NAME | WIRE_POL_SLA_DOWNTIME | WIRE_POL_ALLOW_POSTCOPY |
-			     WIRE_POL_ALLOW_SUSPEND | WIRE_POL_BUDGET;
+	ev->policy.present = WIRE_POL_KNOWN;
 	strcpy(ev->policy.name, "adaptive");
 	ev->policy.sla_max_downtime_ms = 500;
 	ev->policy.budget_s_per_gib = 60;
 	ev->policy.allow_postcopy = 1;
 	ev->policy.allow_suspend = 0;
+	ev->policy.on_hopeless = WIRE_ON_HOPELESS_ABORT;
+	ev->policy.allow_abort = 0;
+	ev->policy.postcopy_recovery = WIRE_POSTCOPY_RECOVERY_AUTO;
 }
+
+/* Offsets of docs/wire.md, version 2. */
+#define OFF_POSTCOPY    76
+#define OFF_ON_HOPELESS 78
+#define OFF_ABORT       79
+#define OFF_RECOVERY    80
+#define OFF_RESERVED    81
+#define OFF_STRINGS     84
 
 static ssize_t encode_sample(uint8_t *buf, size_t size)
 {
@@ -52,13 +62,18 @@ static void event_round_trip(void **state)
 	fill_event(&ev);
 	ssize_t n = wire_encode_event(&ev, WIRE_TYPE_ADMIT_REQUEST, 0xdeadbeef, buf, sizeof(buf));
 	assert_true(n > 16);
-	/* 16 header + 64 fixed + 5 strings, each a 2-byte length and its bytes */
-	assert_int_equal(n, 16 + 64 + (2 + 8) + (2 + 7) + (2 + 5) + (2 + 1) + (2 + 8));
+	/* 16 header + 68 fixed + 5 strings, each a 2-byte length and its bytes */
+	assert_int_equal(n, OFF_STRINGS + (2 + 8) + (2 + 7) + (2 + 5) + (2 + 1) + (2 + 8));
 	assert_int_equal(wire_decode(buf, (size_t)n, &m), 0);
 	assert_int_equal(m.version, WIRE_VERSION);
 	assert_int_equal(m.type, WIRE_TYPE_ADMIT_REQUEST);
 	assert_int_equal(m.request_id, 0xdeadbeef);
 	assert_memory_equal(&m.event, &ev, sizeof(ev));
+	/* The version 2 fields sit where the document says. */
+	assert_int_equal(buf[OFF_ON_HOPELESS], WIRE_ON_HOPELESS_ABORT);
+	assert_int_equal(buf[OFF_ABORT], 0);
+	assert_int_equal(buf[OFF_RECOVERY], WIRE_POSTCOPY_RECOVERY_AUTO);
+	assert_int_equal(buf[64], WIRE_POL_KNOWN);
 }
 
 static void header_is_little_endian(void **state)
@@ -67,7 +82,7 @@ static void header_is_little_endian(void **state)
 	ssize_t n = encode_sample(buf, sizeof(buf));
 	assert_true(n > 0);
 	assert_memory_equal(buf, "MTHK", 4);
-	assert_int_equal(buf[4], 1);
+	assert_int_equal(buf[4], 2); /* version 2: the owner's abort and recovery choices */
 	assert_int_equal(buf[5], 0);
 	assert_int_equal(buf[6], WIRE_TYPE_EVENT);
 	assert_int_equal(buf[8], (uint8_t)n);
@@ -140,6 +155,12 @@ static void encode_rejects_bad_input(void **state)
 	ev.policy.allow_suspend = 2;
 	assert_int_equal(wire_encode_event(&ev, WIRE_TYPE_EVENT, 1, buf, sizeof(buf)), -EINVAL);
 	fill_event(&ev);
+	ev.policy.on_hopeless = 2;
+	assert_int_equal(wire_encode_event(&ev, WIRE_TYPE_EVENT, 1, buf, sizeof(buf)), -EINVAL);
+	fill_event(&ev);
+	ev.policy.postcopy_recovery = 7;
+	assert_int_equal(wire_encode_event(&ev, WIRE_TYPE_EVENT, 1, buf, sizeof(buf)), -EINVAL);
+	fill_event(&ev);
 	memset(ev.op, 'x', sizeof(ev.op)); /* not terminated */
 	assert_int_equal(wire_encode_event(&ev, WIRE_TYPE_EVENT, 1, buf, sizeof(buf)), -EINVAL);
 	/* buf untouched by every failure */
@@ -185,7 +206,9 @@ static void garbage_is_rejected(void **state)
 	assert_int_equal(wire_decode(bad, (size_t)n, &m), -EBADMSG);
 
 	memcpy(bad, buf, (size_t)n);
-	bad[4] = 2; /* version */
+	bad[4] = 1; /* version 1: a hook from before the owner's abort and recovery choices */
+	assert_int_equal(wire_decode(bad, (size_t)n, &m), -EPROTONOSUPPORT);
+	bad[4] = 3;
 	assert_int_equal(wire_decode(bad, (size_t)n, &m), -EPROTONOSUPPORT);
 
 	memcpy(bad, buf, (size_t)n);
@@ -201,20 +224,31 @@ static void garbage_is_rejected(void **state)
 	assert_int_equal(wire_decode(bad, (size_t)n, &m), -EBADMSG);
 
 	memcpy(bad, buf, (size_t)n);
-	bad[16 + 60] = 2; /* allow_postcopy not 0/1 */
+	bad[64 + 1] = 1; /* policy_present bit 8: not known in version 2 */
+	assert_int_equal(wire_decode(bad, (size_t)n, &m), -EBADMSG);
+
+	/* Every one-byte policy field is 0 or 1. */
+	static const size_t one_byte[] = { OFF_POSTCOPY, OFF_POSTCOPY + 1, OFF_ON_HOPELESS,
+					   OFF_ABORT, OFF_RECOVERY };
+	for (size_t i = 0; i < sizeof(one_byte) / sizeof(one_byte[0]); i++) {
+		memcpy(bad, buf, (size_t)n);
+		bad[one_byte[i]] = 2;
+		assert_int_equal(wire_decode(bad, (size_t)n, &m), -EBADMSG);
+	}
+
+	for (size_t off = OFF_RESERVED; off < OFF_STRINGS; off++) {
+		memcpy(bad, buf, (size_t)n);
+		bad[off] = 1; /* reserved */
+		assert_int_equal(wire_decode(bad, (size_t)n, &m), -EBADMSG);
+	}
+
+	memcpy(bad, buf, (size_t)n);
+	bad[OFF_STRINGS + 2 + 2] = '\0'; /* NUL inside the domain name */
 	assert_int_equal(wire_decode(bad, (size_t)n, &m), -EBADMSG);
 
 	memcpy(bad, buf, (size_t)n);
-	bad[16 + 62] = 1; /* reserved */
-	assert_int_equal(wire_decode(bad, (size_t)n, &m), -EBADMSG);
-
-	memcpy(bad, buf, (size_t)n);
-	bad[16 + 64 + 2 + 2] = '\0'; /* NUL inside the domain name */
-	assert_int_equal(wire_decode(bad, (size_t)n, &m), -EBADMSG);
-
-	memcpy(bad, buf, (size_t)n);
-	bad[16 + 64] = 0xff; /* domain length beyond the message */
-	bad[16 + 64 + 1] = 0x00;
+	bad[OFF_STRINGS] = 0xff; /* domain length beyond the message */
+	bad[OFF_STRINGS + 1] = 0x00;
 	assert_int_equal(wire_decode(bad, (size_t)n, &m), -EBADMSG);
 
 	/* Trailing bytes, with the length field agreeing. */
@@ -243,7 +277,7 @@ static void string_bound_enforced_on_decode(void **state)
 
 	memset(buf, 'r', sizeof(buf));
 	memcpy(buf, "MTHK", 4);
-	buf[4] = 1, buf[5] = 0, buf[6] = WIRE_TYPE_ADMIT_REPLY, buf[7] = 0;
+	buf[4] = WIRE_VERSION, buf[5] = 0, buf[6] = WIRE_TYPE_ADMIT_REPLY, buf[7] = 0;
 	buf[8] = (uint8_t)len, buf[9] = (uint8_t)(len >> 8), buf[10] = buf[11] = 0;
 	memset(buf + 12, 0, 4);
 	buf[16] = WIRE_VERDICT_ACCEPT, buf[17] = buf[18] = buf[19] = 0;
