@@ -54,6 +54,8 @@ NCURSES_CFLAGS := $(call pc,--cflags,ncursesw)
 NCURSES_LIBS   := $(call pc,--libs,ncursesw)
 XML_CFLAGS     := $(call pc,--cflags,libxml-2.0)
 XML_LIBS       := $(call pc,--libs,libxml-2.0)
+EXPAT_CFLAGS   := $(call pc,--cflags,expat)
+EXPAT_LIBS     := $(call pc,--libs,expat)
 INIH_CFLAGS    := $(call pc,--cflags,inih)
 INIH_LIBS      := $(call pc,--libs,inih)
 JSONC_CFLAGS   := $(call pc,--cflags,json-c)
@@ -84,7 +86,7 @@ $(B)/%.o: %.c
 
 # The libraries first (their object lists are prerequisites of the programs above them), then
 # every other fragment.
-BASE_FRAGMENTS := shm/module.mk policy/module.mk
+BASE_FRAGMENTS := shm/module.mk policy/module.mk domxml/module.mk
 include $(BASE_FRAGMENTS) $(filter-out $(BASE_FRAGMENTS),$(sort $(wildcard */module.mk tests/*/module.mk)))
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
 
