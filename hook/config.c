@@ -70,7 +70,7 @@ static int apply(struct hook_config *cfg, const char *key, size_t klen, const ch
 			return -EINVAL;
 		memcpy(num, val, vlen);
 		num[vlen] = '\0';
-		if (hook_parse_u32(num, 1, HOOK_ADMISSION_TIMEOUT_MAX_MS, &ms) < 0)
+		if (domxml_parse_u32(num, 1, HOOK_ADMISSION_TIMEOUT_MAX_MS, &ms) < 0)
 			return -EINVAL;
 		cfg->admission_timeout_ms = ms;
 		return 0;

@@ -45,7 +45,7 @@ int64_t hook_now_ns(int clock_id)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-int hook_build_event(const struct hook_args *args, const struct hook_domain *dom,
+int hook_build_event(const struct hook_args *args, const struct domxml_domain *dom,
 		     enum hook_xml_state xml_state, struct wire_event *ret)
 {
 	struct wire_event ev;
@@ -67,7 +67,7 @@ int hook_build_event(const struct hook_args *args, const struct hook_domain *dom
 	/* libvirt's argument is the authority on the name; the XML's is a fallback for callers that
 	 * pass an empty one. */
 	const char *name = args->domain;
-	if (name[0] == '\0' && dom && (dom->flags & HOOK_DOM_HAS_NAME))
+	if (name[0] == '\0' && dom && (dom->flags & DOMXML_HAS_NAME))
 		name = dom->name;
 	if (copy_bounded(ev.domain, WIRE_DOMAIN_MAX, name))
 		ev.flags |= WIRE_EV_NAME_TRUNCATED;
@@ -87,15 +87,15 @@ int hook_build_event(const struct hook_args *args, const struct hook_domain *dom
 	}
 
 	if (xml_state == HOOK_XML_OK && dom) {
-		if (dom->flags & HOOK_DOM_HAS_UUID) {
+		if (dom->flags & DOMXML_HAS_UUID) {
 			memcpy(ev.uuid, dom->uuid, WIRE_UUID_BYTES);
 			ev.flags |= WIRE_EV_HAS_UUID;
 		}
-		if (dom->flags & HOOK_DOM_HAS_MEMORY) {
+		if (dom->flags & DOMXML_HAS_MEMORY) {
 			ev.memory_kib = dom->memory_kib;
 			ev.flags |= WIRE_EV_HAS_MEMORY;
 		}
-		if (dom->flags & HOOK_DOM_POLICY_BAD)
+		if (dom->flags & DOMXML_POLICY_BAD)
 			ev.flags |= WIRE_EV_POLICY_INVALID;
 		ev.policy = dom->policy;
 	}

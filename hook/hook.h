@@ -12,14 +12,12 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "domxml/domxml.h"
 #include "wire.h"
-
-/* XML namespace of the per-domain policy in <metadata> (docs/metadata.md). */
-#define HOOK_XMLNS "https://migtune.org/xmlns/migtune/1"
 
 /* How much of stdin is kept for parsing; the rest is read and discarded so libvirt never blocks
  * on a full pipe.  A domain XML is a few KiB; the largest seen in the wild are well under this. */
-#define HOOK_STDIN_KEEP_BYTES (1024 * 1024)
+#define HOOK_STDIN_KEEP_BYTES DOMXML_DOMAIN_MAX_BYTES
 
 #define HOOK_SOCKET_PATH_MAX 107 /* sizeof(sun_path) - 1 */
 
@@ -48,39 +46,8 @@ struct hook_args {
  * -EINVAL (wrong count, empty op). */
 int hook_parse_args(int argc, char *const argv[], struct hook_args *ret);
 
-/* ---- domain XML ----------------------------------------------------------------------------- */
-
-#define HOOK_DOM_HAS_NAME   (1U << 0)
-#define HOOK_DOM_HAS_UUID   (1U << 1)
-#define HOOK_DOM_HAS_MEMORY (1U << 2)
-#define HOOK_DOM_POLICY_BAD (1U << 3) /* a migtune:policy attribute was malformed */
-
-struct hook_domain {
-	uint32_t flags; /* HOOK_DOM_* */
-	char name[WIRE_DOMAIN_MAX + 1];
-	uint8_t uuid[WIRE_UUID_BYTES];
-	uint64_t memory_kib;
-	struct wire_policy policy;
-};
-
-/*
- * Parse a libvirt domain XML held in buf[0..len) (not necessarily NUL-terminated).  Returns 0 with
- * whatever could be found in *ret (flags say what), -ENODATA for empty input, -EFBIG above
- * HOOK_STDIN_KEEP_BYTES, -EBADMSG when it is not well-formed XML, carries a DTD, or its root is not
- * <domain>.  No network access, no entity expansion, no DTD loading.
- */
-int hook_parse_domain_xml(const char *buf, size_t len, struct hook_domain *ret);
-
-/* "262144" with unit "KiB" (NULL = KiB) -> KiB, rounding bytes up.  0, -EINVAL or -ERANGE. */
-int hook_parse_memory_kib(const char *value, const char *unit, uint64_t *ret_kib);
-
-/* "c7a5fdbd-cdaf-9455-926a-d65c16db1809" (dashes optional) -> 16 bytes.  0 or -EINVAL. */
-int hook_parse_uuid(const char *s, uint8_t ret_uuid[WIRE_UUID_BYTES]);
-
-/* Policy attribute values.  0 or -EINVAL. */
-int hook_parse_policy_name(const char *s, char ret_name[WIRE_POLICY_NAME_MAX + 1]);
-int hook_parse_bool(const char *s, uint8_t *ret);
-int hook_parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *ret);
+/* The domain XML is read by domxml_parse_domain() (domxml/domxml.h), the library the agent
+ * shares for the same metadata. */
 
 /* ---- event ---------------------------------------------------------------------------------- */
 
@@ -93,7 +60,7 @@ enum hook_xml_state {
 
 /* Fill *ret from the arguments and what the XML gave (dom may be NULL).  Over-long name/extra are
  * cut and flagged; over-long op/subop give -EINVAL (not a libvirt call). */
-int hook_build_event(const struct hook_args *args, const struct hook_domain *dom,
+int hook_build_event(const struct hook_args *args, const struct domxml_domain *dom,
 		     enum hook_xml_state xml_state, struct wire_event *ret);
 
 /* Copy src into dst[size] replacing control and non-ASCII bytes by '?', so that a hostile domain

@@ -25,8 +25,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <libxml/parser.h>
-
 #include "hook.h"
 
 #ifndef MIGTUNE_VERSION
@@ -169,9 +167,10 @@ static void usage(FILE *f)
 "\n"
 "The libvirt qemu hook of migtune.  libvirtd runs it as /etc/libvirt/hooks/qemu (or\n"
 "/etc/libvirt/hooks/qemu.d/migtune) for every domain operation, with the domain XML on\n"
-"stdin.  It reads stdin to the end (the first %d MiB is parsed), sends one message to\n"
-"the migtuned agent over a unix socket and exits.  It never writes to stdout, never waits\n"
-"on the agent, and exits 0 whatever fails: a broken agent must not break migrations.\n"
+"stdin.  It reads stdin to the end (the first %d MiB is parsed, within fixed bounds on\n"
+"nesting and attributes per element), sends one message to the migtuned agent over a\n"
+"unix socket and exits.  It never writes to stdout, never waits on the agent, and exits\n"
+"0 whatever fails: a broken agent must not break migrations.\n"
 "\n"
 "The message carries OP/SUBOP/EXTRA, the domain name, UUID and memory size, the time,\n"
 "and the per-domain policy from the domain's <metadata> element in the namespace\n"
@@ -179,7 +178,8 @@ static void usage(FILE *f)
 "  <metadata>\n"
 "    <migtune:policy xmlns:migtune=\"%s\"\n"
 "        name=\"adaptive\" sla-max-downtime-ms=\"500\" allow-postcopy=\"yes\"\n"
-"        allow-suspend=\"no\" budget-s-per-gib=\"60\"/>\n"
+"        allow-suspend=\"no\" budget-s-per-gib=\"60\" on-hopeless=\"park\"\n"
+"        allow-abort=\"yes\" postcopy-recovery=\"auto\"/>\n"
 "  </metadata>\n"
 "\n"
 "Admission control (off by default, admission=yes in the configuration file): on\n"
@@ -212,7 +212,7 @@ static void usage(FILE *f)
 "  otherwise   0 success, 2 usage error\n"
 "\n"
 "See migtune-hook(8).\n",
-		PROG, PROG, HOOK_STDIN_KEEP_BYTES / (1024 * 1024), HOOK_XMLNS, HOOK_XMLNS,
+		PROG, PROG, HOOK_STDIN_KEEP_BYTES / (1024 * 1024), DOMXML_NS, DOMXML_NS,
 		WIRE_ADMISSION_DEADLINE_MS, HOOK_CONF_PATH, HOOK_SOCKET_PATH,
 		HOOK_ADMISSION_TIMEOUT_MAX_MS, WIRE_ADMISSION_DEADLINE_MS, HOOK_CONF_PATH);
 }
@@ -343,7 +343,8 @@ static int hook_main(int argc, char **argv)
 	static char xml[HOOK_STDIN_KEEP_BYTES];
 	struct hook_args args;
 	struct hook_config cfg;
-	struct hook_domain dom;
+	struct domxml_domain dom;
+	struct domxml_work work;
 	struct wire_event ev;
 	enum hook_xml_state xml_state = HOOK_XML_OK;
 	uint64_t total = 0;
@@ -380,15 +381,21 @@ static int hook_main(int argc, char **argv)
 
 	memset(&dom, 0, sizeof(dom));
 	if (xml_state == HOOK_XML_OK) {
-		r = hook_parse_domain_xml(xml, (size_t)kept, &dom);
+		r = domxml_parse_domain(xml, (size_t)kept, &dom, &work);
 		if (r < 0) {
 			xml_state = HOOK_XML_INVALID;
 			hook_log(LOG_WARNING, "domain '%s' %s %s: stdin is not a usable domain XML (%s); "
-				 "sending the event without UUID, memory or policy", name, op,
-				 subop, strerror(-r));
-		} else if (dom.flags & HOOK_DOM_POLICY_BAD) {
-			hook_log(LOG_WARNING, "domain '%s': malformed attribute in <migtune:policy> "
-				 "metadata ignored (see migtune-hook(8) for the accepted values)", name);
+				 "sending the event without UUID, memory or policy", name, op, subop,
+				 r == -E2BIG ? domxml_limit_text(work.limit) :
+				 r == -EBADMSG ? "not well-formed, a DTD, or no <domain> root" :
+				 strerror(-r));
+		} else if (dom.flags & DOMXML_POLICY_BAD) {
+			char attr[sizeof(dom.bad.name)], value[sizeof(dom.bad.value)];
+			hook_sanitize(attr, sizeof(attr), dom.bad.name);
+			hook_sanitize(value, sizeof(value), dom.bad.value);
+			hook_log(LOG_WARNING, "domain '%s': <migtune:policy> %s=\"%s\" is not valid and "
+				 "is ignored (see migtune-hook(8) for the accepted values)", name, attr,
+				 value);
 		}
 	} else if (xml_state == HOOK_XML_TRUNCATED) {
 		hook_log(LOG_WARNING, "domain '%s' %s %s: domain XML of %llu bytes exceeds %d KiB; "
@@ -455,8 +462,6 @@ static int hook_main(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	int rc;
-
 	log_init();
 	/* Options only when called with one argument: libvirt always passes four, and a domain may
 	 * well be named "--help". */
@@ -479,7 +484,5 @@ int main(int argc, char **argv)
 			"DOMAIN OP SUBOP EXTRA with the domain XML on stdin (try --help)\n", PROG);
 		return 2;
 	}
-	rc = hook_main(argc, argv);
-	xmlCleanupParser();
-	return rc;
+	return hook_main(argc, argv);
 }
