@@ -5,13 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <libxml/parser.h>
-#include <libxml/tree.h>
-
 #include "agent/actuator.h"
 #include "agent/log.h"
 #include "agent/stats.h"
 #include "agent/strutil.h"
+#include "domxml/domxml.h"
 
 struct actuator {
 	struct ring_writer *ring;
@@ -81,102 +79,56 @@ void actuator_job_init(struct act_job *job, uint32_t ring_index, const char *nam
 
 /* ---- per-domain settings from the metadata ------------------------------------------------- */
 
-static int parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *ret)
+void actuator_owner_limits(const struct wire_policy *p, struct mig_limits *io)
 {
-	unsigned long long v = 0;
-
-	if (!*s)
-		return -EINVAL;
-	for (const char *p = s; *p; p++) {
-		if (*p < '0' || *p > '9' || v > max)
-			return -EINVAL;
-		v = v * 10 + (unsigned)(*p - '0');
-	}
-	if (v < min || v > max)
-		return -EINVAL;
-	*ret = (uint32_t)v;
-	return 0;
+	if (p->present & WIRE_POL_SLA_DOWNTIME)
+		io->sla_max_downtime_ms = p->sla_max_downtime_ms;
+	if (p->present & WIRE_POL_ALLOW_POSTCOPY)
+		io->allow_postcopy = p->allow_postcopy != 0;
+	if (p->present & WIRE_POL_ALLOW_SUSPEND)
+		io->allow_suspend = p->allow_suspend != 0;
+	if (p->present & WIRE_POL_BUDGET)
+		io->budget_s_per_gib = p->budget_s_per_gib;
+	if (p->present & WIRE_POL_ON_HOPELESS)
+		io->on_hopeless = p->on_hopeless == WIRE_ON_HOPELESS_ABORT ? MIG_ON_HOPELESS_ABORT :
+			MIG_ON_HOPELESS_PARK;
+	if (p->present & WIRE_POL_ALLOW_ABORT)
+		io->allow_abort = p->allow_abort != 0;
+	if (p->present & WIRE_POL_POSTCOPY_RECOVERY)
+		io->postcopy_recovery = p->postcopy_recovery == WIRE_POSTCOPY_RECOVERY_AUTO;
 }
 
-static int parse_yesno(const char *s, bool *ret)
+void actuator_owner_settings(const struct wire_policy *p, struct act_settings *io)
 {
-	if (strcmp(s, "yes") == 0)
-		*ret = true;
-	else if (strcmp(s, "no") == 0)
-		*ret = false;
-	else
-		return -EINVAL;
-	return 0;
-}
-
-static bool valid_policy_name(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n < 1 || n > ACT_POLICY_NAME_MAX)
-		return false;
-	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		      (*s >= '0' && *s <= '9') || *s == '.' || *s == '_' || *s == '-'))
-			return false;
-	return true;
+	if (p->present & WIRE_POL_NAME)
+		str_copy(io->policy, sizeof(io->policy), p->name);
+	actuator_owner_limits(p, &io->lim);
 }
 
 int actuator_parse_metadata(const char *xml, struct act_settings *io, char *err, size_t errlen)
 {
-	xmlDocPtr doc;
-	xmlNodePtr root;
-	int r = 0;
+	struct wire_policy pol;
+	struct domxml_bad_attr bad;
+	struct domxml_work work;
+	int r;
 
 	if (!xml || !io)
 		return -EINVAL;
-	doc = xmlReadMemory(xml, (int)strnlen(xml, 1 << 20), "metadata.xml", NULL,
-			    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-	if (!doc) {
-		snprintf(err, errlen, "not well-formed XML");
+	/* Bounded like the hook's parse (domxml.h): this runs on the agent's main loop. */
+	r = domxml_parse_policy(xml, strnlen(xml, DOMXML_POLICY_MAX_BYTES + 1), &pol, &bad, &work);
+	if (r == -EFBIG) {
+		snprintf(err, errlen, "larger than %d KiB", DOMXML_POLICY_MAX_BYTES / 1024);
 		return -EBADMSG;
 	}
-	root = xmlDocGetRootElement(doc);
-	/* virDomainGetMetadata finds the element by namespace and hands it back without one;
-	 * an element that still carries a namespace must carry ours. */
-	if (!root || strcmp((const char *)root->name, "policy") != 0 ||
-	    (root->ns && (!root->ns->href ||
-			  strcmp((const char *)root->ns->href, ACT_METADATA_NS) != 0))) {
-		snprintf(err, errlen, "expected a <policy> element in namespace %s", ACT_METADATA_NS);
-		xmlFreeDoc(doc);
+	if (r < 0 && r != -EINVAL) {
+		snprintf(err, errlen, "%s", r == -E2BIG ? domxml_limit_text(work.limit) :
+			 r == -ENOMEM ? "out of memory" :
+			 "not well-formed XML of a <policy> element in namespace " ACT_METADATA_NS);
 		return -EBADMSG;
 	}
-	for (xmlAttrPtr at = root->properties; at; at = at->next) {
-		const char *name = (const char *)at->name;
-		xmlChar *value = xmlNodeGetContent((xmlNodePtr)at);
-		const char *v = value ? (const char *)value : "";
-		int e = 0;
-
-		if (strcmp(name, "name") == 0) {
-			if (valid_policy_name(v))
-				str_copy(io->policy, sizeof(io->policy), v);
-			else
-				e = -EINVAL;
-		} else if (strcmp(name, "sla-max-downtime-ms") == 0) {
-			e = parse_u32(v, 1, 3600000, &io->lim.sla_max_downtime_ms);
-		} else if (strcmp(name, "allow-postcopy") == 0) {
-			e = parse_yesno(v, &io->lim.allow_postcopy);
-		} else if (strcmp(name, "allow-suspend") == 0) {
-			e = parse_yesno(v, &io->lim.allow_suspend);
-		} else if (strcmp(name, "budget-s-per-gib") == 0) {
-			e = parse_u32(v, 1, 86400, &io->lim.budget_s_per_gib);
-		}
-		/* Unknown attributes are ignored: newer versions may add some. */
-		if (e < 0 && r == 0) {
-			char shown[40];
-
-			str_copy(shown, sizeof(shown), v);
-			snprintf(err, errlen, "%s=\"%s\" is not valid", name, shown);
-			r = -EINVAL;
-		}
-		xmlFree(value);
-	}
-	xmlFreeDoc(doc);
+	actuator_owner_settings(&pol, io);
+	if (r == -EINVAL)
+		snprintf(err, errlen, "%s=\"%s\" is not valid", bad.name, bad.value);
 	return r;
 }
 
@@ -233,11 +185,15 @@ void actuator_load_settings(struct actuator *a, struct act_job *job, void *handl
 	job->postcopy_flag = r == 1;
 	f.policy = job->settings.policy;
 	log_fields_msg(LOG_INFO, &f, "%s: policy %s, SLA %" PRIu32 " ms, post-copy %s%s, suspend "
-		       "%s, budget %" PRIu32 " s/GiB", job->name, job->settings.policy, job->settings.lim.sla_max_downtime_ms,
+		       "%s, budget %" PRIu32 " s/GiB, when hopeless %s, abort %s, post-copy recovery %s",
+		       job->name, job->settings.policy, job->settings.lim.sla_max_downtime_ms,
 		 job->settings.lim.allow_postcopy ? "allowed" : "not allowed",
 		 r == 1 ? " (job has the post-copy flag)" : r == 0 ? " (job without the post-copy flag)" :
 		 " (post-copy flag unknown)", job->settings.lim.allow_suspend ? "allowed" : "not allowed",
-		 job->settings.lim.budget_s_per_gib);
+		 job->settings.lim.budget_s_per_gib,
+		 job->settings.lim.on_hopeless == MIG_ON_HOPELESS_ABORT ? "abort" : "park",
+		 job->settings.lim.allow_abort ? "allowed" : "not allowed",
+		 job->settings.lim.postcopy_recovery ? "auto" : "off");
 }
 
 /* ---- records ------------------------------------------------------------------------------ */
@@ -545,6 +501,13 @@ void actuator_observe(struct actuator *a, struct act_job *job, bool active, uint
 	}
 }
 
+/* needle within [from, end) only: each <job> tag is searched once, so the whole file costs one
+ * pass however many tags it holds. */
+static const char *find_in(const char *from, const char *end, const char *needle)
+{
+	return memmem(from, (size_t)(end - from), needle, strlen(needle));
+}
+
 int actuator_status_job_flags(const char *status_xml, uint64_t *ret_flags)
 {
 	const char *p = status_xml;
@@ -558,16 +521,13 @@ int actuator_status_job_flags(const char *status_xml, uint64_t *ret_flags)
 		if (!end)
 			return -EBADMSG;
 		/* Only the async migration job; a plain <job> line has no migration flags. */
-		f = strstr(p, "async='migration out'");
-		if (!f || f > end) {
-			f = strstr(p, "async=\"migration out\"");
-			if (!f || f > end) {
-				p = end;
-				continue;
-			}
+		if (!find_in(p, end, "async='migration out'") &&
+		    !find_in(p, end, "async=\"migration out\"")) {
+			p = end;
+			continue;
 		}
-		f = strstr(p, "flags=");
-		if (!f || f > end)
+		f = find_in(p, end, "flags=");
+		if (!f)
 			return -EBADMSG;
 		f += 6;
 		if (*f != '\'' && *f != '"')

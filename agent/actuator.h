@@ -26,6 +26,7 @@
 
 #include "policy/policy.h"
 #include "shm/ring.h"
+#include "shm/wire.h"
 
 #define ACT_METADATA_NS  "https://migtune.org/xmlns/migtune/1"
 #define ACT_POLICY_NAME_MAX 31
@@ -148,11 +149,16 @@ void actuator_observe(struct actuator *a, struct act_job *job, bool active, uint
 
 /*
  * Parses a <policy .../> element (of ACT_METADATA_NS, or without a namespace as
- * virDomainGetMetadata returns it) over *io.  Returns 0, or -EINVAL when an
- * attribute was malformed (the others still apply; err names the first bad one), or -EBADMSG
- * when the text is not XML of that element.  Pure.
+ * virDomainGetMetadata returns it) over *io, with domxml's bounds (at most 64 KiB, linear work).
+ * Returns 0, or -EINVAL when an attribute was malformed (the others still apply; err names the
+ * first bad one), or -EBADMSG when the text is not XML of that element or exceeds a bound.  Pure.
  */
 int actuator_parse_metadata(const char *xml, struct act_settings *io, char *err, size_t errlen);
+
+/* The owner's settings as the hook or the metadata carry them (present fields only) over *io:
+ * the limits alone, or the policy name too. */
+void actuator_owner_limits(const struct wire_policy *p, struct mig_limits *io);
+void actuator_owner_settings(const struct wire_policy *p, struct act_settings *io);
 
 /*
  * The flags of the outgoing migration job in a libvirt status file (<job async='migration out'

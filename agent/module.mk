@@ -6,11 +6,12 @@ AGENT_SRCS := agent/agent.c agent/config.c agent/ctl.c agent/hooksock.c agent/jo
               agent/actuator.c agent/actuator_virt.c agent/dumper.c agent/metrics.c \
               agent/dirtyrate.c agent/stats.c agent/sdnotify.c
 AGENT_OBJS := $(patsubst %.c,$(B)/%.o,$(AGENT_SRCS))
-# Below the agent: the ring, its dump format and the wire format (shm/), the policies (policy/).
-AGENT_SHM_OBJS := $(RING_OBJS) $(DUMP_OBJS) $(ESCAPE_OBJS) $(B)/shm/wire.o
+# Below the agent: the ring, its dump format and the wire format (shm/), the policies (policy/),
+# the bounded domain XML reader it shares with the hook (domxml/).
+AGENT_SHM_OBJS := $(RING_OBJS) $(DUMP_OBJS) $(ESCAPE_OBJS) $(B)/shm/wire.o $(DOMXML_OBJS)
 AGENT_LIB_CFLAGS := $(VIRT_CFLAGS) $(NL_CFLAGS) $(URCU_CFLAGS) $(INIH_CFLAGS) $(JSONC_CFLAGS) \
-                    $(XML_CFLAGS) $(SYSTEMD_CFLAGS)
-AGENT_LIBS := $(VIRT_LIBS) $(NL_LIBS) $(URCU_LIBS) $(INIH_LIBS) $(JSONC_LIBS) $(XML_LIBS) \
+                    $(SYSTEMD_CFLAGS)
+AGENT_LIBS := $(VIRT_LIBS) $(NL_LIBS) $(URCU_LIBS) $(INIH_LIBS) $(JSONC_LIBS) $(EXPAT_LIBS) \
               $(LZ4_LIBS) $(SYSTEMD_LIBS) -lpthread -lrt
 
 $(B)/agent/%.o: CFLAGS += $(AGENT_LIB_CFLAGS)

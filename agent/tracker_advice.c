@@ -46,18 +46,7 @@ static uint8_t to_mig_phase(uint8_t p)
 /* The hook's report of the owner's settings over io (the configuration's, or the defaults). */
 static void owner_settings(const struct tracker_domain *d, struct act_settings *io)
 {
-	const struct wire_policy *p = &d->owner_policy;
-
-	if (p->present & WIRE_POL_NAME)
-		str_copy(io->policy, sizeof(io->policy), p->name);
-	if (p->present & WIRE_POL_SLA_DOWNTIME)
-		io->lim.sla_max_downtime_ms = p->sla_max_downtime_ms;
-	if (p->present & WIRE_POL_ALLOW_POSTCOPY)
-		io->lim.allow_postcopy = p->allow_postcopy != 0;
-	if (p->present & WIRE_POL_ALLOW_SUSPEND)
-		io->lim.allow_suspend = p->allow_suspend != 0;
-	if (p->present & WIRE_POL_BUDGET)
-		io->lim.budget_s_per_gib = p->budget_s_per_gib;
+	actuator_owner_settings(&d->owner_policy, io);
 }
 
 /* What the policy is told of the guest before its job (see tracker_prior_lookup). */

@@ -568,6 +568,61 @@ static void test_metadata_parse(void **state)
 	assert_int_equal(actuator_parse_metadata("<migtune:policy", &s, err, sizeof(err)), -EBADMSG);
 	assert_int_equal(actuator_parse_metadata("<other name=\"x\"/>", &s, err, sizeof(err)), -EBADMSG);
 	assert_int_equal(actuator_parse_metadata("", &s, err, sizeof(err)), -EBADMSG);
+
+	/* The owner's abort and recovery choices reach the policy's limits. */
+	memset(&s, 0, sizeof(s));
+	policy_limits_default(&s.lim);
+	assert_int_equal(s.lim.on_hopeless, MIG_ON_HOPELESS_PARK);
+	assert_true(s.lim.allow_abort);
+	assert_false(s.lim.postcopy_recovery);
+	assert_int_equal(actuator_parse_metadata(META("on-hopeless=\"abort\" allow-abort=\"no\" "
+						      "postcopy-recovery=\"auto\""), &s, err,
+						 sizeof(err)), 0);
+	assert_int_equal(s.lim.on_hopeless, MIG_ON_HOPELESS_ABORT);
+	assert_false(s.lim.allow_abort);
+	assert_true(s.lim.postcopy_recovery);
+	assert_int_equal(actuator_parse_metadata(META("on-hopeless=\"never\""), &s, err,
+						 sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "on-hopeless=\"never\""));
+	assert_int_equal(s.lim.on_hopeless, MIG_ON_HOPELESS_ABORT); /* kept */
+
+	/* A hostile element (the owner writes it; this runs on the agent's main loop): 60000
+	 * attributes are refused by the bound, not parsed in quadratic time. */
+	size_t cap = 60000 * 12 + 64, len = 0;
+	char *big = malloc(cap);
+	assert_non_null(big);
+	len += (size_t)snprintf(big, cap, "<policy");
+	for (int i = 0; i < 60000; i++)
+		len += (size_t)snprintf(big + len, cap - len, " a%d='1'", i);
+	snprintf(big + len, cap - len, "/>");
+	memset(&s, 0, sizeof(s));
+	policy_limits_default(&s.lim);
+	assert_int_equal(actuator_parse_metadata(big, &s, err, sizeof(err)), -EBADMSG);
+	assert_non_null(strstr(err, "larger than 64 KiB"));
+	big[60000] = '\0'; /* the first ~6000 attributes: within the size bound, over the count */
+	assert_int_equal(actuator_parse_metadata(big, &s, err, sizeof(err)), -EBADMSG);
+	assert_non_null(strstr(err, "more than 64 attributes"));
+	assert_int_equal(s.lim.sla_max_downtime_ms, 500);
+	free(big);
+}
+
+/* The hook's report (the wire's policy) and the metadata both land in the same fields. */
+static void test_owner_limits(void **state)
+{
+	struct wire_policy p = { .present = WIRE_POL_ON_HOPELESS | WIRE_POL_ALLOW_ABORT |
+					    WIRE_POL_POSTCOPY_RECOVERY | WIRE_POL_SLA_DOWNTIME,
+				 .on_hopeless = WIRE_ON_HOPELESS_ABORT, .allow_abort = 0,
+				 .postcopy_recovery = WIRE_POSTCOPY_RECOVERY_AUTO,
+				 .sla_max_downtime_ms = 900, .allow_suspend = 1 };
+	struct mig_limits lim;
+
+	policy_limits_default(&lim);
+	actuator_owner_limits(&p, &lim);
+	assert_int_equal(lim.on_hopeless, MIG_ON_HOPELESS_ABORT);
+	assert_false(lim.allow_abort);
+	assert_true(lim.postcopy_recovery);
+	assert_int_equal(lim.sla_max_downtime_ms, 900);
+	assert_false(lim.allow_suspend); /* not present: the default stays */
 }
 
 static void test_settings_from_metadata(void **state)
@@ -619,6 +674,23 @@ static void test_status_job_flags(void **state)
 	assert_int_equal(actuator_status_job_flags("<job async='migration out' flags='zz'>", &fl),
 			 -EBADMSG);
 	assert_int_equal(actuator_status_job_flags("no job here", &fl), -ENOENT);
+	/* The attributes of the next tag are not this one's. */
+	assert_int_equal(actuator_status_job_flags("<job type='none'><x async='migration out' "
+						   "flags='0x1'/>", &fl), -ENOENT);
+
+	/* 200000 <job> tags before the migration's (a status file is in /run: hostile): each is
+	 * searched once, so this is one pass over 1.4 MB, not 200000 of them. */
+	size_t n = 200000, len = 0;
+	char *big = malloc(n * 7 + 128);
+	assert_non_null(big);
+	for (size_t i = 0; i < n; i++) {
+		memcpy(big + len, "<job x>", 7);
+		len += 7;
+	}
+	strcpy(big + len, "<job async='migration out' flags='0x8000'>");
+	assert_int_equal(actuator_status_job_flags(big, &fl), 0);
+	assert_int_equal(fl, 0x8000);
+	free(big);
 }
 
 /* ---- the tracker hands the policy's actions to the actuator --------------------------------- */
@@ -736,6 +808,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_hold_recorded_not_applied, setup_active, teardown),
 		cmocka_unit_test(test_metadata_parse),
+		cmocka_unit_test(test_owner_limits),
 		cmocka_unit_test_setup_teardown(test_settings_from_metadata, setup_active, teardown),
 		cmocka_unit_test(test_status_job_flags),
 		cmocka_unit_test_setup_teardown(test_tracker_applies_rhv_schedule, setup_active,
