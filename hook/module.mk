@@ -69,6 +69,8 @@ $(B)/bench/bench-hook: tests/hook/bench-hook.c
 HOOK_BENCH_RUNS ?= 1000
 .PHONY: bench-hook
 bench-hook: $(B)/bench/bench-hook $(B)/migtune-hook
+	@command -v socat >/dev/null || { echo "bench-hook: socat not found: the bash dispatcher" \
+	  "baseline needs it; run 'make deps'" >&2; exit 1; }
 	$(B)/bench/bench-hook --runs $(HOOK_BENCH_RUNS) $(if $(HOOK_BENCH_STRICT),--strict) \
 	  --xml tests/hook/data/domain-2k.xml \
 	  --dispatcher hook/bench-dispatcher.sh $(B)/migtune-hook

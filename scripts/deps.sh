@@ -9,7 +9,7 @@ PKGS="build-essential pkg-config gcc-multilib clang libclang-rt-14-dev
 libvirt-dev libnl-3-dev libnl-route-3-dev liburcu-dev liblz4-dev libncurses-dev libexpat1-dev
 libinih-dev libjson-c-dev libcmocka-dev libsystemd-dev
 libvirt-daemon-system libvirt-clients qemu-system-x86 iproute2 util-linux tmux procps
-prometheus jq dpkg-dev debhelper devscripts lintian systemd"
+prometheus jq dpkg-dev debhelper devscripts lintian systemd socat"
 
 missing=""
 for p in $PKGS; do

@@ -5,12 +5,13 @@
  * machine hits every variant alike):
  *   hook, agent up      the hook delivering to a listening SOCK_SEQPACKET socket
  *   hook, agent down    the hook with no socket at all (fail-open path, syslog attempt included)
- *   bash dispatcher     hook/bench-dispatcher.sh doing the same hand-off with socat or nc
+ *   bash dispatcher     hook/bench-dispatcher.sh doing the same hand-off with socat
  *   /bin/true           the cost of fork+exec+wait alone
- * Targets (from the issue): hook median <= 1 ms, i.e. <= 4x an idle /bin/true, and >= 5x faster
- * than the bash dispatcher, both with the agent up and down.  They are reported; with --strict a
- * missed target also fails the run.  A hook run that fails, or a message that does not reach the
- * agent, always does.
+ * Targets: hook median <= 1.5x /bin/true's, and >= 5x faster than the bash dispatcher, both with
+ * the agent up and down.  They are reported; with --strict a missed target also fails the run.
+ * A hook run that fails, a message that does not reach the agent, or a dispatcher run that does
+ * not forward (socat missing: `make deps`) always fails it: a baseline that does nothing is no
+ * baseline.
  *
  *   bench-hook [--runs N] [--strict] --xml FILE [--dispatcher SCRIPT] HOOK
  */
@@ -295,15 +296,14 @@ int main(int argc, char **argv)
 	printf("  hook (agent down) / /bin/true:      %.2fx\n", med[1] / med[2]);
 	printf("  messages delivered to the agent:    %d of %d\n", delivered, runs);
 
-	/* The issue's absolute target (median <= 1 ms) was set against an exec of /bin/true of
-	 * 0.25 ms on an idle machine, i.e. 4x /bin/true: that ratio is what is enforced, so that a
-	 * busy machine slowing every variant alike does not flip the verdict.  The absolute figure
-	 * is reported beside it. */
+	/* Ratios against /bin/true measured alongside are what is enforced, so that a busy machine
+	 * slowing every variant alike does not flip the verdict.  The absolute figure (1 ms was the
+	 * first target, at an idle exec of 0.25 ms) is reported beside it. */
 	bool ok = v[0].failures == 0 && v[1].failures == 0 && delivered == runs;
+	bool forwarded = nv < 4 || (v[3].failures == 0 && dispatched == runs);
 	double worst = med[0] > med[1] ? med[0] : med[1];
-	bool targets = worst / med[2] <= 4.0;
-	printf("  target hook <= 4x /bin/true (1 ms at an idle exec of 0.25 ms): %s\n",
-	       worst / med[2] <= 4.0 ? "met" : "MISSED");
+	bool targets = worst / med[2] <= 1.5;
+	printf("  target hook <= 1.5x /bin/true:      %s\n", targets ? "met" : "MISSED");
 	printf("  absolute median <= 1 ms: %s (this run's /bin/true median %.3f ms)\n",
 	       worst <= 1.0 ? "met" : "not met", med[2]);
 	if (nv == 4) {
@@ -314,7 +314,11 @@ int main(int argc, char **argv)
 	}
 	if (!ok)
 		printf("bench-hook: FAILED: a hook run failed or a message did not reach the agent\n");
-	else if (!targets && strict)
+	if (!forwarded)
+		printf("bench-hook: FAILED: the dispatcher forwarded %d of %d calls (%d failed runs; "
+		       "is socat installed? run 'make deps')\n", dispatched, runs, v[3].failures);
+	ok = ok && forwarded;
+	if (ok && !targets && strict)
 		printf("bench-hook: FAILED: a target was missed (--strict)\n");
 	ok = ok && (targets || !strict);
 

@@ -968,6 +968,129 @@ static void install_modes(void **state)
 	assert_int_equal(sh("rm -rf %s", d), 0);
 }
 
+/* ---- the benchmark's baseline: the shell dispatcher must really forward --------------------- */
+
+#define DISPATCHER HOOK_SRCDIR "/hook/bench-dispatcher.sh"
+
+struct script_run {
+	int status;
+	char err[1024];
+	char got[4096]; /* what reached the stream socket */
+	size_t got_len;
+};
+
+/* Run the dispatcher with PATH=path, stdin from text, BENCH_DISPATCH_SOCKET at a listening
+ * stream socket that this loop serves. */
+static void run_dispatcher(const char *path, const char *text, struct script_run *ret)
+{
+	char stream[160], env_sock[200], env_path[300];
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int in[2], err[2], conn = -1;
+
+	memset(ret, 0, sizeof(*ret));
+	snprintf(stream, sizeof(stream), "%s/stream.sock", tmpdir);
+	unlink(stream);
+	int lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	assert_true(lfd >= 0);
+	strcpy(sa.sun_path, stream);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(lfd, 4), 0);
+	snprintf(env_sock, sizeof(env_sock), "BENCH_DISPATCH_SOCKET=%s", stream);
+	snprintf(env_path, sizeof(env_path), "PATH=%s", path);
+	char *const envp[] = { "LC_ALL=C", env_path, env_sock, NULL };
+	char *const argv[] = { DISPATCHER, "vm", "migrate", "begin", "-", NULL };
+
+	assert_int_equal(pipe2(in, O_CLOEXEC), 0);
+	assert_int_equal(pipe2(err, O_CLOEXEC), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		dup2(in[0], 0);
+		dup2(err[1], 2);
+		execve(DISPATCHER, argv, envp);
+		_exit(126);
+	}
+	close(in[0]);
+	close(err[1]);
+	assert_int_equal(write(in[1], text, strlen(text)), (ssize_t)strlen(text));
+	close(in[1]);
+
+	double t0 = now_ms();
+	bool err_open = true, exited = false;
+	size_t err_len = 0;
+	while (err_open || !exited || conn >= 0) {
+		struct pollfd p[3] = { { .fd = err_open ? err[0] : -1, .events = POLLIN },
+				       { .fd = lfd, .events = POLLIN },
+				       { .fd = conn, .events = POLLIN } };
+		if (now_ms() - t0 > RUN_LIMIT_MS) {
+			kill(pid, SIGKILL);
+			waitpid(pid, NULL, 0);
+			fail_msg("dispatcher still running after %d ms", RUN_LIMIT_MS);
+		}
+		(void)poll(p, 3, 20);
+		if (p[0].revents) {
+			ssize_t k = read(err[0], ret->err + err_len, sizeof(ret->err) - 1 - err_len);
+			if (k <= 0)
+				err_open = false;
+			else
+				err_len += (size_t)k;
+		}
+		if (p[1].revents && conn < 0)
+			conn = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (conn >= 0 && p[2].revents) {
+			ssize_t k = read(conn, ret->got + ret->got_len,
+					 sizeof(ret->got) - 1 - ret->got_len);
+			if (k > 0) {
+				ret->got_len += (size_t)k;
+			} else if (k == 0 || errno != EAGAIN) {
+				close(conn);
+				conn = -1;
+			}
+		}
+		if (!exited && waitpid(pid, &ret->status, WNOHANG) == pid)
+			exited = true;
+		if (exited && !err_open && conn < 0) {
+			/* A connection may still wait in the queue after the script exited. */
+			int c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+			if (c < 0)
+				break;
+			conn = c;
+		}
+	}
+	close(err[0]);
+	close(lfd);
+	unlink(stream);
+}
+
+static void dispatcher_forwards(void **state)
+{
+	/* socat is one of `make deps`' packages: missing, this fails and says so. */
+	struct script_run r;
+	run_dispatcher("/usr/sbin:/usr/bin:/sbin:/bin", "<domain><name>vm</name></domain>", &r);
+	if (!WIFEXITED(r.status) || WEXITSTATUS(r.status) != 0)
+		fail_msg("bench-dispatcher.sh failed (status %d): %s", r.status, r.err);
+	assert_string_equal(r.got, "vm migrate begin -\n<domain><name>vm</name></domain>");
+}
+
+static void dispatcher_without_socat_fails_loudly(void **state)
+{
+	/* A PATH with cat and nothing else: no socat, no nc. */
+	char bin[160], cat[200];
+	snprintf(bin, sizeof(bin), "%s/bin", tmpdir);
+	snprintf(cat, sizeof(cat), "%s/cat", bin);
+	assert_int_equal(mkdir(bin, 0700), 0);
+	assert_int_equal(symlink("/bin/cat", cat), 0);
+	struct script_run r;
+	run_dispatcher(bin, "<domain/>", &r);
+	unlink(cat);
+	rmdir(bin);
+	assert_true(WIFEXITED(r.status));
+	assert_int_equal(WEXITSTATUS(r.status), 127);
+	assert_non_null(strstr(r.err, "socat not found"));
+	assert_non_null(strstr(r.err, "make deps"));
+	assert_int_equal(r.got_len, 0);
+}
+
 /* ---- main ------------------------------------------------------------------------------------- */
 
 static void find_hook(void)
@@ -1040,6 +1163,8 @@ int main(void)
 		cmocka_unit_test_setup(options, setup_each),
 		cmocka_unit_test_setup(selftest, setup_each),
 		cmocka_unit_test_setup(install_modes, setup_each),
+		cmocka_unit_test_setup(dispatcher_forwards, setup_each),
+		cmocka_unit_test_setup(dispatcher_without_socat_fails_loudly, setup_each),
 	};
 	int rc = cmocka_run_group_tests_name("hook-exec", tests, NULL, NULL);
 	unlink(conf_path);
