@@ -12,14 +12,16 @@ $(B)/domxml/%.o: CFLAGS += $(EXPAT_CFLAGS)
 $(B)/tests/domxml/%.o: CFLAGS += $(CMOCKA_CFLAGS) $(EXPAT_CFLAGS)
 $(B)/tests/domxml/%.o: CPPFLAGS += -DDOMXML_SRCDIR='"$(CURDIR)"'
 
-$(B)/tests/test-domxml: $(B)/tests/domxml/test-domxml.o $(DOMXML_OBJS) $(B)/shm/wire.o
+$(B)/tests/test-domxml: $(B)/tests/domxml/test-domxml.o $(B)/tests/domxml/gen.o $(DOMXML_OBJS) \
+                       $(B)/shm/wire.o
 	@mkdir -p $(@D)
 	$(LINK) -o $@ $^ $(CMOCKA_LIBS) $(EXPAT_LIBS)
 
 UNIT_TESTS += $(B)/tests/test-domxml
 
 # ---- benchmark: the parse's cost is linear in hostile input ---------------------------------
-$(B)/bench/bench-domxml: $(B)/tests/domxml/bench-domxml.o $(DOMXML_OBJS) $(B)/shm/wire.o
+$(B)/bench/bench-domxml: $(B)/tests/domxml/bench-domxml.o $(B)/tests/domxml/gen.o $(DOMXML_OBJS) \
+                         $(B)/shm/wire.o
 	@mkdir -p $(@D)
 	$(LINK) -o $@ $^ $(EXPAT_LIBS)
 

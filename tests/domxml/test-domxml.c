@@ -18,6 +18,7 @@
 
 #include "domxml/bound.h"
 #include "domxml/domxml.h"
+#include "tests/domxml/gen.h"
 
 #define NS "xmlns:migtune='" DOMXML_NS "'"
 
@@ -354,66 +355,10 @@ static void policy_element(void **state)
 
 /* ---- bounds: hostile documents cost what the bounds allow, counted --------------------------- */
 
-/* A growing buffer for generated documents. */
-struct doc {
-	char *p;
-	size_t len, cap;
-};
-
-static void put(struct doc *d, const char *fmt, ...)
-{
-	va_list ap;
-	for (;;) {
-		va_start(ap, fmt);
-		int n = vsnprintf(d->p + d->len, d->cap - d->len, fmt, ap);
-		va_end(ap);
-		assert_true(n >= 0);
-		if ((size_t)n < d->cap - d->len) {
-			d->len += (size_t)n;
-			return;
-		}
-		d->cap = d->cap * 2 + (size_t)n + 64;
-		d->p = realloc(d->p, d->cap);
-		assert_non_null(d->p);
-	}
-}
-
-/* <domain><name>x</name><metadata><big a0='1' a1='1' .../></metadata></domain>, ~600 KB for
- * 60000 attributes: 6 to 24 s under libxml2 2.9's quadratic duplicate check. */
-static struct doc many_attributes(unsigned n, const char *fmt)
-{
-	struct doc d = { 0 };
-	put(&d, "<domain><name>x</name><metadata><big");
-	for (unsigned i = 0; i < n; i++)
-		put(&d, fmt, i, i);
-	put(&d, "/></metadata></domain>");
-	return d;
-}
-
-/* A document of `elements` elements (the root included) holding `attrs` attributes, at most
- * DOMXML_MAX_ATTRS on each, with names all different, padded with text to size bytes. */
-static struct doc bounded_doc(size_t size, unsigned attrs, unsigned elements)
-{
-	struct doc d = { 0 };
-	static const char tail[] = "</domain>";
-	put(&d, "<domain>");
-	for (unsigned e = 1, n = 0; e < elements; e++) {
-		put(&d, "<e");
-		for (int i = 0; i < DOMXML_MAX_ATTRS && n < attrs; i++, n++)
-			put(&d, " %x=''", n + 0xa0000);
-		put(&d, "/>");
-	}
-	assert_true(d.len + sizeof(tail) - 1 <= size);
-	while (d.len < size - (sizeof(tail) - 1))
-		put(&d, "x");
-	put(&d, "%s", tail);
-	return d;
-}
-
 /* Every bound reached at once. */
 static struct doc worst_accepted(size_t size)
 {
-	return bounded_doc(size, DOMXML_MAX_ATTRS_TOTAL, DOMXML_MAX_ELEMENTS);
+	return doc_bounded(size, DOMXML_MAX_ATTRS_TOTAL, DOMXML_MAX_ELEMENTS);
 }
 
 static void bound_attributes(void **state)
@@ -421,7 +366,7 @@ static void bound_attributes(void **state)
 	struct domxml_domain dom;
 	struct domxml_work w;
 
-	struct doc d = many_attributes(60000, " a%u='%u'");
+	struct doc d = doc_many_attributes(60000, "a", "");
 	assert_true(d.len > 600000 && d.len <= DOMXML_DOMAIN_MAX_BYTES);
 	assert_int_equal(domxml_parse_domain(d.p, d.len, &dom, &w), -E2BIG);
 	assert_int_equal(w.limit, DOMXML_LIMIT_ATTRS);
@@ -436,31 +381,31 @@ static void bound_attributes(void **state)
 	free(d.p);
 
 	/* Namespace declarations are attributes too (libxml2 also searched those linearly). */
-	d = many_attributes(40000, " xmlns:p%u='urn:%u'");
+	d = doc_many_attributes(40000, "xmlns:p", "urn:");
 	assert_int_equal(domxml_parse_domain(d.p, d.len, &dom, &w), -E2BIG);
 	assert_int_equal(w.limit, DOMXML_LIMIT_ATTRS);
 	assert_true(w.scanned_bytes < 2000);
 	free(d.p);
 
 	/* Exactly at the bound: parsed, every attribute reported once. */
-	d = many_attributes(DOMXML_MAX_ATTRS, " a%u='%u'");
+	d = doc_many_attributes(DOMXML_MAX_ATTRS, "a", "");
 	assert_int_equal(domxml_parse_domain(d.p, d.len, &dom, &w), 0);
 	assert_int_equal(w.attributes, DOMXML_MAX_ATTRS);
 	assert_int_equal(w.parser_max_attrs, DOMXML_MAX_ATTRS);
 	assert_int_equal(w.scanned_bytes, d.len);
 	assert_int_equal(w.parsed_bytes, d.len);
 	free(d.p);
-	d = many_attributes(DOMXML_MAX_ATTRS + 1, " a%u='%u'");
+	d = doc_many_attributes(DOMXML_MAX_ATTRS + 1, "a", "");
 	assert_int_equal(domxml_parse_domain(d.p, d.len, &dom, &w), -E2BIG);
 	free(d.p);
 
 	/* One more attribute, or one more element, than the document may hold. */
-	d = bounded_doc(DOMXML_DOMAIN_MAX_BYTES, DOMXML_MAX_ATTRS_TOTAL + 1, DOMXML_MAX_ELEMENTS);
+	d = doc_bounded(DOMXML_DOMAIN_MAX_BYTES, DOMXML_MAX_ATTRS_TOTAL + 1, DOMXML_MAX_ELEMENTS);
 	assert_int_equal(domxml_parse_domain(d.p, d.len, &dom, &w), -E2BIG);
 	assert_int_equal(w.limit, DOMXML_LIMIT_ATTRS_TOTAL);
 	assert_int_equal(w.parsed_bytes, 0);
 	free(d.p);
-	d = bounded_doc(DOMXML_DOMAIN_MAX_BYTES, DOMXML_MAX_ATTRS_TOTAL, DOMXML_MAX_ELEMENTS + 1);
+	d = doc_bounded(DOMXML_DOMAIN_MAX_BYTES, DOMXML_MAX_ATTRS_TOTAL, DOMXML_MAX_ELEMENTS + 1);
 	assert_int_equal(domxml_parse_domain(d.p, d.len, &dom, &w), -E2BIG);
 	assert_int_equal(w.limit, DOMXML_LIMIT_ELEMENTS);
 	/* Refused at the last element's '<': nothing after it was examined. */
@@ -476,15 +421,8 @@ static void bound_depth(void **state)
 {
 	struct domxml_domain dom;
 	struct domxml_work w;
-	struct doc d = { 0 };
-
 	/* 100000 open elements (700 KB): refused at level 65, after ~200 bytes. */
-	put(&d, "<domain>");
-	for (int i = 0; i < 100000; i++)
-		put(&d, "<a>");
-	for (int i = 0; i < 100000; i++)
-		put(&d, "</a>");
-	put(&d, "</domain>");
+	struct doc d = doc_nested(100000);
 	assert_int_equal(domxml_parse_domain(d.p, d.len, &dom, &w), -E2BIG);
 	assert_int_equal(w.limit, DOMXML_LIMIT_DEPTH);
 	assert_int_equal(w.max_depth, DOMXML_MAX_DEPTH);
@@ -494,14 +432,14 @@ static void bound_depth(void **state)
 
 	/* 64 levels, the deepest ones siblings and empty elements that do not nest: parsed. */
 	d = (struct doc){ 0 };
-	put(&d, "<domain>");
+	doc_put(&d, "<domain>");
 	for (int i = 2; i < DOMXML_MAX_DEPTH; i++)
-		put(&d, "<a>");
+		doc_put(&d, "<a>");
 	for (int i = 0; i < 1000; i++)
-		put(&d, "<e/><e x='/'/><f></f>");
+		doc_put(&d, "<e/><e x='/'/><f></f>");
 	for (int i = 2; i < DOMXML_MAX_DEPTH; i++)
-		put(&d, "</a>");
-	put(&d, "<name>deep</name></domain>");
+		doc_put(&d, "</a>");
+	doc_put(&d, "<name>deep</name></domain>");
 	assert_int_equal(domxml_parse_domain(d.p, d.len, &dom, &w), 0);
 	assert_int_equal(w.max_depth, DOMXML_MAX_DEPTH);
 	assert_int_equal(w.parser_max_depth, DOMXML_MAX_DEPTH);
@@ -562,10 +500,10 @@ static void prescan_reads_markup_not_text(void **state)
 
 	/* '=' and '<' in comments, CDATA, processing instructions and text, '=', '>' and '/' in
 	 * quoted values are no attributes and no elements: 5000 of each, and the document passes. */
-	put(&d, "<?xml version='1.0'?><domain><name>t</name><x q='a=b>c/' r=\"=>\">");
+	doc_put(&d, "<?xml version='1.0'?><domain><name>t</name><x q='a=b>c/' r=\"=>\">");
 	for (int i = 0; i < 5000; i++)
-		put(&d, "<!-- <a b='1' c=2> --><![CDATA[<a b=1 c=2>]]><?pi a=b c=d?>x=y&gt;");
-	put(&d, "</x></domain>");
+		doc_put(&d, "<!-- <a b='1' c=2> --><![CDATA[<a b=1 c=2>]]><?pi a=b c=d?>x=y&gt;");
+	doc_put(&d, "</x></domain>");
 	assert_int_equal(domxml_parse_domain(d.p, d.len, &dom, &w), 0);
 	assert_int_equal(w.elements, 3);
 	assert_int_equal(w.attributes, 2);
