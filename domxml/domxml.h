@@ -26,8 +26,9 @@
  * dozen levels, with at most a couple of dozen attributes on one element; a guest with a
  * thousand vCPUs and a hundred devices has some thousands of elements and attributes), and the
  * same for every caller.  The totals bound what expat's cost grows with besides bytes: it keeps
- * every distinct attribute name in a table, and each element costs it more than text does
- * (bench-domxml measures both).
+ * every distinct attribute name in a table (beyond some 20000 of them the table leaves the
+ * processor's caches and each costs several times more), and each element costs it more than
+ * text does; bench-domxml measures a document at every bound.
  */
 #ifndef MIGTUNE_DOMXML_H
 #define MIGTUNE_DOMXML_H
@@ -47,8 +48,8 @@
 
 #define DOMXML_MAX_DEPTH 64   /* elements open at once, the root included */
 #define DOMXML_MAX_ATTRS 64   /* attributes on one element, namespace declarations included */
-#define DOMXML_MAX_ELEMENTS 32768     /* elements in the document */
-#define DOMXML_MAX_ATTRS_TOTAL 32768  /* attributes in the document */
+#define DOMXML_MAX_ELEMENTS 16384     /* elements in the document */
+#define DOMXML_MAX_ATTRS_TOTAL 16384  /* attributes in the document */
 #define DOMXML_MEM_FACTOR 8   /* parser memory budget: 8 bytes per input byte ... */
 #define DOMXML_MEM_BASE (256 * 1024) /* ... plus this */
 
