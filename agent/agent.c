@@ -515,18 +515,14 @@ void agent_free(struct agent *a)
 	}
 	if (leave)
 		return;
-	if (a->timer_fd >= 0)
-		close(a->timer_fd);
-	if (a->beat_fd >= 0)
-		close(a->beat_fd);
-	if (a->stop_fd >= 0)
-		close(a->stop_fd);
-	if (a->thread_stop_fd >= 0)
-		close(a->thread_stop_fd);
-	if (a->thread_done_fd >= 0)
-		close(a->thread_done_fd);
-	if (a->reload_fd >= 0)
-		close(a->reload_fd);
+	{
+		int fds[] = { a->timer_fd, a->beat_fd, a->stop_fd, a->thread_stop_fd,
+			      a->thread_done_fd, a->reload_fd };
+
+		for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+			if (fds[i] >= 0)
+				close(fds[i]);
+	}
 	pthread_mutex_destroy(&a->stuck_lock);
 	pthread_mutex_destroy(&a->reload_lock);
 	urcu_memb_unregister_thread();

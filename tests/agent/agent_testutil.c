@@ -174,8 +174,10 @@ int tu_hook_send(const char *path, const struct wire_event *ev, int type, struct
 	return r;
 }
 
-int tu_ctl_request(const char *path, const char *line, char *buf, size_t len)
+int tu_ctl_request_within(const char *path, const char *line, char *buf, size_t len,
+			  unsigned timeout_ms)
 {
+	uint64_t end = ring_now_mono_ns() + (uint64_t)timeout_ms * 1000000;
 	size_t off = 0;
 	int fd = tu_connect_unix(path, SOCK_STREAM);
 
@@ -186,8 +188,15 @@ int tu_ctl_request(const char *path, const char *line, char *buf, size_t len)
 	if (send(fd, line, strlen(line), MSG_NOSIGNAL) >= 0)
 		(void)send(fd, "\n", 1, MSG_NOSIGNAL);
 	while (off < len - 1) {
-		ssize_t n = recv(fd, buf + off, len - 1 - off, 0);
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		uint64_t now = ring_now_mono_ns();
+		ssize_t n;
 
+		if (now >= end || poll(&p, 1, (int)((end - now) / 1000000) + 1) <= 0) {
+			close(fd);
+			return -ETIMEDOUT;
+		}
+		n = recv(fd, buf + off, len - 1 - off, 0);
 		if (n <= 0)
 			break;
 		off += (size_t)n;
@@ -195,6 +204,11 @@ int tu_ctl_request(const char *path, const char *line, char *buf, size_t len)
 	buf[off] = '\0';
 	close(fd);
 	return 0;
+}
+
+int tu_ctl_request(const char *path, const char *line, char *buf, size_t len)
+{
+	return tu_ctl_request_within(path, line, buf, len, 30000);
 }
 
 bool tu_wait(bool (*cond)(void *arg), void *arg, unsigned timeout_ms)

@@ -35,7 +35,10 @@ void tu_hook_event(struct wire_event *ret, const char *name, const uint8_t *uuid
 int tu_hook_send(const char *path, const struct wire_event *ev, int type, struct wire_reply *reply);
 /* A connected unix socket of type to path, or a negative errno. */
 int tu_connect_unix(const char *path, int type);
-/* Connects to a control socket, sends line, reads the whole reply into buf. */
+/* Connects to a control socket, sends line, reads the whole reply into buf; -ETIMEDOUT when it
+ * has not all come within timeout_ms (30 s for tu_ctl_request). */
+int tu_ctl_request_within(const char *path, const char *line, char *buf, size_t len,
+			  unsigned timeout_ms);
 int tu_ctl_request(const char *path, const char *line, char *buf, size_t len);
 
 /* Polls cond() every 10 ms for at most timeout_ms. */

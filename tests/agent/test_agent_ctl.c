@@ -248,36 +248,6 @@ static bool answered(int fd)
 	return poll(&p, 1, 0) > 0;
 }
 
-/* Like tu_ctl_request, but gives up after timeout_ms (returns -ETIMEDOUT). */
-static int ask_within(const char *path, const char *line, char *buf, size_t len,
-		      unsigned timeout_ms)
-{
-	uint64_t end = ring_now_mono_ns() + (uint64_t)timeout_ms * 1000000;
-	size_t off = 0;
-	int fd = tu_connect_unix(path, SOCK_STREAM);
-
-	if (fd < 0)
-		return fd;
-	(void)send(fd, line, strlen(line), MSG_NOSIGNAL);
-	for (;;) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
-		uint64_t now = ring_now_mono_ns();
-		ssize_t n;
-
-		if (now >= end || poll(&p, 1, (int)((end - now) / 1000000) + 1) <= 0) {
-			close(fd);
-			return -ETIMEDOUT;
-		}
-		n = recv(fd, buf + off, len - 1 - off, 0);
-		if (n <= 0)
-			break;
-		off += (size_t)n;
-	}
-	buf[off] = '\0';
-	close(fd);
-	return 0;
-}
-
 /*
  * One thread serves every client: a client that sends its request slowly, or never, used to hold
  * it for a second per read (a byte every 0.9 s held it for minutes) and every other client
@@ -357,7 +327,7 @@ static void test_client_that_never_reads(void **state)
 	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
 	assert_int_equal(send(fd, "status\n", 7, MSG_NOSIGNAL), 7);
 	usleep(200000);
-	assert_int_equal(ask_within(f->path, "ping\n", buf, sizeof(buf), 1500), 0);
+	assert_int_equal(tu_ctl_request_within(f->path, "ping", buf, sizeof(buf), 1500), 0);
 	assert_string_equal(buf, "{\"ok\":true}\n");
 	close(fd);
 }
