@@ -304,6 +304,8 @@ int agent_new(const struct agent_config *cfg, struct agent **ret, char *err, siz
 		ao.defaults.lim.budget_s_per_gib = cfg->budget_s_per_gib;
 		ao.defaults.lim.reserve_permille = (uint16_t)cfg->reserve_permille;
 		ao.defaults.lim.bandwidth_max_bps = (uint64_t)cfg->bandwidth_max_mibs << 20;
+		ao.defaults.lim.on_hopeless = cfg->on_hopeless;
+		ao.defaults.lim.allow_abort = cfg->allow_abort;
 		r = actuator_new(&ao, &a->act);
 		if (r < 0) {
 			snprintf(err, errlen, "cannot set up the actuator: %s", strerror(-r));

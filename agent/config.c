@@ -43,6 +43,8 @@ void config_defaults(struct agent_config *cfg)
 	cfg->sla_max_downtime_ms = 500;
 	cfg->budget_s_per_gib = 150;
 	cfg->reserve_permille = 100;
+	cfg->on_hopeless = MIG_ON_HOPELESS_PARK;
+	cfg->allow_abort = true;
 	cfg->rate_burst = 4;
 	cfg->rate_interval_ms = 2000;
 	cfg->retry_min_ms = 5000;
@@ -61,7 +63,8 @@ struct parse_state {
 	bool failed;
 };
 
-enum key_kind { K_BOOL, K_U32, K_STR, K_LEVEL, K_PATH, K_OPTPATH, K_RING, K_POLICY, K_MODE };
+enum key_kind { K_BOOL, K_U32, K_STR, K_LEVEL, K_PATH, K_OPTPATH, K_RING, K_POLICY, K_MODE,
+		K_HOPELESS };
 
 struct key_desc {
 	const char *section;
@@ -105,6 +108,8 @@ static const struct key_desc keys[] = {
 	{ "policy", "budget-s-per-gib", K_U32, F(budget_s_per_gib), 1, 86400 },
 	{ "policy", "reserve-permille", K_U32, F(reserve_permille), 0, 999 },
 	{ "policy", "bandwidth-max-mibs", K_U32, F(bandwidth_max_mibs), 0, 10000000 },
+	{ "policy", "on-hopeless", K_HOPELESS, F(on_hopeless), 0, 0 },
+	{ "policy", "allow-abort", K_BOOL, F(allow_abort), 0, 0 },
 	{ "actuator", "rate-burst", K_U32, F(rate_burst), 1, 100 },
 	{ "actuator", "rate-interval-ms", K_U32, F(rate_interval_ms), 100, 600000 },
 	{ "actuator", "retry-min-ms", K_U32, F(retry_min_ms), 100, 3600000 },
@@ -238,6 +243,15 @@ static int handler(void *user, const char *section, const char *name, const char
 			return fail(st, "[%s] %s: '%s' is not a mode (advisory or active)", section,
 				    name, value);
 		break;
+	case K_HOPELESS:
+		/* what adaptive does when nothing permitted finishes a migration now */
+		if (strcmp(value, "park") == 0)
+			*(uint8_t *)field = MIG_ON_HOPELESS_PARK;
+		else if (strcmp(value, "abort") == 0)
+			*(uint8_t *)field = MIG_ON_HOPELESS_ABORT;
+		else
+			return fail(st, "[%s] %s: '%s' is not park or abort", section, name, value);
+		break;
 	case K_LEVEL: {
 		int l = log_level_parse(value);
 
@@ -333,6 +347,10 @@ int config_print(FILE *f, const struct agent_config *cfg)
 			break;
 		case K_MODE:
 			fprintf(f, "%s = %s\n", k->name, *(const bool *)field ? "advisory" : "active");
+			break;
+		case K_HOPELESS:
+			fprintf(f, "%s = %s\n", k->name,
+				*(const uint8_t *)field == MIG_ON_HOPELESS_ABORT ? "abort" : "park");
 			break;
 		default: fprintf(f, "%s =%s%s\n", k->name, *field ? " " : "", field); break;
 		}

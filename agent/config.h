@@ -59,6 +59,8 @@ struct agent_config {
 	uint32_t budget_s_per_gib;
 	uint32_t reserve_permille;
 	uint32_t bandwidth_max_mibs;         /* 0 = no ceiling but the NIC */
+	uint8_t on_hopeless;                 /* enum mig_on_hopeless: park (default) or abort */
+	bool allow_abort;                    /* false: the agent never aborts a migration */
 	/* [actuator] */
 	uint32_t rate_burst;
 	uint32_t rate_interval_ms;

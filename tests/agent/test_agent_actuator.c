@@ -18,6 +18,7 @@
 
 #include "agent/actuator.h"
 #include "agent/stats.h"
+#include "agent/strutil.h"
 #include "agent/jobstats.h"
 #include "agent/tracker.h"
 #include "tests/agent/agent_testutil.h"
@@ -659,6 +660,49 @@ static void test_settings_from_metadata(void **state)
 	assert_string_equal(j.settings.policy, "adaptive");
 }
 
+/* migtuned.conf's [policy] on-hopeless and allow-abort are the defaults; the domain's attributes
+ * of the same names override them, one by one. */
+static void test_owner_choices_over_the_file(void **state)
+{
+	struct actuator_opts ao = { .ops = &fake_ops };
+	struct ring_create_opts o = { .slot_count = 1024, .domain_slots = 16, .gid = (gid_t)-1 };
+	struct ring_writer *w;
+	struct actuator *a;
+	struct act_job j;
+	char ring[64];
+
+	memset(&F, 0, sizeof(F));
+	tu_ring_name("act-own", ring, sizeof(ring));
+	o.name = ring;
+	assert_int_equal(ring_writer_open(&o, &w), 0);
+	ao.ring = w;
+	str_copy(ao.defaults.policy, sizeof(ao.defaults.policy), "adaptive");
+	policy_limits_default(&ao.defaults.lim);
+	ao.defaults.lim.on_hopeless = MIG_ON_HOPELESS_ABORT;     /* on-hopeless = abort */
+	ao.defaults.lim.allow_abort = false;                     /* allow-abort = no */
+	assert_int_equal(actuator_new(&ao, &a), 0);
+
+	F.metadata = NULL;                       /* no metadata: the file's choices */
+	actuator_job_init(&j, 1, "a");
+	actuator_load_settings(a, &j, &HANDLE, NULL);
+	assert_int_equal(j.settings.lim.on_hopeless, MIG_ON_HOPELESS_ABORT);
+	assert_false(j.settings.lim.allow_abort);
+
+	F.metadata = META("on-hopeless=\"park\"");     /* one overridden, the other kept */
+	actuator_job_init(&j, 2, "b");
+	actuator_load_settings(a, &j, &HANDLE, NULL);
+	assert_int_equal(j.settings.lim.on_hopeless, MIG_ON_HOPELESS_PARK);
+	assert_false(j.settings.lim.allow_abort);
+
+	F.metadata = META("allow-abort=\"yes\"");
+	actuator_job_init(&j, 3, "c");
+	actuator_load_settings(a, &j, &HANDLE, NULL);
+	assert_int_equal(j.settings.lim.on_hopeless, MIG_ON_HOPELESS_ABORT);
+	assert_true(j.settings.lim.allow_abort);
+	actuator_free(a);
+	ring_writer_close(w, true);
+}
+
 static void test_status_job_flags(void **state)
 {
 	uint64_t fl = 0;
@@ -810,6 +854,7 @@ int main(void)
 		cmocka_unit_test(test_metadata_parse),
 		cmocka_unit_test(test_owner_limits),
 		cmocka_unit_test_setup_teardown(test_settings_from_metadata, setup_active, teardown),
+		cmocka_unit_test(test_owner_choices_over_the_file),
 		cmocka_unit_test(test_status_job_flags),
 		cmocka_unit_test_setup_teardown(test_tracker_applies_rhv_schedule, setup_active,
 						teardown),

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "agent/config.h"
+#include "policy/policy.h"
 #include "tests/agent/agent_testutil.h"
 
 static char dir[128];
@@ -103,6 +104,8 @@ static void test_good_values(void **state)
 		"speed-mbps = 10000\n"
 		"[policy]\n"
 		"name = rhv-minimal\n"
+		"on-hopeless = abort\n"
+		"allow_abort = no\n"
 		"[metrics]\n"
 		"textfile = /var/lib/prometheus/node-exporter/migtune.prom\n"
 		"interval-s = 30\n");
@@ -122,6 +125,8 @@ static void test_good_values(void **state)
 	assert_string_equal(cfg.nic_interface, "lo");
 	assert_int_equal(cfg.nic_speed_mbps, 10000);
 	assert_string_equal(cfg.policy, "rhv-minimal");
+	assert_int_equal(cfg.on_hopeless, MIG_ON_HOPELESS_ABORT);
+	assert_false(cfg.allow_abort);
 	assert_string_equal(cfg.metrics_textfile, "/var/lib/prometheus/node-exporter/migtune.prom");
 	assert_int_equal(cfg.metrics_interval_s, 30);
 	/* Untouched keys keep their defaults. */
@@ -130,6 +135,8 @@ static void test_good_values(void **state)
 	config_defaults(&cfg);
 	assert_string_equal(cfg.metrics_textfile, "");      /* metrics off unless asked for */
 	assert_int_equal(cfg.metrics_interval_s, 15);
+	assert_int_equal(cfg.on_hopeless, MIG_ON_HOPELESS_PARK);  /* park, and aborts allowed */
+	assert_true(cfg.allow_abort);
 	assert_int_equal(cfg.old_spellings, 0);
 }
 
@@ -201,6 +208,8 @@ static void test_print_round_trip(void **state)
 	cfg.log_level = LOG_DEBUG;
 	cfg.dirtyrate_interval_s = 30;
 	cfg.allow_suspend = true;
+	cfg.on_hopeless = MIG_ON_HOPELESS_ABORT;
+	cfg.allow_abort = false;
 	snprintf(cfg.ring_group, sizeof(cfg.ring_group), "root");
 	snprintf(cfg.metrics_textfile, sizeof(cfg.metrics_textfile), "/tmp/x.prom");
 	assert_int_equal(config_print(f, &cfg), 0);
@@ -208,11 +217,12 @@ static void test_print_round_trip(void **state)
 	assert_non_null(strstr(text, "[sampling]\ninterval-ms = 500\nheartbeat-ms = 1000\n"
 				     "discovery-ms = 1000\ndirtyrate-interval-s = 30\n"));
 	assert_non_null(strstr(text, "mode = active\n"));
+	assert_non_null(strstr(text, "on-hopeless = abort\nallow-abort = no\n"));
 	assert_non_null(strstr(text, "ctl-group =\n"));        /* empty: no trailing blank */
 	assert_null(strchr(text, '_'));                          /* one key style */
 	for (const char *c = text; (c = strstr(c, " =")); c++)
 		keys++;
-	assert_int_equal(keys, 40);        /* every key of migtune.conf(5) but the older "advisory" */
+	assert_int_equal(keys, 42);        /* every key of migtune.conf(5) but the older "advisory" */
 	config_defaults(&back);
 	assert_int_equal(config_load(write_conf("printed.conf", text), &back, err, sizeof(err)), 0);
 	assert_memory_equal(&cfg, &back, sizeof(cfg));
@@ -251,6 +261,9 @@ static const struct bad_case bad[] = {
 	{ "nic", "speed_mbps = fast", "[nic] speed_mbps: 'fast' is not a number", 0 },
 	{ "policy", "nmae = adaptive", "[policy] nmae: unknown key", 0 },
 	{ "policy", "name = fastest", "[policy] name: unknown policy 'fastest' (known: none", 0 },
+	{ "policy", "on-hopeless = wait", "[policy] on-hopeless: 'wait' is not park or abort", 0 },
+	{ "policy", "on_hopeless = Park", "[policy] on_hopeless: 'Park' is not park or abort", 0 },
+	{ "policy", "allow-abort = never", "[policy] allow-abort: 'never' is not a boolean", 0 },
 	{ "metrics", "textfile = migtune.prom", "[metrics] textfile: 'migtune.prom' is not an absolute path", 0 },
 	{ "metrics", "interval_s = 0", "[metrics] interval_s: 0 is out of range 1..3600", 0 },
 	{ "agent", "this line has no equals sign", "syntax error", 0 },
