@@ -75,7 +75,8 @@ static uint64_t boot_id_hash(void)
 	return n > 0 ? fnv1a(buf, (size_t)n) : 0;
 }
 
-/* Field 22 of /proc/PID/stat (start time in clock ticks); 0 when the process does not exist. */
+/* Field 22 of /proc/PID/stat (start time in clock ticks); 0 when the process does not exist or
+ * has exited (a zombie its parent has not reaped yet: state Z, or X while being reaped). */
 static uint64_t proc_start_ticks(pid_t pid)
 {
 	char path[64], buf[1024];
@@ -98,6 +99,8 @@ static uint64_t proc_start_ticks(pid_t pid)
 	if (!p)
 		return 0;
 	p++;
+	if (p[0] == ' ' && (p[1] == 'Z' || p[1] == 'X' || p[1] == 'x'))
+		return 0;
 	for (int field = 3; field < 22 && p; field++) {
 		p = strchr(p + 1, ' ');
 	}

@@ -288,6 +288,18 @@ static int live_collect(struct live *l, struct view_state *v)
 	return 0;
 }
 
+static int live_liveness(const struct live *l, uint64_t now_mono_ns)
+{
+	return ring_reader_liveness(l->r, now_mono_ns);
+}
+
+/* How often the writer promises a heartbeat (what the screen waits for at most), 100..1000 ms. */
+static uint64_t live_heartbeat_ms(const struct live *l)
+{
+	uint64_t ms = ring_reader_header(l->r)->heartbeat_interval_ms;
+	return ms < 100 ? 100 : ms > 1000 ? 1000 : ms;
+}
+
 /* Brings the view to the replayed time t: forward by feeding, backward by decoding again. */
 static int replay_seek(struct replay *p, struct view_state *v, uint64_t t)
 {
@@ -472,10 +484,7 @@ static void draw_header(const struct view_state *v, const struct ui *u, const st
 		snprintf(mode, sizeof(mode), "  replay %s", u->playing ? "playing" : "paused");
 	else
 		snprintf(mode, sizeof(mode), "%s", u->paused ? "  PAUSED" : "");
-	size_t active = 0;
-	for (size_t i = 0; i < v->n_migs; i++)
-		active += v->migs[i].have_sample && v->migs[i].s.phase != RING_PHASE_DONE &&
-			  v->migs[i].s.phase != RING_PHASE_FAILED;
+	size_t active = view_running_count(v);
 	snprintf(line, sizeof(line), "migtop %s%s  host %s  agent %s", t, mode, v->host[0] ? v->host : "?",
 		 p ? "-" : view_liveness_word(v->liveness));
 	size_t k = strlen(line);
@@ -835,6 +844,11 @@ static int run_screen(const struct opts *o, struct live *l, struct replay *p, st
 	while (!stop_requested) {
 		uint64_t now = ring_now_mono_ns();
 		bool tick = now >= next_ns;
+		/* The writer's state is looked at on every pass (at least once a heartbeat, see the
+		 * timeout below), not only every delay: a dead agent shows as dead at once, and its
+		 * successor's segment is followed. */
+		if (!tick && !p && !u.paused && live_liveness(l, now) != v->liveness)
+			tick = true;
 		if (tick) {
 			next_ns = now + (uint64_t)(u.delay_s * 1e9);
 			if (p) {
@@ -853,7 +867,8 @@ static int run_screen(const struct opts *o, struct live *l, struct replay *p, st
 		}
 		redraw(v, &u, p);
 		uint64_t left_ms = next_ns > now ? (next_ns - now) / 1000000u : 0;
-		timeout((int)(left_ms > 1000 ? 1000 : left_ms + 1));
+		uint64_t max_ms = p ? 1000 : live_heartbeat_ms(l);
+		timeout((int)(left_ms > max_ms ? max_ms : left_ms + 1));
 		int ch = getch();
 		if (ch == ERR)
 			continue;

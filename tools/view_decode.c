@@ -53,17 +53,22 @@ static void mig_forget_job(struct view_mig *m)
 	m->hist_n = m->hist_head = 0;
 	m->pass_n = m->pass_head = 0;
 	m->policy[0] = '\0';
+	m->ended = false;
+	m->outcome[0] = '\0';
 }
 
+/* Not known to have ended: from the records alone, whoever writes them. */
 static bool mig_active(const struct view_mig *m)
 {
-	return m->have_sample && m->s.phase != RING_PHASE_DONE && m->s.phase != RING_PHASE_FAILED;
+	return m->have_sample && !m->ended && m->s.phase != RING_PHASE_DONE &&
+	       m->s.phase != RING_PHASE_FAILED;
 }
 
 /* The newest record of the row. */
 static uint64_t mig_last(const struct view_mig *m)
 {
-	return m->last_mono_ns > m->act_mono_ns ? m->last_mono_ns : m->act_mono_ns;
+	uint64_t t = m->last_mono_ns > m->act_mono_ns ? m->last_mono_ns : m->act_mono_ns;
+	return t > m->ended_mono_ns ? t : m->ended_mono_ns;
 }
 
 /* The row index: every record looks its domain up, so it must not cost a scan of the rows. */
@@ -184,8 +189,12 @@ static void feed_sample(struct view_state *v, const struct ring_record *rec)
 
 	if (!m)
 		return;
-	/* A job clock that goes back means a new migration of the same domain. */
-	if (m->have_sample && s->elapsed_ms < m->s.elapsed_ms) {
+	/* A job clock that goes back means a new migration of the same domain; so does, after the
+	 * end of one, a job that started after that end (not the ended job's own last sample). */
+	uint64_t job_start = rec->mono_ns - (uint64_t)s->elapsed_ms * 1000000u;
+	if ((m->have_sample && s->elapsed_ms < m->s.elapsed_ms) ||
+	    (m->ended && (uint64_t)s->elapsed_ms * 1000000u <= rec->mono_ns &&
+	     job_start > m->ended_mono_ns)) {
 		mig_forget_job(m);
 		m->first_mono_ns = rec->mono_ns;
 	}
@@ -211,6 +220,39 @@ static void feed_sample(struct view_state *v, const struct ring_record *rec)
 		if (m->pass_n < VIEW_PASSES)
 			m->pass_n++;
 	}
+}
+
+/* The agent's own events about a migration: "migration started|found" opens a job,
+ * "migration completed|failed|aborted|unknown" ends it (docs/agent.md). */
+static int feed_migration_event(struct view_state *v, const struct ring_record *rec)
+{
+	static const char *const ends[] = { "completed", "failed", "aborted", "unknown" };
+	const struct ring_event *e = &rec->u.event;
+	struct view_mig *m;
+
+	if (rec->domain == RING_NO_DOMAIN || e->source != RING_EVSRC_AGENT ||
+	    strcmp(e->op, "migration") != 0)
+		return 0;
+	if (strcmp(e->subop, "started") == 0 || strcmp(e->subop, "found") == 0) {
+		m = mig_find(v, rec->domain);
+		if (m && m->ended) {
+			mig_forget_job(m);
+			m->first_mono_ns = rec->mono_ns;
+		}
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(ends) / sizeof(ends[0]); i++) {
+		if (strcmp(e->subop, ends[i]) != 0)
+			continue;
+		m = mig_get(v, rec->domain, rec->mono_ns);
+		if (!m)
+			return -ENOMEM;
+		m->ended = true;
+		m->ended_mono_ns = rec->mono_ns;
+		snprintf(m->outcome, sizeof(m->outcome), "%s", ends[i]);
+		return 0;
+	}
+	return 0;
 }
 
 int view_feed(struct view_state *v, const struct ring_record *rec)
@@ -242,6 +284,8 @@ int view_feed(struct view_state *v, const struct ring_record *rec)
 		}
 		break;
 	case RING_REC_EVENT:
+		log_push(v, rec);
+		return feed_migration_event(v, rec);
 	case RING_REC_AGENT:
 		log_push(v, rec);
 		break;
@@ -417,6 +461,7 @@ void view_row_fill(const struct view_state *v, const struct view_mig *m, struct 
 	r->m = m;
 	r->progress_pct = -1;
 	r->headroom_mibs = -1;
+	r->running = view_mig_running(v, m);
 	if (m->have_sample) {
 		r->dir = ring_direction_name(s->direction);
 		r->phase = ring_phase_name(s->phase);
@@ -448,10 +493,33 @@ void view_row_fill(const struct view_state *v, const struct view_mig *m, struct 
 		r->dir = "?";
 		r->phase = "unknown";
 	}
+	if (m->ended) {
+		/* how it ended, not the phase of its last sample */
+		r->phase = strcmp(m->outcome, "completed") == 0 ? ring_phase_name(RING_PHASE_DONE)
+								 : m->outcome;
+		if (strcmp(m->outcome, "completed") == 0)
+			r->progress_pct = 100.0;
+	} else if (mig_active(m) && !r->running) {
+		r->phase = "unknown";    /* its agent is gone: nobody knows */
+	}
 	if (m->have_action) {
 		view_action_format(&m->act, r->action, sizeof(r->action));
 		ESC_FIELD(r->reason, m->act.reason);
 	}
+}
+
+bool view_mig_running(const struct view_state *v, const struct view_mig *m)
+{
+	return mig_active(m) && (v->liveness == 0 || v->liveness == RING_LIVE ||
+				 v->liveness == RING_STALLED);
+}
+
+size_t view_running_count(const struct view_state *v)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < v->n_migs; i++)
+		n += view_mig_running(v, &v->migs[i]);
+	return n;
 }
 
 static int mig_cmp(const void *a, const void *b, void *arg)
@@ -625,8 +693,8 @@ void view_print_text(FILE *f, const struct view_state *v, enum view_sort key)
 		view_liveness_word(v->liveness));
 	if (v->writer_pid)
 		fprintf(f, " (pid %" PRIu32 ")", v->writer_pid);
-	fprintf(f, "  migrations %zu  records %" PRIu64 "  lost %" PRIu64 "  dropped %" PRIu64 "\n",
-		v->n_migs, v->records, v->lost, v->dropped);
+	fprintf(f, "  migrations %zu (%zu running)  records %" PRIu64 "  lost %" PRIu64 "  dropped %"
+		PRIu64 "\n", v->n_migs, view_running_count(v), v->records, v->lost, v->dropped);
 	for (size_t i = 0; i < v->n_nics; i++) {
 		const struct ring_nic *n = &v->nics[i].n;
 		char ifname[TEXT_ESCAPE_SIZE(sizeof(n->ifname))];
@@ -765,6 +833,9 @@ struct json_object *view_state_json(const struct view_state *v, enum view_sort k
 		jadd_str(m, "uuid", order[i]->uuid);
 		jadd_str(m, "direction", r.dir);
 		jadd_str(m, "phase", r.phase);
+		json_object_object_add(m, "running", json_object_new_boolean(r.running));
+		json_object_object_add(m, "outcome", order[i]->ended ?
+				       json_object_new_string(order[i]->outcome) : NULL);
 		jadd_u64(m, "pass", r.pass);
 		if (r.progress_pct >= 0)
 			jadd_dbl(m, "progress_pct", r.progress_pct);

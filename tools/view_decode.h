@@ -68,6 +68,11 @@ struct view_mig {
 	uint32_t hist_n, hist_head;   /* ring of points: oldest at (head - n) */
 	struct view_pass passes[VIEW_PASSES];
 	uint32_t pass_n, pass_head;
+	/* The agent's "migration completed|failed|aborted|unknown" event: the job ended, whatever
+	 * its last sample's phase.  Cleared when the next job of the domain starts. */
+	bool ended;
+	uint64_t ended_mono_ns;
+	char outcome[12];             /* "completed", "failed", "aborted", "unknown" */
 };
 
 struct view_log_entry {
@@ -117,6 +122,7 @@ struct view_row {
 	double bw_limit_mibs;         /* 0 unlimited/unknown */
 	double nic_tx_mibs, nic_rx_mibs;
 	double headroom_mibs;         /* link capacity minus tx; < 0 unknown */
+	bool running;                 /* not ended, and followed by a writer (view_mig_running) */
 	uint32_t expected_downtime_ms;
 	uint32_t downtime_limit_ms;
 	uint32_t throttle_pct;
@@ -153,6 +159,10 @@ int view_feed(struct view_state *v, const struct ring_record *rec);
 size_t view_prune(struct view_state *v, uint64_t cutoff_mono_ns);
 
 void view_row_fill(const struct view_state *v, const struct view_mig *m, struct view_row *ret);
+/* A migration still running as far as the records tell: sampled, not ended, and its writer still
+ * following it (a dead or stopped agent's migrations are in an unknown state). */
+bool view_mig_running(const struct view_state *v, const struct view_mig *m);
+size_t view_running_count(const struct view_state *v);
 /* Row order for display: active migrations first, then by the key. */
 void view_sorted(const struct view_state *v, enum view_sort key, const struct view_mig **out);
 const char *view_sort_name(enum view_sort key);

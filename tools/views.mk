@@ -46,6 +46,9 @@ $(B)/tests/test-dump-limits: $(B)/tests/views/test_dump_limits.o $(B)/tests/view
 $(B)/tests/test-dump-durable: $(B)/tests/views/test_dump_durable.o $(B)/tests/views/synth.o \
 		$(VIEW_OBJS) $(RING_OBJS)
 	$(LINK) -o $@ $^ $(CMOCKA_LIBS) $(VIEWS_LIBS) -lrt
+$(B)/tests/test-views-state: $(B)/tests/views/test_views_state.o $(B)/tests/views/synth.o \
+		$(B)/tests/views/runprog.o $(VIEW_OBJS) $(RING_OBJS) $(B)/migtop
+	$(LINK) -o $@ $(filter %.o,$^) $(CMOCKA_LIBS) $(VIEWS_LIBS) -lrt
 $(B)/tests/test-escape: $(B)/tests/views/test_escape.o $(B)/tests/views/escape_check.o $(ESCAPE_OBJS)
 	$(LINK) -o $@ $^ $(CMOCKA_LIBS) $(JSONC_LIBS)
 # A helper to fill a ring by hand: build/tests/views-synth --ring /migtune-demo --hold 60
@@ -54,7 +57,8 @@ $(B)/tests/views-synth: $(B)/tests/views/synth_main.o $(B)/tests/views/synth.o $
 
 UNIT_TESTS += $(B)/tests/test-dump $(B)/tests/test-dump-live $(B)/tests/test-view-model \
 	$(B)/tests/test-views $(B)/tests/test-migtop-tmux $(B)/tests/test-escape \
-	$(B)/tests/test-views-hostile $(B)/tests/test-dump-limits $(B)/tests/test-dump-durable
+	$(B)/tests/test-views-hostile $(B)/tests/test-dump-limits $(B)/tests/test-dump-durable \
+	$(B)/tests/test-views-state
 TSAN_TESTS += $(B)/tests/test-dump-live
 
 # ---- benchmark (always the optimised, uninstrumented build) -----------------------------------

@@ -6,11 +6,13 @@
  */
 #include <errno.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -122,9 +124,17 @@ static int setup(void **state)
 	return 0;
 }
 
+/* A writer of its own in a child process, killed and reaped at teardown whatever happened. */
+static pid_t writer = -1;
+
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
+	if (writer > 0) {
+		kill(writer, SIGKILL);
+		waitpid(writer, NULL, 0);
+		writer = -1;
+	}
 	tmux("kill-server");
 	ring_writer_close(f->w, true);
 	unlink(f->path);
@@ -277,11 +287,56 @@ static void test_replay_stepping(void **state)
 	assert_true(wait_screen(NULL, "EXITED 0", NULL));
 }
 
+/* An agent killed with -9 shows as dead within a heartbeat, not at the next refresh (an hour
+ * away here: the screen must change long before it). */
+static void test_dead_within_a_heartbeat(void **state)
+{
+	(void)state;
+	char name[64], args[256];
+	int go[2];
+
+	synth_ring_name(name, sizeof(name));
+	assert_int_equal(pipe(go), 0);
+	pid_t pid = writer = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct ring_create_opts o = { .name = name, .slot_count = 1024, .domain_slots = 16,
+					      .gid = (gid_t)-1, .heartbeat_interval_ms = 1000 };
+		struct ring_writer *w;
+		close(go[0]);
+		if (ring_writer_open(&o, &w) < 0 || write(go[1], "x", 1) != 1)
+			_exit(1);
+		for (;;) {
+			ring_heartbeat(w);
+			sleep_ms(100);
+		}
+	}
+	close(go[1]);
+	char c;
+	assert_int_equal(read(go[0], &c, 1), 1);
+	close(go[0]);
+	snprintf(args, sizeof(args), "--ring %s -d 3600", name);
+	start(args, 100, 20);
+	assert_true(wait_screen(NULL, "agent live", NULL));
+	assert_int_equal(kill(pid, SIGKILL), 0);
+	int st;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	writer = -1;
+	bool dead = wait_screen("agent live", "agent dead", NULL);
+	char path[128];
+	snprintf(path, sizeof(path), "/dev/shm%s", name);
+	unlink(path);
+	assert_true(dead);
+	tmux("send-keys -t mt q");
+	assert_true(wait_screen(NULL, "EXITED 0", NULL));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_live_screens, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_replay_stepping, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dead_within_a_heartbeat, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -32,6 +32,19 @@ static struct ring_record sample(uint32_t dom, uint64_t t, uint8_t phase, uint32
 	return r;
 }
 
+/* The agent's "migration SUBOP" event (docs/agent.md). */
+static struct ring_record migration_event(uint32_t dom, uint64_t t, const char *subop, int phase)
+{
+	struct ring_record r = { .type = RING_REC_EVENT, .size = sizeof(struct ring_event),
+				 .domain = dom, .mono_ns = t };
+	r.u.event.source = RING_EVSRC_AGENT;
+	r.u.event.detail1 = phase;
+	snprintf(r.u.event.op, sizeof(r.u.event.op), "migration");
+	snprintf(r.u.event.subop, sizeof(r.u.event.subop), "%s", subop);
+	snprintf(r.u.event.text, sizeof(r.u.event.text), "job ended without completion");
+	return r;
+}
+
 static int names(void *ctx, uint32_t idx, char name[RING_NAME_MAX + 1], uint8_t uuid[16])
 {
 	(void)ctx;
@@ -174,6 +187,96 @@ static void test_prune(void **state)
 	view_free(&v);
 }
 
+#define S UINT64_C(1000000000)
+
+/* An aborted migration whose last sample says pre-copy: ended, not running, and aged out like any
+ * finished one; the domain's next job runs again. */
+static void test_ended_migrations(void **state)
+{
+	(void)state;
+	struct view_state v;
+	struct view_source src = { names, NULL, NULL };
+	struct view_row row;
+
+	view_init(&v, &src);
+	struct ring_record r = sample(1, 100 * S, RING_PHASE_PRECOPY, 3, 1u << 28, 30000);
+	view_feed(&v, &r);
+	r = sample(2, 100 * S, RING_PHASE_PRECOPY, 3, 1u << 28, 30000);
+	view_feed(&v, &r);
+	assert_int_equal(view_running_count(&v), 2);
+	r = migration_event(1, 101 * S, "aborted", RING_PHASE_FAILED);
+	assert_int_equal(view_feed(&v, &r), 0);
+	assert_int_equal(view_running_count(&v), 1);
+	view_row_fill(&v, &v.migs[0], &row);
+	assert_string_equal(row.phase, "aborted");
+	assert_false(row.running);
+	view_row_fill(&v, &v.migs[1], &row);
+	assert_string_equal(row.phase, "pre-copy");
+	assert_true(row.running);
+	/* the ended job's own last sample (it started long before the end) changes nothing */
+	r = sample(1, 101 * S + 1, RING_PHASE_PRECOPY, 3, 1u << 28, 31000);
+	view_feed(&v, &r);
+	assert_false(view_mig_running(&v, &v.migs[0]));
+	/* ended rows go after running ones, and age out like finished ones */
+	const struct view_mig *order[2];
+	view_sorted(&v, VIEW_SORT_DOMAIN, order);
+	assert_int_equal(order[0]->domain, 2);
+	r = sample(2, 2000 * S, RING_PHASE_PRECOPY, 9, 1u << 20, 1930000);
+	view_feed(&v, &r);
+	assert_int_equal(view_prune(&v, 1000 * S), 1);
+	assert_int_equal(v.n_migs, 1);
+	assert_int_equal(v.migs[0].domain, 2);
+
+	/* completed shows done; a new job started after the end runs again */
+	r = migration_event(2, 2001 * S, "completed", RING_PHASE_DONE);
+	view_feed(&v, &r);
+	view_row_fill(&v, &v.migs[0], &row);
+	assert_string_equal(row.phase, "done");
+	assert_true(row.progress_pct == 100.0);
+	r = sample(2, 2010 * S, RING_PHASE_PRECOPY, 1, 1u << 29, 2000);   /* started at 2008 s */
+	view_feed(&v, &r);
+	assert_true(view_mig_running(&v, &v.migs[0]));
+	assert_int_equal(v.migs[0].pass_n, 1);
+	/* "migration started" opens the next job even before its first sample */
+	r = migration_event(2, 2020 * S, "failed", RING_PHASE_FAILED);
+	view_feed(&v, &r);
+	assert_false(view_mig_running(&v, &v.migs[0]));
+	r = migration_event(2, 2030 * S, "started", RING_PHASE_UNKNOWN);
+	view_feed(&v, &r);
+	assert_false(v.migs[0].ended);
+	/* an outcome the agent could not know reads unknown */
+	r = sample(2, 2031 * S, RING_PHASE_PRECOPY, 1, 1u << 29, 1000);
+	view_feed(&v, &r);
+	r = migration_event(2, 2032 * S, "unknown", RING_PHASE_UNKNOWN);
+	view_feed(&v, &r);
+	view_row_fill(&v, &v.migs[0], &row);
+	assert_string_equal(row.phase, "unknown");
+	assert_false(row.running);
+	view_free(&v);
+}
+
+/* When the agent is gone, nobody follows its migrations: their state is unknown, none runs. */
+static void test_dead_writer_rows(void **state)
+{
+	(void)state;
+	struct view_state v;
+	struct view_source src = { names, NULL, NULL };
+	struct view_row row;
+
+	view_init(&v, &src);
+	struct ring_record r = sample(1, 100 * S, RING_PHASE_PRECOPY, 3, 1u << 28, 30000);
+	view_feed(&v, &r);
+	v.liveness = RING_LIVE;
+	assert_int_equal(view_running_count(&v), 1);
+	v.liveness = RING_DEAD;
+	assert_int_equal(view_running_count(&v), 0);
+	view_row_fill(&v, &v.migs[0], &row);
+	assert_string_equal(row.phase, "unknown");
+	v.liveness = RING_STOPPED;
+	assert_int_equal(view_running_count(&v), 0);
+	view_free(&v);
+}
+
 /* However many domains the records name, the view keeps at most VIEW_MAX_MIGS rows: the ones
  * heard of least recently make room, ended ones first; every domain still finds its own row. */
 static void test_rows_bounded(void **state)
@@ -274,6 +377,8 @@ int main(void)
 		cmocka_unit_test(test_order),
 		cmocka_unit_test(test_prune),
 		cmocka_unit_test(test_rows_bounded),
+		cmocka_unit_test(test_ended_migrations),
+		cmocka_unit_test(test_dead_writer_rows),
 		cmocka_unit_test(test_plot),
 		cmocka_unit_test(test_formatters),
 	};
