@@ -4,7 +4,7 @@ AGENT_SRCS := agent/agent.c agent/config.c agent/ctl.c agent/hooksock.c agent/jo
               agent/log.c agent/msgq.c agent/nic.c agent/sockutil.c agent/virt.c \
               agent/tracker.c agent/tracker_migration.c agent/tracker_ring.c agent/tracker_advice.c \
               agent/actuator.c agent/actuator_virt.c agent/dumper.c agent/metrics.c \
-              agent/dirtyrate.c agent/stats.c agent/sdnotify.c
+              agent/dirtyrate.c agent/stats.c agent/sdnotify.c agent/overshoot.c
 AGENT_OBJS := $(patsubst %.c,$(B)/%.o,$(AGENT_SRCS))
 # Below the agent: the ring, its dump format and the wire format (shm/), the policies (policy/),
 # the bounded domain XML reader it shares with the hook (domxml/).
@@ -28,7 +28,8 @@ AGENT_TEST_DEPS := $(AGENT_OBJS) $(POLICY_OBJS) $(AGENT_SHM_OBJS)
 
 AGENT_UNIT := test-agent-config test-agent-tracker test-agent-hooksock test-agent-ctl \
               test-agent-nic test-agent-threads test-agent-daemon test-agent-actuator \
-              test-agent-dumper test-agent-metrics test-agent-dirtyrate test-agent-log
+              test-agent-dumper test-agent-metrics test-agent-dirtyrate test-agent-log \
+              test-agent-overshoot
 $(foreach t,$(AGENT_UNIT),$(eval $(B)/tests/$(t): $(B)/tests/agent/$(subst -,_,$(t)).o \
   $(B)/tests/agent/agent_testutil.o $$(AGENT_TEST_DEPS) ; \
   $$(LINK) -o $$@ $$^ $$(AGENT_LIBS) $$(CMOCKA_LIBS) -lm))

@@ -50,6 +50,7 @@ int tracker_new(const struct tracker_opts *opts, struct tracker **ret)
 	t->keep_finished_ns = opts->keep_finished_ns ? opts->keep_finished_ns :
 		UINT64_C(600) * 1000000000;
 	str_copy(t->policy_name, sizeof(t->policy_name), opts->policy ? opts->policy : "none");
+	tracker_overshoot_init(t);
 	if (opts->policy && strcmp(opts->policy, "none") != 0) {
 		int r = policy_builtin(opts->policy, &t->policy);
 

@@ -29,6 +29,10 @@ struct advice_state {
 	int last_kind;
 	int64_t last_value;
 	struct act_job job;              /* the actuator's view of this job */
+	/* what the host's overshoot is learned from when the job completes */
+	uint32_t limit_ms;               /* the max downtime in force, as last known (0 unknown) */
+	uint32_t sample_limit_ms;        /* ... as the samples last read it */
+	bool not_precopy;                /* post-copy or the agent's suspend: no observation */
 };
 
 static uint8_t to_mig_phase(uint8_t p)
@@ -134,6 +138,27 @@ static void to_mig_sample(const struct advice_state *a, const struct ring_sample
 	ret->nic_drops_delta = nic ? nic->drops_delta : 0;
 }
 
+/* The max downtime in force: what a sample reads when it reads something new (an operator's
+ * change, or the agent's own once libvirt shows it; the limits are read every few samples), or
+ * the agent's own change the moment it took. */
+static void limit_seen(struct advice_state *a, const struct ring_sample *s)
+{
+	if (s->downtime_limit_ms && s->downtime_limit_ms != a->sample_limit_ms) {
+		a->sample_limit_ms = s->downtime_limit_ms;
+		a->limit_ms = s->downtime_limit_ms;
+	}
+	if (s->phase == RING_PHASE_POSTCOPY || s->postcopy_requests)
+		a->not_precopy = true;
+}
+
+static void action_took(struct advice_state *a, const struct policy_action *pa)
+{
+	if (pa->kind == POLICY_ACT_SET_DOWNTIME)
+		a->limit_ms = (uint32_t)pa->value;
+	else if (pa->kind == POLICY_ACT_POSTCOPY || pa->kind == POLICY_ACT_SUSPEND)
+		a->not_precopy = true;
+}
+
 /* The actuator's path: the policy decides with the job's settings, the actuator applies (or, in
  * advisory mode, records) each action, and the policy learns which ones took. */
 static void act_decide(struct tracker *t, struct tracker_domain *d, struct advice_state *a,
@@ -155,10 +180,14 @@ static void act_decide(struct tracker *t, struct tracker_domain *d, struct advic
 	lim = a->job.settings.lim;
 	lim.postcopy_flag_set = a->job.postcopy_flag || (s->flags & RING_SAMPLE_F_POSTCOPY_FLAG);
 	lim.concurrent_on_nic = nic && nic->concurrent ? nic->concurrent : 1;
+	lim.downtime_overshoot_permille = overshoot_estimate(&t->overshoot);
 	prior_limits(d, &lim);
 	n = policy_decide(&a->policy, &a->st, &a->hist, &lim, acts, POLICY_MAX_ACTIONS);
 	for (int i = 0; i < n; i++) {
 		int res = actuator_apply(t->act, &a->job, d->virt_handle, &acts[i], &ctx);
+
+		if (res == RING_RES_APPLIED)
+			action_took(a, &acts[i]);
 
 		policy_applied(&a->policy, &a->st, &acts[i],
 			       res == RING_RES_APPLIED || res == RING_RES_ADVISORY);
@@ -182,6 +211,7 @@ static void advisory_decide(struct tracker *t, struct tracker_domain *d, struct 
 	owner_settings(d, &set);
 	set.lim.postcopy_flag_set = (s->flags & RING_SAMPLE_F_POSTCOPY_FLAG) != 0;
 	set.lim.concurrent_on_nic = nic && nic->concurrent ? nic->concurrent : 1;
+	set.lim.downtime_overshoot_permille = overshoot_estimate(&t->overshoot);
 	prior_limits(d, &set.lim);
 	n = policy_decide(&a->policy, &a->st, &a->hist, &set.lim, acts, POLICY_MAX_ACTIONS);
 	for (int i = 0; i < n; i++) {
@@ -226,6 +256,7 @@ void tracker_advise(struct tracker *t, struct tracker_domain *d, const struct ri
 			return;
 		d->policy_state = a;
 	}
+	limit_seen(a, s);
 	to_mig_sample(a, s, nic, &ms);
 	if (policy_observe(&a->hist, &ms) < 0)
 		return;
@@ -300,4 +331,67 @@ void tracker_prior_lookup(struct tracker *t, struct tracker_domain *d, const str
 		   "(%" PRIu32 " ms page sampling, %.1f s before the job started); handed to the "
 		   "policy", d->name, (double)m.bps / 1048576, m.period_ms,
 		   d->prior_age_ms / 1000.0);
+}
+
+/* ---- the host's downtime overshoot -------------------------------------------------------- */
+
+void tracker_overshoot_init(struct tracker *t)
+{
+	struct adaptive_params ap;
+
+	policy_adaptive_defaults(&ap);
+	overshoot_init(&t->overshoot, ap.overshoot_permille);
+}
+
+/* "1162" or "none" (the policy assumes its own). */
+static const char *estimate_words(uint32_t v, char *buf, size_t len)
+{
+	if (v)
+		snprintf(buf, len, "%" PRIu32, v);
+	else
+		snprintf(buf, len, "none");
+	return buf;
+}
+
+void tracker_overshoot_learn(struct tracker *t, struct tracker_domain *d, uint64_t mono_ns)
+{
+	const struct advice_state *a = d->policy_state;
+	const struct ring_sample *fin = &d->cur.last;
+	uint32_t before = overshoot_estimate(&t->overshoot), after, n;
+	char text[96], b[16], c[16];
+	int obs;
+
+	/* a pre-copy that completed, its real downtime in the final statistics */
+	if (!a || !(fin->flags & RING_SAMPLE_F_FINAL) || fin->phase != RING_PHASE_DONE ||
+	    a->not_precopy || fin->postcopy_requests)
+		return;
+	obs = overshoot_observe(&t->overshoot, fin->expected_downtime_ms, a->limit_ms);
+	if (obs < 0) {
+		log_domain(LOG_DEBUG, d->name, d->uuid, "%s: downtime %" PRIu32 " ms with a max "
+			   "downtime of %" PRIu32 " ms says nothing of the host's overshoot (a limit "
+			   "under %u ms, or unknown)", d->name, fin->expected_downtime_ms, a->limit_ms,
+			   OVERSHOOT_MIN_LIMIT_MS);
+		return;
+	}
+	after = overshoot_estimate(&t->overshoot);
+	n = overshoot_count(&t->overshoot);
+	snprintf(text, sizeof(text), "%d permille; estimate %s -> %s, %" PRIu32 " of last %u", obs,
+		 estimate_words(before, b, sizeof(b)), estimate_words(after, c, sizeof(c)), n,
+		 OVERSHOOT_WINDOW);
+	tracker_record_event(t, d, RING_EVSRC_AGENT, RING_AGEV_OVERSHOOT,
+			     (int)fin->expected_downtime_ms, (int)a->limit_ms, "overshoot", "learned",
+			     text, mono_ns);
+	if (after)
+		log_domain(LOG_INFO, d->name, d->uuid, "%s: real downtime %" PRIu32 " ms with a max "
+			   "downtime of %" PRIu32 " ms: overshoot %d permille; this host's estimate "
+			   "%s -> %" PRIu32 " permille (the largest of the last %" PRIu32 " completed "
+			   "pre-copies, at least %u), handed to every migration's policy", d->name,
+			   fin->expected_downtime_ms, a->limit_ms, obs, b, after, n,
+			   OVERSHOOT_FLOOR_PERMILLE);
+	else
+		log_domain(LOG_INFO, d->name, d->uuid, "%s: real downtime %" PRIu32 " ms with a max "
+			   "downtime of %" PRIu32 " ms: overshoot %d permille; this host's estimate "
+			   "stays none (the policy assumes %" PRIu32 " until %u completed pre-copies "
+			   "say less; %" PRIu32 " so far)", d->name, fin->expected_downtime_ms,
+			   a->limit_ms, obs, t->overshoot.assumed_permille, OVERSHOOT_TRUST_AFTER, n);
 }

@@ -16,6 +16,7 @@
 #ifndef MIGTUNE_AGENT_TRACKER_IMPL_H
 #define MIGTUNE_AGENT_TRACKER_IMPL_H
 
+#include "agent/overshoot.h"
 #include "agent/tracker.h"
 #include "policy/policy.h"
 
@@ -35,6 +36,8 @@ struct tracker {
 	uint64_t n_samples, n_events, n_hook, n_advisories, n_domains;
 	bool have_policy;
 	struct policy policy;
+	/* QEMU's downtime overshoot on this host, learned from completed jobs (tracker_advice.c) */
+	struct overshoot overshoot;
 };
 
 static inline void tracker_count(uint64_t *c)
@@ -68,5 +71,10 @@ bool tracker_advice_postcopy_flag(const struct tracker_domain *d);
 bool tracker_advice_end(struct tracker *t, struct tracker_domain *d, int phase, uint64_t mono_ns);
 /* Forgets the policy's state (a new job starts with a fresh history). */
 void tracker_advice_drop(struct tracker_domain *d);
+/* The host's overshoot estimate, empty, at the tracker's start. */
+void tracker_overshoot_init(struct tracker *t);
+/* d's outgoing job completed (its final statistics in d->cur.last): what its real downtime says
+ * of the host's overshoot, recorded and logged when it counts. */
+void tracker_overshoot_learn(struct tracker *t, struct tracker_domain *d, uint64_t mono_ns);
 
 #endif

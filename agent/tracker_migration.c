@@ -69,6 +69,8 @@ void tracker_end(struct tracker *t, struct tracker_domain *d, int phase, const c
 	if (!d->cur.active)
 		return;
 
+	if (phase == RING_PHASE_DONE && d->cur.direction == RING_DIR_OUT)
+		tracker_overshoot_learn(t, d, mono_ns);
 	d->cur.active = false;
 	d->cur.phase = (uint8_t)phase;
 	d->finished_mono_ns = mono_ns;

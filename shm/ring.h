@@ -41,7 +41,7 @@
 #define RING_MAGIC          UINT64_C(0x474e495254474d4d) /* "MMGTRING" little-endian */
 #define RING_ENDIAN         0x1234u
 #define RING_ABI_MAJOR      1u
-#define RING_ABI_MINOR      2u
+#define RING_ABI_MINOR      3u
 #define RING_HEADER_SIZE    4096u
 #define RING_SLOT_SIZE      128u
 #define RING_DOMAIN_SIZE    128u
@@ -128,6 +128,12 @@ enum ring_agent_event_code {
 					* attempt's number, detail2 ms broken so far */
 	RING_AGEV_PC_RECOVERED = 4,    /* "postcopy recovered": pages move again; detail1 ms this
 					* break lasted, detail2 ms broken in the whole job */
+	/* ABI minor 3 */
+	RING_AGEV_OVERSHOOT   = 5,     /* "overshoot learned": a completed pre-copy job's real
+					* downtime (detail1, ms) over the max downtime in force at
+					* its end (detail2, ms), taken into the host's estimate of
+					* QEMU's downtime overshoot; text the estimate before and
+					* after, in permille */
 };
 
 /* Event: a hook call (op/subop/extra as libvirt passed them) or a libvirt domain event. */
