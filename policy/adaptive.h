@@ -66,6 +66,7 @@ struct guest_picture {
 	uint8_t  evidence;       /* enum guest_evidence */
 	uint64_t dirty_bytes;    /* D: what a sync finds after one pass at the current rate, at
 	                            most (the pending size pre-copy keeps returning to) */
+	uint64_t last_bytes;     /* what the last sync found (0 = no sync since the bulk pass) */
 	double   growth;         /* per pass: D now over D a pass ago, or the geometric mean over
 	                            the last few passes when there are more (npasses) */
 	uint32_t npasses;        /* passes after the bulk pass whose dirty sets are known */

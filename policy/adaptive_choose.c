@@ -187,6 +187,15 @@ static const char *cap_name(const struct link_picture *l)
 
 /* ---- bandwidth ------------------------------------------------------------------------------- */
 
+/* An equal share of the link with the tenants' traffic, as TCP would give (0 = capacity unknown). */
+static uint64_t equal_share_bps(const struct ctx *c)
+{
+	const struct link_picture *l = &c->pic->link;
+	unsigned n = c->lim->concurrent_on_nic ? c->lim->concurrent_on_nic : 1;
+
+	return l->cap_bps / (n + 1);
+}
+
 /* A probe in flight: did the job's rate follow the limit it was given? */
 static bool probe_result(struct ctx *c, const struct mig_sample *s)
 {
@@ -240,6 +249,8 @@ static uint64_t bandwidth(struct ctx *c, const struct mig_sample *s)
 		return 0;
 	if (l->cap_state == LINK_CAP_KNOWN || l->cap_state == LINK_CAP_FOUND) {
 		target = l->share_bps;
+		if (a->equal_share)
+			target = max64(target, equal_share_bps(c));
 		/* on the NIC's first sample a limit may only be raised: the NIC's and QEMU's windows
 		 * differ most there */
 		if (l->first_nic && (!now || target <= now))
@@ -294,6 +305,8 @@ static uint64_t resume_bps(const struct ctx *c)
 {
 	const struct link_picture *l = &c->pic->link;
 
+	if (c->a->equal_share)
+		return max64(max64(l->share_bps, equal_share_bps(c)), c->ap->bw_floor_bps);
 	if (l->share_bps)
 		return l->share_bps;
 	if (c->a->park_from_bps)
@@ -305,7 +318,8 @@ static uint64_t resume_bps(const struct ctx *c)
 /*
  * The k-th wait between looks.  A look costs about two dirty sets at full speed (one pass drains
  * what is pending, one measures): parked at least four times as long as a look takes, it spends
- * at most a fifth of what running at full speed would; the waits double from there.
+ * at most a fifth of what running at full speed would; the waits double from there, so that a
+ * guest that calms down is seen within about the time it has been parked.
  */
 static uint64_t look_interval_ms(const struct ctx *c, uint32_t k)
 {
@@ -323,8 +337,6 @@ static void park(struct ctx *c, double need_ms, uint32_t sla_lim)
 	const struct picture *pic = c->pic;
 
 	adaptive_predict(pic, REMEDY_PARK, 0, 0, c->ap, &pr);
-	if (!a->sent_at_verdict)
-		a->sent_at_verdict = pic->sent_bytes ? pic->sent_bytes : 1;
 	a->parked = true;
 	a->park_from_bps = pic->bw_limit_bps;
 	a->avail_at_park_bps = pic->link.avail_bps;
@@ -354,16 +366,14 @@ static void resume(struct ctx *c, const struct prediction *pr, const char *why)
 
 /*
  * A parked job: back to full speed when a parked pass shows the dirty set small enough to finish
- * at it, when the link offers much more than when it parked, and for a look: once at the last
- * moment a look could still finish within the budget, and before that at look_interval_ms as
- * long as the bytes sent since the verdict, this look's and the last one's stay within
- * park_spend_permille of the guest's RAM.
+ * at it, when the link offers much more than when it parked, and for a look: at look_interval_ms,
+ * and once more at the last moment a look could still finish within the budget.
  */
 static void parked(struct ctx *c)
 {
 	const struct picture *pic = c->pic;
 	struct adaptive_state *a = c->a;
-	uint64_t bw = resume_bps(c), last_look, d, spent;
+	uint64_t bw = resume_bps(c), last_look, d;
 	struct prediction pr;
 	char why[POLICY_REASON_LEN];
 
@@ -385,15 +395,17 @@ static void parked(struct ctx *c)
 	last_look = 3 * d * 1000 / max64(bw, 1) + 2000;
 	if (pic->budget_ms > last_look && pic->t_ms >= pic->budget_ms - last_look &&
 	    a->t_parked_ms < pic->budget_ms - last_look) {
-		snprintf(why, sizeof(why), "last look after %.0f s parked, budget %.0f s",
-		         (pic->t_ms - a->t_parked_ms) / 1000.0, pic->budget_ms / 1000.0);
+		/* tenants first while there is time; at the end an equal share with them, rather
+		 * than give the migration up */
+		a->equal_share = true;
+		snprintf(why, sizeof(why), "last look after %.0f s parked, budget %.0f s, %.0f MiB/s",
+		         (pic->t_ms - a->t_parked_ms) / 1000.0, pic->budget_ms / 1000.0,
+		         resume_bps(c) / MIB);
 		resume(c, &pr, why);
 		return;
 	}
-	/* a look before: if it and the last one fit what parking may spend */
-	spent = pic->sent_bytes > a->sent_at_verdict ? pic->sent_bytes - a->sent_at_verdict : 0;
-	if (pic->t_ms >= a->t_next_look_ms &&
-	    (spent + 2 * d + 2 * d) * 1000 <= pic->ram_bytes * c->ap->park_spend_permille) {
+	/* the looks before it */
+	if (pic->t_ms >= a->t_next_look_ms) {
 		snprintf(why, sizeof(why), "look %" PRIu32 " after %.0f s parked", a->looks + 1,
 		         (pic->t_ms - a->t_parked_ms) / 1000.0);
 		resume(c, &pr, why);
@@ -499,6 +511,20 @@ void adaptive_choose(const struct adaptive_params *ap, struct policy_state *st,
 	/* ---- bandwidth ---- */
 	pushed = bandwidth(&c, s);
 	b_pred = pushed > b ? pushed * 9 / 10 : b;
+
+	/* ---- a look: its second pass at full speed says what the guest dirties now; if that
+	 * cannot finish within the SLA, back to the trickle at once (the last look instead gets
+	 * the whole choice below: it is the job's last chance) ---- */
+	if (a->look_pass && pic->pass >= a->look_pass + 2 && g->last_bytes && b) {
+		double look_ms = (double)g->last_bytes * 1000.0 / (double)b;
+
+		a->look_pass = 0;
+		if (!a->equal_share && look_ms > sla_lim &&
+		    !(lim->allow_postcopy && lim->postcopy_flag_set) && !lim->allow_suspend) {
+			park(&c, look_ms, sla_lim);
+			return;
+		}
+	}
 	if (g->evidence == GUEST_EV_NONE || !b)
 		return;
 

@@ -324,6 +324,7 @@ static void sawtooth(const struct adaptive_params *ap, struct adaptive_state *st
 			before = max64(before, o->data_remaining_bytes);
 	}
 	g->dirty_bytes = peak;
+	g->last_bytes = cur->remaining_max_bytes;
 	g->growth = 1.0;
 	if ((double)peak < (double)pic->rate_bps * pic->limit_ms / 1000.0) {
 		g->evidence = GUEST_EV_SAWTOOTH;       /* under the threshold: QEMU completes */
@@ -334,6 +335,8 @@ static void sawtooth(const struct adaptive_params *ap, struct adaptive_state *st
 	if (t < st->t_short_ms + ap->settle_ms)
 		return;                                /* not seen long enough to say */
 	g->evidence = GUEST_EV_SAWTOOTH;
+	/* seen for the settle time: every pass since then agrees */
+	g->npasses = cur->iteration > 255 ? 255 : cur->iteration - 1;
 	if (before && (double)peak * 1000 < (double)before * ap->plateau_permille) {
 		g->growth = (double)peak / (double)before;
 		g->shrinking = true;
@@ -365,7 +368,7 @@ static void guest_estimate(const struct adaptive_params *ap, struct adaptive_sta
 
 		st->d2_bytes = d2;
 		st->t1_ms = cur->t_first_ms;
-		g->dirty_bytes = d2;
+		g->dirty_bytes = g->last_bytes = d2;
 		/* a bulk pass that found nearly all RAM dirty bounds nothing */
 		if ((double)d2 >= (double)s->data_total_bytes * ap->plateau_permille / 1000.0)
 			return;
@@ -384,6 +387,7 @@ static void guest_estimate(const struct adaptive_params *ap, struct adaptive_sta
 	if (!pass_size(pp, cur, &d_prev, &t_prev) || !d_prev)
 		return;
 	d_cur = current_pass_size(pp, cur);
+	g->last_bytes = d_cur;
 	g->growth = (double)d_cur / (double)d_prev;
 	d_star = max64(d_cur, d_prev);
 	/* short passes are quantised by the sampling: the average over the last few steady ones */

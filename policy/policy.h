@@ -272,9 +272,6 @@ struct adaptive_params {
 	uint64_t park_bps;               /* a parked job's trickle (1 MiB/s: libvirt's smallest) */
 	uint32_t park_look_ms;           /* first look at full speed after parking, then doubling
 	                                    (30000) */
-	uint32_t park_spend_permille;    /* a parked job's looks stop once the bytes sent since
-	                                    the verdict, with the last look's, would pass this
-	                                    share of its RAM (1000); the last look always goes */
 };
 
 /* The adaptive policy's memory of one job: what it did and what it has learned. */
@@ -312,12 +309,12 @@ struct adaptive_state {
 	uint64_t park_from_bps;          /* the limit before parking (0 = unlimited) */
 	uint64_t avail_at_park_bps;      /* what the link left the job when it parked */
 	uint64_t t_parked_ms;
-	uint64_t sent_at_verdict;        /* bytes the job had sent when it was first parked */
 	uint64_t t_next_look_ms;
 	uint32_t looks;
 	uint32_t look_pass;              /* a look (full speed) began at this pass (0 = none) */
 	uint32_t parked_pass;            /* pass when parked */
 	bool     cap_unknown_said;       /* the unknown link speed has been recorded */
+	bool     equal_share;            /* the last look: at least an equal share with tenants */
 };
 
 struct policy {

@@ -31,7 +31,6 @@ void policy_adaptive_defaults(struct adaptive_params *ret_params)
 		.postcopy_exposure_x = 2,
 		.park_bps = 1u << 20,
 		.park_look_ms = 30000,
-		.park_spend_permille = 1000,
 	};
 }
 
