@@ -398,7 +398,7 @@ int sim_scenario_parse(const char *text, size_t len, struct sim_scenario *ret_sc
 		"reference", NULL
 	};
 	char steps_path[96];
-	bool recovery = false;
+	bool recovery = true;       /* migtuned's default, postcopy-recovery = auto */
 	struct sctx c = { .err = err, .errlen = errlen };
 	struct sim_scenario *s;
 	json_tokener *tok;

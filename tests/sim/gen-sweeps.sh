@@ -29,7 +29,17 @@ function ram(gib) { return gib < 1 ? sprintf("\"ram_mib\": %d", gib * 1024) : sp
 
 # Long dirtying phases: a heavy phase (a quarter of RAM rewritten at 2 GiB/s, more than the
 # 10 Gbit/s link carries) that stops after 30 s .. 5 min, then nearly nothing. QEMU completes
-# a few seconds after the phase ends; nothing but waiting is allowed.
+# a few seconds after the phase ends; nothing but waiting is allowed.  Each runs past the guest
+# completion budget (150 s/GiB, at least 60 s), so that the outcome of every policy is decided: a
+# migration still waiting when the scenario ends has not been given up.
+function phase_duration(len, gib) {
+	return past_budget(len + 4 * gib + 180, gib)
+}
+# d, or longer: past the completion budget of a guest of gib GiB (150 s/GiB, at least 60 s)
+function past_budget(d, gib,   budget) {
+	budget = 150 * gib < 60 ? 60 : 150 * gib
+	return d > budget + 60 ? d : budget + 60
+}
 function phases(   i, j, len, gib, hot) {
 	split("30 60 90 120 180 240 300", lens, " ")
 	split("1 4 16 64", sizes, " ")
@@ -37,7 +47,7 @@ function phases(   i, j, len, gib, hot) {
 		len = lens[i]; gib = sizes[j]; hot = gib * 256
 		begin(sprintf("phase-%03ds-%s", len, sizename(gib)), \
 			sprintf("%d GiB guest rewriting %d MiB at 2 GiB/s for %d s, then 16 MiB at 4 MiB/s, on 10 Gbit/s; SLA 500 ms, nothing else allowed: the phase must be waited out.", gib, hot, len), \
-			len + 4 * gib + 180)
+			phase_duration(len, gib))
 		put(",\n" link(10000) ",\n  \"vms\": [{\"name\": \"batch\", " ram(gib) ", \"dirty\": [")
 		put(sprintf("{\"t_s\": 0, \"hot_mib\": %d, \"rate_mibps\": 2048}, ", hot))
 		put(sprintf("{\"t_s\": %d, \"hot_mib\": 16, \"rate_mibps\": 4}]}]", len))
@@ -81,13 +91,13 @@ function tenants(   i, j, gib, pat, tn) {
 		if (pat ~ /^heavy/) {
 			tn = substr(pat, 6) + 0
 			begin(sprintf("tenant-%s-%s", pat, sizename(gib)), \
-				sprintf("%d GiB guest, %d MiB rewritten at random at 400 MiB/s, on 10 Gbit/s beside tenants wanting %d MiB/s all along.", gib, gib * 128, tn), 900)
+				sprintf("%d GiB guest, %d MiB rewritten at random at 400 MiB/s, on 10 Gbit/s beside tenants wanting %d MiB/s all along.", gib, gib * 128, tn), past_budget(900, gib))
 			put(",\n" link(10000) ",\n")
 			put(sprintf("  \"tenant\": [{\"t_s\": 0, \"mibps\": %d}]", tn))
 		} else {
 			burst = substr(pat, 6, 2) + 0; every = substr(pat, 10) + 0
 			begin(sprintf("tenant-%s-%s", pat, sizename(gib)), \
-				sprintf("%d GiB guest, %d MiB rewritten at random at 400 MiB/s, on 10 Gbit/s; tenants at 50 MiB/s burst to 1000 MiB/s for %d s every %d s.", gib, gib * 128, burst, every), 900)
+				sprintf("%d GiB guest, %d MiB rewritten at random at 400 MiB/s, on 10 Gbit/s; tenants at 50 MiB/s burst to 1000 MiB/s for %d s every %d s.", gib, gib * 128, burst, every), past_budget(900, gib))
 			put(",\n" link(10000) ",\n")
 			put(sprintf("  \"tenant\": {\"repeat_s\": %d, \"steps\": [{\"t_s\": 0, \"mibps\": 50}, ", every))
 			put(sprintf("{\"t_s\": 5, \"mibps\": 1000}, {\"t_s\": %d, \"mibps\": 50}]}", 5 + burst))
