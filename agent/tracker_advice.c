@@ -33,6 +33,7 @@ struct advice_state {
 	uint32_t limit_ms;               /* the max downtime in force, as last known (0 unknown) */
 	uint32_t sample_limit_ms;        /* ... as the samples last read it */
 	bool not_precopy;                /* post-copy or the agent's suspend: no observation */
+	bool speed_unknown_said;         /* the NIC's missing speed has been logged */
 };
 
 static uint8_t to_mig_phase(uint8_t p)
@@ -244,6 +245,19 @@ static void advisory_decide(struct tracker *t, struct tracker_domain *d, struct 
 	}
 }
 
+/* A NIC without a speed (a veth, some bonds and virtual NICs) leaves the link's capacity unknown:
+ * said once per migration, so that the journal shows why the policy probes for headroom. */
+static void speed_unknown(struct tracker_domain *d, struct advice_state *a,
+			  const struct tracker_nic_view *nic)
+{
+	if (a->speed_unknown_said || !nic || nic->carrier != MIG_NIC_CARRIER_UP || nic->capacity_bps)
+		return;
+	a->speed_unknown_said = true;
+	log_domain(LOG_NOTICE, d->name, d->uuid, "%s: migration NIC %s reports no link speed: its "
+		   "capacity is unknown, the policy finds headroom by probing (set [nic] speed-mbps "
+		   "if the speed is known)", d->name, d->cur.nic[0] ? d->cur.nic : "?");
+}
+
 void tracker_advise(struct tracker *t, struct tracker_domain *d, const struct ring_sample *s,
 		    const struct tracker_nic_view *nic, uint64_t mono_ns)
 {
@@ -257,6 +271,7 @@ void tracker_advise(struct tracker *t, struct tracker_domain *d, const struct ri
 		d->policy_state = a;
 	}
 	limit_seen(a, s);
+	speed_unknown(d, a, nic);
 	to_mig_sample(a, s, nic, &ms);
 	if (policy_observe(&a->hist, &ms) < 0)
 		return;

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <urcu/urcu-memb.h>
@@ -919,6 +920,64 @@ static void test_tracker_learns_overshoot(void **state)
 	urcu_memb_unregister_thread();
 }
 
+/* Runs n samples of a plateau job of domain uuid with the NIC view nv, what the agent logs going
+ * to a file; returns how many lines of it hold needle. */
+static int logged_during_job(struct fx *f, const uint8_t uuid[16], const char *name,
+			     const struct tracker_nic_view *nv, int n, const char *needle)
+{
+	struct tracker *t;
+	struct tracker_opts to = { .ring = f->w, .policy = "adaptive", .actuator = f->act };
+	struct tracker_domain *d;
+	char path[] = "/tmp/mt-act-log.XXXXXX", line[1024];
+	int fd = mkstemp(path), saved = dup(STDERR_FILENO), found = 0;
+	FILE *in;
+
+	assert_true(fd >= 0 && saved >= 0);
+	urcu_memb_register_thread();
+	assert_int_equal(tracker_new(&to, &t), 0);
+	d = tracker_begin(t, uuid, name, RING_DIR_OUT, 1000 * S_NS);
+	d->virt_handle = &HANDLE;
+	fflush(stderr);
+	assert_true(dup2(fd, STDERR_FILENO) >= 0);
+	for (int i = 0; i < n; i++) {
+		struct ring_sample s;
+
+		plateau_sample(&s, 500 * (uint64_t)i);
+		s.nic_tx_kibps = 20480;
+		tracker_ingest_sample(t, d, true, &s, nv, 1000 * S_NS + (uint64_t)i * 500000000);
+	}
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	d->virt_handle = NULL;
+	tracker_free(t, NULL);
+	urcu_memb_unregister_thread();
+	in = fdopen(fd, "r");
+	assert_non_null(in);
+	rewind(in);
+	while (fgets(line, sizeof(line), in))
+		found += strstr(line, needle) != NULL;
+	fclose(in);
+	unlink(path);
+	return found;
+}
+
+/* A migration NIC without a speed leaves the link's capacity unknown: the journal says so once
+ * per migration, naming the fix; a NIC with a speed, or one not found, says nothing of it. */
+static void test_tracker_logs_unknown_speed_once(void **state)
+{
+	struct fx *f = *state;
+	const struct tracker_nic_view none = { .carrier = 1, .capacity_bps = 0 };
+	const struct tracker_nic_view known = { .carrier = 1, .capacity_bps = 125000000 };
+	const struct tracker_nic_view unfound = { .carrier = MIG_NIC_CARRIER_UNKNOWN };
+	const char *said = "reports no link speed: its capacity is unknown, the policy finds "
+			   "headroom by probing (set [nic] speed-mbps if the speed is known)";
+
+	assert_int_equal(logged_during_job(f, U1, "veth", &none, 20, said), 1);
+	assert_int_equal(logged_during_job(f, U2, "known", &known, 20, said), 0);
+	assert_int_equal(logged_during_job(f, U3, "unfound", &unfound, 20, said), 0);
+}
+
 static void test_tracker_applies_rhv_schedule(void **state)
 {
 	struct fx *f = *state;
@@ -990,6 +1049,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tracker_postcopy_when_flagged, setup_active,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_tracker_learns_overshoot, setup_active,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_tracker_logs_unknown_speed_once, setup_active,
 						teardown),
 	};
 
