@@ -198,6 +198,25 @@ void actuator_load_settings(struct actuator *a, struct act_job *job, void *handl
 
 /* ---- records ------------------------------------------------------------------------------ */
 
+void actuator_record_prediction(struct ring_writer *w, uint32_t domain, uint64_t mono_ns,
+				const struct policy_action *pa)
+{
+	const struct policy_prediction *p = &pa->pred;
+	struct ring_prediction rp;
+
+	_Static_assert(POLICY_PRED_NEVER == RING_PRED_NEVER, "one 'never' for the policy and ring");
+	if (!p->time_ms && !p->downtime_ms && !p->bytes && !p->wait_ms)
+		return;
+	memset(&rp, 0, sizeof(rp));
+	rp.kind = pa->kind;
+	rp.reason_code = pa->reason;
+	rp.time_ms = p->time_ms;
+	rp.bytes = p->bytes;
+	rp.downtime_ms = p->downtime_ms;
+	rp.wait_ms = p->wait_ms;
+	ring_append_at(w, RING_REC_PREDICTION, domain, mono_ns, &rp, sizeof(rp));
+}
+
 static int64_t shown_value(uint8_t kind, int64_t v)
 {
 	/* The ring keeps bandwidth in MiB/s (what libvirt takes); the policy speaks bytes/s. */
@@ -244,6 +263,7 @@ static void record(struct actuator *a, struct act_job *job, const struct policy_
 	/* Refusals carry their own reason; the policy's reason goes to the log with them. */
 	str_copy(ra.reason, sizeof(ra.reason), why ? why : pa->text);
 	ring_append_at(a->ring, RING_REC_ACTION, job->ring_index, ctx->now_ns, &ra, sizeof(ra));
+	actuator_record_prediction(a->ring, job->ring_index, ctx->now_ns, pa);
 	stats_action(a->stats, kname, actuator_result_name(result), ra.policy);
 
 	switch (result) {

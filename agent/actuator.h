@@ -167,6 +167,14 @@ void actuator_owner_settings(const struct wire_policy *p, struct act_settings *i
  */
 int actuator_status_job_flags(const char *status_xml, uint64_t *ret_flags);
 
+/*
+ * Appends the policy's prediction for pa (RING_REC_PREDICTION) under domain at mono_ns, right
+ * after pa's action record; nothing when the policy predicted nothing (pred all 0).  For every
+ * writer of action records (the actuator, the seam without one).
+ */
+void actuator_record_prediction(struct ring_writer *w, uint32_t domain, uint64_t mono_ns,
+				const struct policy_action *pa);
+
 /* "applied", "failed", "advisory", "skipped". */
 const char *actuator_result_name(int result);
 

@@ -233,6 +233,7 @@ static void advisory_decide(struct tracker *t, struct tracker_domain *d, struct 
 		str_copy(ra.policy, sizeof(ra.policy), a->policy_name);
 		str_copy(ra.reason, sizeof(ra.reason), acts[i].text);
 		ring_append_at(t->ring, RING_REC_ACTION, d->ring_index, mono_ns, &ra, sizeof(ra));
+		actuator_record_prediction(t->ring, d->ring_index, mono_ns, &acts[i]);
 		stats_action(t->stats, policy_action_name(acts[i].kind), "advisory", a->policy_name);
 		tracker_count(&t->n_advisories);
 		str_copy(d->cur.advice, sizeof(d->cur.advice), acts[i].text);

@@ -26,6 +26,7 @@ _Static_assert(sizeof(struct ring_event) == RING_PAYLOAD_SIZE, "event payload si
 _Static_assert(sizeof(struct ring_action) == RING_PAYLOAD_SIZE, "action payload size");
 _Static_assert(sizeof(struct ring_nic) <= RING_PAYLOAD_SIZE, "nic payload size");
 _Static_assert(sizeof(struct ring_agent) == RING_PAYLOAD_SIZE, "agent payload size");
+_Static_assert(sizeof(struct ring_prediction) == RING_PAYLOAD_SIZE, "prediction payload size");
 _Static_assert(sizeof(struct ring_record) == RING_SLOT_SIZE - 8, "record size");
 _Static_assert(sizeof(struct ring_slot) == RING_SLOT_SIZE, "slot size");
 _Static_assert(sizeof(struct ring_domain) == RING_DOMAIN_SIZE, "domain entry size");
@@ -802,6 +803,11 @@ int ring_record_validate(const struct ring_record *rec)
 		    !str_ok(rec->u.agent.text, sizeof(rec->u.agent.text)))
 			return -EBADMSG;
 		return 0;
+	case RING_REC_PREDICTION:
+		if (rec->size != sizeof(struct ring_prediction) ||
+		    rec->u.prediction.kind > RING_ACT_KIND_MAX)
+			return -EBADMSG;
+		return 0;
 	default:
 		return -EBADMSG;
 	}
@@ -952,7 +958,8 @@ uint64_t ring_mono_to_real_ns(const struct ring_reader *r, uint64_t mono_ns)
 
 const char *ring_rec_type_name(uint16_t type)
 {
-	static const char *const t[] = { "none", "sample", "event", "action", "nic", "agent" };
+	static const char *const t[] = { "none", "sample", "event", "action", "nic", "agent",
+					 "prediction" };
 	return NAME_OF(t, type);
 }
 

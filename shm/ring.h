@@ -62,7 +62,9 @@ enum ring_rec_type {
 	RING_REC_ACTION    = 3,  /* struct ring_action: what the agent did (or would have done) */
 	RING_REC_NIC       = 4,  /* struct ring_nic: one NIC sample */
 	RING_REC_AGENT     = 5,  /* struct ring_agent: agent lifecycle */
-	RING_REC_TYPE_MAX  = 5,
+	RING_REC_PREDICTION = 6, /* struct ring_prediction: what the policy predicted for the action
+	                            recorded just before it (ABI minor 3) */
+	RING_REC_TYPE_MAX  = 6,
 };
 
 enum ring_direction { RING_DIR_UNKNOWN = 0, RING_DIR_OUT = 1, RING_DIR_IN = 2 };
@@ -185,6 +187,25 @@ struct ring_action {
 	char     reason[56];           /* short human reason with its numbers */
 };
 
+/*
+ * Prediction (ABI minor 3): written right after an action whose policy predicted its outcome,
+ * under the same domain and with the same mono_ns; kind and reason_code repeat the action's.  The
+ * action's reason keeps only the first 55 characters of the policy's text: these are its numbers.
+ * An action without a prediction (a hold, a bandwidth step, another policy) has no such record.
+ */
+struct ring_prediction {
+	uint16_t kind;                 /* enum ring_action_kind of the action it belongs to */
+	uint16_t reason_code;          /* ... and its reason code */
+	uint32_t time_ms;              /* the chosen remedy: time to finish from the decision,
+	                                  RING_PRED_NEVER: does not finish */
+	uint64_t bytes;                /* ... bytes still to send */
+	uint32_t downtime_ms;          /* ... the guest's downtime */
+	uint32_t wait_ms;              /* what waiting (doing nothing) would take, RING_PRED_NEVER:
+	                                  never finishes */
+	uint8_t  reserved[80];
+};
+#define RING_PRED_NEVER UINT32_MAX
+
 /* NIC sample: counters of the interface carrying migrations. */
 struct ring_nic {
 	uint32_t ifindex;
@@ -230,6 +251,7 @@ struct ring_record {
 		struct ring_action action;
 		struct ring_nic    nic;
 		struct ring_agent  agent;
+		struct ring_prediction prediction;
 		uint8_t            raw[RING_PAYLOAD_SIZE];
 	} u;
 };

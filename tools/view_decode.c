@@ -795,6 +795,25 @@ static struct json_object *action_json(const struct ring_action *a)
 	return o;
 }
 
+/* A predicted time: its ms, or null and finishes false for never. */
+static void jadd_pred(struct json_object *o, const char *k, const char *fin, uint32_t ms)
+{
+	json_object_object_add(o, fin, json_object_new_boolean(ms != RING_PRED_NEVER));
+	json_object_object_add(o, k, ms == RING_PRED_NEVER ? NULL : json_object_new_uint64(ms));
+}
+
+static struct json_object *prediction_json(const struct ring_prediction *p)
+{
+	struct json_object *o = json_object_new_object();
+	jadd_str(o, "kind", ring_action_name(p->kind));
+	jadd_u64(o, "reason_code", p->reason_code);
+	jadd_pred(o, "time_ms", "finishes", p->time_ms);
+	jadd_u64(o, "bytes", p->bytes);
+	jadd_u64(o, "downtime_ms", p->downtime_ms);
+	jadd_pred(o, "wait_ms", "wait_finishes", p->wait_ms);
+	return o;
+}
+
 struct json_object *view_state_json(const struct view_state *v, enum view_sort key)
 {
 	struct json_object *o = json_object_new_object(), *arr, *nics;
@@ -879,7 +898,8 @@ void view_record_csv_header(FILE *f)
 	      "source,code,detail1,detail2,op,subop,"
 	      "kind,reason_code,result,error,old_value,new_value,policy,"
 	      "ifindex,ifname,carrier,tx_bytes,rx_bytes,tx_bps,rx_bps,tx_errors,rx_errors,tx_dropped,"
-	      "rx_dropped,speed_mbps,tx_packets,rx_packets,pid,text\n", f);
+	      "rx_dropped,speed_mbps,tx_packets,rx_packets,"
+	      "pred_time_ms,pred_bytes,pred_downtime_ms,pred_wait_ms,pid,text\n", f);
 }
 
 /* CSV field with quoting (RFC 4180). */
@@ -921,6 +941,26 @@ static void record_domain(const struct view_source *src, uint32_t domain,
 		text_esc_n(name, TEXT_ESCAPE_SIZE(RING_NAME_MAX), raw, RING_NAME_MAX);
 		ring_uuid_format(uuid, uuid_s);
 	}
+}
+
+/* A predicted time in ms, or "never". */
+static const char *pred_ms(uint32_t ms, char *buf, size_t len)
+{
+	if (ms == RING_PRED_NEVER)
+		snprintf(buf, len, "never");
+	else
+		snprintf(buf, len, "%" PRIu32, ms);
+	return buf;
+}
+
+/* A predicted time for people: "in 10.8 s", or "never". */
+static const char *pred_words(uint32_t ms, char *buf, size_t len)
+{
+	if (ms == RING_PRED_NEVER)
+		snprintf(buf, len, "never");
+	else
+		snprintf(buf, len, "in %.1f s", ms / 1000.0);
+	return buf;
 }
 
 static void record_csv(FILE *f, const struct view_source *src, const struct ring_record *rec)
@@ -967,6 +1007,10 @@ static void record_csv(FILE *f, const struct view_source *src, const struct ring
 			a->reason_code, ring_result_name(a->result), a->error, a->old_value, a->new_value);
 		CSV_FIELD(f, a->policy);
 		fputc(',', f);
+	} else if (rec->type == RING_REC_PREDICTION) {
+		/* the action it belongs to */
+		fprintf(f, "%s,%u,,,,,,", ring_action_name(rec->u.prediction.kind),
+			rec->u.prediction.reason_code);
 	} else {
 		fputs(",,,,,,,", f);
 	}
@@ -981,6 +1025,14 @@ static void record_csv(FILE *f, const struct view_source *src, const struct ring
 			n->rx_packets);
 	} else {
 		fputs(",,,,,,,,,,,,,,", f);
+	}
+	if (rec->type == RING_REC_PREDICTION) {
+		const struct ring_prediction *p = &rec->u.prediction;
+		char tm[16], wm[16];
+		fprintf(f, "%s,%" PRIu64 ",%" PRIu32 ",%s,", pred_ms(p->time_ms, tm, sizeof(tm)),
+			p->bytes, p->downtime_ms, pred_ms(p->wait_ms, wm, sizeof(wm)));
+	} else {
+		fputs(",,,,", f);
 	}
 	if (rec->type == RING_REC_AGENT) {
 		fprintf(f, "%" PRIu32 ",", rec->u.agent.pid);
@@ -1054,6 +1106,11 @@ static struct json_object *record_json(const struct view_source *src, const stru
 			jadd_u64(o, "prior_dirty_bps", (uint64_t)e->detail1 * 1024);
 			jadd_u64(o, "prior_dirty_age_ms", (uint64_t)e->detail2);
 		}
+		if (e->source == RING_EVSRC_AGENT && e->code == RING_AGEV_OVERSHOOT &&
+		    e->detail1 >= 0 && e->detail2 > 0) {
+			jadd_u64(o, "downtime_ms", (uint64_t)e->detail1);
+			jadd_u64(o, "downtime_limit_ms", (uint64_t)e->detail2);
+		}
 		break;
 	}
 	case RING_REC_ACTION:
@@ -1066,6 +1123,9 @@ static struct json_object *record_json(const struct view_source *src, const stru
 		jadd_u64(o, "kind", rec->u.agent.kind);
 		jadd_u64(o, "pid", rec->u.agent.pid);
 		JADD_FIELD(o, "text", rec->u.agent.text);
+		break;
+	case RING_REC_PREDICTION:
+		json_object_object_add(o, "prediction", prediction_json(&rec->u.prediction));
 		break;
 	default:
 		break;
@@ -1121,6 +1181,16 @@ static void record_text(FILE *f, const struct view_source *src, const struct rin
 		fprintf(f, "%s pid %" PRIu32 " %s\n", agent_kind_name(rec->u.agent.kind),
 			rec->u.agent.pid, ESC_FIELD(a, rec->u.agent.text));
 		break;
+	case RING_REC_PREDICTION: {
+		const struct ring_prediction *p = &rec->u.prediction;
+		char t1[24], t2[24];
+		view_format_bytes(p->bytes, rem, sizeof(rem));
+		fprintf(f, "%s (reason %u): finishes %s, %s to send, downtime %" PRIu32 "ms; waiting: "
+			"finishes %s\n", ring_action_name(p->kind), p->reason_code,
+			pred_words(p->time_ms, t1, sizeof(t1)), rem, p->downtime_ms,
+			pred_words(p->wait_ms, t2, sizeof(t2)));
+		break;
+	}
 	default:
 		fputc('\n', f);
 		break;

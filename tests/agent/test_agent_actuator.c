@@ -332,6 +332,42 @@ static void test_applied_and_read_back(void **state)
 	assert_non_null(strstr(ra->reason, "read back 7001 ms"));
 }
 
+/* An action the policy predicted is followed by its prediction: same domain and time, its kind
+ * and reason, the numbers the 56-byte reason cannot hold; one without a prediction has none. */
+static void test_prediction_follows_its_action(void **state)
+{
+	struct fx *f = *state;
+	struct policy_action dt = act_of(RING_ACT_SET_DOWNTIME, 500, 300, "sla");
+	struct policy_action hold = act_of(RING_ACT_HOLD, 0, -1, "link speed unknown");
+	const struct ring_prediction *p;
+	size_t k;
+
+	dt.reason = REASON_SLA_EXCEEDED;
+	dt.pred.time_ms = POLICY_PRED_NEVER;
+	dt.pred.bytes = UINT64_C(15) << 20;
+	dt.pred.downtime_ms = 0;
+	dt.pred.wait_ms = POLICY_PRED_NEVER;
+	assert_int_equal(actuator_apply(f->act, &f->job, &HANDLE, &hold, &f->ctx), RING_RES_APPLIED);
+	f->ctx.now_ns += S_NS;
+	assert_int_equal(actuator_apply(f->act, &f->job, &HANDLE, &dt, &f->ctx), RING_RES_APPLIED);
+	reread(f);
+	assert_int_equal(tu_count(f->recs, f->n, RING_REC_PREDICTION), 1);
+	for (k = 0; f->recs[k].type != RING_REC_PREDICTION; k++)
+		;
+	assert_true(k >= 1);
+	assert_int_equal(f->recs[k - 1].type, RING_REC_ACTION);        /* right after it */
+	assert_int_equal(f->recs[k - 1].u.action.kind, RING_ACT_SET_DOWNTIME);
+	assert_int_equal(f->recs[k].domain, f->recs[k - 1].domain);
+	assert_int_equal(f->recs[k].mono_ns, f->recs[k - 1].mono_ns);
+	p = &f->recs[k].u.prediction;
+	assert_int_equal(p->kind, RING_ACT_SET_DOWNTIME);
+	assert_int_equal(p->reason_code, REASON_SLA_EXCEEDED);
+	assert_int_equal(p->time_ms, RING_PRED_NEVER);
+	assert_int_equal(p->bytes, UINT64_C(15) << 20);
+	assert_int_equal(p->wait_ms, RING_PRED_NEVER);
+	assert_int_equal(ring_record_validate(&f->recs[k]), 0);
+}
+
 static void test_failure_backs_off_never_tight_loop(void **state)
 {
 	struct fx *f = *state;
@@ -1030,6 +1066,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_advisory_records_and_calls_nothing, setup_advisory,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_applied_and_read_back, setup_active, teardown),
+		cmocka_unit_test_setup_teardown(test_prediction_follows_its_action, setup_active,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_failure_backs_off_never_tight_loop, setup_active,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_rate_limit_per_domain, setup_active, teardown),

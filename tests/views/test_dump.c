@@ -82,6 +82,10 @@ static void random_record(struct ring_record *r, uint16_t type, uint32_t domain,
 		r->u.nic.carrier = (uint8_t)(rnd64() % 2);
 		rnd_str(r->u.nic.ifname, sizeof(r->u.nic.ifname));
 		break;
+	case RING_REC_PREDICTION:
+		r->size = sizeof(r->u.prediction);
+		r->u.prediction.kind = (uint16_t)(rnd64() % (RING_ACT_KIND_MAX + 1));
+		break;
 	default:
 		r->size = sizeof(r->u.agent);
 		r->u.agent.kind = (uint8_t)(1 + rnd64() % 6);

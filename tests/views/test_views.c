@@ -774,6 +774,130 @@ static void test_prior_dirty_event_json(void **state)
 	free(buf);
 }
 
+/* view_record_print of rec in fmt, malloc'd. */
+static char *printed(enum view_format fmt, const struct ring_record *rec)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	assert_non_null(f);
+	if (fmt == VIEW_FMT_CSV)
+		view_record_csv_header(f);
+	view_record_print(f, fmt, NULL, rec);
+	fclose(f);
+	return buf;
+}
+
+/* The CSV cell of column name in the second line of csv (header first), into ret. */
+static void csv_cell(const char *csv, const char *name, char *ret, size_t len)
+{
+	const char *row = strchr(csv, '\n') + 1, *h = csv;
+	int col = 0;
+
+	for (; *h != '\n'; col++) {
+		size_t n = strcspn(h, ",\n");
+
+		if (n == strlen(name) && strncmp(h, name, n) == 0)
+			break;
+		h += n + (h[n] == ',');
+	}
+	assert_true(*h != '\n');
+	for (int c = 0; c < col; c++)
+		row += strcspn(row, ",\n") + 1;
+	snprintf(ret, len, "%.*s", (int)strcspn(row, ",\n"), row);
+}
+
+/* The policy's prediction for an action (ABI 1.3): every format shows its numbers and 'never'
+ * as never, not as a number. */
+static void test_prediction_record(void **state)
+{
+	struct ring_record rec;
+	struct json_object *o, *p, *x;
+	char *out, cell[32];
+
+	(void)state;
+	memset(&rec, 0, sizeof(rec));
+	rec.type = RING_REC_PREDICTION;
+	rec.size = sizeof(struct ring_prediction);
+	rec.domain = RING_NO_DOMAIN;
+	rec.u.prediction.kind = RING_ACT_SET_DOWNTIME;
+	rec.u.prediction.reason_code = 9;
+	rec.u.prediction.time_ms = 10800;
+	rec.u.prediction.bytes = UINT64_C(192) << 20;
+	rec.u.prediction.downtime_ms = 5760;
+	rec.u.prediction.wait_ms = RING_PRED_NEVER;
+	assert_int_equal(ring_record_validate(&rec), 0);
+
+	out = printed(VIEW_FMT_TEXT, &rec);
+	assert_non_null(strstr(out, "prediction set-downtime (reason 9): finishes in 10.8 s, "
+				    "192M to send, downtime 5760ms; waiting: finishes never"));
+	free(out);
+
+	out = printed(VIEW_FMT_CSV, &rec);
+	csv_cell(out, "type", cell, sizeof(cell));
+	assert_string_equal(cell, "prediction");
+	csv_cell(out, "kind", cell, sizeof(cell));
+	assert_string_equal(cell, "set-downtime");
+	csv_cell(out, "pred_time_ms", cell, sizeof(cell));
+	assert_string_equal(cell, "10800");
+	csv_cell(out, "pred_bytes", cell, sizeof(cell));
+	assert_string_equal(cell, "201326592");
+	csv_cell(out, "pred_downtime_ms", cell, sizeof(cell));
+	assert_string_equal(cell, "5760");
+	csv_cell(out, "pred_wait_ms", cell, sizeof(cell));
+	assert_string_equal(cell, "never");
+	free(out);
+
+	out = printed(VIEW_FMT_JSON, &rec);
+	o = json_tokener_parse(out);
+	assert_non_null(o);
+	assert_true(json_object_object_get_ex(o, "prediction", &p));
+	assert_true(json_object_object_get_ex(p, "time_ms", &x));
+	assert_int_equal(json_object_get_uint64(x), 10800);
+	assert_true(json_object_object_get_ex(p, "finishes", &x));
+	assert_true(json_object_get_boolean(x));
+	assert_true(json_object_object_get_ex(p, "wait_ms", &x));
+	assert_null(x);
+	assert_true(json_object_object_get_ex(p, "wait_finishes", &x));
+	assert_false(json_object_get_boolean(x));
+	json_object_put(o);
+	free(out);
+
+	/* a kind the ABI does not have: corrupt, printed by nobody */
+	rec.u.prediction.kind = RING_ACT_KIND_MAX + 1;
+	assert_int_equal(ring_record_validate(&rec), -EBADMSG);
+}
+
+/* The host's overshoot learned from a completed job: its two numbers by name in JSON. */
+static void test_overshoot_event_json(void **state)
+{
+	struct ring_record rec;
+	struct json_object *o, *x;
+	char *out;
+
+	(void)state;
+	memset(&rec, 0, sizeof(rec));
+	rec.type = RING_REC_EVENT;
+	rec.size = sizeof(struct ring_event);
+	rec.domain = RING_NO_DOMAIN;
+	rec.u.event.source = RING_EVSRC_AGENT;
+	rec.u.event.code = RING_AGEV_OVERSHOOT;
+	rec.u.event.detail1 = 583;
+	rec.u.event.detail2 = 500;
+	snprintf(rec.u.event.op, sizeof(rec.u.event.op), "overshoot");
+	snprintf(rec.u.event.subop, sizeof(rec.u.event.subop), "learned");
+	out = printed(VIEW_FMT_JSON, &rec);
+	o = json_tokener_parse(out);
+	assert_non_null(o);
+	assert_true(json_object_object_get_ex(o, "downtime_ms", &x));
+	assert_int_equal(json_object_get_uint64(x), 583);
+	assert_true(json_object_object_get_ex(o, "downtime_limit_ms", &x));
+	assert_int_equal(json_object_get_uint64(x), 500);
+	json_object_put(o);
+	free(out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -791,6 +915,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_replay_batch, setup, teardown),
 		cmocka_unit_test(test_dead_writer_segment),
 		cmocka_unit_test(test_prior_dirty_event_json),
+		cmocka_unit_test(test_prediction_record),
+		cmocka_unit_test(test_overshoot_event_json),
 		cmocka_unit_test(test_domain_index_past_65535),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
