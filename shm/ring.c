@@ -31,8 +31,9 @@ _Static_assert(sizeof(struct ring_record) == RING_SLOT_SIZE - 8, "record size");
 _Static_assert(sizeof(struct ring_slot) == RING_SLOT_SIZE, "slot size");
 _Static_assert(sizeof(struct ring_domain) == RING_DOMAIN_SIZE, "domain entry size");
 _Static_assert(sizeof(struct ring_header) <= RING_HEADER_SIZE, "header size");
-_Static_assert(offsetof(struct ring_header, head) % 64 == 0, "head on its own cache line");
-_Static_assert(offsetof(struct ring_header, head) == 256, "head offset");
+_Static_assert(sizeof(struct ring_lane) == 64, "a lane's head alone on its cache line");
+_Static_assert(offsetof(struct ring_header, dropped) == 320, "dropped offset");
+_Static_assert(offsetof(struct ring_header, lanes) == 512, "lane table offset");
 
 #define NSEC_PER_SEC UINT64_C(1000000000)
 #define PENDING_TIMEOUT_NS (200 * UINT64_C(1000000))
@@ -130,13 +131,14 @@ static int header_validate(const struct ring_header *h, size_t len)
 	    h->domain_size != RING_DOMAIN_SIZE)
 		return -EBADMSG;
 	if (!is_pow2(h->slot_count) || h->slot_count > RING_MAX_SLOTS ||
-	    !is_pow2(h->domain_slots) || h->domain_slots > RING_MAX_DOMAINS)
+	    !is_pow2(h->domain_slots) || h->domain_slots > RING_MAX_DOMAINS ||
+	    h->lane_count < 1 || h->lane_count > RING_MAX_LANES)
 		return -EBADMSG;
 	if (h->domains_offset < RING_HEADER_SIZE || h->domains_offset % 64 ||
 	    h->slots_offset % 64 || h->domains_offset > len || h->slots_offset > len)
 		return -EBADMSG;        /* bounded first, so the sums below cannot wrap */
 	dom_end = h->domains_offset + (uint64_t)h->domain_slots * RING_DOMAIN_SIZE;
-	slot_end = h->slots_offset + (uint64_t)h->slot_count * RING_SLOT_SIZE;
+	slot_end = h->slots_offset + (uint64_t)h->lane_count * h->slot_count * RING_SLOT_SIZE;
 	if (dom_end > len || slot_end > len)
 		return -EBADMSG;
 	if (h->slots_offset < dom_end && h->domains_offset < slot_end)
@@ -144,7 +146,7 @@ static int header_validate(const struct ring_header *h, size_t len)
 	return 0;
 }
 
-static size_t layout_size(uint32_t slots, uint32_t domains, uint64_t *ret_dom_off,
+static size_t layout_size(uint32_t lanes, uint32_t slots, uint32_t domains, uint64_t *ret_dom_off,
 			  uint64_t *ret_slot_off)
 {
 	uint64_t dom_off = RING_HEADER_SIZE;
@@ -152,7 +154,7 @@ static size_t layout_size(uint32_t slots, uint32_t domains, uint64_t *ret_dom_of
 
 	*ret_dom_off = dom_off;
 	*ret_slot_off = slot_off;
-	return (size_t)(slot_off + (uint64_t)slots * RING_SLOT_SIZE);
+	return (size_t)(slot_off + (uint64_t)lanes * slots * RING_SLOT_SIZE);
 }
 
 /* ---- who may have written the segment ------------------------------------------------------ */
@@ -179,16 +181,59 @@ static int segment_trusted(int fd, const uid_t *owners, size_t n_owners, struct 
 
 /* ---- writer ---------------------------------------------------------------------------------- */
 
-struct ring_writer {
-	struct ring_header *hdr;
+static void lane_release(void *arg);
+
+/* The writer's view of one lane.  Cache-line aligned: the thread that owns a lane writes `next`
+ * on every append, and must not share that line with another lane's owner. */
+struct lane_writer {
 	struct ring_slot *slots;
+	uint64_t *head;                 /* in the segment */
+	uint64_t next;                  /* lanes 1..: the owner's next position (head, unpublished) */
+	uint64_t mask;
+	uint64_t owned;                 /* lanes 1..: a thread holds it */
+	uint64_t *dropped;
+	uint32_t index;
+} __attribute__((aligned(64)));
+
+struct ring_writer {
+	struct lane_writer lanes[RING_MAX_LANES];
+	struct ring_header *hdr;
 	struct ring_domain *domains;
 	size_t len;
-	uint64_t mask;
+	uint32_t lane_count;
 	uint32_t domain_mask;
+	pthread_key_t lane_key;         /* a thread's lane, released when the thread exits */
+	uint64_t serial;                /* unique among the writers this process opened */
 	char name[256];
 	pthread_mutex_t domain_lock;    /* writer-side only: serialises domain allocation */
 };
+
+/* The last writer this thread appended to, and its lane: a thread-local load on every append
+ * instead of a call into pthread_getspecific.  Writers are told apart by a serial number, not by
+ * address: a new writer may be allocated where a closed one was. */
+static _Thread_local struct {
+	uint64_t serial;
+	struct lane_writer *lane;
+} thread_lane;
+static uint64_t writer_serial;
+
+/* A child process forked from a writer shares its segment but not its claims: the lanes its
+ * parent's threads hold, or will take, are theirs.  In a child every append to a writer opened
+ * before the fork (serial below inherited_below) goes to lane 0, whose protocol holds across
+ * processes. */
+static uint64_t inherited_below;
+static pthread_once_t fork_guard = PTHREAD_ONCE_INIT;
+
+static void after_fork_in_child(void)
+{
+	inherited_below = __atomic_load_n(&writer_serial, __ATOMIC_RELAXED) + 1;
+	thread_lane.serial = 0;
+}
+
+static void fork_guard_install(void)
+{
+	pthread_atfork(NULL, NULL, after_fork_in_child);
+}
 
 static int liveness_of(const struct ring_header *h, uint64_t now_mono_ns)
 {
@@ -271,6 +316,25 @@ static int zero_fill(int fd, size_t len, bool fresh)
 	return 0;
 }
 
+/* Points the writer at the tables of its mapped segment; the lanes go on from their heads. */
+static void writer_map_tables(struct ring_writer *w, const struct ring_create_opts *o)
+{
+	char *mem = (char *)w->hdr;
+
+	w->domains = (struct ring_domain *)(mem + w->hdr->domains_offset);
+	w->lane_count = o->lanes;
+	for (uint32_t l = 0; l < o->lanes; l++) {
+		struct lane_writer *lw = &w->lanes[l];
+
+		lw->slots = (struct ring_slot *)(mem + w->hdr->slots_offset) + (size_t)l * o->slot_count;
+		lw->head = &w->hdr->lanes[l].head;
+		lw->next = ring_load(lw->head);
+		lw->mask = o->slot_count - 1;
+		lw->dropped = &w->hdr->dropped;
+		lw->index = l;
+	}
+}
+
 /* A dead writer's segment of the same geometry is adopted: its records stay, the head goes on.
  * Only one this user alone could have written (segment_trusted): anything else is -EPERM and gets
  * replaced, never mapped, since a planted file's owner could also shrink it under us (SIGBUS). */
@@ -297,7 +361,7 @@ static int writer_adopt(struct ring_writer *w, int fd, const struct ring_create_
 		return -errno;
 	w->hdr = mem;
 	r = header_validate(w->hdr, want_len);
-	if (r == 0 && (w->hdr->slot_count != o->slot_count ||
+	if (r == 0 && (w->hdr->slot_count != o->slot_count || w->hdr->lane_count != o->lanes ||
 		       w->hdr->domain_slots != o->domain_slots))
 		r = -ESTALE;
 	if (r == 0) {
@@ -313,19 +377,24 @@ static int writer_adopt(struct ring_writer *w, int fd, const struct ring_create_
 		return r == -EBUSY ? r : -ESTALE;
 	}
 	w->len = want_len;
-	w->domains = (struct ring_domain *)((char *)mem + w->hdr->domains_offset);
-	w->slots = (struct ring_slot *)((char *)mem + w->hdr->slots_offset);
+	writer_map_tables(w, o);
 	/* A slot the dead writer left half-written would refuse every later lap (odd seq): clear
 	 * it.  Readers take a cleared slot for an uncommitted one and count it lost. */
-	for (uint32_t i = 0; i < o->slot_count; i++)
-		if (w->slots[i].seq & 1)
-			ring_store(&w->slots[i].seq, 0);
+	for (uint32_t l = 0; l < o->lanes; l++)
+		for (uint32_t i = 0; i < o->slot_count; i++)
+			if (w->lanes[l].slots[i].seq & 1)
+				ring_store(&w->lanes[l].slots[i].seq, 0);
 	for (uint32_t i = 0; i < o->domain_slots; i++)
 		if (w->domains[i].seq & 1)
 			ring_store(&w->domains[i].seq, 0);
-	/* The records it appends from now on may use what its minor added. */
-	if (w->hdr->abi_minor < RING_ABI_MINOR)
-		w->hdr->abi_minor = RING_ABI_MINOR;
+	/* The records it appends from now on may use what its minor added.  (Through a variable:
+	 * while the minor is 0 the comparison is constant, and the compiler says so.) */
+	{
+		const uint16_t minor = RING_ABI_MINOR;
+
+		if (w->hdr->abi_minor < minor)
+			w->hdr->abi_minor = minor;
+	}
 	if (fchmod(fd, o->mode) < 0 ||
 	    (o->gid != (gid_t)-1 && fchown(fd, (uid_t)-1, o->gid) < 0)) {
 		r = -errno;
@@ -369,6 +438,7 @@ static int writer_create(struct ring_writer *w, const struct ring_create_opts *o
 	h->header_size = RING_HEADER_SIZE;
 	h->slot_size = RING_SLOT_SIZE;
 	h->slot_count = o->slot_count;
+	h->lane_count = o->lanes;
 	h->domain_size = RING_DOMAIN_SIZE;
 	h->domain_slots = o->domain_slots;
 	h->domains_offset = dom_off;
@@ -376,8 +446,7 @@ static int writer_create(struct ring_writer *w, const struct ring_create_opts *o
 	h->segment_size = len;
 	w->hdr = h;
 	w->len = len;
-	w->domains = (struct ring_domain *)((char *)mem + dom_off);
-	w->slots = (struct ring_slot *)((char *)mem + slot_off);
+	writer_map_tables(w, o);
 	writer_claim(w, o->heartbeat_interval_ms);
 	ring_wmb();     /* the whole header before the magic: pairs with header_validate's reader */
 	ring_store(&h->magic, RING_MAGIC);
@@ -446,7 +515,8 @@ int ring_writer_open(const struct ring_create_opts *opts, struct ring_writer **r
 {
 	struct ring_create_opts o = {
 		.name = RING_DEFAULT_NAME, .slot_count = RING_DEFAULT_SLOTS,
-		.domain_slots = RING_DEFAULT_DOMAINS, .mode = 0640, .gid = (gid_t)-1,
+		.lanes = RING_DEFAULT_LANES, .domain_slots = RING_DEFAULT_DOMAINS, .mode = 0640,
+		.gid = (gid_t)-1,
 		.heartbeat_interval_ms = 1000,
 	};
 	struct ring_writer *w;
@@ -457,6 +527,7 @@ int ring_writer_open(const struct ring_create_opts *opts, struct ring_writer **r
 	if (opts) {
 		if (opts->name) o.name = opts->name;
 		if (opts->slot_count) o.slot_count = opts->slot_count;
+		if (opts->lanes) o.lanes = opts->lanes;
 		if (opts->domain_slots) o.domain_slots = opts->domain_slots;
 		if (opts->mode) o.mode = opts->mode;
 		o.gid = opts->gid;
@@ -467,19 +538,28 @@ int ring_writer_open(const struct ring_create_opts *opts, struct ring_writer **r
 	    strlen(o.name) < 2)
 		return -EINVAL;
 	if (!is_pow2(o.slot_count) || o.slot_count > RING_MAX_SLOTS || o.slot_count < 2 ||
-	    !is_pow2(o.domain_slots) || o.domain_slots > RING_MAX_DOMAINS)
+	    !is_pow2(o.domain_slots) || o.domain_slots > RING_MAX_DOMAINS ||
+	    o.lanes > RING_MAX_LANES)
 		return -EINVAL;
-	w = calloc(1, sizeof(*w));
-	if (!w)
+	/* aligned as its lanes ask: calloc only promises 16 bytes */
+	if (posix_memalign((void **)&w, _Alignof(struct ring_writer), sizeof(*w)) != 0)
 		return -ENOMEM;
+	memset(w, 0, sizeof(*w));
 	snprintf(w->name, sizeof(w->name), "%s", o.name);
+	pthread_once(&fork_guard, fork_guard_install);
+	w->serial = __atomic_add_fetch(&writer_serial, 1, __ATOMIC_RELAXED);
+	r = -pthread_key_create(&w->lane_key, lane_release);
+	if (r < 0) {
+		free(w);
+		return r;
+	}
 	pthread_mutex_init(&w->domain_lock, NULL);
-	w->mask = o.slot_count - 1;
 	w->domain_mask = o.domain_slots - 1;
-	len = layout_size(o.slot_count, o.domain_slots, &dom_off, &slot_off);
+	len = layout_size(o.lanes, o.slot_count, o.domain_slots, &dom_off, &slot_off);
 
 	r = writer_create_or_adopt(w, &o, len, dom_off, slot_off);
 	if (r < 0) {
+		pthread_key_delete(w->lane_key);
 		pthread_mutex_destroy(&w->domain_lock);
 		free(w);
 		return r;
@@ -497,40 +577,130 @@ void ring_writer_close(struct ring_writer *w, bool unlink_segment)
 	munmap(w->hdr, w->len);
 	if (unlink_segment)
 		shm_unlink(w->name);
+	/* Threads still holding lanes keep a stale value: glibc no longer returns it, and the
+	 * destructor of a deleted key never runs. */
+	pthread_key_delete(w->lane_key);
 	pthread_mutex_destroy(&w->domain_lock);
 	free(w);
+}
+
+/* ---- appending ------------------------------------------------------------------------------- */
+
+static void lane_release(void *arg)
+{
+	struct lane_writer *lw = arg;
+
+	if (lw->index == 0)
+		return;
+	ring_wmb();     /* the owner's last `next` before the release: pairs with lane_claim's CAS */
+	ring_store(&lw->owned, 0);
+}
+
+/* The calling thread's lane: found through the thread-specific key, or claimed on its first
+ * append (a free lane of its own, else the shared lane 0). */
+static struct lane_writer *lane_claim(struct ring_writer *w)
+{
+	bool inherited = w->serial < inherited_below;
+	struct lane_writer *lw = inherited ? NULL : pthread_getspecific(w->lane_key);
+
+	if (lw)
+		return lw;
+	lw = &w->lanes[0];
+	for (uint32_t l = 1; l < w->lane_count && !inherited; l++) {
+		if (ring_cas(&w->lanes[l].owned, 0, 1) == 0) {
+			lw = &w->lanes[l];
+			break;
+		}
+	}
+	if (pthread_setspecific(w->lane_key, lw) != 0 && lw->index) {
+		lane_release(lw);       /* cannot remember it: share lane 0 rather than leak one */
+		lw = &w->lanes[0];
+	}
+	return lw;
+}
+
+static inline struct lane_writer *lane_of_thread(struct ring_writer *w)
+{
+	if (thread_lane.serial != w->serial) {
+		thread_lane.lane = lane_claim(w);
+		thread_lane.serial = w->serial;
+	}
+	return thread_lane.lane;
+}
+
+/* Writes a record into its slot, between the "writing" and "committed" marks.  In place: a
+ * record built on the stack and then copied is read back right after it was written, in other
+ * widths, and stalls on store forwarding.  The usual payload, a whole one, is a copy of a known
+ * size that the compiler inlines.  Under ThreadSanitizer the words go through ring_copy_in's
+ * atomic stores instead (see ring_atomic.h). */
+static inline void record_put(struct ring_record *dst, uint16_t type, uint32_t domain,
+			      uint64_t mono_ns, const void *payload, size_t len)
+{
+#ifdef RING_ATOMIC_BUILTINS
+	struct ring_record rec = { .type = type, .size = (uint16_t)len, .domain = domain,
+				   .mono_ns = mono_ns };
+
+	memcpy(rec.u.raw, payload, len);
+	memset(rec.u.raw + len, 0, RING_PAYLOAD_SIZE - len);
+	ring_copy_in(dst, &rec, sizeof(rec));
+#else
+	dst->type = type;
+	dst->size = (uint16_t)len;
+	dst->domain = domain;
+	dst->mono_ns = mono_ns;
+	if (len == RING_PAYLOAD_SIZE) {
+		memcpy(dst->u.raw, payload, RING_PAYLOAD_SIZE);
+	} else {
+		memcpy(dst->u.raw, payload, len);
+		memset(dst->u.raw + len, 0, RING_PAYLOAD_SIZE - len);
+	}
+#endif
 }
 
 int ring_append_at(struct ring_writer *w, uint16_t type, uint32_t domain, uint64_t mono_ns,
 		   const void *payload, size_t len)
 {
+	struct lane_writer *lw = lane_of_thread(w);
 	struct ring_slot *slot;
-	struct ring_record rec;
 	uint64_t pos, prev;
 
 	assert(len <= RING_PAYLOAD_SIZE);
 	if (len > RING_PAYLOAD_SIZE)
 		len = RING_PAYLOAD_SIZE;
-	rec.type = type;
-	rec.size = (uint16_t)len;
-	rec.domain = domain;
-	rec.mono_ns = mono_ns;
-	memcpy(rec.u.raw, payload, len);
-	memset(rec.u.raw + len, 0, RING_PAYLOAD_SIZE - len);
-
-	pos = ring_fetch_inc(&w->hdr->head);
-	slot = &w->slots[pos & w->mask];
-	prev = ring_load(&slot->seq);
-	/* Odd: another thread is still writing an older lap here; newer: a later lap already
-	 * claimed it.  Either way this record cannot be placed without waiting: drop it. */
-	if ((prev & 1) || prev >= 2 * pos + 1 || ring_cas(&slot->seq, prev, 2 * pos + 1) != prev) {
-		ring_inc(&w->hdr->dropped);
-		return -ENOBUFS;
+	if (lw->index) {
+		/* A lane of the thread's own: nobody else writes it, so no atomic instruction, and
+		 * no cache line it writes is written by another thread. */
+		pos = lw->next++;
+		slot = &lw->slots[pos & lw->mask];
+		prev = ring_load(&slot->seq);
+		/* Only a segment changed behind the writer's back shows these (an odd mark from a
+		 * crash is cleared at adoption): the position is given up, as lane 0 would drop it. */
+		if ((prev & 1) || prev >= 2 * pos + 1) {
+			ring_store(lw->head, pos + 1);
+			ring_inc(lw->dropped);
+			return -ENOBUFS;
+		}
+		ring_store(&slot->seq, 2 * pos + 1);
+	} else {
+		/* Lane 0, shared by threads without a lane of their own.  Odd: another thread is
+		 * still writing an older lap here; newer: a later lap already claimed it.  Either
+		 * way this record cannot be placed without waiting: drop it.  The CAS keeps a
+		 * thread stalled for a whole lap from writing over a newer record. */
+		pos = ring_fetch_inc(lw->head);
+		slot = &lw->slots[pos & lw->mask];
+		prev = ring_load(&slot->seq);
+		if ((prev & 1) || prev >= 2 * pos + 1 ||
+		    ring_cas(&slot->seq, prev, 2 * pos + 1) != prev) {
+			ring_inc(lw->dropped);
+			return -ENOBUFS;
+		}
 	}
 	ring_wmb();     /* "writing" before the data: pairs with the reader's rmb after its 2nd seq read */
-	ring_copy_in(&slot->rec, &rec, sizeof(rec));
+	record_put(&slot->rec, type, domain, mono_ns, payload, len);
 	ring_wmb();     /* data before "committed": pairs with the reader's rmb after its 1st seq read */
 	ring_store(&slot->seq, 2 * pos + 2);
+	if (lw->index)
+		ring_store(lw->head, pos + 1);  /* after the commit: below it, an own lane is complete */
 	return 0;
 }
 
@@ -595,10 +765,32 @@ void ring_set_heartbeat_interval(struct ring_writer *w, uint32_t ms)
 }
 
 const char *ring_writer_name(const struct ring_writer *w) { return w->name; }
-uint64_t ring_writer_head(const struct ring_writer *w) { return ring_load(&w->hdr->head); }
+uint64_t ring_writer_head(const struct ring_writer *w)
+{
+	uint64_t sum = 0;
+
+	for (uint32_t l = 0; l < w->lane_count; l++)
+		sum += ring_load(w->lanes[l].head);
+	return sum;
+}
 uint64_t ring_writer_dropped(const struct ring_writer *w) { return ring_load(&w->hdr->dropped); }
 
 /* ---- reader ---------------------------------------------------------------------------------- */
+
+/* One lane as a reader follows it. */
+struct lane_reader {
+	const struct ring_slot *slots;
+	const uint64_t *head;
+	uint64_t cursor;                /* next position to return or count lost */
+	uint64_t known_head;            /* highest head seen: a hostile one cannot move it back */
+	uint64_t end;                   /* this pass reads below it: the head when the pass began */
+	uint64_t pending_since_ns;      /* a wait for uncommitted slots began then (0: none) */
+	uint64_t pending_limit;         /* ... for the positions below this */
+	bool ready;                     /* the slot at cursor held it committed (ready_seq)... */
+	bool ready_timed;               /* ... with this record's time, read when a merge needed it */
+	uint64_t ready_seq;
+	uint64_t ready_mono_ns;
+};
 
 struct ring_reader {
 	const uint8_t *mem;
@@ -607,14 +799,14 @@ struct ring_reader {
 	bool is_mem;                    /* over caller bytes: no writer can still be running */
 	struct ring_header geo;         /* geometry copied once at open: never re-read from shm */
 	const struct ring_header *hdr;
-	const struct ring_slot *slots;
 	const struct ring_domain *domains;
 	uint64_t mask;
-	uint64_t cursor;
-	uint64_t pending_since_ns;      /* a wait for uncommitted slots began then (0: none) */
-	uint64_t pending_limit;         /* ... for the positions below this head */
-	uint64_t known_head;            /* last head read: records below it may be committed */
 	uint64_t corrupt;
+	bool in_pass;
+	uint32_t pass_lanes;            /* lanes that may still give a record in this pass */
+	int pass_liveness;              /* looked up when a pass first needs it; 0 until then */
+	uint64_t pass_now_ns;
+	struct lane_reader lanes[RING_MAX_LANES];
 };
 
 static int reader_init(struct ring_reader *r)
@@ -626,9 +818,13 @@ static int reader_init(struct ring_reader *r)
 	if (ret < 0)
 		return ret;
 	r->hdr = (const struct ring_header *)r->mem;
-	r->slots = (const struct ring_slot *)(r->mem + r->geo.slots_offset);
 	r->domains = (const struct ring_domain *)(r->mem + r->geo.domains_offset);
 	r->mask = r->geo.slot_count - 1;
+	for (uint32_t l = 0; l < r->geo.lane_count; l++) {
+		r->lanes[l].slots = (const struct ring_slot *)(r->mem + r->geo.slots_offset) +
+				    (size_t)l * r->geo.slot_count;
+		r->lanes[l].head = &r->hdr->lanes[l].head;
+	}
 	ring_reader_seek_oldest(r);
 	return 0;
 }
@@ -714,8 +910,32 @@ void ring_reader_close(struct ring_reader *r)
 	free(r);
 }
 
-uint64_t ring_reader_head(const struct ring_reader *r) { return ring_load(&r->hdr->head); }
-uint64_t ring_reader_cursor(const struct ring_reader *r) { return r->cursor; }
+/* A lane's head as far as this reader goes: never below what it saw before. */
+static uint64_t lane_head(const struct lane_reader *lr)
+{
+	uint64_t head = ring_load(lr->head);
+
+	return head < lr->known_head ? lr->known_head : head;
+}
+
+uint64_t ring_reader_head(const struct ring_reader *r)
+{
+	uint64_t sum = 0;
+
+	for (uint32_t l = 0; l < r->geo.lane_count; l++)
+		sum += lane_head(&r->lanes[l]);
+	return sum;
+}
+
+uint64_t ring_reader_cursor(const struct ring_reader *r)
+{
+	uint64_t sum = 0;
+
+	for (uint32_t l = 0; l < r->geo.lane_count; l++)
+		sum += r->lanes[l].cursor;
+	return sum;
+}
+
 uint64_t ring_reader_corrupt(const struct ring_reader *r) { return r->corrupt; }
 const struct ring_header *ring_reader_header(const struct ring_reader *r) { return r->hdr; }
 
@@ -726,18 +946,25 @@ const void *ring_reader_mem(const struct ring_reader *r, size_t *ret_len)
 	return r->mem;
 }
 
-void ring_reader_seek(struct ring_reader *r, uint64_t seq)
+static void reader_seek(struct ring_reader *r, bool newest)
 {
-	uint64_t head = ring_reader_head(r);
-	uint64_t oldest = head > r->geo.slot_count ? head - r->geo.slot_count : 0;
+	for (uint32_t l = 0; l < r->geo.lane_count; l++) {
+		struct lane_reader *lr = &r->lanes[l];
+		uint64_t head = lane_head(lr);
 
-	r->cursor = seq < oldest ? oldest : seq > head ? head : seq;
-	r->known_head = head;
-	r->pending_since_ns = 0;
-	r->pending_limit = 0;
+		if (newest)
+			lr->cursor = head;
+		else
+			lr->cursor = head > r->geo.slot_count ? head - r->geo.slot_count : 0;
+		lr->known_head = lr->end = head;
+		lr->pending_since_ns = lr->pending_limit = 0;
+		lr->ready = false;
+	}
+	r->in_pass = false;
 }
 
-void ring_reader_seek_oldest(struct ring_reader *r) { ring_reader_seek(r, 0); }
+void ring_reader_seek_oldest(struct ring_reader *r) { reader_seek(r, false); }
+void ring_reader_seek_newest(struct ring_reader *r) { reader_seek(r, true); }
 
 int ring_reader_snapshot_header(const struct ring_reader *r, struct ring_header *ret)
 {
@@ -750,6 +977,7 @@ int ring_reader_snapshot_header(const struct ring_reader *r, struct ring_header 
 		return err;
 	/* geometry must still be what was validated at open */
 	if (h.slot_count != r->geo.slot_count || h.slots_offset != r->geo.slots_offset ||
+	    h.lane_count != r->geo.lane_count ||
 	    h.domain_slots != r->geo.domain_slots || h.domains_offset != r->geo.domains_offset)
 		return -EBADMSG;
 	h.hostname[sizeof(h.hostname) - 1] = '\0';
@@ -813,96 +1041,176 @@ int ring_record_validate(const struct ring_record *rec)
 	}
 }
 
-int ring_read(struct ring_reader *r, struct ring_record *ret, uint64_t *ret_seq, uint64_t *lost)
+/* A pass reads each lane's head once, here, and reads the lane up to it.  A reader that went on
+ * reading slots as fast as they were committed would keep pulling the lines the writer is about
+ * to write into its own cache (its hardware prefetcher runs ahead of it), and every such line
+ * costs the writer a round trip to take back; bounded by the head at its start, a pass stays
+ * behind the writer. */
+static void pass_begin(struct ring_reader *r)
 {
-	/* The writer's liveness (files under /proc) is looked up once per call, when a slot first
-	 * needs it, not once per uncommitted slot: a ring full of them must not cost a lookup each. */
-	int liveness = 0;
-	uint64_t now = 0;
+	r->pass_lanes = 0;
+	for (uint32_t l = 0; l < r->geo.lane_count; l++) {
+		struct lane_reader *lr = &r->lanes[l];
 
-	for (;;) {
+		lr->end = lr->known_head = lane_head(lr);
+		if (lr->ready || lr->cursor < lr->end)
+			r->pass_lanes |= 1u << l;
+	}
+	ring_rmb();     /* heads before the slots below them: pairs with the writers' commits */
+	r->in_pass = true;
+	r->pass_liveness = 0;
+}
+
+/* Whether to wait for lane position c, claimed but not committed.  A dead or stopped writer gets
+ * no time.  A live one gets one timeout for every position claimed when the wait began, not one
+ * per slot: once it has passed, the rest of them are counted lost without waiting again.  The
+ * writer's liveness (files under /proc) is looked up once per pass, not once per slot. */
+static bool lane_wait(struct ring_reader *r, struct lane_reader *lr, uint64_t c)
+{
+	if (r->is_mem)
+		return false;
+	if (!r->pass_liveness) {
+		r->pass_now_ns = ring_now_mono_ns();
+		r->pass_liveness = ring_reader_liveness(r, r->pass_now_ns);
+	}
+	if (r->pass_liveness != RING_LIVE && r->pass_liveness != RING_STALLED)
+		return false;
+	if (lr->pending_since_ns == 0 || c >= lr->pending_limit) {
+		lr->pending_since_ns = r->pass_now_ns;
+		lr->pending_limit = lr->end;
+		return true;
+	}
+	return r->pass_now_ns - lr->pending_since_ns < PENDING_TIMEOUT_NS;
+}
+
+/* The reader was lapped: the oldest position the lane may still hold is `oldest`, and the cursor
+ * moves there, never past the pass's end, whatever a hostile slot claims. */
+static void lapped_to(struct lane_reader *lr, uint64_t oldest, uint64_t *dropped)
+{
+	uint64_t next = oldest < lr->end ? oldest : lr->end;
+
+	if (next <= lr->cursor)
+		next = lr->cursor + 1;
+	*dropped += next - lr->cursor;
+	lr->cursor = next;
+}
+
+/* Moves the lane's cursor to its next committed record below the pass's end and notes that
+ * record's time, for the merge; counts what it passes over as lost.  Stops early at a slot worth
+ * waiting for.  The record itself is copied (and checked) only when the merge picks it.  Returns
+ * whether the lane has a record ready: if not, it has nothing more for this pass. */
+static bool lane_peek(struct ring_reader *r, struct lane_reader *lr, uint64_t *lost)
+{
+	uint64_t n = r->geo.slot_count, dropped = 0;
+
+	while (!lr->ready && lr->cursor < lr->end) {
+		uint64_t c = lr->cursor, want = 2 * c + 2, s1;
 		const struct ring_slot *slot;
-		struct ring_record rec;
-		uint64_t c = r->cursor, s1, s2, want = 2 * c + 2, head;
 
-		if (c >= r->known_head) {
-			/* The head's cache line is written by every append: read it once per batch of
-			 * records, not once per record.  No record at or past it can be committed. */
-			head = ring_load(&r->hdr->head);
-			if (head < c) {
-				/* the head went backwards: not something a writer does; resynchronise */
-				r->cursor = head;
-				r->known_head = head;
-				r->corrupt++;
-				return 0;
-			}
-			r->known_head = head;
-			if (head == c)
-				return 0;
-			ring_rmb();     /* head before the slots it covers: pairs with the writer's CAS */
+		if (lr->end - c > n) {
+			/* lapped before the pass: everything older than one ring behind the head is
+			 * gone, what is newer was there when the pass began */
+			lapped_to(lr, lr->end - n, &dropped);
+			continue;
 		}
-		slot = &r->slots[c & r->mask];
+		slot = &lr->slots[c & r->mask];
 		s1 = ring_load(&slot->seq);
 		if (s1 == want) {
-			ring_rmb();     /* seq before data: pairs with the writer's wmb before "committed" */
-			ring_copy_out(&rec, &slot->rec, sizeof(rec));
-			ring_rmb();     /* data before the re-check: pairs with the writer's wmb after "writing" */
-			s2 = ring_load(&slot->seq);
-			r->cursor++;
-			if (s2 != s1) {         /* overwritten while we copied: the copy may be torn */
-				if (lost)
-					(*lost)++;
-				continue;
-			}
-			if (ring_record_validate(&rec) < 0) {
-				r->corrupt++;
-				continue;
-			}
-			*ret = rec;
-			if (ret_seq)
-				*ret_seq = c;
-			return 1;
+			lr->ready = true;
+			lr->ready_timed = false;
+			lr->ready_seq = s1;
+			break;
 		}
+		if (s1 > want) {
+			/* A later lap has been here: the slot now holds position q (being written or
+			 * committed), claimed after every position before it, so every position up to
+			 * q - n has been overwritten too.  No need to read the head to know it. */
+			uint64_t q = (s1 - 1) / 2;
 
-		head = ring_load(&r->hdr->head);
-		if (head < r->known_head)
-			head = r->known_head;   /* a hostile head cannot move the cursor backwards */
-		r->known_head = head;
-		if (head - c > r->geo.slot_count) {
-			/* lapped: everything older than one ring behind the head is gone */
-			if (lost)
-				*lost += head - r->geo.slot_count - c;
-			r->cursor = head - r->geo.slot_count;
+			if ((q & r->mask) == (c & r->mask)) {
+				lapped_to(lr, q + 1 - n, &dropped);
+			} else {        /* not a lap: a slot that lies about its position; skip it */
+				dropped++;
+				lr->cursor++;
+			}
 			continue;
 		}
-		if (s1 > want) {        /* a later lap overwrote it before we got here */
+		/* Claimed (below the head) but not committed yet, or never: a writer dropped it, or
+		 * died while writing. */
+		if (lane_wait(r, lr, c))
+			break;
+		dropped++;
+		lr->cursor++;
+	}
+	if (lost)
+		*lost += dropped;
+	return lr->ready;
+}
+
+/* The time of the record a lane has ready, read once, only when two lanes compete for the next
+ * place.  It may be read while a later lap overwrites the slot: then the order is off for a record
+ * that the copy will find torn and count lost anyway. */
+static uint64_t lane_ready_mono(const struct ring_reader *r, struct lane_reader *lr)
+{
+	if (!lr->ready_timed) {
+		ring_rmb();     /* seq (lane_peek) before the time: pairs with the writer's wmb */
+		lr->ready_mono_ns = ring_load(&lr->slots[lr->cursor & r->mask].rec.mono_ns);
+		lr->ready_timed = true;
+	}
+	return lr->ready_mono_ns;
+}
+
+int ring_read(struct ring_reader *r, struct ring_record *ret, uint64_t *ret_seq, uint64_t *lost)
+{
+	if (!r->in_pass)
+		pass_begin(r);
+	for (;;) {
+		struct lane_reader *next = NULL;
+		const struct ring_slot *slot;
+		struct ring_record rec;
+		uint64_t s1, s2;
+
+		for (uint32_t m = r->pass_lanes; m; m &= m - 1) {
+			uint32_t l = (uint32_t)__builtin_ctz(m);
+			struct lane_reader *lr = &r->lanes[l];
+
+			if (!lr->ready && !lane_peek(r, lr, lost)) {
+				r->pass_lanes &= ~(1u << l);
+				continue;
+			}
+			/* merged by time; a tie goes to the lower lane */
+			if (!next || lane_ready_mono(r, lr) < lane_ready_mono(r, next))
+				next = lr;
+		}
+		if (!next) {
+			r->in_pass = false;
+			return 0;
+		}
+		/* The seqlock copy: the record counts only if its slot still holds the position it
+		 * held when lane_peek read its seq (s1) once the copy is done. */
+		slot = &next->slots[next->cursor & r->mask];
+		s1 = next->ready_seq;
+		next->ready = false;
+		ring_rmb();     /* seq before data: pairs with the writer's wmb before "committed" */
+		ring_copy_out(&rec, &slot->rec, sizeof(rec));
+		ring_rmb();     /* data before the re-check: pairs with the writer's wmb after "writing" */
+		s2 = ring_load(&slot->seq);
+		if (s2 != s1) {                 /* overwritten while we copied: the copy may be torn */
 			if (lost)
 				(*lost)++;
-			r->cursor++;
+			next->cursor++;
 			continue;
 		}
-		/* Claimed but not committed yet (or never: a writer dropped it, or died while
-		 * writing).  A dead or stopped writer gets no time.  A live one gets one timeout for
-		 * every position claimed when the wait began, not one per slot: once it has passed,
-		 * the rest of them are counted lost without waiting again. */
-		if (!r->is_mem) {
-			if (!liveness) {
-				now = ring_now_mono_ns();
-				liveness = ring_reader_liveness(r, now);
-			}
-			if (liveness == RING_LIVE || liveness == RING_STALLED) {
-				if (r->pending_since_ns == 0 || c >= r->pending_limit) {
-					r->pending_since_ns = now;
-					r->pending_limit = head;
-					return 0;
-				}
-				if (now - r->pending_since_ns < PENDING_TIMEOUT_NS)
-					return 0;
-			}
+		if (ring_record_validate(&rec) < 0) {
+			r->corrupt++;
+			next->cursor++;
+			continue;
 		}
-		if (lost)
-			(*lost)++;
-		r->cursor++;
+		if (ret_seq)
+			*ret_seq = ring_reader_cursor(r);
+		next->cursor++;
+		*ret = rec;
+		return 1;
 	}
 }
 

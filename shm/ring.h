@@ -4,27 +4,34 @@
  *
  * One segment in POSIX shared memory (default name "/migtune", i.e. /dev/shm/migtune) holds:
  *
- *   offset 0                 struct ring_header   (RING_HEADER_SIZE bytes, 4096)
+ *   offset 0                 struct ring_header   (RING_HEADER_SIZE bytes, 4096), whose lane table
+ *                            holds each lane's head on a cache line of its own
  *   header.domains_offset    domain table: domain_slots x struct ring_domain (128 bytes each)
- *   header.slots_offset      record slots: slot_count x struct ring_slot (128 bytes each)
+ *   header.slots_offset      lane_count lanes, one after the other, each slot_count x struct
+ *                            ring_slot (128 bytes each)
  *
  * Everything is little- or big-endian as the writer's host; header.endian == 0x1234 read as such
  * tells a reader whether it can decode.  No pointers are stored, only offsets from the segment's
  * start.  docs/ring-abi.md is the full description; this comment is the short one.
  *
- * Writing (any number of threads of one process):
- *   pos = fetch-and-add(header.head, 1)          claims the global sequence number pos
- *   slot = slots[pos & (slot_count - 1)]
- *   CAS slot.seq from its previous committed value (even, < 2*pos+1) to 2*pos+1 ("writing pos")
- *   write barrier; copy the record; write barrier
- *   store slot.seq = 2*pos+2 ("pos committed")
- * A writer that finds the slot being written by another thread, or already claimed by a later lap,
- * drops its record and counts it in header.dropped: it never waits.
+ * Writing (threads of one process).  Each writer thread appends to a lane of its own, claimed on
+ * its first append (like a per-CPU buffer, per thread): no other thread writes that lane, so an
+ * append is plain stores, no atomic instruction and no cache line shared with another writer:
+ *   pos = the lane's next position; slot = lane.slots[pos & (slot_count - 1)]
+ *   slot.seq = 2*pos+1 ("writing pos"); write barrier; copy the record; write barrier
+ *   slot.seq = 2*pos+2 ("pos committed"); lane.head = pos+1
+ * Lane 0 is shared by the threads that found no lane free: there a position is claimed with
+ * fetch-and-add(lane.head, 1) and the slot with a CAS of slot.seq from its previous committed
+ * value (even, < 2*pos+1) to 2*pos+1.  A writer that finds the slot being written by another
+ * thread, or already claimed by a later lap, drops its record and counts it in header.dropped: it
+ * never waits.
  *
- * Reading (other processes, read-only mapping, trusting nothing):
- *   for cursor c: if head - c > slot_count, the records in between were overwritten (lost).
- *   s1 = slot.seq; s1 must equal 2*c+2; read barrier; copy; read barrier; s2 = slot.seq; s1 == s2
- *   or the copy is discarded as overwritten.  A slot still "writing c" is retried later.
+ * Reading (other processes, read-only mapping, trusting nothing), in passes: a pass reads each
+ * lane's head once and reads that lane up to it, never chasing the writer onto the cache lines it
+ * is writing.  For lane cursor c: s1 = slot.seq; s1 must equal 2*c+2; read barrier; copy; read
+ * barrier; s2 = slot.seq; s1 == s2 or the copy is discarded as overwritten.  A slot that holds a
+ * later lap tells how far the lane has gone: everything one ring behind it is lost.  Records come
+ * out of the lanes merged by time (mono_ns); within a lane in the order they were appended.
  *
  * The magic is written last when a segment is created, so a reader that sees RING_MAGIC sees a
  * complete header.  ABI major changes on any change of meaning; minor on compatible additions
@@ -40,15 +47,17 @@
 
 #define RING_MAGIC          UINT64_C(0x474e495254474d4d) /* "MMGTRING" little-endian */
 #define RING_ENDIAN         0x1234u
-#define RING_ABI_MAJOR      1u
-#define RING_ABI_MINOR      3u
+#define RING_ABI_MAJOR      2u      /* 2: lanes (1: one head shared by every writer) */
+#define RING_ABI_MINOR      0u      /* 2.0 holds every record 1.3 had */
 #define RING_HEADER_SIZE    4096u
 #define RING_SLOT_SIZE      128u
 #define RING_DOMAIN_SIZE    128u
 #define RING_DEFAULT_NAME   "/migtune"
 #define RING_DEFAULT_SLOTS  65536u
 #define RING_DEFAULT_DOMAINS 256u
-#define RING_MAX_SLOTS      (1u << 24)
+#define RING_MAX_SLOTS      (1u << 24)   /* per lane */
+#define RING_DEFAULT_LANES  4u      /* lane 0 shared, three for threads of their own */
+#define RING_MAX_LANES      16u
 #define RING_MAX_DOMAINS    (1u << 16)
 #define RING_PAYLOAD_SIZE   104u
 #define RING_NAME_MAX       95u     /* domain name bytes kept in the domain table */
@@ -63,7 +72,7 @@ enum ring_rec_type {
 	RING_REC_NIC       = 4,  /* struct ring_nic: one NIC sample */
 	RING_REC_AGENT     = 5,  /* struct ring_agent: agent lifecycle */
 	RING_REC_PREDICTION = 6, /* struct ring_prediction: what the policy predicted for the action
-	                            recorded just before it (ABI minor 3) */
+	                            recorded just before it (ABI 1.3) */
 	RING_REC_TYPE_MAX  = 6,
 };
 
@@ -107,7 +116,7 @@ struct ring_sample {
 };
 #define RING_SAMPLE_F_POSTCOPY_FLAG 0x01 /* migration was started with VIR_MIGRATE_POSTCOPY */
 #define RING_SAMPLE_F_FINAL         0x02 /* final stats of a finished job */
-/* ABI minor 2: the state of a post-copy (phase RING_PHASE_POSTCOPY) whose stream broke.  Readers
+/* ABI 1.2: the state of a post-copy (phase RING_PHASE_POSTCOPY) whose stream broke.  Readers
  * that do not know them see a post-copy, which it still is. */
 #define RING_SAMPLE_F_PC_BROKEN     0x04 /* the migration stream broke: the guest runs on the
                                             destination, the pages it lacks are on the source */
@@ -116,9 +125,9 @@ struct ring_sample {
 
 enum ring_event_source { RING_EVSRC_HOOK = 1, RING_EVSRC_LIBVIRT = 2, RING_EVSRC_AGENT = 3 };
 
-/* ring_event.code of the agent's own events (source RING_EVSRC_AGENT).  ABI minor 1 added
- * RING_AGEV_PRIOR_DIRTY, minor 2 the post-copy codes; a reader that does not know a code still
- * has op, subop and text. */
+/* ring_event.code of the agent's own events (source RING_EVSRC_AGENT).  ABI 1.1 added
+ * RING_AGEV_PRIOR_DIRTY, 1.2 the post-copy codes, 1.3 the overshoot; a reader that does not know
+ * a code still has op, subop and text. */
 enum ring_agent_event_code {
 	RING_AGEV_GENERAL     = 0,     /* op/subop say what ("migration found", "nic selected") */
 	RING_AGEV_PRIOR_DIRTY = 1,     /* "dirtyrate prior": the guest's dirty rate measured before
@@ -130,7 +139,7 @@ enum ring_agent_event_code {
 					* attempt's number, detail2 ms broken so far */
 	RING_AGEV_PC_RECOVERED = 4,    /* "postcopy recovered": pages move again; detail1 ms this
 					* break lasted, detail2 ms broken in the whole job */
-	/* ABI minor 3 */
+	/* ABI 1.3 */
 	RING_AGEV_OVERSHOOT   = 5,     /* "overshoot learned": a completed pre-copy job's real
 					* downtime (detail1, ms) over the max downtime in force at
 					* its end (detail2, ms), taken into the host's estimate of
@@ -160,7 +169,7 @@ enum ring_action_kind {
 	RING_ACT_THROTTLE      = 6,    /* vCPU quota, values in percent */
 	RING_ACT_HOLD          = 7,    /* policy deliberately waits; reason says why */
 	RING_ACT_DUMP          = 8,    /* a dump was written; text names the file */
-	/* ABI minor 2: the actuator's post-copy recovery (readers before it skip these records) */
+	/* ABI 1.2: the actuator's post-copy recovery (readers before it skip these records) */
 	RING_ACT_PC_INTERRUPT  = 9,    /* a stalled post-copy interrupted to be resumed at once */
 	RING_ACT_PC_RESUME     = 10,   /* a broken post-copy resumed; new_value the attempt */
 	RING_ACT_KIND_MAX      = 10,
@@ -188,7 +197,7 @@ struct ring_action {
 };
 
 /*
- * Prediction (ABI minor 3): written right after an action whose policy predicted its outcome,
+ * Prediction (ABI 1.3): written right after an action whose policy predicted its outcome,
  * under the same domain and with the same mono_ns; kind and reason_code repeat the action's.  The
  * action's reason keeps only the first 55 characters of the policy's text: these are its numbers.
  * An action without a prediction (a hold, a bandwidth step, another policy) has no such record.
@@ -271,6 +280,12 @@ struct ring_domain {
 	char     name[RING_NAME_MAX + 1]; /* NUL-terminated, truncated */
 };
 
+/* A lane's head, alone on its cache line: the one word its writer publishes per record. */
+struct ring_lane {
+	uint64_t head;                 /* next position of the lane: those below it are claimed */
+	uint8_t  pad[56];
+};
+
 struct ring_header {
 	uint64_t magic;                /* RING_MAGIC, written last at creation */
 	uint16_t endian;               /* RING_ENDIAN in the writer's byte order */
@@ -296,14 +311,15 @@ struct ring_header {
 	uint64_t map_real_ns;
 	uint64_t map_seq;              /* odd while the two fields above change */
 	uint32_t writer_state;         /* RING_WRITER_* */
-	uint32_t reserved0;
+	uint32_t lane_count;           /* 1..RING_MAX_LANES lanes of slot_count slots */
 	char     hostname[64];
-	uint8_t  pad0[64];             /* keep head on its own cache line */
-	uint64_t head;                 /* next sequence number to claim (offset 256) */
+	uint8_t  pad0[64];
+	uint64_t reserved0;            /* offset 256: ABI 1's single head; 0 */
 	uint8_t  pad1[56];
-	uint64_t dropped;              /* records dropped by writers on slot contention */
+	uint64_t dropped;              /* records dropped by writers on slot contention (lane 0) */
 	uint64_t domain_next;          /* next domain index to allocate */
-	uint8_t  pad2[48];
+	uint8_t  pad2[176];
+	struct ring_lane lanes[RING_MAX_LANES]; /* offset 512; entries past lane_count are zero */
 };
 #define RING_WRITER_RUNNING 1u
 #define RING_WRITER_STOPPED 2u     /* clean shutdown */
@@ -314,7 +330,8 @@ struct ring_writer;
 
 struct ring_create_opts {
 	const char *name;              /* shm name, default RING_DEFAULT_NAME */
-	uint32_t slot_count;           /* power of two, default RING_DEFAULT_SLOTS */
+	uint32_t slot_count;           /* slots per lane, power of two, default RING_DEFAULT_SLOTS */
+	uint32_t lanes;                /* 1..RING_MAX_LANES, default RING_DEFAULT_LANES */
 	uint32_t domain_slots;         /* power of two, default RING_DEFAULT_DOMAINS */
 	mode_t mode;                   /* default 0640 */
 	gid_t gid;                     /* (gid_t)-1: leave the creator's group */
@@ -332,7 +349,10 @@ struct ring_create_opts {
  * shows here rather than as SIGBUS later), -EINVAL. */
 int ring_writer_open(const struct ring_create_opts *opts, struct ring_writer **ret);
 void ring_writer_close(struct ring_writer *w, bool unlink);
-/* Appends one record; never blocks.  Returns 0, or -ENOBUFS when dropped on slot contention. */
+/* Appends one record; never blocks.  The calling thread's first append claims it a lane of its
+ * own, kept until the thread exits; when none is free it shares lane 0 (so does a child process
+ * appending to a writer its parent opened).  Returns 0, or -ENOBUFS when dropped on slot
+ * contention (lane 0 only). */
 int ring_append(struct ring_writer *w, uint16_t type, uint32_t domain, const void *payload,
 		size_t len);
 int ring_append_at(struct ring_writer *w, uint16_t type, uint32_t domain, uint64_t mono_ns,
@@ -343,7 +363,7 @@ void ring_heartbeat(struct ring_writer *w);
 /* Changes the heartbeat interval readers judge liveness by (a writer that changes its period). */
 void ring_set_heartbeat_interval(struct ring_writer *w, uint32_t ms);
 const char *ring_writer_name(const struct ring_writer *w);
-uint64_t ring_writer_head(const struct ring_writer *w);
+uint64_t ring_writer_head(const struct ring_writer *w);   /* positions claimed, every lane */
 /* Records dropped on slot contention so far (header.dropped), for the writer's own metrics. */
 uint64_t ring_writer_dropped(const struct ring_writer *w);
 
@@ -372,13 +392,18 @@ int ring_reader_open_owner(const char *name, uid_t owner, struct ring_reader **r
 int ring_reader_open_mem(const void *mem, size_t len, struct ring_reader **ret);
 void ring_reader_close(struct ring_reader *r);
 
-/* Copies the next committed record at the cursor into *ret.  Returns 1 with a record, 0 when
- * caught up, negative errno on a broken segment.  Records overwritten before they could be read
- * are added to *lost (may be NULL). */
+/* Copies the next committed record into *ret: the oldest (by mono_ns) of what the lanes hold
+ * next.  Returns 1 with a record, 0 at the end of a pass (every lane read up to the head it had
+ * when the pass began; the next call begins a new one), negative errno on a broken segment.
+ * Records overwritten before they could be read are added to *lost (may be NULL).  *ret_seq gets
+ * the reader's position: every record returned or lost before this one, so it grows by one per
+ * record and from 0 on a fresh ring. */
 int ring_read(struct ring_reader *r, struct ring_record *ret, uint64_t *ret_seq, uint64_t *lost);
+/* Positions of every lane returned or counted lost so far (≤ ring_reader_head). */
 uint64_t ring_reader_cursor(const struct ring_reader *r);
-void ring_reader_seek(struct ring_reader *r, uint64_t seq);  /* clamps to what is still held */
-void ring_reader_seek_oldest(struct ring_reader *r);
+void ring_reader_seek_oldest(struct ring_reader *r);   /* the oldest record each lane holds */
+void ring_reader_seek_newest(struct ring_reader *r);   /* only what is appended from now on */
+/* Positions claimed in every lane. */
 uint64_t ring_reader_head(const struct ring_reader *r);
 /* Committed records that failed validation (hostile or corrupt segment) and were skipped. */
 uint64_t ring_reader_corrupt(const struct ring_reader *r);

@@ -30,7 +30,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		(void)ring_mono_to_real_ns(r, 12345);
 		while (n++ < 100000 && ring_read(r, &rec, &seq, &lost) == 1)
 			(void)ring_domain_lookup(r, rec.domain, uuid, name);
-		ring_reader_seek(r, UINT64_MAX);
+		ring_reader_seek_newest(r);
 		ring_reader_seek_oldest(r);
 		(void)ring_read(r, &rec, &seq, &lost);
 		ring_reader_close(r);

@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -38,15 +39,21 @@ static int teardown(void **state)
 	return 0;
 }
 
-static struct ring_writer *open_writer(uint32_t slots, uint32_t domains)
+static struct ring_writer *open_writer_lanes(uint32_t slots, uint32_t domains, uint32_t lanes)
 {
-	struct ring_create_opts o = { .name = shm_name, .slot_count = slots,
+	struct ring_create_opts o = { .name = shm_name, .slot_count = slots, .lanes = lanes,
 				      .domain_slots = domains, .gid = (gid_t)-1 };
 	struct ring_writer *w = NULL;
 
 	assert_int_equal(ring_writer_open(&o, &w), 0);
 	assert_non_null(w);
 	return w;
+}
+
+/* With the default lanes: the test's thread appends to lane 1, the first of its own. */
+static struct ring_writer *open_writer(uint32_t slots, uint32_t domains)
+{
+	return open_writer_lanes(slots, domains, 0);
 }
 
 static struct ring_sample make_sample(uint32_t iter)
@@ -93,10 +100,11 @@ static void test_layout_and_header(void **state)
 	assert_int_equal(h.header_size, RING_HEADER_SIZE);
 	assert_int_equal(h.slot_size, RING_SLOT_SIZE);
 	assert_int_equal(h.slot_count, 64);
+	assert_int_equal(h.lane_count, RING_DEFAULT_LANES);
 	assert_int_equal(h.domain_slots, 8);
 	assert_int_equal(h.domains_offset, RING_HEADER_SIZE);
 	assert_int_equal(h.slots_offset, RING_HEADER_SIZE + 8 * RING_DOMAIN_SIZE);
-	assert_int_equal(h.segment_size, RING_HEADER_SIZE + 8 * 128 + 64 * 128);
+	assert_int_equal(h.segment_size, RING_HEADER_SIZE + 8 * 128 + RING_DEFAULT_LANES * 64 * 128);
 	assert_int_equal(h.writer_pid, (uint32_t)getpid());
 	assert_int_equal(h.writer_state, RING_WRITER_RUNNING);
 	assert_true(h.hostname[0] != '\0');
@@ -214,15 +222,28 @@ static void test_overwrite_accounting(void **state)
 	ring_reader_close(r);
 	assert_int_equal(ring_reader_open(shm_name, &r), 0);
 	assert_int_equal(ring_reader_cursor(r), 34);
-	ring_reader_seek(r, 3);   /* clamps to what is held */
-	assert_int_equal(ring_reader_cursor(r), 34);
-	ring_reader_seek(r, 49);
+	ring_reader_seek_newest(r);   /* only what comes next */
+	assert_int_equal(ring_reader_cursor(r), 50);
+	assert_int_equal(ring_read(r, &rec, &seq, &lost), 0);
+	ag.pid = 50;
+	assert_int_equal(ring_append(w, RING_REC_AGENT, RING_NO_DOMAIN, &ag, sizeof(ag)), 0);
 	lost = 0;
 	assert_int_equal(ring_read(r, &rec, &seq, &lost), 1);
-	assert_int_equal(rec.u.agent.pid, 49);
+	assert_int_equal(rec.u.agent.pid, 50);
+	assert_int_equal(seq, 50);
 	assert_int_equal(lost, 0);
+	ring_reader_seek_oldest(r);
+	assert_int_equal(ring_reader_cursor(r), 35);
 	ring_reader_close(r);
 	ring_writer_close(w, true);
+}
+
+/* Lane `lane`'s slots in a copy of a segment. */
+static struct ring_slot *lane_slots(uint8_t *seg, uint32_t lane)
+{
+	const struct ring_header *h = (const struct ring_header *)seg;
+
+	return (struct ring_slot *)(seg + h->slots_offset) + (size_t)lane * h->slot_count;
 }
 
 /* A byte copy of a live segment, for the validation tests. */
@@ -274,6 +295,9 @@ static void test_header_validation(void **state)
 	MUTATE(h->domain_size = 256, -EBADMSG);
 	MUTATE(h->slot_count = 24, -EBADMSG);
 	MUTATE(h->slot_count = 32, -EBADMSG);               /* does not fit the bytes */
+	MUTATE(h->lane_count = 0, -EBADMSG);
+	MUTATE(h->lane_count = RING_MAX_LANES + 1, -EBADMSG);
+	MUTATE(h->lane_count = RING_DEFAULT_LANES + 1, -EBADMSG); /* does not fit the bytes */
 	MUTATE(h->domain_slots = 0, -EBADMSG);
 	MUTATE(h->slots_offset = len, -EBADMSG);
 	MUTATE(h->slots_offset = UINT64_MAX - 100, -EBADMSG);
@@ -306,12 +330,12 @@ static void test_corrupt_records_skipped(void **state)
 	for (int i = 0; i < 6; i++)
 		assert_int_equal(ring_append(w, RING_REC_EVENT, RING_NO_DOMAIN, &ev, sizeof(ev)), 0);
 	seg = segment_copy(&len);
-	slots = (struct ring_slot *)(seg + ((struct ring_header *)seg)->slots_offset);
+	slots = lane_slots(seg, 1);
 	slots[0].rec.type = 99;                                  /* unknown type */
 	memset(slots[1].rec.u.event.op, 'A', sizeof(ev.op));     /* unterminated string */
 	slots[2].rec.size = 3;                                   /* wrong size */
 	slots[3].rec.u.event.source = 0;                         /* bad enum */
-	slots[4].seq = 1234567;                                  /* from a later lap */
+	slots[4].seq = 1234567;                      /* a later lap's, but of another slot: lies */
 	assert_int_equal(ring_reader_open_mem(seg, len, &r), 0);
 	while (ring_read(r, &rec, &seq, &lost) == 1) {
 		assert_int_equal(seq, 5);
@@ -513,11 +537,6 @@ static void test_killed_writer(void **state)
 	ring_reader_close(r);
 }
 
-/* ---- uncommitted slots: bounded reading ------------------------------------------------------ */
-
-/* Positions claimed in the segment but never committed (a writer that dropped them or died
- * mid-record, or a hostile segment made of nothing else): `holes` of them after `before` records,
- * then `after` records.  The head is moved through a second, writable mapping. */
 static void append_notes(struct ring_writer *w, uint32_t from, uint32_t n)
 {
 	struct ring_agent ag = { .kind = RING_AGENT_NOTE };
@@ -528,6 +547,182 @@ static void append_notes(struct ring_writer *w, uint32_t from, uint32_t n)
 	}
 }
 
+/* ---- lanes ------------------------------------------------------------------------------------ */
+
+struct lane_job {
+	struct ring_writer *w;
+	uint32_t id, count;
+	pthread_barrier_t *hold;        /* waited on after appending (NULL: exit at once) */
+};
+
+/* Appends `count` notes whose times interleave with the other jobs' (mono_ns = i * 10 + id). */
+static void *lane_job_main(void *arg)
+{
+	struct lane_job *j = arg;
+	struct ring_agent ag = { .kind = RING_AGENT_NOTE };
+
+	for (uint32_t i = 0; i < j->count; i++) {
+		ag.pid = j->id << 16 | i;
+		if (ring_append_at(j->w, RING_REC_AGENT, j->id, (uint64_t)i * 10 + j->id, &ag,
+				   sizeof(ag)) != 0)
+			return (void *)1;
+	}
+	if (j->hold)
+		pthread_barrier_wait(j->hold);
+	return NULL;
+}
+
+static uint64_t lane_head_of(uint32_t lane)
+{
+	struct ring_reader *r = NULL;
+	uint64_t head;
+
+	assert_int_equal(ring_reader_open(shm_name, &r), 0);
+	head = ring_reader_header(r)->lanes[lane].head;
+	ring_reader_close(r);
+	return head;
+}
+
+/* Each writer thread appends to a lane of its own; the reader merges them back by time, each
+ * thread's records in the order it appended them. */
+static void test_lane_per_thread(void **state)
+{
+	struct ring_writer *w = open_writer(64, 4);
+	struct ring_reader *r = NULL;
+	struct ring_record rec;
+	struct lane_job jobs[3];
+	pthread_barrier_t all_appended;         /* none exits (and frees its lane) before the others */
+	pthread_t th[3];
+	uint64_t seq, lost = 0, n = 0, last_mono = 0;
+	void *rc;
+
+	assert_int_equal(pthread_barrier_init(&all_appended, NULL, 3), 0);
+	for (uint32_t i = 0; i < 3; i++) {
+		jobs[i] = (struct lane_job){ w, i + 1, 20, &all_appended };
+		assert_int_equal(pthread_create(&th[i], NULL, lane_job_main, &jobs[i]), 0);
+	}
+	for (uint32_t i = 0; i < 3; i++) {
+		assert_int_equal(pthread_join(th[i], &rc), 0);
+		assert_null(rc);
+	}
+	pthread_barrier_destroy(&all_appended);
+	/* three threads at once, three lanes of their own: none shared lane 0 */
+	assert_int_equal(lane_head_of(0), 0);
+	for (uint32_t l = 1; l < 4; l++)
+		assert_int_equal(lane_head_of(l), 20);
+	assert_int_equal(ring_writer_head(w), 60);
+
+	assert_int_equal(ring_reader_open(shm_name, &r), 0);
+	while (ring_read(r, &rec, &seq, &lost) == 1) {
+		/* merged by time: 1, 2, 3 (each thread's first), 11, 12, 13, ... */
+		assert_int_equal(seq, n);
+		assert_true(rec.mono_ns > last_mono);
+		assert_int_equal(rec.mono_ns, (n / 3) * 10 + n % 3 + 1);
+		assert_int_equal(rec.domain, n % 3 + 1);
+		assert_int_equal(rec.u.agent.pid, rec.domain << 16 | (uint32_t)(n / 3));
+		last_mono = rec.mono_ns;
+		n++;
+	}
+	assert_int_equal(n, 60);
+	assert_int_equal(lost, 0);
+	ring_reader_close(r);
+	ring_writer_close(w, true);
+}
+
+/* A thread that finds every lane taken shares lane 0; a lane comes free when its thread exits. */
+static void test_shared_lane_and_release(void **state)
+{
+	struct ring_writer *w = open_writer_lanes(64, 4, 2);
+	struct lane_job holder, other, later;
+	pthread_barrier_t hold;
+	pthread_t th[3];
+	void *rc;
+
+	assert_int_equal(pthread_barrier_init(&hold, NULL, 2), 0);
+	holder = (struct lane_job){ w, 1, 5, &hold };
+	assert_int_equal(pthread_create(&th[0], NULL, lane_job_main, &holder), 0);
+	while (lane_head_of(1) < 5)
+		usleep(1000);
+	/* lane 1 is held by a live thread: the next thread goes to lane 0 */
+	other = (struct lane_job){ w, 2, 7, NULL };
+	assert_int_equal(pthread_create(&th[1], NULL, lane_job_main, &other), 0);
+	assert_int_equal(pthread_join(th[1], &rc), 0);
+	assert_null(rc);
+	assert_int_equal(lane_head_of(0), 7);
+	assert_int_equal(lane_head_of(1), 5);
+	/* the holder exits: its lane is free for the next thread */
+	pthread_barrier_wait(&hold);
+	assert_int_equal(pthread_join(th[0], &rc), 0);
+	later = (struct lane_job){ w, 3, 3, NULL };
+	assert_int_equal(pthread_create(&th[2], NULL, lane_job_main, &later), 0);
+	assert_int_equal(pthread_join(th[2], &rc), 0);
+	assert_int_equal(lane_head_of(1), 8);
+	assert_int_equal(lane_head_of(0), 7);
+	pthread_barrier_destroy(&hold);
+	ring_writer_close(w, true);
+}
+
+/* A child forked from a writing process shares the segment, not its parent's lanes: its appends to
+ * the inherited writer go to lane 0, while a writer it opens itself gives it lanes of its own. */
+static void test_forked_child_uses_lane_0(void **state)
+{
+	struct ring_writer *w = open_writer(64, 4);
+	int status;
+	pid_t pid;
+
+	append_notes(w, 0, 3);                  /* this thread: lane 1 */
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct ring_agent ag = { .kind = RING_AGENT_NOTE };
+
+		for (int i = 0; i < 4; i++)
+			if (ring_append(w, RING_REC_AGENT, RING_NO_DOMAIN, &ag, sizeof(ag)) != 0)
+				_exit(1);
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_int_equal(lane_head_of(0), 4);
+	assert_int_equal(lane_head_of(1), 3);
+	append_notes(w, 3, 1);                  /* the parent keeps its lane */
+	assert_int_equal(lane_head_of(1), 4);
+	ring_writer_close(w, true);
+}
+
+/* A pass reads up to the heads it saw when it began, then says 0 even though more was appended
+ * since: the next call begins a pass that reads them.  Readers thus stay off the lines the writer
+ * is writing. */
+static void test_pass_ends_at_its_heads(void **state)
+{
+	struct ring_writer *w = open_writer(64, 4);
+	struct ring_reader *r = NULL;
+	struct ring_record rec;
+	uint64_t lost = 0;
+
+	append_notes(w, 0, 3);
+	assert_int_equal(ring_reader_open(shm_name, &r), 0);
+	assert_int_equal(ring_read(r, &rec, NULL, &lost), 1);  /* the pass sees heads 3 */
+	append_notes(w, 3, 2);
+	assert_int_equal(ring_read(r, &rec, NULL, &lost), 1);
+	assert_int_equal(ring_read(r, &rec, NULL, &lost), 1);
+	assert_int_equal(rec.u.agent.pid, 2);
+	assert_int_equal(ring_read(r, &rec, NULL, &lost), 0);  /* end of the pass */
+	assert_int_equal(ring_read(r, &rec, NULL, &lost), 1);  /* a new one */
+	assert_int_equal(rec.u.agent.pid, 3);
+	assert_int_equal(ring_read(r, &rec, NULL, &lost), 1);
+	assert_int_equal(ring_read(r, &rec, NULL, &lost), 0);
+	assert_int_equal(lost, 0);
+	ring_reader_close(r);
+	ring_writer_close(w, true);
+}
+
+/* ---- uncommitted slots: bounded reading ------------------------------------------------------ */
+
+/* Positions claimed in the segment but never committed (a writer that dropped them or died
+ * mid-record, or a hostile segment made of nothing else): `holes` of them after `before` records,
+ * then `after` records.  The head is moved through a second, writable mapping. */
+/* In lane 0, shared by writer threads: where a dropped record leaves its position. */
 static void claim_holes(uint64_t holes)
 {
 	int fd = shm_open(shm_name, O_RDWR, 0);
@@ -537,7 +732,7 @@ static void claim_holes(uint64_t holes)
 	h = mmap(NULL, RING_HEADER_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	assert_true(h != MAP_FAILED);
 	close(fd);
-	__atomic_fetch_add(&h->head, holes, __ATOMIC_SEQ_CST);
+	__atomic_fetch_add(&h->lanes[0].head, holes, __ATOMIC_SEQ_CST);
 	munmap(h, RING_HEADER_SIZE);
 }
 
@@ -576,7 +771,7 @@ static void test_dead_writer_holes_one_lookup(void **state)
 
 	assert_true(pid >= 0);
 	if (pid == 0) {
-		struct ring_writer *w = open_writer(4096, 4);
+		struct ring_writer *w = open_writer_lanes(4096, 4, 1);
 
 		append_notes(w, 0, 10);
 		claim_holes(3000);
@@ -606,7 +801,7 @@ static void test_dead_writer_holes_one_lookup(void **state)
  * at once and goes on, instead of waiting 200 ms per slot. */
 static void test_live_writer_holes_one_timeout(void **state)
 {
-	struct ring_writer *w = open_writer(1024, 4);
+	struct ring_writer *w = open_writer_lanes(1024, 4, 1);
 	struct ring_reader *r = NULL;
 	struct ring_record rec;
 	uint64_t lost = 0, n = 0;
@@ -963,6 +1158,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_domain_table, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_clock_mapping, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_killed_writer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lane_per_thread, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_shared_lane_and_release, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_forked_child_uses_lane_0, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pass_ends_at_its_heads, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dead_writer_holes_one_lookup, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_live_writer_holes_one_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_planted_by_another_user, setup, teardown),

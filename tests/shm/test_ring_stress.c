@@ -1,7 +1,9 @@
-/* Multi-process stress of the ring: one writer process with a thread per core appends millions
- * of self-checking records into a small ring while several reader processes follow it.  Asserts
- * that no torn record is ever accepted, that each writer's records arrive in order, and that every
- * claimed position is accounted for exactly: read + lost == head. */
+/* Multi-process stress of the ring: one writer process with a thread per core (at least four)
+ * appends millions of self-checking records into a small ring while several reader processes follow
+ * it.  Three lanes: two threads write lanes of their own, the others share lane 0 (fetch-and-add
+ * and CAS), so both ways of appending are under load at once.  Asserts that no torn record is ever
+ * accepted, that each writer's records arrive in order, and that every claimed position is
+ * accounted for exactly: read + lost == head. */
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
@@ -17,6 +19,7 @@
 
 #define READERS 3
 #define SLOTS 4096u
+#define LANES 3u
 #define DEADLINE_S 300
 
 struct shared {
@@ -46,8 +49,8 @@ static double now_s(void)
 
 static int run_writer(struct shared *sh, int nthreads)
 {
-	struct ring_create_opts o = { .name = name, .slot_count = SLOTS, .domain_slots = 4,
-				      .gid = (gid_t)-1 };
+	struct ring_create_opts o = { .name = name, .slot_count = SLOTS, .lanes = LANES,
+				      .domain_slots = 4, .gid = (gid_t)-1 };
 	pthread_t th[STRESS_MAX_WRITERS];
 	uint64_t dropped = 0;
 	double deadline = now_s() + DEADLINE_S;
@@ -117,7 +120,7 @@ int main(int argc, char **argv)
 	int nthreads = (int)sysconf(_SC_NPROCESSORS_ONLN), failed = 0, status;
 	uint64_t total;
 
-	if (nthreads < 2) nthreads = 2;
+	if (nthreads < 4) nthreads = 4;
 	if (nthreads > STRESS_MAX_WRITERS) nthreads = STRESS_MAX_WRITERS;
 	total = argc > 1 ? strtoull(argv[1], NULL, 10) : 3000000;
 	per_thread = total / (uint64_t)nthreads;
@@ -141,8 +144,8 @@ int main(int argc, char **argv)
 			failed++;
 		}
 	}
-	printf("stress: %d writer threads x %llu records into %u slots, %d reader processes\n",
-	       nthreads, (unsigned long long)per_thread, SLOTS, READERS);
+	printf("stress: %d writer threads x %llu records into %u lanes of %u slots, %d reader "
+	       "processes\n", nthreads, (unsigned long long)per_thread, LANES, SLOTS, READERS);
 	printf("stress: head %llu, dropped by writers on contention %llu\n",
 	       (unsigned long long)sh->head, (unsigned long long)sh->dropped);
 	if (sh->head != per_thread * (uint64_t)nthreads) {

@@ -1,5 +1,6 @@
 /* The ring with writer and reader threads in one process: the test TSan runs.  Same integrity
- * and accounting assertions as the multi-process stress test, on a smaller count. */
+ * and accounting assertions as the multi-process stress test, on a smaller count.  Two lanes for
+ * three writers: one writes a lane of its own, two share lane 0. */
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
@@ -9,9 +10,9 @@
 
 #include "stress.h"
 
-#define WRITERS 2
+#define WRITERS 3
 #define READERS 2
-#define PER_WRITER 200000u
+#define PER_WRITER 150000u
 
 static struct ring_writer *writer;
 static char name[64];
@@ -61,8 +62,8 @@ static void *reader_main(void *arg)
 
 int main(void)
 {
-	struct ring_create_opts o = { .name = name, .slot_count = 1024, .domain_slots = 4,
-				      .gid = (gid_t)-1 };
+	struct ring_create_opts o = { .name = name, .slot_count = 1024, .lanes = 2,
+				      .domain_slots = 4, .gid = (gid_t)-1 };
 	pthread_t w[WRITERS], rd[READERS];
 	struct reader_result res[READERS] = { 0 };
 	uint64_t head, drops = 0;

@@ -68,6 +68,7 @@ static void test_dump_while_writing(void **state)
 		struct dump_file *d;
 		struct ring_record rec;
 		assert_int_equal(dump_write(r, path, NULL, &st), 0);
+		uint64_t after = atomic_load(&a.written);
 		assert_int_equal(dump_open(path, &d), 0);
 		uint64_t n = 0, prev = 0;
 		while (dump_next(d, &rec) > 0) {
@@ -79,8 +80,11 @@ static void test_dump_while_writing(void **state)
 			n++;
 		}
 		assert_int_equal(n, st.records);
-		/* everything written before the dump began that the ring still held is in it */
-		assert_true(prev + 1 >= before);
+		/* everything written before the dump began that the ring still held is in it, when
+		 * the writer went less than a whole ring further while the dump ran; more (slow runs,
+		 * TSan) and it may have overwritten even the newest of them before they were read */
+		if (after - before < o.slot_count)
+			assert_true(prev + 1 >= before);
 		assert_null(dump_problem(d, 0));
 		dump_close(d);
 	}
