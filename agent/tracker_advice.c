@@ -129,12 +129,10 @@ static void to_mig_sample(const struct advice_state *a, const struct ring_sample
 	ret->nic_carrier = nic ? nic->carrier : MIG_NIC_CARRIER_UNKNOWN;
 	ret->nic_tx_bps = (uint64_t)s->nic_tx_kibps * 1024;
 	ret->nic_rx_bps = (uint64_t)s->nic_rx_kibps * 1024;
-	/* While this migration sends, a NIC rate of 0 means the NIC has no rate yet (its first
-	 * sample).  The adaptive policy's headroom is the capacity minus the tenants' traffic:
-	 * without that traffic the capacity is withheld rather than offered whole.  (RHV's split of
-	 * the link speed does not depend on the traffic.) */
-	ret->nic_capacity_bps = nic && (s->nic_tx_kibps || a->policy.id != POLICY_ADAPTIVE) ?
-		nic->capacity_bps : 0;
+	/* The link's speed as the NIC reports it (0: unknown).  A NIC rate of 0 while the job
+	 * sends means the NIC has no rate yet; the policy does not act on a share of the link
+	 * until it has a reading to take the tenants from. */
+	ret->nic_capacity_bps = nic ? nic->capacity_bps : 0;
 	ret->nic_errors_delta = nic ? nic->errors_delta : 0;
 	ret->nic_drops_delta = nic ? nic->drops_delta : 0;
 }

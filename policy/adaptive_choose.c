@@ -248,6 +248,10 @@ static uint64_t bandwidth(struct ctx *c, const struct mig_sample *s)
 	if (probe_result(c, s))
 		return 0;
 	if (l->cap_state == LINK_CAP_KNOWN || l->cap_state == LINK_CAP_FOUND) {
+		/* a share is the capacity less the tenants: none without a reading to take them
+		 * from (the NIC has no rate yet, or an implausible one) */
+		if (!l->reading_ok)
+			return 0;
 		target = l->share_bps;
 		if (a->equal_share)
 			target = max64(target, equal_share_bps(c));
@@ -531,8 +535,8 @@ void adaptive_choose(const struct adaptive_params *ap, struct policy_state *st,
 	/* ---- the bulk pass just ended: a limit within the SLA that converges now? ---- */
 	if (g->evidence == GUEST_EV_BULK || g->evidence == GUEST_EV_PRIOR) {
 		need_ms = (double)g->dirty_bytes * 1000.0 / (double)b * ap->margin_permille / 1000.0;
-		if (!g->disturbed && need_ms > L && need_ms <= sla_lim &&
-		    (a->last_escalation_pass != 2 || a->watch_held)) {
+		/* an upper bound, disturbed or not: a slower bulk pass only found more */
+		if (need_ms > L && need_ms <= sla_lim && (a->last_escalation_pass != 2 || a->watch_held)) {
 			uint32_t ms = ceil10(need_ms) > sla_lim ? sla_lim : ceil10(need_ms);
 
 			adaptive_predict(pic, REMEDY_DOWNTIME, b, ms, ap, &pr);

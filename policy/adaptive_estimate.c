@@ -171,8 +171,10 @@ static void link_estimate(const struct adaptive_params *ap, struct adaptive_stat
 		}
 	}
 
-	/* ---- tenants: the NIC's traffic less the migrations', over the same window ---- */
-	mine = l->own_avg_bps + l->others_bps;
+	/* ---- tenants: the NIC's traffic less the migrations', over the same window.  A job's
+	 * statistics read late repeat the last ones (no bytes in the interval): the job's own rate
+	 * is then QEMU's, whichever is larger, so that its bytes are never a tenant's ---- */
+	mine = max64(l->own_avg_bps, s->memory_bps) + l->others_bps;
 	expected = mine + mine * ap->nic_overhead_permille / 1000;
 	raw = s->nic_tx_bps > expected ? s->nic_tx_bps - expected : 0;
 	noise = max64(ap->tenant_noise_min_bps, mine * ap->tenant_noise_permille / 1000);
