@@ -1124,11 +1124,20 @@ static bool lane_peek(struct ring_reader *r, struct lane_reader *lr, uint64_t *l
 		if (s1 > want) {
 			/* A later lap has been here: the slot now holds position q (being written or
 			 * committed), claimed after every position before it, so every position up to
-			 * q - n has been overwritten too.  No need to read the head to know it. */
-			uint64_t q = (s1 - 1) / 2;
+			 * q - n has been overwritten too.  No need to read the head to know it.
+			 *
+			 * And the writer is overwriting, right now, what this pass was to read: a
+			 * writer faster than the reader.  Going on from the oldest it still holds, the
+			 * reader would read just ahead of the writer, which catches up with it at once,
+			 * loses it each record it reaches first, and finds every line it writes in the
+			 * reader's cache (a round trip to take each back): glued to the writer's front,
+			 * the reader costs it several times its speed and reads little.  It goes on from
+			 * the newest quarter of the pass instead, which the writer reaches only after
+			 * three quarters of a lap. */
+			uint64_t q = (s1 - 1) / 2, newest = lr->end - n / 4;
 
 			if ((q & r->mask) == (c & r->mask)) {
-				lapped_to(lr, q + 1 - n, &dropped);
+				lapped_to(lr, q + 1 - n > newest ? q + 1 - n : newest, &dropped);
 			} else {        /* not a lap: a slot that lies about its position; skip it */
 				dropped++;
 				lr->cursor++;

@@ -717,6 +717,37 @@ static void test_pass_ends_at_its_heads(void **state)
 	ring_writer_close(w, true);
 }
 
+/* A reader the writer laps in the middle of a pass does not go on from the oldest record left,
+ * the one the writer overwrites next, but from the newest quarter of the pass: there the writer
+ * catches up with it only after three quarters of a lap.  Before a pass, a lapped reader starts at
+ * the oldest record held (nothing intact is skipped when the writer is quiet). */
+static void test_lapped_within_a_pass(void **state)
+{
+	struct ring_writer *w = open_writer(16, 4);
+	struct ring_reader *r = NULL;
+	struct ring_record rec;
+	uint64_t lost = 0;
+
+	append_notes(w, 0, 16);
+	assert_int_equal(ring_reader_open(shm_name, &r), 0);
+	assert_int_equal(ring_read(r, &rec, NULL, &lost), 1);  /* record 0; the pass ends at 16 */
+	assert_int_equal(rec.u.agent.pid, 0);
+	append_notes(w, 16, 2);                                 /* 16 and 17 overwrite 0 and 1 */
+	assert_int_equal(ring_read(r, &rec, NULL, &lost), 1);
+	assert_int_equal(rec.u.agent.pid, 12);                  /* 16 - 16/4 */
+	assert_int_equal(lost, 11);                             /* 1 to 11 */
+	for (uint32_t pid = 13; pid < 16; pid++) {
+		assert_int_equal(ring_read(r, &rec, NULL, &lost), 1);
+		assert_int_equal(rec.u.agent.pid, pid);
+	}
+	assert_int_equal(ring_read(r, &rec, NULL, &lost), 0);  /* end of the pass */
+	assert_int_equal(ring_read(r, &rec, NULL, &lost), 1);
+	assert_int_equal(rec.u.agent.pid, 16);
+	assert_int_equal(lost, 11);
+	ring_reader_close(r);
+	ring_writer_close(w, true);
+}
+
 /* ---- uncommitted slots: bounded reading ------------------------------------------------------ */
 
 /* Positions claimed in the segment but never committed (a writer that dropped them or died
@@ -1162,6 +1193,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_shared_lane_and_release, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_forked_child_uses_lane_0, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pass_ends_at_its_heads, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lapped_within_a_pass, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dead_writer_holes_one_lookup, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_live_writer_holes_one_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_planted_by_another_user, setup, teardown),
