@@ -277,6 +277,9 @@ int agent_new(const struct agent_config *cfg, struct agent **ret, char *err, siz
 	ro.mode = 0640;
 	ro.gid = cfg->ring_gid;
 	ro.heartbeat_interval_ms = cfg->heartbeat_ms;
+	/* what the views' header says of this agent (mode and policy do not change on reload) */
+	ro.info.mode = cfg->advisory ? RING_MODE_ADVISORY : RING_MODE_ACTIVE;
+	str_copy(ro.info.policy, sizeof(ro.info.policy), cfg->policy);
 	r = ring_writer_open(&ro, &a->ring);
 	if (r < 0) {
 		snprintf(err, errlen, "cannot open ring %s: %s%s", cfg->ring_name, strerror(-r),

@@ -26,7 +26,8 @@ _Static_assert(sizeof(struct dump_chunk) == 32, "dump chunk header layout");
 _Static_assert(sizeof(struct dump_trailer) == 64, "dump trailer layout");
 
 /* The smallest header a reader accepts: everything up to the reserved tail of version 1.0. */
-#define DUMP_HEADER_MIN offsetof(struct dump_header, reserved)
+#define DUMP_HEADER_MIN offsetof(struct dump_header, writer_info)
+_Static_assert(offsetof(struct dump_header, writer_info) == 208, "1.0's reserved tail");
 #define DUMP_DOMAIN_MIN (offsetof(struct dump_domain, name) + 1)
 #define DUMP_MAX_PROBLEMS 32u
 
@@ -395,6 +396,9 @@ static int encoder_begin(struct encoder *e, int fd, const struct dump_meta *meta
 	h->domain_count = (uint32_t)meta->n_domains;
 	h->domain_entry_size = sizeof(struct dump_domain);
 	snprintf(h->hostname, sizeof(h->hostname), "%.*s", (int)sizeof(h->hostname) - 1, meta->hostname);
+	h->writer_info = meta->writer_info;
+	h->writer_info.reserved = 0;
+	h->writer_info.policy[sizeof(h->writer_info.policy) - 1] = '\0';
 
 	e->doms = calloc(meta->n_domains ? meta->n_domains : 1, sizeof(*e->doms));
 	e->prefs.frameInfo.blockSizeID = LZ4F_max4MB;
@@ -593,6 +597,7 @@ int dump_write_fd(struct ring_reader *r, int fd, const struct dump_filter *f, st
 	meta.hostname[sizeof(meta.hostname) - 1] = '\0';
 	meta.writer_pid = h.writer_pid;
 	meta.writer_state = h.writer_state;
+	meta.writer_info = h.info;
 	meta.ring_abi_major = h.abi_major;
 	meta.ring_abi_minor = h.abi_minor;
 	meta.map_mono_ns = h.map_mono_ns;
@@ -982,6 +987,7 @@ static int parse_header(struct dump_file *d)
 	if (h.chunk_records == 0 || h.chunk_records > DUMP_MAX_CHUNK_RECORDS)
 		return -EBADMSG;
 	h.hostname[sizeof(h.hostname) - 1] = '\0';
+	h.writer_info.policy[sizeof(h.writer_info.policy) - 1] = '\0';
 	d->declared = h.flags & DUMP_F_COUNTS_IN_TRAILER ? UINT64_MAX : h.record_count;
 	if (d->declared != UINT64_MAX && d->declared > d->lim.max_records)
 		return -EBADMSG;        /* more records than any ring holds */

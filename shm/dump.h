@@ -43,7 +43,7 @@
 #define DUMP_FRAME_TRAILER      0x184D2A5Eu                  /* skippable frame: trailer */
 #define DUMP_FRAME_LZ4          0x184D2204u
 #define DUMP_VERSION_MAJOR      1u
-#define DUMP_VERSION_MINOR      0u
+#define DUMP_VERSION_MINOR      1u      /* 1.1: the writer's identity (writer_info) */
 #define DUMP_CHUNK_RECORDS      8000u   /* records per chunk when writing: a multiple of 8 but
 					  * not of 512, so the shuffled columns do not alias in caches */
 #define DUMP_MAX_CHUNK_RECORDS  65536u  /* readers refuse larger chunks (bounded memory) */
@@ -87,7 +87,8 @@ struct dump_header {
 	uint32_t domain_count;         /* entries following this header: the ring's domain table */
 	uint32_t domain_entry_size;    /* sizeof(struct dump_domain) of the writer */
 	char     hostname[64];
-	uint8_t  reserved[48];
+	struct ring_writer_info writer_info; /* 1.1: the ring header's (zero in 1.0 dumps) */
+	uint8_t  reserved[24];
 };
 
 struct dump_domain {
@@ -144,6 +145,7 @@ struct dump_meta {
 	char hostname[64];
 	uint32_t writer_pid;
 	uint32_t writer_state;
+	struct ring_writer_info writer_info; /* mode, default policy, simulated */
 	uint16_t ring_abi_major;
 	uint16_t ring_abi_minor;
 	uint32_t flags;

@@ -33,6 +33,9 @@ _Static_assert(sizeof(struct ring_domain) == RING_DOMAIN_SIZE, "domain entry siz
 _Static_assert(sizeof(struct ring_header) <= RING_HEADER_SIZE, "header size");
 _Static_assert(sizeof(struct ring_lane) == 64, "a lane's head alone on its cache line");
 _Static_assert(offsetof(struct ring_header, dropped) == 320, "dropped offset");
+_Static_assert(sizeof(struct ring_writer_info) == 24, "writer info layout");
+_Static_assert(offsetof(struct ring_header, info) == 192, "writer info offset");
+_Static_assert(offsetof(struct ring_header, reserved0) == 256, "ABI 1's head offset");
 _Static_assert(offsetof(struct ring_header, lanes) == 512, "lane table offset");
 
 #define NSEC_PER_SEC UINT64_C(1000000000)
@@ -266,7 +269,8 @@ static void clock_map_update(struct ring_header *h)
 	ring_store(&h->map_seq, s + 2);
 }
 
-static void writer_claim(struct ring_writer *w, uint32_t hb_ms)
+static void writer_claim(struct ring_writer *w, uint32_t hb_ms,
+			 const struct ring_writer_info *info)
 {
 	struct ring_header *h = w->hdr;
 	pid_t pid = getpid();
@@ -279,6 +283,9 @@ static void writer_claim(struct ring_writer *w, uint32_t hb_ms)
 	if (gethostname(h->hostname, sizeof(h->hostname) - 1) < 0)
 		strcpy(h->hostname, "unknown");
 	h->hostname[sizeof(h->hostname) - 1] = '\0';
+	h->info = *info;
+	h->info.reserved = 0;
+	h->info.policy[sizeof(h->info.policy) - 1] = '\0';
 	clock_map_update(h);
 	ring_wmb();     /* identity before pid+state: pairs with liveness_of()'s loads */
 	ring_store(&h->writer_pid, (uint32_t)pid);
@@ -402,7 +409,7 @@ static int writer_adopt(struct ring_writer *w, int fd, const struct ring_create_
 		w->hdr = NULL;
 		return r;
 	}
-	writer_claim(w, o->heartbeat_interval_ms);
+	writer_claim(w, o->heartbeat_interval_ms, &o->info);
 	return 0;
 }
 
@@ -447,7 +454,7 @@ static int writer_create(struct ring_writer *w, const struct ring_create_opts *o
 	w->hdr = h;
 	w->len = len;
 	writer_map_tables(w, o);
-	writer_claim(w, o->heartbeat_interval_ms);
+	writer_claim(w, o->heartbeat_interval_ms, &o->info);
 	ring_wmb();     /* the whole header before the magic: pairs with header_validate's reader */
 	ring_store(&h->magic, RING_MAGIC);
 	return 0;
@@ -533,6 +540,7 @@ int ring_writer_open(const struct ring_create_opts *opts, struct ring_writer **r
 		o.gid = opts->gid;
 		if (opts->heartbeat_interval_ms) o.heartbeat_interval_ms = opts->heartbeat_interval_ms;
 		o.keep_stale = opts->keep_stale;
+		o.info = opts->info;
 	}
 	if (o.name[0] != '/' || strchr(o.name + 1, '/') || strlen(o.name) >= sizeof(w->name) ||
 	    strlen(o.name) < 2)
@@ -981,6 +989,7 @@ int ring_reader_snapshot_header(const struct ring_reader *r, struct ring_header 
 	    h.domain_slots != r->geo.domain_slots || h.domains_offset != r->geo.domains_offset)
 		return -EBADMSG;
 	h.hostname[sizeof(h.hostname) - 1] = '\0';
+	h.info.policy[sizeof(h.info.policy) - 1] = '\0';
 	*ret = h;
 	return 0;
 }
@@ -1311,6 +1320,12 @@ const char *ring_liveness_name(int liveness)
 {
 	static const char *const t[] = { "?", "live", "stalled", "dead", "stopped" };
 	return liveness >= 0 ? NAME_OF(t, liveness) : "?";
+}
+
+const char *ring_mode_name(uint8_t mode)
+{
+	static const char *const t[] = { "?", "advisory", "active" };
+	return NAME_OF(t, mode);
 }
 
 void ring_uuid_format(const uint8_t u[16], char ret[37])

@@ -48,7 +48,8 @@
 #define RING_MAGIC          UINT64_C(0x474e495254474d4d) /* "MMGTRING" little-endian */
 #define RING_ENDIAN         0x1234u
 #define RING_ABI_MAJOR      2u      /* 2: lanes (1: one head shared by every writer) */
-#define RING_ABI_MINOR      0u      /* 2.0 holds every record 1.3 had */
+#define RING_ABI_MINOR      1u      /* 2.0 holds every record 1.3 had; 2.1 adds the writer's
+                                       identity to the header (struct ring_writer_info) */
 #define RING_HEADER_SIZE    4096u
 #define RING_SLOT_SIZE      128u
 #define RING_DOMAIN_SIZE    128u
@@ -280,6 +281,22 @@ struct ring_domain {
 	char     name[RING_NAME_MAX + 1]; /* NUL-terminated, truncated */
 };
 
+/*
+ * What the writer is (ABI 2.1), for the views' header: the agent's mode and default policy, and
+ * whether it is a simulator rather than a host's agent.  All zero: not said (an ABI 2.0 writer).
+ * A reader shows an unknown mode as unknown and escapes the policy name like any other text.
+ */
+struct ring_writer_info {
+	uint8_t  mode;                 /* enum ring_writer_mode */
+	uint8_t  flags;                /* RING_WRITER_F_* */
+	uint16_t sim_speed;            /* RING_WRITER_F_SIMULATED: simulated seconds per second of
+	                                  the writer's clock; 0 = as fast as it computes */
+	uint32_t reserved;
+	char     policy[16];           /* default policy, NUL-terminated; "" = not said */
+};
+enum ring_writer_mode { RING_MODE_UNKNOWN = 0, RING_MODE_ADVISORY = 1, RING_MODE_ACTIVE = 2 };
+#define RING_WRITER_F_SIMULATED 0x01u /* migsim: a simulated migration, not a host's */
+
 /* A lane's head, alone on its cache line: the one word its writer publishes per record. */
 struct ring_lane {
 	uint64_t head;                 /* next position of the lane: those below it are claimed */
@@ -313,7 +330,8 @@ struct ring_header {
 	uint32_t writer_state;         /* RING_WRITER_* */
 	uint32_t lane_count;           /* 1..RING_MAX_LANES lanes of slot_count slots */
 	char     hostname[64];
-	uint8_t  pad0[64];
+	struct ring_writer_info info;  /* offset 192 (ABI 2.1; zero before) */
+	uint8_t  pad0[40];
 	uint64_t reserved0;            /* offset 256: ABI 1's single head; 0 */
 	uint8_t  pad1[56];
 	uint64_t dropped;              /* records dropped by writers on slot contention (lane 0) */
@@ -337,6 +355,7 @@ struct ring_create_opts {
 	gid_t gid;                     /* (gid_t)-1: leave the creator's group */
 	uint32_t heartbeat_interval_ms;/* default 1000 */
 	bool keep_stale;               /* refuse to replace a stale segment of ours (-EEXIST) */
+	struct ring_writer_info info;  /* written to the header as the writer takes the segment */
 };
 
 /* Creates the segment (O_EXCL), adopts the one a writer of this user left when it stopped or died
@@ -425,6 +444,7 @@ const char *ring_direction_name(uint8_t dir);
 const char *ring_action_name(uint16_t kind);
 const char *ring_result_name(uint8_t result);
 const char *ring_liveness_name(int liveness);
+const char *ring_mode_name(uint8_t mode);        /* "advisory", "active", "?" */
 /* Checks a record's type/size/enum fields and NUL-terminated strings; -EBADMSG if not valid. */
 int ring_record_validate(const struct ring_record *rec);
 void ring_uuid_format(const uint8_t uuid[16], char ret[37]);

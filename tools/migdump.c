@@ -359,6 +359,9 @@ static void print_info(struct dump_file *d, const char *path)
 	printf("agent:       pid %" PRIu32 ", %s at dump time\n", h->writer_pid,
 	       h->writer_state == RING_WRITER_RUNNING ? "running" :
 	       h->writer_state == RING_WRITER_STOPPED ? "stopped" : "unknown");
+	view_format_writer(&h->writer_info, text, sizeof(text));
+	printf("mode:        %s%s\n", text, h->writer_info.flags & RING_WRITER_F_SIMULATED ?
+	       " (written by migsim, not by a host's agent)" : "");
 	printf("written:     %s\n", a);
 	printf("records:     %" PRIu64 " from %s to %s\n", h->record_count, b, c);
 	printf("lost:        %" PRIu64 " overwritten before the dump, %" PRIu64 " dropped by writers\n",

@@ -273,6 +273,7 @@ static int live_collect(struct live *l, struct view_state *v)
 	v->lost += lost;
 	if (ring_reader_snapshot_header(l->r, &h) == 0) {
 		view_set_host(v, h.hostname);
+		v->writer = h.info;
 		v->writer_pid = h.writer_pid;
 		v->dropped = h.dropped;
 	}
@@ -331,6 +332,7 @@ static int replay_seek(struct replay *p, struct view_state *v, uint64_t t)
 	}
 	const struct dump_header *h = dump_get_header(p->d);
 	view_set_host(v, h->hostname);
+	v->writer = h->writer_info;
 	v->writer_pid = h->writer_pid;
 	v->lost = h->lost_count;
 	v->dropped = h->dropped_count;
@@ -485,8 +487,11 @@ static void draw_header(const struct view_state *v, const struct ui *u, const st
 	else
 		snprintf(mode, sizeof(mode), "%s", u->paused ? "  PAUSED" : "");
 	size_t active = view_running_count(v);
-	snprintf(line, sizeof(line), "migtop %s%s  host %s  agent %s", t, mode, v->host[0] ? v->host : "?",
-		 p ? "-" : view_liveness_word(v->liveness));
+	char who[96];
+	/* what the agent is and does before the host: on 80 columns the host's name is cut first */
+	view_format_writer(&v->writer, who, sizeof(who));
+	snprintf(line, sizeof(line), "migtop %s%s  agent %s  %s  host %s", t, mode,
+		 p ? "-" : view_liveness_word(v->liveness), who, v->host[0] ? v->host : "?");
 	size_t k = strlen(line);
 	if (v->writer_pid)
 		snprintf(line + k, sizeof(line) - k, " (pid %" PRIu32 ")", v->writer_pid);

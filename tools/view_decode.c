@@ -38,6 +38,19 @@ void view_set_host(struct view_state *v, const char *raw)
 	text_esc_n(v->host, sizeof(v->host), raw, 63);
 }
 
+void view_format_writer(const struct ring_writer_info *w, char *buf, size_t len)
+{
+	char sim[32] = "", pol[TEXT_ESCAPE_SIZE(sizeof(w->policy))];
+
+	if ((w->flags & RING_WRITER_F_SIMULATED) && w->sim_speed)
+		snprintf(sim, sizeof(sim), "SIMULATED x%u  ", w->sim_speed);
+	else if (w->flags & RING_WRITER_F_SIMULATED)
+		snprintf(sim, sizeof(sim), "SIMULATED  ");
+	ESC_FIELD(pol, w->policy);
+	snprintf(buf, len, "%s%s%s  policy %s", sim, w->mode ? "" : "mode ", ring_mode_name(w->mode),
+		 pol[0] ? pol : "?");
+}
+
 void view_free(struct view_state *v)
 {
 	free(v->migs);
@@ -693,6 +706,9 @@ void view_print_text(FILE *f, const struct view_state *v, enum view_sort key)
 		view_liveness_word(v->liveness));
 	if (v->writer_pid)
 		fprintf(f, " (pid %" PRIu32 ")", v->writer_pid);
+	char who[96];
+	view_format_writer(&v->writer, who, sizeof(who));
+	fprintf(f, "  %s", who);
 	fprintf(f, "  migrations %zu (%zu running)  records %" PRIu64 "  lost %" PRIu64 "  dropped %"
 		PRIu64 "\n", v->n_migs, view_running_count(v), v->records, v->lost, v->dropped);
 	for (size_t i = 0; i < v->n_nics; i++) {
@@ -831,6 +847,16 @@ struct json_object *view_state_json(const struct view_state *v, enum view_sort k
 	jadd_str(o, "host", v->host);
 	jadd_str(o, "agent", view_liveness_word(v->liveness));
 	jadd_u64(o, "agent_pid", v->writer_pid);
+	json_object_object_add(o, "agent_mode", v->writer.mode ?
+			       json_object_new_string(ring_mode_name(v->writer.mode)) : NULL);
+	if (v->writer.policy[0])
+		JADD_FIELD(o, "default_policy", v->writer.policy);
+	else
+		json_object_object_add(o, "default_policy", NULL);
+	json_object_object_add(o, "simulated",
+			       json_object_new_boolean(v->writer.flags & RING_WRITER_F_SIMULATED));
+	if (v->writer.flags & RING_WRITER_F_SIMULATED)
+		jadd_u64(o, "sim_speed", v->writer.sim_speed);
 	jadd_text(o, "source", v->label ? v->label : "live", 256);
 	jadd_u64(o, "records", v->records);
 	jadd_u64(o, "records_lost", v->lost);

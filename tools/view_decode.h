@@ -102,6 +102,7 @@ struct view_state {
 	uint64_t newest_mono_ns;
 	/* front end fills these for the header */
 	char host[TEXT_ESCAPE_SIZE(63)];   /* escaped: view_set_host() */
+	struct ring_writer_info writer;    /* mode, default policy, simulated (raw: escape to print) */
 	int liveness;                 /* RING_LIVE.. or 0 for a replay */
 	uint32_t writer_pid;
 	uint64_t now_real_ns;         /* wall-clock of this view (replay: the replayed time) */
@@ -151,6 +152,10 @@ void view_reset(struct view_state *v);  /* forget every record, keep source and 
 void view_free(struct view_state *v);
 /* The host name of the header, escaped (at most 63 bytes of raw are read). */
 void view_set_host(struct view_state *v, const char *raw);
+/* What the writer is, from the ring's or the dump's header: "advisory  policy adaptive",
+ * "SIMULATED x10  active  policy adaptive"; "mode ?" and "policy ?" for what it did not say.  The
+ * policy name is escaped. */
+void view_format_writer(const struct ring_writer_info *w, char *buf, size_t len);
 /* Feeds one record; invalid ones are counted and ignored.  Returns 0, or -ENOMEM. */
 int view_feed(struct view_state *v, const struct ring_record *rec);
 

@@ -191,6 +191,10 @@ static void test_all_threads_together(void **state)
 		assert_int_equal(ring_reader_snapshot_header(r, &h), 0);
 		assert_int_equal(h.writer_state, RING_WRITER_STOPPED);
 		assert_int_equal(ring_reader_liveness(r, ring_now_mono_ns()), RING_STOPPED);
+		/* what the views' header says of the agent: its mode and default policy */
+		assert_int_equal(h.info.mode, f.cfg.advisory ? RING_MODE_ADVISORY : RING_MODE_ACTIVE);
+		assert_int_equal(h.info.flags, 0);
+		assert_string_equal(h.info.policy, f.cfg.policy);
 		ring_reader_close(r);
 	}
 	shm_unlink(f.cfg.ring_name);

@@ -435,6 +435,61 @@ static void test_adoption_keeps_history(void **state)
 	ring_writer_close(w, true);
 }
 
+/* What the writer is goes to the header at creation, and is the new writer's after adoption. */
+static void test_writer_info(void **state)
+{
+	struct ring_create_opts o = { .name = shm_name, .slot_count = 32, .domain_slots = 4,
+				      .gid = (gid_t)-1 };
+	struct ring_writer *w = NULL;
+	struct ring_reader *r = NULL;
+	struct ring_header h;
+
+	/* an agent says nothing: all zero, read as not said */
+	w = open_writer(32, 4);
+	assert_int_equal(ring_reader_open(shm_name, &r), 0);
+	assert_int_equal(ring_reader_snapshot_header(r, &h), 0);
+	assert_int_equal(h.abi_minor, RING_ABI_MINOR);
+	assert_int_equal(h.info.mode, RING_MODE_UNKNOWN);
+	assert_int_equal(h.info.flags, 0);
+	assert_string_equal(h.info.policy, "");
+	assert_string_equal(ring_mode_name(h.info.mode), "?");
+	ring_reader_close(r);
+	ring_writer_close(w, false);
+
+	/* adopted by a simulator at ten times real time: its identity replaces the agent's */
+	o.info.mode = RING_MODE_ACTIVE;
+	o.info.flags = RING_WRITER_F_SIMULATED;
+	o.info.sim_speed = 10;
+	o.info.reserved = 77;                             /* not the writer's to set */
+	memset(o.info.policy, 'x', sizeof(o.info.policy)); /* no NUL: cut to 15 */
+	assert_int_equal(ring_writer_open(&o, &w), 0);
+	assert_int_equal(ring_reader_open(shm_name, &r), 0);
+	assert_int_equal(ring_reader_snapshot_header(r, &h), 0);
+	assert_int_equal(h.info.mode, RING_MODE_ACTIVE);
+	assert_int_equal(h.info.flags, RING_WRITER_F_SIMULATED);
+	assert_int_equal(h.info.sim_speed, 10);
+	assert_int_equal(h.info.reserved, 0);
+	assert_int_equal(strlen(h.info.policy), sizeof(h.info.policy) - 1);
+	assert_string_equal(ring_mode_name(h.info.mode), "active");
+	ring_reader_close(r);
+	ring_writer_close(w, false);
+
+	o.info = (struct ring_writer_info){ .mode = RING_MODE_ADVISORY };
+	snprintf(o.info.policy, sizeof(o.info.policy), "adaptive");
+	assert_int_equal(ring_writer_open(&o, &w), 0);
+	assert_int_equal(ring_reader_open(shm_name, &r), 0);
+	assert_int_equal(ring_reader_snapshot_header(r, &h), 0);
+	assert_int_equal(h.info.mode, RING_MODE_ADVISORY);
+	assert_int_equal(h.info.flags, 0);
+	assert_int_equal(h.info.sim_speed, 0);
+	assert_string_equal(h.info.policy, "adaptive");
+	assert_string_equal(ring_mode_name(h.info.mode), "advisory");
+	/* a mode this reader does not know reads as unknown */
+	assert_string_equal(ring_mode_name(200), "?");
+	ring_reader_close(r);
+	ring_writer_close(w, true);
+}
+
 static void test_domain_table(void **state)
 {
 	struct ring_writer *w = open_writer(16, 4);
@@ -1186,6 +1241,7 @@ int main(void)
 		cmocka_unit_test(test_validate_postcopy_recovery),
 		cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_adoption_keeps_history, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_writer_info, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_domain_table, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_clock_mapping, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_killed_writer, setup, teardown),

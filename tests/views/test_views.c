@@ -871,6 +871,89 @@ static void test_prediction_record(void **state)
 	assert_int_equal(ring_record_validate(&rec), -EBADMSG);
 }
 
+/* The header says what the agent is: its mode and default policy from the ring, and from a dump
+ * of it; a simulator's ring says it is one.  The policy's bytes are escaped like any text. */
+static void test_writer_identity(void **state)
+{
+	(void)state;
+	char name[64], path[128], line[512];
+	struct ring_create_opts o = { .slot_count = 64, .domain_slots = 8, .gid = (gid_t)-1,
+				      .info = { .mode = RING_MODE_ADVISORY } };
+	struct ring_writer *w;
+	struct json_object *j, *x;
+	struct run r;
+
+	synth_ring_name(name, sizeof(name));
+	snprintf(path, sizeof(path), "/tmp/migtune-test-ident-%d%s", (int)getpid(), DUMP_SUFFIX);
+	o.name = name;
+	snprintf(o.info.policy, sizeof(o.info.policy), "adaptive");
+	assert_int_equal(ring_writer_open(&o, &w), 0);
+
+	RUN(&r, MIGTOP, "--ring", name, "-b", "-n", "1");
+	assert_int_equal(r.status, 0);
+	assert_non_null(line_with(r.out, "migtop ", line, sizeof(line)));
+	assert_non_null(strstr(line, "agent live"));
+	assert_non_null(strstr(line, "  advisory  policy adaptive  "));
+	assert_null(strstr(line, "SIMULATED"));
+	run_free(&r);
+	RUN(&r, MIGTOP, "--ring", name, "--json", "-n", "1");
+	assert_int_equal(r.status, 0);
+	j = json_tokener_parse(r.out);
+	assert_non_null(j);
+	assert_true(json_object_object_get_ex(j, "agent_mode", &x));
+	assert_string_equal(json_object_get_string(x), "advisory");
+	assert_true(json_object_object_get_ex(j, "default_policy", &x));
+	assert_string_equal(json_object_get_string(x), "adaptive");
+	assert_true(json_object_object_get_ex(j, "simulated", &x));
+	assert_false(json_object_get_boolean(x));
+	json_object_put(j);
+	run_free(&r);
+
+	/* the dump keeps it: the replay's header and migdump -i say the same */
+	RUN(&r, MIGDUMP, "--ring", name, "-o", path);
+	assert_int_equal(r.status, 0);
+	run_free(&r);
+	RUN(&r, MIGTOP, "-r", path, "-b", "-n", "1");
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.out, "  advisory  policy adaptive  "));
+	run_free(&r);
+	RUN(&r, MIGDUMP, "-d", path, "-i");
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.out, "mode:        advisory  policy adaptive\n"));
+	run_free(&r);
+	unlink(path);
+	ring_writer_close(w, false);
+
+	/* a simulator at ten times real time, with a policy name of hostile bytes */
+	o.info = (struct ring_writer_info){ .mode = RING_MODE_ACTIVE,
+					    .flags = RING_WRITER_F_SIMULATED, .sim_speed = 10 };
+	memcpy(o.info.policy, "\x1b[31mred", 9);
+	assert_int_equal(ring_writer_open(&o, &w), 0);
+	RUN(&r, MIGTOP, "--ring", name, "-b", "-n", "1");
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.out, "  SIMULATED x10  active  policy \\x1b[31mred  "));
+	assert_null(strchr(r.out, '\x1b'));
+	run_free(&r);
+	RUN(&r, MIGTOP, "--ring", name, "--json", "-n", "1");
+	j = json_tokener_parse(r.out);
+	assert_non_null(j);
+	assert_true(json_object_object_get_ex(j, "simulated", &x));
+	assert_true(json_object_get_boolean(x));
+	assert_true(json_object_object_get_ex(j, "sim_speed", &x));
+	assert_int_equal(json_object_get_int(x), 10);
+	json_object_put(j);
+	run_free(&r);
+	RUN(&r, MIGDUMP, "--ring", name, "-o", path);
+	assert_int_equal(r.status, 0);
+	run_free(&r);
+	RUN(&r, MIGDUMP, "-d", path, "-i");
+	assert_non_null(strstr(r.out, "SIMULATED x10  active"));
+	assert_non_null(strstr(r.out, "written by migsim, not by a host's agent"));
+	run_free(&r);
+	unlink(path);
+	ring_writer_close(w, true);
+}
+
 /* The host's overshoot learned from a completed job: its two numbers by name in JSON. */
 static void test_overshoot_event_json(void **state)
 {
@@ -919,6 +1002,7 @@ int main(void)
 		cmocka_unit_test(test_prior_dirty_event_json),
 		cmocka_unit_test(test_prediction_record),
 		cmocka_unit_test(test_overshoot_event_json),
+		cmocka_unit_test(test_writer_identity),
 		cmocka_unit_test(test_domain_index_past_65535),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
