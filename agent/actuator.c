@@ -260,7 +260,8 @@ static void record(struct actuator *a, struct act_job *job, const struct policy_
 	ra.old_value = oldv;
 	ra.new_value = newv;
 	str_copy(ra.policy, sizeof(ra.policy), ctx->policy_name ? ctx->policy_name : "");
-	/* Refusals carry their own reason; the policy's reason goes to the log with them. */
+	/* Refusals, and a bandwidth held at the ceiling, carry their own reason; the policy's reason
+	 * goes to the log with them. */
 	str_copy(ra.reason, sizeof(ra.reason), why ? why : pa->text);
 	ring_append_at(a->ring, RING_REC_ACTION, job->ring_index, ctx->now_ns, &ra, sizeof(ra));
 	actuator_record_prediction(a->ring, job->ring_index, ctx->now_ns, pa);
@@ -408,10 +409,31 @@ static int call(struct actuator *a, void *h, const struct policy_action *pa, cha
 	}
 }
 
+/*
+ * The bandwidth ceiling of the configuration ([policy] bandwidth-max-mibs) holds
+ * whatever the policy asked for: a higher bandwidth is applied as the ceiling, and the record
+ * says so.  Returns the action to apply (*capped when it had to be lowered), and the note.
+ */
+static const struct policy_action *ceiling(const struct act_job *job, const struct policy_action *pa,
+					   struct policy_action *capped, char *note, size_t len)
+{
+	uint64_t max = job->settings.lim.bandwidth_max_bps;
+
+	note[0] = '\0';
+	if (pa->kind != RING_ACT_SET_BANDWIDTH || !max || pa->value <= (int64_t)max)
+		return pa;
+	*capped = *pa;
+	capped->value = (int64_t)max;
+	snprintf(note, len, "capped at bandwidth-max-mibs %" PRId64 " MiB/s (the policy asked for "
+		 "%" PRId64 ")", shown_value(pa->kind, capped->value), shown_value(pa->kind, pa->value));
+	return capped;
+}
+
 int actuator_apply(struct actuator *a, struct act_job *job, void *handle,
 		   const struct policy_action *pa, const struct act_context *ctx)
 {
-	char buf[ACT_ERR_MAX], err[ACT_ERR_MAX] = "", why[ACT_ERR_MAX];
+	char buf[ACT_ERR_MAX], err[ACT_ERR_MAX] = "", why[ACT_ERR_MAX], note[ACT_ERR_MAX];
+	struct policy_action capped;
 	const char *g;
 	uint8_t k = pa->kind;
 	int r;
@@ -425,13 +447,14 @@ int actuator_apply(struct actuator *a, struct act_job *job, void *handle,
 		record(a, job, pa, ctx, RING_RES_SKIPPED, -EINVAL, "unknown action kind");
 		return RING_RES_SKIPPED;
 	}
+	pa = ceiling(job, pa, &capped, note, sizeof(note));
 	g = gate(job, pa, ctx, buf, sizeof(buf));
 	if (g) {
 		record(a, job, pa, ctx, RING_RES_SKIPPED, 0, g);
 		return RING_RES_SKIPPED;
 	}
 	if (a->advisory) {
-		record(a, job, pa, ctx, RING_RES_ADVISORY, 0, NULL);
+		record(a, job, pa, ctx, RING_RES_ADVISORY, 0, note[0] ? note : NULL);
 		return RING_RES_ADVISORY;
 	}
 	if (!handle) {
@@ -469,7 +492,7 @@ int actuator_apply(struct actuator *a, struct act_job *job, void *handle,
 		if (k == RING_ACT_ABORT)
 			job->aborted = true;
 	}
-	record(a, job, pa, ctx, RING_RES_APPLIED, 0, NULL);
+	record(a, job, pa, ctx, RING_RES_APPLIED, 0, note[0] ? note : NULL);
 	return RING_RES_APPLIED;
 }
 

@@ -368,6 +368,32 @@ static void test_prediction_follows_its_action(void **state)
 	assert_int_equal(ring_record_validate(&f->recs[k]), 0);
 }
 
+/* The job's bandwidth ceiling (bandwidth-max-mibs) holds whatever the policy asks for: more is
+ * applied as the ceiling, and the record says what was asked. */
+static void test_bandwidth_ceiling_holds(void **state)
+{
+	struct fx *f = *state;
+	struct policy_action look = act_of(RING_ACT_SET_BANDWIDTH, 60LL << 20, 1LL << 20, "last look");
+	struct policy_action under = act_of(RING_ACT_SET_BANDWIDTH, 12LL << 20, 20LL << 20, "share");
+	const struct ring_action *ra;
+
+	f->job.settings.lim.bandwidth_max_bps = 20ULL << 20;
+	look.reason = REASON_RESUME;
+	assert_int_equal(actuator_apply(f->act, &f->job, &HANDLE, &look, &f->ctx), RING_RES_APPLIED);
+	assert_int_equal(F.speed_mibs, 20);
+	reread(f);
+	ra = action(f, 0, NULL);
+	assert_int_equal(ra->new_value, 20);
+	assert_int_equal(ra->reason_code, REASON_RESUME);
+	assert_string_equal(ra->reason, "capped at bandwidth-max-mibs 20 MiB/s (the policy asked");
+	/* under the ceiling: as asked */
+	f->ctx.now_ns += 10 * S_NS;
+	assert_int_equal(actuator_apply(f->act, &f->job, &HANDLE, &under, &f->ctx), RING_RES_APPLIED);
+	assert_int_equal(F.speed_mibs, 12);
+	reread(f);
+	assert_string_equal(action(f, 1, NULL)->reason, "share");
+}
+
 static void test_failure_backs_off_never_tight_loop(void **state)
 {
 	struct fx *f = *state;
@@ -1068,6 +1094,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_applied_and_read_back, setup_active, teardown),
 		cmocka_unit_test_setup_teardown(test_prediction_follows_its_action, setup_active,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_bandwidth_ceiling_holds, setup_active, teardown),
 		cmocka_unit_test_setup_teardown(test_failure_backs_off_never_tight_loop, setup_active,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_rate_limit_per_domain, setup_active, teardown),
