@@ -1104,6 +1104,27 @@ static void lapped_to(struct lane_reader *lr, uint64_t oldest, uint64_t *dropped
 	lr->cursor = next;
 }
 
+/* The writer is overwriting, right now, what this pass was to read (the slot at the cursor
+ * holds position q of a later lap): a writer faster than the reader.  Going on from the oldest
+ * record left (q - n + 1), the reader would read just ahead of the writer, which catches up with
+ * it at once, takes each record from under it, and finds in the reader's cache every line it
+ * writes next (a round trip to take each back): glued to the writer's front, readers cost it
+ * several times its speed.  Nor should a reader that cannot keep up copy most of the lane on
+ * every pass: bench-ring's readers polling a writer that appends flat out slowed it by more than
+ * 5 % as soon as each copied a quarter of a lane per millisecond.  It goes on from the newest
+ * sixteenth of the lane instead: recent records, far from the writer's front, and little to copy.
+ * Newest as of now: the head is read again and this pass reads the lane up to it, since the head
+ * of the pass's start may be long gone (a reader not scheduled for a while), and a sixteenth
+ * behind it can be the writer's front again. */
+static void lapped_in_pass(struct ring_reader *r, struct lane_reader *lr, uint64_t q,
+			   uint64_t *dropped)
+{
+	uint64_t n = r->geo.slot_count, keep = n / 16 ? n / 16 : 1, head = lane_head(lr);
+
+	lr->end = lr->known_head = head;
+	lapped_to(lr, q + 1 - n > head - keep ? q + 1 - n : head - keep, dropped);
+}
+
 /* Moves the lane's cursor to its next committed record below the pass's end and notes that
  * record's time, for the merge; counts what it passes over as lost.  Stops early at a slot worth
  * waiting for.  The record itself is copied (and checked) only when the merge picks it.  Returns
@@ -1133,21 +1154,12 @@ static bool lane_peek(struct ring_reader *r, struct lane_reader *lr, uint64_t *l
 		if (s1 > want) {
 			/* A later lap has been here: the slot now holds position q (being written or
 			 * committed), claimed after every position before it, so every position up to
-			 * q - n has been overwritten too.  No need to read the head to know it.
-			 *
-			 * And the writer is overwriting, right now, what this pass was to read: a
-			 * writer faster than the reader.  Going on from the oldest it still holds, the
-			 * reader would read just ahead of the writer, which catches up with it at once,
-			 * loses it each record it reaches first, and finds every line it writes in the
-			 * reader's cache (a round trip to take each back): glued to the writer's front,
-			 * the reader costs it several times its speed and reads little.  It goes on from
-			 * the newest quarter of the pass instead, which the writer reaches only after
-			 * three quarters of a lap. */
-			uint64_t q = (s1 - 1) / 2, newest = lr->end - n / 4;
+			 * q - n has been overwritten too.  No need to read the head to know that. */
+			uint64_t q = (s1 - 1) / 2;
 
-			if ((q & r->mask) == (c & r->mask)) {
-				lapped_to(lr, q + 1 - n > newest ? q + 1 - n : newest, &dropped);
-			} else {        /* not a lap: a slot that lies about its position; skip it */
+			if ((q & r->mask) == (c & r->mask))
+				lapped_in_pass(r, lr, q, &dropped);
+			else {          /* not a lap: a slot that lies about its position; skip it */
 				dropped++;
 				lr->cursor++;
 			}

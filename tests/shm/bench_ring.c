@@ -18,8 +18,8 @@
  *                                       says 0), sleeps 1 ms, and again, as migtop does (once a
  *                                       second by default).  The writer appends flat out, some
  *                                       10^8 records a second against the agent's hundreds: the
- *                                       readers are lapped and always have a full ring to read,
- *                                       the worst case for the writer.
+ *                                       writer laps every reader between two polls, the worst
+ *                                       case for the writer (see lapped_in_pass in ring.c).
  *
  * Targets: ring/mutex < 1 with 1 and with 2 writer threads; readers slow the writer by < 5 %.
  * They are reported as met or missed; with --strict a missed target fails the run.  Readers that

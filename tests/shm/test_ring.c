@@ -773,32 +773,36 @@ static void test_pass_ends_at_its_heads(void **state)
 }
 
 /* A reader the writer laps in the middle of a pass does not go on from the oldest record left,
- * the one the writer overwrites next, but from the newest quarter of the pass: there the writer
- * catches up with it only after three quarters of a lap.  Before a pass, a lapped reader starts at
- * the oldest record held (nothing intact is skipped when the writer is quiet). */
+ * the one the writer overwrites next, but from the newest sixteenth of the lane as the head says
+ * now: recent records, far from the writer's front.  Before a pass, a lapped reader starts at the
+ * oldest record held (nothing intact is skipped when the writer is quiet). */
 static void test_lapped_within_a_pass(void **state)
 {
-	struct ring_writer *w = open_writer(16, 4);
+	struct ring_writer *w = open_writer(64, 4);
 	struct ring_reader *r = NULL;
 	struct ring_record rec;
 	uint64_t lost = 0;
 
-	append_notes(w, 0, 16);
+	append_notes(w, 0, 64);
 	assert_int_equal(ring_reader_open(shm_name, &r), 0);
-	assert_int_equal(ring_read(r, &rec, NULL, &lost), 1);  /* record 0; the pass ends at 16 */
+	assert_int_equal(ring_read(r, &rec, NULL, &lost), 1);  /* record 0; the pass ends at 64 */
 	assert_int_equal(rec.u.agent.pid, 0);
-	append_notes(w, 16, 2);                                 /* 16 and 17 overwrite 0 and 1 */
+	append_notes(w, 64, 2);                                 /* 64 and 65 overwrite 0 and 1 */
 	assert_int_equal(ring_read(r, &rec, NULL, &lost), 1);
-	assert_int_equal(rec.u.agent.pid, 12);                  /* 16 - 16/4 */
-	assert_int_equal(lost, 11);                             /* 1 to 11 */
-	for (uint32_t pid = 13; pid < 16; pid++) {
+	assert_int_equal(rec.u.agent.pid, 62);                  /* head 66, minus 64/16 */
+	assert_int_equal(lost, 61);                             /* 1 to 61 */
+	for (uint32_t pid = 63; pid < 66; pid++) {             /* the pass now ends at 66 */
 		assert_int_equal(ring_read(r, &rec, NULL, &lost), 1);
 		assert_int_equal(rec.u.agent.pid, pid);
 	}
-	assert_int_equal(ring_read(r, &rec, NULL, &lost), 0);  /* end of the pass */
+	assert_int_equal(ring_read(r, &rec, NULL, &lost), 0);
+	assert_int_equal(lost, 61);
+
+	/* lapped before the pass, by a writer that has stopped: the oldest held on */
+	append_notes(w, 66, 100);
 	assert_int_equal(ring_read(r, &rec, NULL, &lost), 1);
-	assert_int_equal(rec.u.agent.pid, 16);
-	assert_int_equal(lost, 11);
+	assert_int_equal(rec.u.agent.pid, 166 - 64);
+	assert_int_equal(lost, 61 + 166 - 64 - 66);
 	ring_reader_close(r);
 	ring_writer_close(w, true);
 }
