@@ -36,7 +36,7 @@ $(foreach t,$(AGENT_UNIT),$(eval $(B)/tests/$(t): $(B)/tests/agent/$(subst -,_,$
 
 # The daemon test runs the migtuned of the same build flavour.
 $(B)/tests/agent/test_agent_daemon.o: CPPFLAGS += -DMIGTUNED_PATH='"$(B)/migtuned"'
-$(B)/tests/test-agent-daemon: | $(B)/migtuned $(B)/migtune-hook
+$(B)/tests/test-agent-daemon: $(B)/tests/common/exe_copy.o | $(B)/migtuned $(B)/migtune-hook
 
 UNIT_TESTS += $(addprefix $(B)/tests/,$(AGENT_UNIT))
 

@@ -29,7 +29,7 @@ $(B)/tests/test-dump-live: $(B)/tests/views/test_dump_live.o $(B)/tests/views/sy
 $(B)/tests/test-view-model: $(B)/tests/views/test_view_model.o $(VIEW_OBJS) $(RING_OBJS)
 	$(LINK) -o $@ $^ $(CMOCKA_LIBS) $(VIEWS_LIBS) -lrt
 $(B)/tests/test-views: $(B)/tests/views/test_views.o $(B)/tests/views/synth.o \
-		$(B)/tests/views/runprog.o $(VIEW_OBJS) \
+		$(B)/tests/views/runprog.o $(B)/tests/common/exe_copy.o $(VIEW_OBJS) \
 		$(RING_OBJS) $(B)/migtop $(B)/migdump
 	$(LINK) -o $@ $(filter %.o,$^) $(CMOCKA_LIBS) $(VIEWS_LIBS) -lrt
 $(B)/tests/test-migtop-tmux: $(B)/tests/views/test_tmux.o $(B)/tests/views/synth.o $(VIEW_OBJS) \

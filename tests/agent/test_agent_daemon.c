@@ -26,6 +26,7 @@
 
 #include "agent/strutil.h"
 #include "tests/agent/agent_testutil.h"
+#include "tests/common/exe_copy.h"
 
 #ifndef MIGTUNED_PATH
 #error "MIGTUNED_PATH must name the built migtuned"
@@ -41,7 +42,8 @@ struct proc {
 	size_t err_len;
 };
 
-static void start_as(struct proc *p, uid_t uid, char *const argv[])
+/* Runs exe as uid; a child that cannot become uid exits 126, one that cannot exec exe 127. */
+static void start_as(struct proc *p, uid_t uid, const char *exe, char *const argv[])
 {
 	int fds[2];
 
@@ -53,7 +55,7 @@ static void start_as(struct proc *p, uid_t uid, char *const argv[])
 			_exit(126);
 		dup2(fds[1], 2);
 		dup2(fds[1], 1);
-		execv(MIGTUNED_PATH, argv);
+		execv(exe, argv);
 		_exit(127);
 	}
 	close(fds[1]);
@@ -66,7 +68,7 @@ static void start_as(struct proc *p, uid_t uid, char *const argv[])
 /* Collects output until it contains want (or the time runs out); true if it did. */
 static void start(struct proc *p, char *const argv[])
 {
-	start_as(p, 0, argv);
+	start_as(p, 0, MIGTUNED_PATH, argv);
 }
 
 static bool wait_output(struct proc *p, const char *want, unsigned timeout_ms)
@@ -374,9 +376,17 @@ static void test_refused_by_libvirt_is_fatal(void **state)
 	snprintf(h2, sizeof(h2), "%s/h.sock", pub);
 	snprintf(c2, sizeof(c2), "%s/c.sock", pub);
 	snprintf(uri, sizeof(uri), "qemu+unix:///system?socket=%s", sock);
-	start_as(&p, 65534, (char *[]){ "migtuned", "-f", "--connect", uri, "--ring", ring,
-					"--hook-socket", h2, "--ctl-socket", c2, NULL });
-	assert_int_equal(finish(&p), 2);
+	/* nobody may not reach the build tree (a checkout in root's home is 0700): a copy */
+	char exe[256];
+	assert_int_equal(exe_copy_reachable(MIGTUNED_PATH, exe, sizeof(exe)), 0);
+	start_as(&p, 65534, exe, (char *[]){ "migtuned", "-f", "--connect", uri, "--ring", ring,
+					     "--hook-socket", h2, "--ctl-socket", c2, NULL });
+	int code = finish(&p);
+	exe_copy_remove(exe);
+	if (code == 126 || code == 127)
+		fail_msg("could not run %s as nobody (exit %d: setuid or exec failed), so its own "
+			 "answer was never seen", exe, code);
+	assert_int_equal(code, 2);
 	if (!strstr(p.err, "permission denied (run as root or in group libvirt)"))
 		fail_msg("got: %s", p.err);
 	close(fd);

@@ -13,6 +13,11 @@
 # Usage: test-local-faults.sh BUILD-DIR   (root; run by `make check-lab`)
 set -euo pipefail
 
+# Every program the checks call (scripts/deps.sh installs them): a missing one must fail the
+# test here, before anything runs, not pass a check that expects a failure.
+"$(dirname "${BASH_SOURCE[0]}")/../../scripts/deps.sh" need setpriv nc timeout unshare mount getent stat ||
+	{ echo "test-local-faults: a program it needs is missing" >&2; exit 1; }
+
 BUILD=$(realpath "${1:?usage: test-local-faults.sh BUILD-DIR}")
 AGENT=$BUILD/migtuned
 MIGTOP=$BUILD/migtop
@@ -51,8 +56,18 @@ getent group "$GROUP" >/dev/null || { echo "test-local-faults: no group $GROUP" 
 gid=$(getent group "$GROUP" | cut -d: -f3)
 chmod 0755 "$WORK"
 
+# nobody runs copies in $WORK (0755): the build tree may be where nobody cannot go (a checkout in
+# root's home is 0700).
+mkdir -m 0755 "$WORK/bin"
+cp "$MIGTOP" "$MIGDUMP" "$WORK/bin/"
+MIGTOP=$WORK/bin/migtop
+MIGDUMP=$WORK/bin/migdump
+
 as_nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups -- "$@"; }
 as_member() { setpriv --reuid=nobody --regid=nogroup --groups="$gid" -- "$@"; }
+# A command that could not even start (setpriv or the shell could not run it: 126, 127, or
+# setpriv's own message) has refused nothing: such a check fails, whatever it expected.
+could_not_run() { [ "$1" -eq 126 ] || [ "$1" -eq 127 ] || [[ "$2" == setpriv:* ]] || [[ "$2" == *"command not found"* ]]; }
 
 wait_for() {   # SECONDS CMD...
 	local secs=$1 i
@@ -86,26 +101,36 @@ dmode=$(stat -c '%a %U' "$WORK/run")
 [[ "$dmode" =~ ^7[0-5][0-5]\ root$ ]] && pass "socket directory $dmode" || fail "socket directory $dmode"
 
 rc=0; out=$(as_nobody "$MIGTOP" --ring "$RING" -b -n 1 2>&1) || rc=$?
-if [ "$rc" -eq 3 ] && [ "$(printf '%s\n' "$out" | wc -l)" -eq 1 ] && [[ "$out" == *"permission denied"*"group"* ]]; then
+if could_not_run "$rc" "$out"; then
+	fail "migtop as nobody: could not run it (exit $rc): '$out'"
+elif [ "$rc" -eq 3 ] && [ "$(printf '%s\n' "$out" | wc -l)" -eq 1 ] && [[ "$out" == *"permission denied"*"group"* ]]; then
 	pass "migtop as nobody: exit 3, '$out'"
 else
 	fail "migtop as nobody: exit $rc, '$out'"
 fi
 rc=0; out=$(as_nobody "$MIGDUMP" --ring "$RING" -o "$WORK/nobody.mtd" 2>&1) || rc=$?
-if [ "$rc" -eq 3 ] && [[ "$out" == *"permission denied"* ]] && [ ! -s "$WORK/nobody.mtd" ]; then
+if could_not_run "$rc" "$out"; then
+	fail "migdump as nobody: could not run it (exit $rc): '$out'"
+elif [ "$rc" -eq 3 ] && [[ "$out" == *"permission denied"* ]] && [ ! -s "$WORK/nobody.mtd" ]; then
 	pass "migdump as nobody: exit 3, '$out'"
 else
 	fail "migdump as nobody: exit $rc, '$out'"
 fi
+# Refused means refused: the kernel's (connect: permission denied, the socket is 0660) or the
+# agent's ("permission denied: root or the agent's ctl-group only"); not nc failing to start.
 rc=0; out=$(as_nobody bash -c "printf 'status\n' | timeout 5 nc -N -U '$WORK/run/ctl.sock'" 2>&1) || rc=$?
-if [ "$rc" -ne 0 ] && [[ "$out" != *'"domains"'* ]]; then
+if could_not_run "$rc" "$out"; then
+	fail "control socket as nobody: could not run nc (exit $rc): '$out'"
+elif [[ "$out" != *'"domains"'* ]] && [[ "${out,,}" == *"permission denied"* ]]; then
 	pass "control socket as nobody: refused ($(printf '%s' "$out" | head -1))"
 else
 	fail "control socket as nobody: exit $rc, '$out'"
 fi
 
 rc=0; out=$(as_member "$MIGTOP" --ring "$RING" -b -n 1 --json 2>&1) || rc=$?
-if [ "$rc" -eq 0 ] && [[ "$out" == *'"agent":"live"'* ]]; then
+if could_not_run "$rc" "$out"; then
+	fail "migtop as a member of $GROUP: could not run it (exit $rc): '$out'"
+elif [ "$rc" -eq 0 ] && [[ "$out" == *'"agent":"live"'* ]]; then
 	pass "migtop as a member of $GROUP: exit 0"
 else
 	fail "migtop as a member of $GROUP: exit $rc, '$(printf '%s' "$out" | head -c 200)'"

@@ -39,6 +39,8 @@ LABTEST=lab-faults
 for f in "$AGENT" "$MIGDUMP" "$MIGTOP" "$HOOK" "$LAB_GUEST"; do
 	[ -x "$f" ] || [ -r "$f" ] || { echo "test-faults: $f missing (run make)" >&2; exit 1; }
 done
+# ctl_ping's nc: without it every ping would fail and read as a dead agent.
+"$HERE/../../scripts/deps.sh" need nc timeout || { echo "test-faults: a program it needs is missing" >&2; exit 1; }
 
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 # The ring's own records are the time anchors (its clock is the writer's CLOCK_MONOTONIC).

@@ -127,43 +127,8 @@ void run_as(struct run *r, uid_t uid, gid_t gid, char *const argv[])
 		fail_msg("could not run %s%s: %s failed: %s (%s)", argv[0],
 			 uid != (uid_t)-1 ? " as another user" : "", sf.stage, strerror(sf.err),
 			 sf.err == EACCES ? "is the checkout in a directory that user cannot reach? "
-					    "run a copy made with run_reachable_copy()" : "see errno");
+					    "run a copy made with exe_copy_reachable()" : "see errno");
 	}
 	r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 	r->maxrss_kib = ru.ru_maxrss;
-}
-
-void run_reachable_copy(const char *path, char *ret, size_t len)
-{
-	char dir[] = "/tmp/migtune-exe-XXXXXX";
-	const char *base = strrchr(path, '/');
-
-	assert_non_null(mkdtemp(dir));
-	assert_int_equal(chmod(dir, 0755), 0);
-	assert_true((size_t)snprintf(ret, len, "%s/%s", dir, base ? base + 1 : path) < len);
-	int in = open(path, O_RDONLY | O_CLOEXEC);
-	if (in < 0)
-		fail_msg("cannot read %s to copy it: %s", path, strerror(errno));
-	int out = open(ret, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755);
-	assert_true(out >= 0);
-	char buf[1 << 16];
-	ssize_t k;
-	while ((k = read(in, buf, sizeof(buf))) > 0)
-		assert_int_equal(write(out, buf, (size_t)k), k);
-	assert_int_equal(k, 0);
-	close(in);
-	assert_int_equal(fchmod(out, 0755), 0);
-	assert_int_equal(close(out), 0);
-}
-
-void run_copy_remove(const char *copy)
-{
-	char dir[4096];
-	snprintf(dir, sizeof(dir), "%s", copy);
-	char *slash = strrchr(dir, '/');
-	unlink(copy);
-	if (slash) {
-		*slash = '\0';
-		rmdir(dir);
-	}
 }

@@ -3,7 +3,7 @@
  * Running migtop and migdump from the view tests: output, exit status and peak memory of one run,
  * bounded in time, optionally as another user.  A program that could not be started (fork,
  * setgid/setuid or exec failed) fails the test with the reason: "could not run" is never taken for
- * the program's own answer.
+ * the program's own answer (tests/common/exe_copy.h makes a copy another user can run).
  */
 #ifndef MIGTUNE_TESTS_VIEWS_RUNPROG_H
 #define MIGTUNE_TESTS_VIEWS_RUNPROG_H
@@ -26,12 +26,5 @@ void run_as(struct run *r, uid_t uid, gid_t gid, char *const argv[]);
 #define RUN(r, ...) do { char *const av_[] = { __VA_ARGS__, NULL }; \
 	run_as((r), (uid_t)-1, (gid_t)-1, av_); } while (0)
 
-/*
- * Copies the executable at path into a fresh directory every user can reach (under /tmp, 0755), for
- * running it as another user from a checkout in a private directory such as root's home (0700).
- * ret gets the copy's path; run_copy_remove() removes the copy and its directory.
- */
-void run_reachable_copy(const char *path, char *ret, size_t len);
-void run_copy_remove(const char *copy);
 
 #endif

@@ -106,8 +106,11 @@ static int setup(void **state)
 	static struct fixture f;
 	struct ring_create_opts o = { .slot_count = 4096, .domain_slots = 64, .gid = (gid_t)-1 };
 
-	if (system("tmux -V >/dev/null 2>&1") != 0)
+	if (system("tmux -V >/dev/null 2>&1") != 0) {
+		print_error("tmux not found: these tests drive migtop's screen through it "
+			    "(run 'make deps' as root)\n");
 		return -1;
+	}
 	memset(&f, 0, sizeof(f));
 	cur = &f;
 	snprintf(f.sock, sizeof(f.sock), "migtop-test-%d", (int)getpid());

@@ -22,6 +22,7 @@
 #include <cmocka.h>
 #include <json-c/json.h>
 
+#include "tests/common/exe_copy.h"
 #include "tests/views/runprog.h"
 #include "tests/views/synth.h"
 #include "shm/dump.h"
@@ -404,10 +405,10 @@ static void test_permission_denied(void **state)
 		if (!pw)
 			fail_msg("no user 'nobody' to run migtop as (the test needs an unprivileged user)");
 		/* nobody may not reach the build tree (a checkout in root's home is 0700) */
-		run_reachable_copy(MIGTOP, copy, sizeof(copy));
+		assert_int_equal(exe_copy_reachable(MIGTOP, copy, sizeof(copy)), 0);
 		char *const av[] = { copy, "--ring", f->name, "-b", "-n", "1", NULL };
 		run_as(&r, pw->pw_uid, pw->pw_gid, av);
-		run_copy_remove(copy);
+		exe_copy_remove(copy);
 	} else {
 		assert_int_equal(chmod(path, 0), 0);
 		RUN(&r, MIGTOP, "--ring", f->name, "-b", "-n", "1");
