@@ -96,6 +96,7 @@ install-views: $(B)/migtop $(B)/migdump
 	$(INSTALL) -D -m 0755 $(B)/migtop $(DESTDIR)$(BINDIR)/migtop
 	$(INSTALL) -D -m 0755 $(B)/migdump $(DESTDIR)$(BINDIR)/migdump
 	$(INSTALL) -D -m 0644 docs/dump-format.md $(DESTDIR)$(DOCDIR)/dump-format.md
+	$(INSTALL) -D -m 0644 docs/threat-model.md $(DESTDIR)$(DOCDIR)/threat-model.md
 INSTALL_TARGETS += install-views
 
 # The reader's limits: small limits chosen by the input, over the same seeds.
