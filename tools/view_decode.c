@@ -68,6 +68,7 @@ static void mig_forget_job(struct view_mig *m)
 	m->policy[0] = '\0';
 	m->ended = false;
 	m->outcome[0] = '\0';
+	m->have_pred = false;
 }
 
 /* Not known to have ended: from the records alone, whoever writes them. */
@@ -217,6 +218,7 @@ static void feed_sample(struct view_state *v, const struct ring_record *rec)
 
 	struct view_point *p = &m->hist[m->hist_head];
 	p->mono_ns = rec->mono_ns;
+	p->elapsed_ms = s->elapsed_ms;
 	p->dirty_mibs = (double)s->dirty_pages_per_s * (s->page_size ? s->page_size : 4096) / MIB;
 	p->bw_mibs = (double)s->memory_bps / MIB;
 	p->remaining_bytes = s->data_remaining_bytes;
@@ -228,6 +230,7 @@ static void feed_sample(struct view_state *v, const struct ring_record *rec)
 	if (s->iteration && (!last || last->iteration != s->iteration)) {
 		struct view_pass *np = &m->passes[m->pass_head];
 		np->iteration = s->iteration;
+		np->elapsed_ms = s->elapsed_ms;
 		np->remaining_bytes = s->data_remaining_bytes;
 		m->pass_head = (m->pass_head + 1) % VIEW_PASSES;
 		if (m->pass_n < VIEW_PASSES)
@@ -268,6 +271,27 @@ static int feed_migration_event(struct view_state *v, const struct ring_record *
 	return 0;
 }
 
+/* A prediction belongs to the action just before it: same domain, time, kind and reason. */
+static void feed_prediction(struct view_state *v, const struct ring_record *rec)
+{
+	const struct ring_prediction *p = &rec->u.prediction;
+	struct view_mig *m = rec->domain == RING_NO_DOMAIN ? NULL : mig_find(v, rec->domain);
+
+	if (!m || !m->have_action || m->act_mono_ns != rec->mono_ns || m->act.kind != p->kind ||
+	    m->act.reason_code != p->reason_code)
+		return;
+	m->have_pred = true;
+	m->pred = *p;
+	m->pred_result = m->act.result;
+	/* the job's clock then: its last sample's, and the time since that sample */
+	m->pred_elapsed_ms = m->s.elapsed_ms;
+	if (m->have_sample && rec->mono_ns > m->last_mono_ns) {
+		uint64_t add = (rec->mono_ns - m->last_mono_ns) / 1000000u;
+		m->pred_elapsed_ms = add > UINT32_MAX - m->s.elapsed_ms ? UINT32_MAX :
+				     m->s.elapsed_ms + (uint32_t)add;
+	}
+}
+
 int view_feed(struct view_state *v, const struct ring_record *rec)
 {
 	if (ring_record_validate(rec) < 0) {
@@ -289,12 +313,20 @@ int view_feed(struct view_state *v, const struct ring_record *rec)
 			struct view_mig *m = mig_get(v, rec->domain, rec->mono_ns);
 			if (!m)
 				return -ENOMEM;
-			m->act = rec->u.action;
+			const struct ring_action *a = &rec->u.action;
+			/* a change to the job that predicted nothing leaves the last prediction stale */
+			if (a->result == RING_RES_APPLIED && a->kind != RING_ACT_HOLD &&
+			    a->kind != RING_ACT_DUMP)
+				m->have_pred = false;
+			m->act = *a;
 			m->have_action = true;
 			m->act_mono_ns = rec->mono_ns;
 			m->n_actions++;
-			ESC_FIELD(m->policy, rec->u.action.policy);
+			ESC_FIELD(m->policy, a->policy);
 		}
+		break;
+	case RING_REC_PREDICTION:
+		feed_prediction(v, rec);
 		break;
 	case RING_REC_EVENT:
 		log_push(v, rec);
@@ -432,26 +464,172 @@ const char *view_liveness_word(int liveness)
 	return liveness ? ring_liveness_name(liveness) : "replay";
 }
 
-void view_action_format(const struct ring_action *a, char *buf, size_t len)
+/* An action without its result: "downtime 300->500ms". */
+static void action_what(const struct ring_action *a, char *buf, size_t len)
 {
-	const char *res = a->result == RING_RES_APPLIED ? "" :
-			  a->result == RING_RES_ADVISORY ? " (advisory)" :
-			  a->result == RING_RES_SKIPPED ? " (skipped)" : " (failed)";
-
 	switch (a->kind) {
 	case RING_ACT_SET_DOWNTIME:
-		snprintf(buf, len, "downtime %" PRId64 "->%" PRId64 "ms%s", a->old_value, a->new_value, res);
+		snprintf(buf, len, "downtime %" PRId64 "->%" PRId64 "ms", a->old_value, a->new_value);
 		break;
 	case RING_ACT_SET_BANDWIDTH:
-		snprintf(buf, len, "bandwidth %" PRId64 "->%" PRId64 "MiB/s%s", a->old_value, a->new_value,
-			 res);
+		snprintf(buf, len, "bandwidth %" PRId64 "->%" PRId64 "MiB/s", a->old_value, a->new_value);
 		break;
 	case RING_ACT_THROTTLE:
-		snprintf(buf, len, "throttle %" PRId64 "->%" PRId64 "%%%s", a->old_value, a->new_value, res);
+		snprintf(buf, len, "throttle %" PRId64 "->%" PRId64 "%%", a->old_value, a->new_value);
 		break;
 	default:
-		snprintf(buf, len, "%s%s", ring_action_name(a->kind), res);
+		snprintf(buf, len, "%s", ring_action_name(a->kind));
 		break;
+	}
+}
+
+/* The result marker that follows an action: "" when applied. */
+static const char *action_marker(uint8_t result)
+{
+	return result == RING_RES_APPLIED ? "" : result == RING_RES_ADVISORY ? " (advisory)" :
+	       result == RING_RES_SKIPPED ? " (skipped)" : " (failed)";
+}
+
+void view_action_format(const struct ring_action *a, char *buf, size_t len)
+{
+	char what[48];
+
+	action_what(a, what, sizeof(what));
+	snprintf(buf, len, "%s%s", what, action_marker(a->result));
+}
+
+int view_text_cols(const char *s)
+{
+	int n = 0;
+
+	for (; *s; s++)
+		n += ((unsigned char)*s & 0xc0) != 0x80;
+	return n;
+}
+
+size_t view_text_fit(const char *s, int cols)
+{
+	size_t i = 0;
+	int n = 0;
+
+	for (; s[i]; i++) {
+		if (((unsigned char)s[i] & 0xc0) != 0x80 && n++ == cols)
+			break;
+	}
+	return i;
+}
+
+/* The byte at which column `col` of s begins (its end when shorter). */
+static size_t text_col_offset(const char *s, int col)
+{
+	return view_text_fit(s, col);
+}
+
+/* Appends to buf (of len, holding k bytes) the first cols columns of s; returns the new k. */
+static size_t put_cols(char *buf, size_t len, size_t k, const char *s, int cols)
+{
+	size_t n = view_text_fit(s, cols < 0 ? 0 : cols);
+
+	if (k + n >= len)
+		n = len - k - 1;
+	memcpy(buf + k, s, n);
+	buf[k + n] = '\0';
+	return k + n;
+}
+
+static size_t put_str(char *buf, size_t len, size_t k, const char *s)
+{
+	return put_cols(buf, len, k, s, view_text_cols(s));
+}
+
+void view_action_cell(const struct view_row *r, int width, char *buf, size_t len)
+{
+	const char *ell = r->utf8 ? "\u2026" : "~", *mark, *sep;
+	char what[48];
+	int wc, rc, avail, wkeep, rkeep, rmin;
+	size_t k = 0;
+
+	buf[0] = '\0';
+	if (!r->action[0]) {
+		snprintf(buf, len, "-");
+		return;
+	}
+	action_what(&r->m->act, what, sizeof(what));
+	mark = action_marker(r->m->act.result);
+	sep = r->reason[0] ? ": " : "";
+	wc = view_text_cols(what);
+	rc = view_text_cols(r->reason);
+	avail = width - view_text_cols(mark) - view_text_cols(sep);
+	if (width <= 0 || wc + rc <= avail) {
+		snprintf(buf, len, "%s%s%s%s", what, mark, sep, r->reason);
+		return;
+	}
+	if (avail < 3) {                /* not even room for the action: the marker first */
+		k = put_cols(buf, len, k, mark[0] ? mark + 1 : what, width);
+		return;
+	}
+	/* the reason keeps its start; the action gives up its middle */
+	rmin = rc < 8 ? rc : 8;
+	wkeep = avail - rmin < wc ? avail - rmin : wc;
+	if (wkeep < 3)
+		wkeep = avail < wc ? avail : wc;
+	rkeep = avail - wkeep;
+	if (wkeep < wc) {
+		int head = (wkeep - 1) / 2, tail = wkeep - 1 - head;
+		k = put_cols(buf, len, k, what, head);
+		k = put_str(buf, len, k, ell);
+		k = put_str(buf, len, k, what + text_col_offset(what, wc - tail));
+	} else {
+		k = put_str(buf, len, k, what);
+	}
+	k = put_str(buf, len, k, mark);
+	if (rkeep <= 0)
+		return;
+	k = put_str(buf, len, k, sep);
+	if (rkeep >= rc) {
+		put_str(buf, len, k, r->reason);
+	} else {
+		k = put_cols(buf, len, k, r->reason, rkeep - 1);
+		put_str(buf, len, k, ell);
+	}
+}
+
+void view_format_duration(uint64_t ms, char *buf, size_t len)
+{
+	uint64_t sec = ms / 1000;
+
+	if (sec < 3600)
+		snprintf(buf, len, "%" PRIu64 ":%02" PRIu64, sec / 60, sec % 60);
+	else if (sec < 100 * 3600)
+		snprintf(buf, len, "%" PRIu64 "h%02" PRIu64 "m", sec / 3600, sec / 60 % 60);
+	else
+		snprintf(buf, len, "%" PRIu64 "h", sec / 3600);
+}
+
+void view_sparkline(const struct view_mig *m, bool utf8, char *buf, size_t len)
+{
+	static const char *const blocks[8] = { "\u2581", "\u2582", "\u2583", "\u2584",
+					       "\u2585", "\u2586", "\u2587", "\u2588" };
+	static const char ascii[] = "_.:-=+*#";
+	uint32_t n = m->pass_n < VIEW_SPARK_PASSES ? m->pass_n : VIEW_SPARK_PASSES;
+	double hi = 0;
+	size_t k = 0;
+
+	buf[0] = '\0';
+	for (uint32_t i = m->pass_n - n; i < m->pass_n; i++)
+		if ((double)view_pass_at(m, i)->remaining_bytes > hi)
+			hi = (double)view_pass_at(m, i)->remaining_bytes;
+	/* two decades below the largest: a plateau reads flat, a halving per pass as a step */
+	for (uint32_t i = m->pass_n - n; i < m->pass_n; i++) {
+		double x = (double)view_pass_at(m, i)->remaining_bytes;
+		int lvl = x <= 0 || hi <= 0 ? 0 : (int)lround((log10(x / hi) + 2.0) / 2.0 * 7.0);
+		lvl = lvl < 0 ? 0 : lvl > 7 ? 7 : lvl;
+		if (utf8)
+			k = put_str(buf, len, k, blocks[lvl]);
+		else if (k + 1 < len) {
+			buf[k++] = ascii[lvl];
+			buf[k] = '\0';
+		}
 	}
 }
 
@@ -464,6 +642,83 @@ static const struct ring_nic *migration_nic(const struct view_state *v)
 		if (!best || v->nics[i].n.tx_bps + v->nics[i].n.rx_bps > best->tx_bps + best->rx_bps)
 			best = &v->nics[i].n;
 	return best;
+}
+
+/*
+ * When the job finishes, by the policy's last prediction: an action applied has its own time,
+ * advice not applied (advisory, skipped, failed) leaves the job as waiting would, aged by the job's
+ * clock since.  Unknown without a prediction or once the job no longer runs.
+ */
+static void row_eta(const struct view_mig *m, struct view_row *r)
+{
+	uint32_t base, since;
+
+	r->eta = VIEW_ETA_UNKNOWN;
+	if (!r->running || !m->have_pred)
+		return;
+	base = m->pred_result == RING_RES_APPLIED ? m->pred.time_ms : m->pred.wait_ms;
+	if (base == RING_PRED_NEVER) {
+		r->eta = VIEW_ETA_NEVER;
+		return;
+	}
+	since = m->s.elapsed_ms > m->pred_elapsed_ms ? m->s.elapsed_ms - m->pred_elapsed_ms : 0;
+	if (since > base) {
+		r->eta = VIEW_ETA_LATE;
+		return;
+	}
+	r->eta = VIEW_ETA_IN;
+	r->eta_ms = base - since;
+}
+
+/* The last two passes after the bulk pass: the later one kept 90 % or more of the earlier. */
+static bool passes_plateau(const struct view_mig *m)
+{
+	if (m->pass_n < 2)
+		return false;
+	const struct view_pass *a = view_pass_at(m, m->pass_n - 2), *b = view_pass_at(m, m->pass_n - 1);
+	return a->iteration >= 2 && b->iteration == a->iteration + 1 &&
+	       b->remaining_bytes * 10 >= a->remaining_bytes * 9;
+}
+
+static unsigned row_attention(const struct view_state *v, const struct view_mig *m,
+			      const struct view_row *r)
+{
+	const struct ring_sample *s = &m->s;
+	bool over = m->have_sample && s->downtime_limit_ms && s->expected_downtime_ms > s->downtime_limit_ms;
+	unsigned a = 0;
+
+	if ((m->ended && (strcmp(m->outcome, "failed") == 0 || strcmp(m->outcome, "aborted") == 0)) ||
+	    (!m->ended && m->have_sample && s->phase == RING_PHASE_FAILED) ||
+	    (m->have_action && m->act.kind != RING_ACT_DUMP && m->act.result == RING_RES_FAILED))
+		a |= VIEW_ATTN_FAILED;
+	if (r->running && s->phase == RING_PHASE_PRECOPY && s->iteration >= 2) {
+		if (over)
+			a |= VIEW_ATTN_OVER_LIMIT;
+		if (over && passes_plateau(m))
+			a |= VIEW_ATTN_NOT_CONVERGING;
+	}
+	/* done: the final statistics carry the real downtime */
+	if (over && s->phase == RING_PHASE_DONE && (s->flags & RING_SAMPLE_F_FINAL) &&
+	    (!m->ended || strcmp(m->outcome, "completed") == 0))
+		a |= VIEW_ATTN_OVER_LIMIT;
+	/* an agent that only advises never acts */
+	if (r->eta == VIEW_ETA_NEVER && v->writer.mode != RING_MODE_ADVISORY)
+		a |= VIEW_ATTN_ABOUT_TO_ACT;
+	if (m->have_action && m->act.result == RING_RES_ADVISORY)
+		a |= VIEW_ATTN_ADVISORY;
+	return a;
+}
+
+const char *view_attn_name(unsigned bit)
+{
+	switch (bit) {
+	case VIEW_ATTN_NOT_CONVERGING: return "not-converging";
+	case VIEW_ATTN_OVER_LIMIT: return "downtime-over-limit";
+	case VIEW_ATTN_ABOUT_TO_ACT: return "agent-about-to-act";
+	case VIEW_ATTN_FAILED: return "failed";
+	case VIEW_ATTN_ADVISORY: return "advisory";
+	default: return "?";
+	}
 }
 
 void view_row_fill(const struct view_state *v, const struct view_mig *m, struct view_row *r)
@@ -519,6 +774,9 @@ void view_row_fill(const struct view_state *v, const struct view_mig *m, struct 
 		view_action_format(&m->act, r->action, sizeof(r->action));
 		ESC_FIELD(r->reason, m->act.reason);
 	}
+	r->utf8 = v->utf8;
+	row_eta(m, r);
+	r->attn = row_attention(v, m, r);
 }
 
 bool view_mig_running(const struct view_state *v, const struct view_mig *m)
@@ -666,35 +924,70 @@ static void c_downtime(const struct view_row *r, char *b, size_t l)
 }
 static void c_throttle(const struct view_row *r, char *b, size_t l) { snprintf(b, l, "%" PRIu32, r->throttle_pct); }
 static void c_policy(const struct view_row *r, char *b, size_t l) { snprintf(b, l, "%s", r->m->policy[0] ? r->m->policy : "-"); }
-static void c_action(const struct view_row *r, char *b, size_t l)
+static void c_action(const struct view_row *r, char *b, size_t l) { view_action_cell(r, 0, b, l); }
+static void c_passes(const struct view_row *r, char *b, size_t l)
 {
-	if (!r->action[0])
+	view_sparkline(r->m, r->utf8, b, l);
+	if (!b[0])
 		snprintf(b, l, "-");
-	else if (r->reason[0])
-		snprintf(b, l, "%s: %s", r->action, r->reason);
+}
+static void c_elapsed(const struct view_row *r, char *b, size_t l)
+{
+	if (r->m->have_sample)
+		view_format_duration(r->elapsed_ms, b, l);
 	else
-		snprintf(b, l, "%s", r->action);
+		snprintf(b, l, "-");
+}
+static void c_eta(const struct view_row *r, char *b, size_t l)
+{
+	switch (r->eta) {
+	case VIEW_ETA_IN: view_format_duration(r->eta_ms, b, l); break;
+	case VIEW_ETA_NEVER: snprintf(b, l, "never"); break;
+	case VIEW_ETA_LATE: snprintf(b, l, "late"); break;
+	default: snprintf(b, l, "-"); break;
+	}
 }
 
+#define ATTN_PHASE (VIEW_ATTN_FAILED | VIEW_ATTN_NOT_CONVERGING | VIEW_ATTN_OVER_LIMIT)
 const struct view_col view_cols[] = {
-	{ "DOMAIN",    14, 0, true,  c_domain },
-	{ "DIR",        3, 1, true,  c_dir },
-	{ "PHASE",      9, 0, true,  c_phase },
-	{ "PASS",       4, 0, false, c_pass },
-	{ "PROG",       4, 0, false, c_prog },
-	{ "REMAIN",     6, 0, false, c_remain },
-	{ "DIRTY",      6, 0, false, c_dirty },
-	{ "BW/LIMIT",  11, 0, false, c_bw },
-	{ "NICTX/RX",   9, 2, false, c_nic },
-	{ "HEADRM",     6, 2, false, c_headroom },
-	{ "DOWNTIME",  11, 1, false, c_downtime },
-	{ "THR",        3, 2, false, c_throttle },
-	{ "POLICY",     9, 2, true,  c_policy },
-	{ "LAST ACTION", 11, 0, true, c_action },
+	{ "DOMAIN",    14, 0, true,  0, c_domain },
+	{ "DIR",        3, 6, true,  0, c_dir },
+	{ "PHASE",      9, 0, true,  ATTN_PHASE, c_phase },
+	{ "PASS",       4, 4, false, 0, c_pass },
+	{ "PROG",       4, 5, false, 0, c_prog },
+	{ "REMAIN",     6, 0, false, VIEW_ATTN_NOT_CONVERGING, c_remain },
+	{ "PASSES",     VIEW_SPARK_PASSES, 1, false, VIEW_ATTN_NOT_CONVERGING, c_passes },
+	{ "DIRTY",      6, 4, false, 0, c_dirty },
+	{ "BW/LIMIT",  11, 4, false, 0, c_bw },
+	{ "NICTX/RX",   9, 6, false, 0, c_nic },
+	{ "HEADRM",     6, 6, false, 0, c_headroom },
+	{ "DOWNTIME",  11, 3, false, VIEW_ATTN_OVER_LIMIT, c_downtime },
+	{ "THR",        3, 6, false, 0, c_throttle },
+	{ "ELAPSED",    7, 2, false, 0, c_elapsed },
+	{ "ETA",        5, 0, false, VIEW_ATTN_ABOUT_TO_ACT, c_eta },
+	{ "POLICY",     9, 5, true,  0, c_policy },
+	{ "LAST ACTION", 11, 0, true, VIEW_ATTN_FAILED | VIEW_ATTN_ADVISORY | VIEW_ATTN_ABOUT_TO_ACT,
+	  c_action },
 };
 const size_t view_n_cols = sizeof(view_cols) / sizeof(view_cols[0]);
 
 /* ---- batch text ------------------------------------------------------------------------------- */
+
+/* One cell of the batch table, padded to its column's width in terminal columns (a wider one
+ * pushes the rest of the line right rather than being cut); the last ends the line. */
+static void print_cell(FILE *f, size_t c, const char *text)
+{
+	int pad = view_cols[c].width - view_text_cols(text);
+
+	if (c + 1 == view_n_cols) {
+		fprintf(f, "%s\n", text);
+		return;
+	}
+	if (view_cols[c].left)
+		fprintf(f, "%s%*s ", text, pad > 0 ? pad : 0, "");
+	else
+		fprintf(f, "%*s%s ", pad > 0 ? pad : 0, "", text);
+}
 
 void view_print_text(FILE *f, const struct view_state *v, enum view_sort key)
 {
@@ -720,12 +1013,8 @@ void view_print_text(FILE *f, const struct view_state *v, enum view_sort key)
 			(double)n->tx_bps / MIB,
 			(double)n->rx_bps / MIB, n->tx_errors, n->rx_errors, n->tx_dropped, n->rx_dropped);
 	}
-	for (size_t c = 0; c < view_n_cols; c++) {
-		if (c + 1 == view_n_cols)
-			fprintf(f, "%s\n", view_cols[c].name);
-		else
-			fprintf(f, view_cols[c].left ? "%-*s " : "%*s ", view_cols[c].width, view_cols[c].name);
-	}
+	for (size_t c = 0; c < view_n_cols; c++)
+		print_cell(f, c, view_cols[c].name);
 	if (!order)
 		return;
 	view_sorted(v, key, order);
@@ -735,10 +1024,7 @@ void view_print_text(FILE *f, const struct view_state *v, enum view_sort key)
 		view_row_fill(v, order[i], &r);
 		for (size_t c = 0; c < view_n_cols; c++) {
 			view_cols[c].fmt(&r, cell, sizeof(cell));
-			if (c + 1 == view_n_cols)
-				fprintf(f, "%s\n", cell);
-			else
-				fprintf(f, view_cols[c].left ? "%-*s " : "%*s ", view_cols[c].width, cell);
+			print_cell(f, c, cell);
 		}
 	}
 	free(order);
@@ -901,6 +1187,26 @@ struct json_object *view_state_json(const struct view_state *v, enum view_sort k
 		jadd_u64(m, "downtime_limit_ms", r.downtime_limit_ms);
 		jadd_u64(m, "throttle_pct", r.throttle_pct);
 		jadd_u64(m, "elapsed_ms", r.elapsed_ms);
+		json_object_object_add(m, "eta_ms", r.eta == VIEW_ETA_IN ?
+				       json_object_new_uint64(r.eta_ms) : NULL);
+		jadd_str(m, "eta", r.eta == VIEW_ETA_IN ? "in" : r.eta == VIEW_ETA_NEVER ? "never" :
+				   r.eta == VIEW_ETA_LATE ? "late" : "unknown");
+		struct json_object *att = json_object_new_array(), *rp = json_object_new_array();
+		for (unsigned b = 0; b < VIEW_N_ATTN; b++)
+			if (r.attn & (1u << b))
+				json_object_array_add(att, json_object_new_string(view_attn_name(1u << b)));
+		json_object_object_add(m, "attention", att);
+		const struct view_mig *vm = order[i];
+		uint32_t np = vm->pass_n < VIEW_SPARK_PASSES ? vm->pass_n : VIEW_SPARK_PASSES;
+		for (uint32_t k = vm->pass_n - np; k < vm->pass_n; k++) {
+			const struct view_pass *ps = view_pass_at(vm, k);
+			struct json_object *po = json_object_new_object();
+			jadd_u64(po, "pass", ps->iteration);
+			jadd_u64(po, "elapsed_ms", ps->elapsed_ms);
+			jadd_u64(po, "remaining_bytes", ps->remaining_bytes);
+			json_object_array_add(rp, po);
+		}
+		json_object_object_add(m, "recent_passes", rp);
 		jadd_str(m, "policy", order[i]->policy);
 		jadd_u64(m, "actions", order[i]->n_actions);
 		json_object_object_add(m, "last_action",
@@ -1249,17 +1555,45 @@ void view_record_print(FILE *f, enum view_format fmt, const struct view_source *
 void view_plot(char *grid, int rows, int cols, const double *a, const double *b, int n,
 	       char ca, char cb, double *ret_max)
 {
-	double max = 0;
+	view_plot_scaled(grid, rows, cols, a, b, n, ca, cb, false, NULL, ret_max);
+}
+
+/* Where v falls on the plot's scale, 0 (bottom) to 1 (top); < 0 not drawn. */
+static double plot_pos(double v, double lo, double hi, bool log)
+{
+	if (!(v > 0))
+		return -1;
+	if (!log)
+		return v / hi;
+	if (hi <= lo)
+		return 1;
+	return (log10(v) - log10(lo)) / (log10(hi) - log10(lo));
+}
+
+void view_plot_scaled(char *grid, int rows, int cols, const double *a, const double *b, int n,
+		      char ca, char cb, bool log, double *ret_lo, double *ret_hi)
+{
+	double max = 0, lo = 0;
 
 	memset(grid, ' ', (size_t)rows * (size_t)cols);
 	for (int i = 0; i < n; i++) {
-		if (a && a[i] > max)
-			max = a[i];
-		if (b && b[i] > max)
-			max = b[i];
+		for (int k = 0; k < 2; k++) {
+			const double *sr = k ? b : a;
+			if (!sr || !(sr[i] > 0))
+				continue;
+			if (sr[i] > max)
+				max = sr[i];
+			if (log && (lo == 0 || sr[i] < lo))
+				lo = sr[i];
+		}
 	}
-	if (ret_max)
-		*ret_max = max;
+	/* a decade at least: values a few percent apart read as the plateau they are */
+	if (log && lo > max / 10)
+		lo = max / 10;
+	if (ret_hi)
+		*ret_hi = max;
+	if (ret_lo)
+		*ret_lo = lo;
 	if (rows <= 0 || cols <= 0 || n <= 0 || max <= 0)
 		return;
 	/* newest point at the right edge; one column per point */
@@ -1268,9 +1602,10 @@ void view_plot(char *grid, int rows, int cols, const double *a, const double *b,
 		int x = i - first + (n - first < cols ? cols - (n - first) : 0);
 		for (int k = 0; k < 2; k++) {
 			const double *s = k ? b : a;
-			if (!s || !(s[i] > 0))
+			double pos = s ? plot_pos(s[i], lo, max, log) : -1;
+			if (pos < 0)
 				continue;
-			int y = (int)lround(s[i] / max * (rows - 1));
+			int y = (int)lround(pos * (rows - 1));
 			if (y < 0)
 				y = 0;
 			if (y > rows - 1)
@@ -1279,5 +1614,31 @@ void view_plot(char *grid, int rows, int cols, const double *a, const double *b,
 			char mark = k ? cb : ca;
 			*cell = (*cell != ' ' && *cell != mark) ? 'X' : mark;
 		}
+	}
+}
+
+void view_time_axis(char *buf, size_t len, int cols, const uint32_t *elapsed_ms, int n)
+{
+	int first = n > cols ? n - cols : 0, shift = n - first < cols ? cols - (n - first) : 0;
+	int next_free = cols;           /* labels go right to left, two columns apart */
+
+	if (len == 0)
+		return;
+	if (cols < 0 || (size_t)cols >= len)
+		cols = (int)len - 1;
+	memset(buf, ' ', (size_t)cols);
+	buf[cols] = '\0';
+	for (int i = n - 1; i >= first; i--) {
+		char t[16];
+		int x = i - first + shift, w;
+
+		if (elapsed_ms[i] == VIEW_NO_LABEL)
+			continue;
+		view_format_duration(elapsed_ms[i], t, sizeof(t));
+		w = (int)strlen(t);
+		if (x + w + 2 > next_free && !(x + w <= cols && next_free == cols))
+			continue;
+		memcpy(buf + x, t, (size_t)w);
+		next_free = x;
 	}
 }

@@ -41,6 +41,7 @@ struct view_source {
 
 struct view_point {
 	uint64_t mono_ns;
+	uint32_t elapsed_ms;          /* the job's clock: the plots' time axis */
 	double dirty_mibs;
 	double bw_mibs;
 	uint64_t remaining_bytes;
@@ -48,7 +49,8 @@ struct view_point {
 
 struct view_pass {
 	uint32_t iteration;
-	uint64_t remaining_bytes;     /* at the first sample seen in that pass */
+	uint32_t elapsed_ms;          /* the job's clock at the first sample seen in that pass */
+	uint64_t remaining_bytes;     /* at that sample */
 };
 
 struct view_mig {
@@ -73,6 +75,13 @@ struct view_mig {
 	bool ended;
 	uint64_t ended_mono_ns;
 	char outcome[12];             /* "completed", "failed", "aborted", "unknown" */
+	/* The policy's prediction recorded right after an action of this job (the ETA's source),
+	 * the result of that action, and the job's clock when it was made.  Forgotten when a later
+	 * action changes the job without predicting anything. */
+	bool have_pred;
+	struct ring_prediction pred;
+	uint8_t pred_result;          /* enum ring_action_result */
+	uint32_t pred_elapsed_ms;
 };
 
 struct view_log_entry {
@@ -108,7 +117,33 @@ struct view_state {
 	uint64_t now_real_ns;         /* wall-clock of this view (replay: the replayed time) */
 	uint64_t now_mono_ns;         /* writer clock of this view */
 	const char *label;            /* "live" or the dump file name */
+	bool utf8;                    /* the output takes UTF-8: Unicode blocks and ellipses */
 };
+
+/* What a row deserves attention for (view_row.attn); the screen colours it, JSON names it. */
+enum {
+	VIEW_ATTN_NOT_CONVERGING = 1u << 0, /* pre-copy after the bulk pass, the remaining at the start
+					     * of its last pass over 90 % of the one before, and the
+					     * expected downtime over its limit */
+	VIEW_ATTN_OVER_LIMIT     = 1u << 1, /* expected downtime over the max downtime in force after
+					     * the bulk pass; or the real one over it, once done */
+	VIEW_ATTN_ABOUT_TO_ACT   = 1u << 2, /* the policy predicted the job, as it runs, never
+					     * finishes: its next step (a look, an abort, ...) comes */
+	VIEW_ATTN_FAILED         = 1u << 3, /* ended failed or aborted, or its last action failed */
+	VIEW_ATTN_ADVISORY       = 1u << 4, /* its last action is advice the agent did not apply */
+};
+#define VIEW_N_ATTN 5
+const char *view_attn_name(unsigned bit);   /* "not-converging", ... */
+
+/* The ETA of a row, from the policy's prediction (view_mig.pred). */
+enum view_eta {
+	VIEW_ETA_UNKNOWN = 0,         /* no prediction for this job, or it no longer runs: "-" */
+	VIEW_ETA_IN,                  /* finishes in eta_ms */
+	VIEW_ETA_NEVER,               /* the prediction says it does not finish as it runs */
+	VIEW_ETA_LATE,                /* the predicted time has passed and it still runs */
+};
+
+#define VIEW_SPARK_PASSES 8u          /* passes in a row's sparkline */
 
 /* Derived numbers of one row, shared by every output. */
 struct view_row {
@@ -128,19 +163,28 @@ struct view_row {
 	uint32_t downtime_limit_ms;
 	uint32_t throttle_pct;
 	uint32_t elapsed_ms;
+	enum view_eta eta;
+	uint32_t eta_ms;              /* VIEW_ETA_IN */
+	unsigned attn;                /* VIEW_ATTN_* */
+	bool utf8;                    /* view_state.utf8 */
 	char action[48];              /* "downtime 300->500ms", "" */
 	char reason[TEXT_ESCAPE_SIZE(sizeof(((struct ring_action *)0)->reason))];  /* escaped */
 };
 
-/* Columns of the migration table, shared by the screen and the batch text.  The screen keeps the
- * columns of lowest prio that fit its width; the last column (action) takes what is left. */
+/* Columns of the migration table, shared by the screen and the batch text.  The screen shows
+ * the columns of prio 0, then adds the others by prio while the action column (the last) keeps
+ * VIEW_ACTION_MIN columns (VIEW_ACTION_WIDE for prio 3 and more), and stops at the first that
+ * does not fit. */
 struct view_col {
 	const char *name;
-	int width;
+	int width;                    /* in terminal columns */
 	int prio;                     /* 0 always shown; higher dropped first */
 	bool left;                    /* left-aligned */
+	unsigned attn;                /* VIEW_ATTN_* the screen colours this cell for */
 	void (*fmt)(const struct view_row *r, char *buf, size_t len);
 };
+#define VIEW_ACTION_MIN  28
+#define VIEW_ACTION_WIDE 44
 extern const struct view_col view_cols[];
 extern const size_t view_n_cols;
 
@@ -179,6 +223,17 @@ const struct view_pass *view_pass_at(const struct view_mig *m, uint32_t i);
 void view_log_format(const struct view_state *v, const struct view_log_entry *e, char *buf,
 		     size_t len);
 void view_action_format(const struct ring_action *a, char *buf, size_t len);
+/* The action column of a row in at most width terminal columns (0: no limit): the action, its
+ * result marker ("(advisory)", "(failed)", "(skipped)") and the start of its reason.  What does
+ * not fit is cut from the middle of the action ("down…500ms"), never from the marker, and the
+ * reason keeps its start. */
+void view_action_cell(const struct view_row *r, int width, char *buf, size_t len);
+/* A duration for a column: "0:42", "12:34", "1h02m", "123h". */
+void view_format_duration(uint64_t ms, char *buf, size_t len);
+/* Terminal columns the UTF-8 text s takes (one per character), and the bytes of its longest
+ * prefix that fits in cols columns. */
+int view_text_cols(const char *s);
+size_t view_text_fit(const char *s, int cols);
 void view_format_bytes(uint64_t bytes, char *buf, size_t len);
 void view_format_time(uint64_t real_ns, bool with_date, char *buf, size_t len);
 const char *view_liveness_word(int liveness);
@@ -198,5 +253,18 @@ void view_record_print(FILE *f, enum view_format fmt, const struct view_source *
  * is drawn with ca, b with cb ('X' where both fall); y scale from 0 to the maximum of both. */
 void view_plot(char *grid, int rows, int cols, const double *a, const double *b, int n,
 	       char ca, char cb, double *ret_max);
+/* The same with a logarithmic y scale when log is set: from the smallest positive value of the
+ * series, or a tenth of the largest if that is lower (ret_lo), to the largest (ret_hi); points
+ * <= 0 are not drawn.  Linear: ret_lo is 0. */
+void view_plot_scaled(char *grid, int rows, int cols, const double *a, const double *b, int n,
+		      char ca, char cb, bool log, double *ret_lo, double *ret_hi);
+/* The time axis under a plot of n points drawn by view_plot: the job's elapsed time (m:ss) of
+ * some points, each label beginning in its point's column, none overlapping; a point whose time
+ * is VIEW_NO_LABEL gets none.  buf gets cols columns (and its NUL). */
+#define VIEW_NO_LABEL UINT32_MAX
+void view_time_axis(char *buf, size_t len, int cols, const uint32_t *elapsed_ms, int n);
+/* A row's sparkline: the remaining bytes at the start of its last VIEW_SPARK_PASSES passes on a
+ * log scale, newest at the right, in Unicode blocks (utf8) or ASCII "_.:-=+*#". */
+void view_sparkline(const struct view_mig *m, bool utf8, char *buf, size_t len);
 
 #endif

@@ -370,6 +370,303 @@ static void test_formatters(void **state)
 	assert_string_equal(b, "bandwidth 20->1000MiB/s");
 }
 
+static struct ring_record action(uint32_t dom, uint64_t t, uint16_t kind, uint16_t reason,
+				 uint8_t result, const char *why)
+{
+	struct ring_record r = { .type = RING_REC_ACTION, .size = sizeof(struct ring_action),
+				 .domain = dom, .mono_ns = t };
+	r.u.action.kind = kind;
+	r.u.action.reason_code = reason;
+	r.u.action.result = result;
+	r.u.action.old_value = 300;
+	r.u.action.new_value = 500;
+	snprintf(r.u.action.policy, sizeof(r.u.action.policy), "adaptive");
+	snprintf(r.u.action.reason, sizeof(r.u.action.reason), "%s", why);
+	return r;
+}
+
+static struct ring_record prediction(uint32_t dom, uint64_t t, uint16_t kind, uint16_t reason,
+				     uint32_t time_ms, uint32_t wait_ms)
+{
+	struct ring_record r = { .type = RING_REC_PREDICTION, .size = sizeof(struct ring_prediction),
+				 .domain = dom, .mono_ns = t };
+	r.u.prediction.kind = kind;
+	r.u.prediction.reason_code = reason;
+	r.u.prediction.time_ms = time_ms;
+	r.u.prediction.wait_ms = wait_ms;
+	r.u.prediction.bytes = 96u << 20;
+	return r;
+}
+
+static void feed(struct view_state *v, struct ring_record r)
+{
+	assert_int_equal(view_feed(v, &r), 0);
+}
+
+static struct view_row row_of(const struct view_state *v, uint32_t dom)
+{
+	struct view_row r;
+	for (size_t i = 0; i < v->n_migs; i++) {
+		if (v->migs[i].domain == dom) {
+			view_row_fill(v, &v->migs[i], &r);
+			return r;
+		}
+	}
+	fail_msg("no row for domain %u", dom);
+	return r;
+}
+
+#define SEC UINT64_C(1000000000)
+
+/* The ETA comes from the prediction recorded with the last action, aged by the job's clock. */
+static void test_eta(void **state)
+{
+	(void)state;
+	struct view_state v;
+	struct view_source src = { names, NULL, NULL };
+	struct view_row r;
+
+	view_init(&v, &src);
+	v.liveness = RING_LIVE;
+	feed(&v, sample(1, 10 * SEC, RING_PHASE_PRECOPY, 3, 96u << 20, 10000));
+	/* no prediction: unknown, never a number */
+	r = row_of(&v, 1);
+	assert_int_equal(r.eta, VIEW_ETA_UNKNOWN);
+
+	/* an applied downtime that finishes in 10.8 s; 4 s of job time later, 6.8 s are left */
+	feed(&v, action(1, 10 * SEC, RING_ACT_SET_DOWNTIME, 9, RING_RES_APPLIED, "converges"));
+	feed(&v, prediction(1, 10 * SEC, RING_ACT_SET_DOWNTIME, 9, 10800, RING_PRED_NEVER));
+	r = row_of(&v, 1);
+	assert_int_equal(r.eta, VIEW_ETA_IN);
+	assert_int_equal(r.eta_ms, 10800);
+	feed(&v, sample(1, 14 * SEC, RING_PHASE_PRECOPY, 4, 50u << 20, 14000));
+	r = row_of(&v, 1);
+	assert_int_equal(r.eta, VIEW_ETA_IN);
+	assert_int_equal(r.eta_ms, 6800);
+	char b[32];
+	for (size_t c = 0; c < view_n_cols; c++)
+		if (strcmp(view_cols[c].name, "ETA") == 0)
+			view_cols[c].fmt(&r, b, sizeof(b));
+	assert_string_equal(b, "0:06");
+	/* past it, still running: late, not a negative or made-up time */
+	feed(&v, sample(1, 22 * SEC, RING_PHASE_PRECOPY, 5, 50u << 20, 22000));
+	assert_int_equal(row_of(&v, 1).eta, VIEW_ETA_LATE);
+
+	/* advice not applied: the job goes on as waiting would, and waiting never finishes */
+	feed(&v, action(1, 23 * SEC, RING_ACT_SUSPEND, 9, RING_RES_ADVISORY, "would suspend"));
+	feed(&v, prediction(1, 23 * SEC, RING_ACT_SUSPEND, 9, 5000, RING_PRED_NEVER));
+	r = row_of(&v, 1);
+	assert_int_equal(r.eta, VIEW_ETA_NEVER);
+	assert_true(r.attn & VIEW_ATTN_ADVISORY);
+	assert_true(r.attn & VIEW_ATTN_ABOUT_TO_ACT);       /* the mode is not known to be advisory */
+	v.writer.mode = RING_MODE_ADVISORY;
+	assert_false(row_of(&v, 1).attn & VIEW_ATTN_ABOUT_TO_ACT); /* an advisory agent never acts */
+	v.writer.mode = RING_MODE_ACTIVE;
+
+	/* a prediction that does not belong to the last action (another time or kind) is ignored */
+	feed(&v, prediction(1, 24 * SEC, RING_ACT_SUSPEND, 9, 1000, 1000));
+	feed(&v, prediction(1, 23 * SEC, RING_ACT_POSTCOPY, 9, 1000, 1000));
+	assert_int_equal(row_of(&v, 1).eta, VIEW_ETA_NEVER);
+
+	/* a change that predicted nothing makes the last prediction stale; a hold does not */
+	feed(&v, action(1, 25 * SEC, RING_ACT_HOLD, 10, RING_RES_APPLIED, "network unsteady"));
+	assert_int_equal(row_of(&v, 1).eta, VIEW_ETA_NEVER);
+	feed(&v, action(1, 26 * SEC, RING_ACT_SET_BANDWIDTH, 16, RING_RES_APPLIED, "probe"));
+	assert_int_equal(row_of(&v, 1).eta, VIEW_ETA_UNKNOWN);
+
+	/* ended, or its agent dead: no ETA */
+	feed(&v, action(1, 27 * SEC, RING_ACT_SET_DOWNTIME, 9, RING_RES_APPLIED, "converges"));
+	feed(&v, prediction(1, 27 * SEC, RING_ACT_SET_DOWNTIME, 9, 3000, RING_PRED_NEVER));
+	assert_int_equal(row_of(&v, 1).eta, VIEW_ETA_IN);
+	v.liveness = RING_DEAD;
+	assert_int_equal(row_of(&v, 1).eta, VIEW_ETA_UNKNOWN);
+	v.liveness = RING_LIVE;
+	feed(&v, migration_event(1, 28 * SEC, "completed", RING_PHASE_DONE));
+	assert_int_equal(row_of(&v, 1).eta, VIEW_ETA_UNKNOWN);
+	view_free(&v);
+}
+
+/* What a row deserves attention for, from its records alone. */
+static void test_attention(void **state)
+{
+	(void)state;
+	struct view_state v;
+	struct view_source src = { names, NULL, NULL };
+	struct ring_record s;
+	unsigned a;
+
+	view_init(&v, &src);
+	v.liveness = RING_LIVE;
+	/* dom1: 96 MiB left at every pass, 4.9 s expected against 300 ms: stuck and over */
+	for (uint32_t p = 1; p <= 4; p++) {
+		s = sample(1, p * SEC, RING_PHASE_PRECOPY, p, p == 1 ? 1000u << 20 : 96u << 20, p * 1000);
+		s.u.sample.expected_downtime_ms = 4934;
+		s.u.sample.downtime_limit_ms = 300;
+		feed(&v, s);
+	}
+	a = row_of(&v, 1).attn;
+	assert_true(a & VIEW_ATTN_NOT_CONVERGING);
+	assert_true(a & VIEW_ATTN_OVER_LIMIT);
+	assert_false(a & (VIEW_ATTN_FAILED | VIEW_ATTN_ADVISORY | VIEW_ATTN_ABOUT_TO_ACT));
+
+	/* dom2: halving every pass: converging, though not yet within its limit */
+	for (uint32_t p = 1; p <= 4; p++) {
+		s = sample(2, p * SEC, RING_PHASE_PRECOPY, p, (800u >> p) << 20, p * 1000);
+		s.u.sample.expected_downtime_ms = 900;
+		s.u.sample.downtime_limit_ms = 300;
+		feed(&v, s);
+	}
+	a = row_of(&v, 2).attn;
+	assert_false(a & VIEW_ATTN_NOT_CONVERGING);
+	assert_true(a & VIEW_ATTN_OVER_LIMIT);
+	/* in its bulk pass, an expected downtime over the limit is normal */
+	s = sample(3, SEC, RING_PHASE_PRECOPY, 1, 900u << 20, 1000);
+	s.u.sample.expected_downtime_ms = 45000;
+	s.u.sample.downtime_limit_ms = 300;
+	feed(&v, s);
+	assert_int_equal(row_of(&v, 3).attn, 0);
+
+	/* done, its real downtime (final statistics) over the limit */
+	s.u.sample.phase = RING_PHASE_DONE;
+	s.u.sample.flags = RING_SAMPLE_F_FINAL;
+	s.u.sample.expected_downtime_ms = 350;
+	s.mono_ns = 2 * SEC;
+	s.u.sample.elapsed_ms = 2000;
+	feed(&v, s);
+	assert_int_equal(row_of(&v, 3).attn, VIEW_ATTN_OVER_LIMIT);
+
+	/* failed: by the agent's event, and by an action that failed */
+	feed(&v, migration_event(2, 5 * SEC, "aborted", RING_PHASE_FAILED));
+	assert_true(row_of(&v, 2).attn & VIEW_ATTN_FAILED);
+	assert_false(row_of(&v, 2).attn & VIEW_ATTN_OVER_LIMIT);  /* it no longer runs */
+	feed(&v, action(1, 5 * SEC, RING_ACT_POSTCOPY, 9, RING_RES_FAILED, "libvirt refused"));
+	assert_true(row_of(&v, 1).attn & VIEW_ATTN_FAILED);
+
+	for (unsigned b = 0; b < VIEW_N_ATTN; b++)
+		assert_string_not_equal(view_attn_name(1u << b), "?");
+	view_free(&v);
+}
+
+/* The remaining per pass on a log scale of two decades: a plateau is flat, a fall a step. */
+static void test_sparkline(void **state)
+{
+	(void)state;
+	struct view_state v;
+	struct view_source src = { names, NULL, NULL };
+	char b[64];
+
+	view_init(&v, &src);
+	static const uint32_t mib[] = { 1000, 120, 120, 118, 10, 1 };
+	for (uint32_t p = 0; p < 6; p++)
+		feed(&v, sample(1, (p + 1) * SEC, RING_PHASE_PRECOPY, p + 1, (uint64_t)mib[p] << 20,
+				(p + 1) * 1000));
+	view_sparkline(&v.migs[0], false, b, sizeof(b));
+	assert_string_equal(b, "#===__");          /* 1000 top; 120 a decade down; 10 and less 0 */
+	view_sparkline(&v.migs[0], true, b, sizeof(b));
+	assert_string_equal(b, "\u2588\u2585\u2585\u2585\u2581\u2581");
+	/* at most VIEW_SPARK_PASSES, the newest */
+	for (uint32_t p = 6; p < 12; p++)
+		feed(&v, sample(1, (p + 1) * SEC, RING_PHASE_PRECOPY, p + 1, 50u << 20, (p + 1) * 1000));
+	view_sparkline(&v.migs[0], false, b, sizeof(b));
+	assert_int_equal(strlen(b), VIEW_SPARK_PASSES);
+	assert_string_equal(b, "+.######");        /* 10 and 1 MiB, then 50 MiB for six passes */
+	view_free(&v);
+}
+
+/* The action column keeps the result marker and the start of the reason at every width. */
+static void test_action_cell(void **state)
+{
+	(void)state;
+	struct view_state v;
+	struct view_source src = { names, NULL, NULL };
+	struct view_row r;
+	char b[256];
+
+	view_init(&v, &src);
+	feed(&v, sample(1, SEC, RING_PHASE_PRECOPY, 3, 96u << 20, 1000));
+	feed(&v, action(1, SEC, RING_ACT_SET_DOWNTIME, 9, RING_RES_ADVISORY,
+			"pass 3: needs 6250 ms > SLA 500 ms (63 MiB)"));
+	r = row_of(&v, 1);
+	view_action_cell(&r, 0, b, sizeof(b));
+	assert_string_equal(b, "downtime 300->500ms (advisory): pass 3: needs 6250 ms > SLA 500 ms "
+			       "(63 MiB)");
+	for (int w = VIEW_ACTION_MIN; w <= 120; w++) {
+		view_action_cell(&r, w, b, sizeof(b));
+		assert_true(view_text_cols(b) <= w);
+		assert_non_null(strstr(b, " (advisory): pass 3"));
+		assert_true(strncmp(b, "do", 2) == 0);
+	}
+	view_action_cell(&r, 33, b, sizeof(b));
+	assert_string_equal(b, "downt~>500ms (advisory): pass 3:~");
+	/* applied: no marker; the action whole while the reason keeps 8 columns */
+	feed(&v, action(1, 2 * SEC, RING_ACT_SET_DOWNTIME, 9, RING_RES_APPLIED,
+			"pass 3: needs 6250 ms > SLA 500 ms"));
+	r = row_of(&v, 1);
+	view_action_cell(&r, 29, b, sizeof(b));
+	assert_string_equal(b, "downtime 300->500ms: pass 3:~");
+	/* UTF-8: an ellipsis, counted as one column */
+	v.utf8 = true;
+	r = row_of(&v, 1);
+	view_action_cell(&r, 29, b, sizeof(b));
+	assert_string_equal(b, "downtime 300->500ms: pass 3:\u2026");
+	assert_int_equal(view_text_cols(b), 29);
+	/* so narrow that only the marker fits: the marker */
+	feed(&v, action(1, 3 * SEC, RING_ACT_ABORT, 14, RING_RES_SKIPPED, "budget spent"));
+	r = row_of(&v, 1);
+	view_action_cell(&r, 10, b, sizeof(b));
+	assert_string_equal(b, "(skipped)");
+	/* no action: unknown */
+	feed(&v, sample(2, SEC, RING_PHASE_PRECOPY, 1, 1, 1));
+	r = row_of(&v, 2);
+	view_action_cell(&r, 40, b, sizeof(b));
+	assert_string_equal(b, "-");
+	view_free(&v);
+}
+
+static void test_time_axis_and_log_plot(void **state)
+{
+	(void)state;
+	char b[64], g[4 * 5];
+	double lo, hi;
+
+	view_format_duration(42000, b, sizeof(b));
+	assert_string_equal(b, "0:42");
+	view_format_duration(754000, b, sizeof(b));
+	assert_string_equal(b, "12:34");
+	view_format_duration(3725000, b, sizeof(b));
+	assert_string_equal(b, "1h02m");
+	view_format_duration(UINT64_C(500) * 3600000, b, sizeof(b));
+	assert_string_equal(b, "500h");
+
+	/* one label per point where they fit, each starting in its point's column, right first */
+	uint32_t t[] = { 0, 5000, 10000, 15000, 20000, 25000 };
+	view_time_axis(b, sizeof(b), 24, t, 6);
+	assert_string_equal(b, "                    0:10");   /* 0:15 would not fit */
+	uint32_t t2[] = { 0, VIEW_NO_LABEL, VIEW_NO_LABEL, VIEW_NO_LABEL, VIEW_NO_LABEL, VIEW_NO_LABEL,
+			  60000, VIEW_NO_LABEL, VIEW_NO_LABEL, VIEW_NO_LABEL, VIEW_NO_LABEL,
+			  VIEW_NO_LABEL };
+	view_time_axis(b, sizeof(b), 12, t2, 12);
+	assert_string_equal(b, "0:00  1:00  ");
+	assert_int_equal(strlen(b), 12);
+
+	/* log scale: 1000, 100, 10 evenly spaced; linear would flatten the last two */
+	double a[] = { 1000, 100, 10 };
+	view_plot_scaled(g, 4, 5, a, NULL, 3, '#', '#', true, &lo, &hi);
+	assert_true(lo == 10 && hi == 1000);
+	assert_memory_equal(g + 0, "  #  ", 5);
+	assert_memory_equal(g + 5, "   # ", 5);          /* half way: 1.5 rows up, rounded */
+	assert_memory_equal(g + 10, "     ", 5);
+	assert_memory_equal(g + 15, "    #", 5);
+	view_plot_scaled(g, 4, 5, a, NULL, 3, '#', '#', false, &lo, &hi);
+	assert_true(lo == 0);
+	assert_memory_equal(g + 15, "   ##", 5);
+	/* values within a few percent on a log scale: a decade at least, they read flat */
+	double p[] = { 99, 97, 96 };
+	view_plot_scaled(g, 4, 5, p, NULL, 3, '#', '#', true, &lo, &hi);
+	assert_true(lo > 9.8 && lo < 9.91);
+	assert_memory_equal(g + 0, "  ###", 5);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -381,6 +678,11 @@ int main(void)
 		cmocka_unit_test(test_dead_writer_rows),
 		cmocka_unit_test(test_plot),
 		cmocka_unit_test(test_formatters),
+		cmocka_unit_test(test_eta),
+		cmocka_unit_test(test_attention),
+		cmocka_unit_test(test_sparkline),
+		cmocka_unit_test(test_action_cell),
+		cmocka_unit_test(test_time_axis_and_log_plot),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -955,6 +955,84 @@ static void test_writer_identity(void **state)
 	ring_writer_close(w, true);
 }
 
+/* --json: the ETA from the prediction, what a row deserves attention for, the recent passes. */
+static void test_eta_attention_json(void **state)
+{
+	(void)state;
+	char name[64];
+	struct ring_create_opts o = { .slot_count = 64, .domain_slots = 8, .gid = (gid_t)-1,
+				      .info = { .mode = RING_MODE_ACTIVE } };
+	struct ring_writer *w;
+	struct json_object *j, *migs, *m, *x;
+	struct run r;
+	uint8_t uuid[16] = { 7 };
+	uint64_t t0 = ring_now_mono_ns() - 10 * UINT64_C(1000000000);
+
+	synth_ring_name(name, sizeof(name));
+	o.name = name;
+	assert_int_equal(ring_writer_open(&o, &w), 0);
+	uint32_t dom = ring_domain_index(w, uuid, "db-01");
+	for (uint32_t p = 1; p <= 4; p++) {
+		struct ring_sample s = { .direction = RING_DIR_OUT, .phase = RING_PHASE_PRECOPY,
+					 .iteration = p, .data_total_bytes = 256u << 20,
+					 .data_remaining_bytes = p == 1 ? 200u << 20 : 96u << 20,
+					 .memory_bps = 20u << 20, .page_size = 4096,
+					 .expected_downtime_ms = 4934, .downtime_limit_ms = 300,
+					 .elapsed_ms = p * 2000 };
+		assert_int_equal(ring_append_at(w, RING_REC_SAMPLE, dom, t0 + p * UINT64_C(2000000000),
+						&s, sizeof(s)), 0);
+	}
+	/* the policy parked it: as it runs, it never finishes */
+	struct ring_action a = { .kind = RING_ACT_SET_BANDWIDTH, .reason_code = 14,
+				 .result = RING_RES_APPLIED, .old_value = 20, .new_value = 1 };
+	snprintf(a.policy, sizeof(a.policy), "adaptive");
+	snprintf(a.reason, sizeof(a.reason), "needs 5000 ms > SLA limit 500 ms: parked");
+	struct ring_prediction pr = { .kind = RING_ACT_SET_BANDWIDTH, .reason_code = 14,
+				      .time_ms = RING_PRED_NEVER, .wait_ms = RING_PRED_NEVER };
+	uint64_t ta = t0 + 8 * UINT64_C(1000000000);
+	assert_int_equal(ring_append_at(w, RING_REC_ACTION, dom, ta, &a, sizeof(a)), 0);
+	assert_int_equal(ring_append_at(w, RING_REC_PREDICTION, dom, ta, &pr, sizeof(pr)), 0);
+
+	RUN(&r, MIGTOP, "--ring", name, "--json", "-n", "1");
+	assert_int_equal(r.status, 0);
+	j = json_tokener_parse(r.out);
+	assert_non_null(j);
+	assert_true(json_object_object_get_ex(j, "migrations", &migs));
+	m = json_object_array_get_idx(migs, 0);
+	assert_true(json_object_object_get_ex(m, "eta", &x));
+	assert_string_equal(json_object_get_string(x), "never");
+	assert_true(json_object_object_get_ex(m, "eta_ms", &x));
+	assert_null(x);
+	assert_true(json_object_object_get_ex(m, "attention", &x));
+	char att[256] = "";
+	for (size_t i = 0; i < json_object_array_length(x); i++) {
+		strcat(att, json_object_get_string(json_object_array_get_idx(x, i)));
+		strcat(att, " ");
+	}
+	assert_string_equal(att, "not-converging downtime-over-limit agent-about-to-act ");
+	assert_true(json_object_object_get_ex(m, "recent_passes", &x));
+	assert_int_equal(json_object_array_length(x), 4);
+	struct json_object *p3 = json_object_array_get_idx(x, 2), *y;
+	assert_true(json_object_object_get_ex(p3, "pass", &y));
+	assert_int_equal(json_object_get_int(y), 3);
+	assert_true(json_object_object_get_ex(p3, "elapsed_ms", &y));
+	assert_int_equal(json_object_get_int(y), 6000);
+	assert_true(json_object_object_get_ex(p3, "remaining_bytes", &y));
+	assert_int_equal(json_object_get_uint64(y), 96u << 20);
+	json_object_put(j);
+	run_free(&r);
+
+	/* batch text: the ETA and the elapsed time in their columns */
+	RUN(&r, MIGTOP, "--ring", name, "-b", "-n", "1");
+	assert_int_equal(r.status, 0);
+	char line[512];
+	assert_non_null(line_with(r.out, "db-01 ", line, sizeof(line)));
+	assert_non_null(strstr(line, "   0:08 never "));
+	assert_non_null(strstr(line, " bandwidth 20->1MiB/s: needs 5000 ms"));
+	run_free(&r);
+	ring_writer_close(w, true);
+}
+
 /* The host's overshoot learned from a completed job: its two numbers by name in JSON. */
 static void test_overshoot_event_json(void **state)
 {
@@ -1004,6 +1082,7 @@ int main(void)
 		cmocka_unit_test(test_prediction_record),
 		cmocka_unit_test(test_overshoot_event_json),
 		cmocka_unit_test(test_writer_identity),
+		cmocka_unit_test(test_eta_attention_json),
 		cmocka_unit_test(test_domain_index_past_65535),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
