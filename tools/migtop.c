@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <langinfo.h>
 #include <limits.h>
 #include <locale.h>
 #include <math.h>
@@ -45,6 +46,8 @@ struct opts {
 	long iterations;         /* 0 = until interrupted */
 	double delay_s;
 	enum view_sort sort;
+	bool no_color;
+	bool log_scale;          /* detail plots */
 };
 
 /* ---- sources ---------------------------------------------------------------------------------- */
@@ -448,15 +451,54 @@ enum screen_mode { SCREEN_TABLE, SCREEN_DETAIL, SCREEN_HELP };
 
 struct ui {
 	enum screen_mode mode;
-	size_t sel;              /* index into the sorted rows */
+	enum screen_mode back;   /* where the help returns to */
+	size_t sel;              /* index into the rows shown (sorted, filtered) */
 	uint32_t sel_domain;
 	bool have_sel;
 	bool paused;             /* live: stop reading; replay: stop auto-play */
 	bool playing;            /* replay auto-advance */
+	bool log_scale;          /* detail plots */
 	double delay_s;
 	enum view_sort sort;
+	char filter[64];         /* rows whose domain name or UUID holds this ("" all) */
+	size_t shown, total;     /* rows after and before the filter, as last drawn */
 	char status[160];
 };
+
+/* ---- attributes: colour, or bold and underline on a monochrome terminal ---------------------- */
+
+enum { PAIR_RED = 1, PAIR_MAGENTA, PAIR_YELLOW, PAIR_CYAN };
+static bool use_color;
+
+/* NO_COLOR (any non-empty value, no-color.org), --no-color, or a terminal without colours. */
+static void colors_init(bool no_color)
+{
+	const char *nc = getenv("NO_COLOR");
+
+	use_color = !no_color && !(nc && nc[0]) && has_colors();
+	if (!use_color)
+		return;
+	start_color();
+	use_default_colors();
+	init_pair(PAIR_RED, COLOR_RED, -1);
+	init_pair(PAIR_MAGENTA, COLOR_MAGENTA, -1);
+	init_pair(PAIR_YELLOW, COLOR_YELLOW, -1);
+	init_pair(PAIR_CYAN, COLOR_CYAN, -1);
+}
+
+/* The attribute of a cell for the worst of what its row deserves attention for. */
+static attr_t attn_attr(unsigned attn)
+{
+	if (attn & (VIEW_ATTN_FAILED | VIEW_ATTN_OVER_LIMIT))
+		return use_color ? COLOR_PAIR(PAIR_RED) | A_BOLD : A_BOLD;
+	if (attn & VIEW_ATTN_ABOUT_TO_ACT)
+		return use_color ? COLOR_PAIR(PAIR_MAGENTA) | A_BOLD : A_BOLD;
+	if (attn & VIEW_ATTN_NOT_CONVERGING)
+		return use_color ? COLOR_PAIR(PAIR_YELLOW) : A_UNDERLINE;
+	if (attn & VIEW_ATTN_ADVISORY)
+		return use_color ? COLOR_PAIR(PAIR_CYAN) : A_UNDERLINE;
+	return 0;
+}
 
 static void put_line(int y, const char *s, attr_t a)
 {
@@ -466,14 +508,37 @@ static void put_line(int y, const char *s, attr_t a)
 	clrtoeol();
 	if (a)
 		attron(a);
-	mvaddnstr(y, 0, s, COLS);
+	mvaddnstr(y, 0, s, (int)view_text_fit(s, COLS));
 	if (a) {
 		/* extend the attribute to the edge, like top's header bar */
-		int len = (int)strlen(s);
-		for (int x = len; x < COLS; x++)
+		for (int x = view_text_cols(s); x < COLS; x++)
 			mvaddch(y, x, ' ');
 		attroff(a);
 	}
+}
+
+/* Draws text at (y, x) in at most w columns, padded to w, with attribute a. */
+static void put_cell(int y, int x, int w, const char *s, bool left, attr_t a)
+{
+	int cols = view_text_cols(s), pad;
+
+	if (w > COLS - x)
+		w = COLS - x;
+	if (w <= 0)
+		return;
+	if (cols > w)
+		cols = w;
+	pad = w - cols;
+	attron(a);
+	move(y, x);
+	if (!left)
+		for (int i = 0; i < pad; i++)
+			addch(' ');
+	addnstr(s, (int)view_text_fit(s, cols));
+	if (left)
+		for (int i = 0; i < pad; i++)
+			addch(' ');
+	attroff(a);
 }
 
 static void draw_header(const struct view_state *v, const struct ui *u, const struct replay *p)
@@ -498,7 +563,12 @@ static void draw_header(const struct view_state *v, const struct ui *u, const st
 	k = strlen(line);
 	snprintf(line + k, sizeof(line) - k, "  migr %zu/%zu  lost %" PRIu64 "  dropped %" PRIu64,
 		 active, v->n_migs, v->lost, v->dropped);
-	attr_t warn = (v->liveness == RING_STALLED || v->liveness == RING_DEAD) ? A_BOLD : 0;
+	/* a stalled or dead agent, or a simulation: the whole bar says so */
+	attr_t warn = 0;
+	if (v->liveness == RING_STALLED || v->liveness == RING_DEAD)
+		warn = use_color ? COLOR_PAIR(PAIR_RED) | A_BOLD | A_REVERSE : A_BOLD;
+	else if (v->writer.flags & RING_WRITER_F_SIMULATED)
+		warn = use_color ? COLOR_PAIR(PAIR_CYAN) | A_REVERSE : A_BOLD;
 	put_line(0, line, warn);
 
 	if (v->n_nics == 0) {
@@ -520,100 +590,124 @@ static void draw_header(const struct view_state *v, const struct ui *u, const st
 	}
 }
 
-/* Chooses which columns fit the terminal's width. */
+/* Chooses the columns that fit the terminal's width: those of prio 0, then the others by prio
+ * while the action column keeps its room, stopping at the first that does not fit. */
 static void fit_columns(bool *show, int *last_w)
 {
 	int used = 0;
-	for (size_t c = 0; c < view_n_cols; c++)
-		show[c] = false;
-	for (int prio = 0; prio <= 2; prio++) {
+
+	for (size_t c = 0; c < view_n_cols; c++) {
+		show[c] = view_cols[c].prio == 0;
+		if (show[c] && c + 1 < view_n_cols)
+			used += view_cols[c].width + 1;
+	}
+	for (int prio = 1; prio <= 9; prio++) {
 		for (size_t c = 0; c < view_n_cols; c++) {
-			if (view_cols[c].prio != prio || show[c])
+			if (view_cols[c].prio != prio)
 				continue;
-			int w = view_cols[c].width + 1;
-			/* keep room for the action column, which is always shown */
-			if (prio == 0 || used + w + 12 <= COLS) {
-				show[c] = true;
-				used += w;
-			}
+			int keep = prio >= 3 ? VIEW_ACTION_WIDE : VIEW_ACTION_MIN;
+			if (used + view_cols[c].width + 1 + keep > COLS)
+				goto done;
+			show[c] = true;
+			used += view_cols[c].width + 1;
 		}
 	}
-	*last_w = COLS - used + view_cols[view_n_cols - 1].width + 1;
+done:
+	*last_w = COLS - used;
 }
 
-static void format_row(char *line, size_t len, const bool *show, const char *const *cells)
+/* One line of the table: each shown cell at its place, with its attribute. */
+static void draw_row(int y, const bool *show, int last_w, const char *const *cells,
+		     const attr_t *attrs, attr_t row_attr)
 {
-	size_t k = 0;
-	line[0] = '\0';
-	for (size_t c = 0; c < view_n_cols && k < len; c++) {
+	int x = 0;
+
+	move(y, 0);
+	clrtoeol();
+	for (size_t c = 0; c < view_n_cols && x < COLS; c++) {
 		if (!show[c])
 			continue;
-		int n;
-		if (c + 1 == view_n_cols)
-			n = snprintf(line + k, len - k, "%s", cells[c]);
-		else
-			n = snprintf(line + k, len - k, view_cols[c].left ? "%-*.*s " : "%*.*s ",
-				     view_cols[c].width, view_cols[c].width, cells[c]);
-		if (n < 0)
-			break;
-		k += (size_t)n;
+		bool last = c + 1 == view_n_cols;
+		int w = last ? last_w : view_cols[c].width;
+		put_cell(y, x, w, cells[c], view_cols[c].left || last, attrs[c] | row_attr);
+		x += w;
+		if (!last && x < COLS)
+			put_cell(y, x++, 1, " ", true, row_attr);
 	}
 }
 
-static void draw_table(const struct view_state *v, struct ui *u, const struct view_mig **order)
+static void draw_table(const struct view_state *v, struct ui *u, const struct view_mig **order,
+		       size_t n)
 {
 	bool show[32];
 	int last_w;
-	char line[1024];
 	const char *names[32];
+	attr_t none[32] = { 0 };
 
 	fit_columns(show, &last_w);
 	for (size_t c = 0; c < view_n_cols; c++)
 		names[c] = view_cols[c].name;
-	format_row(line, sizeof(line), show, names);
-	put_line(2, line, A_REVERSE);
+	draw_row(2, show, last_w, names, none, A_REVERSE);
 
 	int top = 3, avail = LINES - top - 1;
-	if (v->n_migs == 0) {
-		put_line(top, "no migrations recorded in the ring", 0);
+	if (n == 0) {
+		put_line(top, v->n_migs ? "no migration matches the filter (/ to change it)" :
+			 "no migrations recorded in the ring", 0);
 		for (int y = top + 1; y < LINES - 1; y++)
 			put_line(y, "", 0);
 		return;
 	}
-	if (u->sel >= v->n_migs)
-		u->sel = v->n_migs - 1;
+	if (u->sel >= n)
+		u->sel = n - 1;
 	size_t first = u->sel >= (size_t)avail ? u->sel - (size_t)avail + 1 : 0;
 	for (int i = 0; i < avail; i++) {
 		size_t idx = first + (size_t)i;
-		if (idx >= v->n_migs) {
+		if (idx >= n) {
 			put_line(top + i, "", 0);
 			continue;
 		}
 		struct view_row r;
-		char cellbuf[32][192];
+		char cellbuf[32][320];
 		const char *cells[32];
+		attr_t attrs[32];
 		view_row_fill(v, order[idx], &r);
 		for (size_t c = 0; c < view_n_cols; c++) {
-			view_cols[c].fmt(&r, cellbuf[c], sizeof(cellbuf[c]));
+			if (c + 1 == view_n_cols)
+				view_action_cell(&r, last_w, cellbuf[c], sizeof(cellbuf[c]));
+			else
+				view_cols[c].fmt(&r, cellbuf[c], sizeof(cellbuf[c]));
 			cells[c] = cellbuf[c];
+			attrs[c] = attn_attr(r.attn & view_cols[c].attn);
 		}
-		format_row(line, sizeof(line), show, cells);
-		put_line(top + i, line, idx == u->sel ? A_REVERSE : 0);
+		draw_row(top + i, show, last_w, cells, attrs, idx == u->sel ? A_REVERSE : 0);
 	}
 }
 
-static void draw_plot(int y, int h, int w, const char *title, const double *a, const double *b,
-		      int n, char ca, char cb, const char *unit)
+/* A y-axis label: "1234.5", "12.3k" for what does not fit 7 columns. */
+static void axis_value(double x, char *buf, size_t len)
 {
-	double max;
-	char label[32];
+	if (x < 99999.5)
+		snprintf(buf, len, "%7.1f|", x);
+	else
+		snprintf(buf, len, "%6.0fk|", x / 1000);
+}
+
+/* A plot with its y labels (top, middle, bottom) and, below it, the job's time of its columns;
+ * takes h + 2 rows (title, grid, axis). */
+static void draw_plot(int y, int h, int w, const char *title, const double *a, const double *b,
+		      const uint32_t *t_ms, int n, char ca, char cb, bool log)
+{
+	double lo, hi;
+	char label[32], axis[512], line[640];
 	int gw = w - 9;
 	if (h < 2 || gw < 10)
 		return;
+	if (gw > (int)sizeof(axis) - 1)
+		gw = (int)sizeof(axis) - 1;
 	char *grid = malloc((size_t)h * (size_t)gw);
 	if (!grid)
 		return;
-	view_plot(grid, h, gw, a, b, n, ca, cb, &max);
+	view_plot_scaled(grid, h, gw, a, b, n, ca, cb, log, &lo, &hi);
 	if (!b) {
 		/* a single series reads better as bars: fill each column below its point */
 		for (int x = 0; x < gw; x++)
@@ -625,12 +719,16 @@ static void draw_plot(int y, int h, int w, const char *title, const double *a, c
 					*cell = ca;
 			}
 	}
-	put_line(y, title, A_BOLD);
+	snprintf(line, sizeof(line), "%s%s", title, log ? " (log scale)" : "");
+	put_line(y, line, A_BOLD);
 	for (int r = 0; r < h; r++) {
 		if (r == 0)
-			snprintf(label, sizeof(label), "%7.1f|", max);
+			axis_value(hi, label, sizeof(label));
 		else if (r == h - 1)
-			snprintf(label, sizeof(label), "%7s|", "0");
+			axis_value(lo, label, sizeof(label));
+		else if (r == (h - 1) / 2 && h >= 5)
+			/* the middle row's value: the arithmetic or geometric mean of the ends */
+			axis_value(log ? sqrt(lo * hi) : hi / 2, label, sizeof(label));
 		else
 			snprintf(label, sizeof(label), "%7s|", "");
 		move(y + 1 + r, 0);
@@ -638,13 +736,15 @@ static void draw_plot(int y, int h, int w, const char *title, const double *a, c
 		mvaddstr(y + 1 + r, 0, label);
 		mvaddnstr(y + 1 + r, 8, grid + (size_t)r * (size_t)gw, gw);
 	}
-	(void)unit;
+	view_time_axis(axis, sizeof(axis), gw, t_ms, n);
+	snprintf(line, sizeof(line), "%7s %s", "m:ss", axis);
+	put_line(y + 1 + h, line, 0);
 	free(grid);
 }
 
 static void draw_detail(const struct view_state *v, struct ui *u, const struct view_mig *m)
 {
-	char line[512], rem[16], tot[16];
+	char line[1024], rem[16], tot[16], el[16], eta[16];
 	struct view_row r;
 
 	for (int y = 2; y < LINES - 1; y++)
@@ -654,9 +754,13 @@ static void draw_detail(const struct view_state *v, struct ui *u, const struct v
 		return;
 	}
 	view_row_fill(v, m, &r);
+	view_format_duration(r.elapsed_ms, el, sizeof(el));
+	for (size_t c = 0; c < view_n_cols; c++)
+		if (strcmp(view_cols[c].name, "ETA") == 0)
+			view_cols[c].fmt(&r, eta, sizeof(eta));
 	/* the numbers first: on 80 columns the UUID is what gets cut */
-	snprintf(line, sizeof(line), "%s %s %s pass %" PRIu32 "  %.0fs  policy %s  %s", m->name, r.dir,
-		 r.phase, r.pass, r.elapsed_ms / 1000.0, m->policy[0] ? m->policy : "-", m->uuid);
+	snprintf(line, sizeof(line), "%s %s %s pass %" PRIu32 "  elapsed %s  ETA %s  policy %s  %s",
+		 m->name, r.dir, r.phase, r.pass, el, eta, m->policy[0] ? m->policy : "-", m->uuid);
 	put_line(2, line, A_REVERSE);
 	view_format_bytes(r.remaining_bytes, rem, sizeof(rem));
 	view_format_bytes(m->s.data_total_bytes, tot, sizeof(tot));
@@ -669,44 +773,58 @@ static void draw_detail(const struct view_state *v, struct ui *u, const struct v
 		 "downtime %" PRIu32 "/%" PRIu32 "ms  thr %" PRIu32 "%%", rem, tot,
 		 r.progress_pct < 0 ? 0 : r.progress_pct, r.dirty_mibs, r.bw_mibs, lim,
 		 r.expected_downtime_ms, r.downtime_limit_ms, r.throttle_pct);
-	put_line(3, line, 0);
+	put_line(3, line, attn_attr(r.attn & (VIEW_ATTN_OVER_LIMIT | VIEW_ATTN_NOT_CONVERGING)));
 
 	int avail = LINES - 5;            /* rows 4 .. LINES-2 */
 	int log_rows = avail / 4;
 	if (log_rows < 2)
-		log_rows = avail >= 8 ? 2 : 0;
+		log_rows = avail >= 10 ? 2 : 0;
 	int plot_rows = avail - log_rows;
-	int h1 = plot_rows / 2 - 1, h2 = plot_rows - plot_rows / 2 - 1;
+	/* each plot: a title, its grid, its time axis */
+	int h1 = plot_rows / 2 - 2, h2 = plot_rows - plot_rows / 2 - 2;
 	int y = 4;
 	int n = (int)m->hist_n;
 	double *a = calloc((size_t)(n ? n : 1), sizeof(double));
 	double *b = calloc((size_t)(n ? n : 1), sizeof(double));
+	uint32_t *ta = calloc((size_t)(n ? n : 1), sizeof(uint32_t));
 	int np = (int)m->pass_n;
-	double *pr = calloc((size_t)(np ? np : 1), sizeof(double));
-	if (a && b && pr) {
+	double *pr = calloc((size_t)(np ? np : 1) * 6, sizeof(double));
+	uint32_t *tp = calloc((size_t)(np ? np : 1) * 6, sizeof(uint32_t));
+	if (a && b && ta && pr && tp) {
 		for (int i = 0; i < n; i++) {
 			a[i] = view_hist_at(m, (uint32_t)i)->dirty_mibs;
 			b[i] = view_hist_at(m, (uint32_t)i)->bw_mibs;
+			ta[i] = view_hist_at(m, (uint32_t)i)->elapsed_ms;
 		}
-		for (int i = 0; i < np; i++)
-			pr[i] = view_pass_at(m, (uint32_t)i)->remaining_bytes / 1048576.0;
+		/* a pass is as many columns as its time label when there is room: each keeps it */
+		int k = np ? (COLS - 9) / np : 1;
+		k = k < 1 ? 1 : k > 6 ? 6 : k;
+		for (int i = 0; i < np * k; i++) {
+			/* with a gap between passes when they are three columns or more */
+			pr[i] = k >= 3 && i % k == k - 1 ? 0 :
+				view_pass_at(m, (uint32_t)(i / k))->remaining_bytes / 1048576.0;
+			tp[i] = i % k ? VIEW_NO_LABEL : view_pass_at(m, (uint32_t)(i / k))->elapsed_ms;
+		}
+		np *= k;
 		if (h1 >= 2) {
 			draw_plot(y, h1, COLS, "dirty rate (d) vs bandwidth (b), MiB/s, one column per sample",
-				  a, b, n, 'd', 'b', "MiB/s");
-			y += h1 + 1;
+				  a, b, ta, n, 'd', 'b', u->log_scale);
+			y += h1 + 2;
 		}
 		if (h2 >= 2) {
 			char title[96];
 			snprintf(title, sizeof(title), "remaining MiB at the start of each pass (passes %" PRIu32
-				 "..%" PRIu32 ")", np ? view_pass_at(m, 0)->iteration : 0,
-				 np ? view_pass_at(m, (uint32_t)np - 1)->iteration : 0);
-			draw_plot(y, h2, COLS, title, pr, NULL, np, '#', '#', "MiB");
-			y += h2 + 1;
+				 "..%" PRIu32 ")", m->pass_n ? view_pass_at(m, 0)->iteration : 0,
+				 m->pass_n ? view_pass_at(m, m->pass_n - 1)->iteration : 0);
+			draw_plot(y, h2, COLS, title, pr, NULL, tp, np, '#', '#', u->log_scale);
+			y += h2 + 2;
 		}
 	}
 	free(a);
 	free(b);
+	free(ta);
 	free(pr);
+	free(tp);
 	if (log_rows > 0 && y < LINES - 1) {
 		put_line(y++, "action log", A_BOLD);
 		/* newest last, as many as fit */
@@ -720,11 +838,16 @@ static void draw_detail(const struct view_state *v, struct ui *u, const struct v
 		if (shown == 0)
 			put_line(y, "(no actions or events for this domain)", 0);
 		for (int i = shown - 1; i >= 0; i--) {
-			view_log_format(v, view_log_at(v, idx[i]), line, sizeof(line));
-			put_line(y++, line, 0);
+			const struct view_log_entry *e = view_log_at(v, idx[i]);
+			attr_t at = 0;
+			view_log_format(v, e, line, sizeof(line));
+			if (e->rec.type == RING_REC_ACTION)
+				at = attn_attr(e->rec.u.action.result == RING_RES_FAILED ? VIEW_ATTN_FAILED :
+					       e->rec.u.action.result == RING_RES_ADVISORY ?
+					       VIEW_ATTN_ADVISORY : 0);
+			put_line(y++, line, at);
 		}
 	}
-	(void)u;
 }
 
 static void draw_help(const struct replay *p)
@@ -734,53 +857,83 @@ static void draw_help(const struct replay *p)
 		"",
 		"  Up/Down PgUp/PgDn  select a migration (also Home/End, j/k)",
 		"  Enter              details of the selected migration (Esc or Left: back)",
+		"  /                  show only the domains whose name or UUID holds a text (empty: all)",
 		"  s                  next sort key: domain, remaining, progress, dirty, elapsed",
-		"  p                  pause/resume (replay: play/stop)",
+		"  d                  set the refresh interval in seconds (replay: the step)",
 		"  + / -              double / halve the refresh interval (replay: the step)",
+		"  l                  log or linear scale in the detail plots",
+		"  p                  pause/resume (replay: play/stop)",
 		"  t / T              replay: step forward / back",
 		"  b                  replay: jump to a time (HH:MM[:SS], +SEC, -SEC)",
 		"  h or ?             this help",
-		"  q                  quit",
+		"  q                  quit (from here: back)",
 		"",
-		"any key returns",
+		"marks (colour, or bold and underline without colours):",
+		"",
 	};
-	for (int y = 2; y < LINES - 1; y++)
-		put_line(y, "", 0);
-	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]) && (int)i + 2 < LINES - 1; i++)
-		put_line((int)i + 2, lines[i], i == 0 ? A_BOLD : 0);
+	static const struct { unsigned attn; const char *text; } marks[] = {
+		{ VIEW_ATTN_FAILED, "  failed   the migration failed or was aborted, or an action failed" },
+		{ VIEW_ATTN_OVER_LIMIT, "  over     expected downtime over the max downtime in force" },
+		{ VIEW_ATTN_ABOUT_TO_ACT, "  act      the policy predicts it never finishes as it runs: "
+					  "the agent acts next" },
+		{ VIEW_ATTN_NOT_CONVERGING, "  stuck    not converging: a pass kept 90 % of the one before" },
+		{ VIEW_ATTN_ADVISORY, "  advice   advisory: recorded, not applied" },
+	};
+	int y = 2;
+	for (int i = 2; i < LINES - 1; i++)
+		put_line(i, "", 0);
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]) && y < LINES - 2; i++, y++)
+		put_line(y, lines[i], i == 0 ? A_BOLD : 0);
+	for (size_t i = 0; i < sizeof(marks) / sizeof(marks[0]) && y < LINES - 2; i++, y++)
+		put_line(y, marks[i].text, attn_attr(marks[i].attn));
+	if (y < LINES - 1)
+		put_line(LINES - 2, "any key returns", 0);
 	(void)p;
 }
 
 static void draw_status(const struct ui *u, const struct replay *p)
 {
-	char line[256];
+	char line[256], filt[96] = "";
+	if (u->filter[0])
+		snprintf(filt, sizeof(filt), "/%s %zu/%zu  ", u->filter, u->shown, u->total);
 	if (u->status[0])
 		snprintf(line, sizeof(line), "%s", u->status);
 	else if (p)
-		snprintf(line, sizeof(line), "t/T step %.1fs  b jump  p play  Enter detail  s sort (%s)  h help  q quit",
-			 u->delay_s, view_sort_name(u->sort));
+		snprintf(line, sizeof(line), "%st/T step %.1fs  b jump  p play  Enter detail  / filter  "
+			 "s sort (%s)  h help  q quit", filt, u->delay_s, view_sort_name(u->sort));
 	else
-		snprintf(line, sizeof(line), "Enter detail  s sort (%s)  p pause  +/- delay (%.1fs)  h help  q quit",
-			 view_sort_name(u->sort), u->delay_s);
+		snprintf(line, sizeof(line), "%sEnter detail  / filter  s sort (%s)  p pause  d delay "
+			 "(%.1fs)  h help  q quit", filt, view_sort_name(u->sort), u->delay_s);
 	put_line(LINES - 1, line, A_REVERSE);
+}
+
+static bool row_matches(const struct view_mig *m, const char *filter)
+{
+	return !filter[0] || strcasestr(m->name, filter) || strcasestr(m->uuid, filter);
 }
 
 static void redraw(const struct view_state *v, struct ui *u, const struct replay *p)
 {
 	const struct view_mig **order = calloc(v->n_migs ? v->n_migs : 1, sizeof(*order));
+	size_t n = 0;
 
 	if (!order)
 		return;
 	view_sorted(v, u->sort, order);
-	/* Keep the selection on the same domain across re-sorts and new rows. */
+	for (size_t i = 0; i < v->n_migs; i++)
+		if (row_matches(order[i], u->filter))
+			order[n++] = order[i];
+	u->shown = n;
+	u->total = v->n_migs;
+	/* Keep the selection on the same domain across re-sorts, filters and new rows. */
 	if (u->have_sel) {
-		for (size_t i = 0; i < v->n_migs; i++)
+		for (size_t i = 0; i < n; i++)
 			if (order[i]->domain == u->sel_domain)
 				u->sel = i;
 	}
-	if (v->n_migs && u->sel >= v->n_migs)
-		u->sel = v->n_migs - 1;
-	if (v->n_migs) {
+	if (n && u->sel >= n)
+		u->sel = n - 1;
+	if (n) {
 		u->sel_domain = order[u->sel]->domain;
 		u->have_sel = true;
 	}
@@ -794,11 +947,11 @@ static void redraw(const struct view_state *v, struct ui *u, const struct replay
 	draw_header(v, u, p);
 	switch (u->mode) {
 	case SCREEN_TABLE:
-		draw_table(v, u, order);
+		draw_table(v, u, order, n);
 		break;
 	case SCREEN_DETAIL: {
 		const struct view_mig *m = NULL;
-		for (size_t i = 0; i < v->n_migs; i++)
+		for (size_t i = 0; i < n; i++)
 			if (u->have_sel && order[i]->domain == u->sel_domain)
 				m = order[i];
 		draw_detail(v, u, m);
@@ -820,15 +973,31 @@ static bool prompt(const char *q, char *buf, int len)
 	echo();
 	curs_set(1);
 	timeout(-1);
+	buf[0] = '\0';
 	int r = getnstr(buf, len - 1);
 	noecho();
 	curs_set(0);
-	return r == OK && buf[0];
+	return r == OK;
+}
+
+/* The refresh interval (replay: the step), as -d takes it. */
+static int parse_delay(const char *s, double *ret)
+{
+	char *end;
+	double d = strtod(s, &end);
+
+	while (*end == ' ')
+		end++;
+	if (end == s || *end || !(d >= 0.1 && d <= 3600))
+		return -EINVAL;
+	*ret = d;
+	return 0;
 }
 
 static int run_screen(const struct opts *o, struct live *l, struct replay *p, struct view_state *v)
 {
-	struct ui u = { .mode = SCREEN_TABLE, .delay_s = o->delay_s, .sort = o->sort };
+	struct ui u = { .mode = SCREEN_TABLE, .delay_s = o->delay_s, .sort = o->sort,
+			.log_scale = o->log_scale };
 	uint64_t next_ns = 0;
 
 	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
@@ -839,6 +1008,7 @@ static int run_screen(const struct opts *o, struct live *l, struct replay *p, st
 		fprintf(stderr, "migtop: cannot initialise the terminal (is TERM set?)\n");
 		return EXIT_RUNTIME;
 	}
+	colors_init(o->no_color);
 	cbreak();
 	noecho();
 	keypad(stdscr, TRUE);
@@ -879,15 +1049,16 @@ static int run_screen(const struct opts *o, struct live *l, struct replay *p, st
 			continue;
 		u.status[0] = '\0';
 		if (u.mode == SCREEN_HELP) {
-			u.mode = SCREEN_TABLE;
-			if (ch != 'q')
-				continue;
+			/* any key returns where the help was asked for; q too, it does not quit */
+			u.mode = u.back;
+			continue;
 		}
 		switch (ch) {
 		case 'q':
 			goto out;
 		case 'h':
 		case '?':
+			u.back = u.mode;
 			u.mode = SCREEN_HELP;
 			break;
 		case KEY_UP:
@@ -898,7 +1069,7 @@ static int run_screen(const struct opts *o, struct live *l, struct replay *p, st
 			break;
 		case KEY_DOWN:
 		case 'j':
-			if (u.sel + 1 < v->n_migs)
+			if (u.sel + 1 < u.shown)
 				u.sel++;
 			u.have_sel = false;
 			break;
@@ -908,8 +1079,8 @@ static int run_screen(const struct opts *o, struct live *l, struct replay *p, st
 			break;
 		case KEY_NPAGE:
 			u.sel += (size_t)(LINES - 4);
-			if (v->n_migs && u.sel >= v->n_migs)
-				u.sel = v->n_migs - 1;
+			if (u.shown && u.sel >= u.shown)
+				u.sel = u.shown - 1;
 			u.have_sel = false;
 			break;
 		case KEY_HOME:
@@ -917,14 +1088,14 @@ static int run_screen(const struct opts *o, struct live *l, struct replay *p, st
 			u.have_sel = false;
 			break;
 		case KEY_END:
-			u.sel = v->n_migs ? v->n_migs - 1 : 0;
+			u.sel = u.shown ? u.shown - 1 : 0;
 			u.have_sel = false;
 			break;
 		case '\n':
 		case '\r':
 		case KEY_ENTER:
 		case KEY_RIGHT:
-			if (u.mode == SCREEN_TABLE && v->n_migs)
+			if (u.mode == SCREEN_TABLE && u.shown)
 				u.mode = SCREEN_DETAIL;
 			else if (u.mode == SCREEN_DETAIL && ch != KEY_RIGHT)
 				u.mode = SCREEN_TABLE;
@@ -944,6 +1115,37 @@ static int run_screen(const struct opts *o, struct live *l, struct replay *p, st
 				u.playing = !u.playing;
 			else
 				u.paused = !u.paused;
+			break;
+		case 'd': {
+			char buf[32];
+			double d;
+			if (!prompt(p ? "step (seconds, 0.1-3600): " : "delay (seconds, 0.1-3600): ",
+				    buf, sizeof(buf)) || !buf[0])
+				break;
+			if (parse_delay(buf, &d) < 0) {
+				snprintf(u.status, sizeof(u.status), "cannot read '%.40s' as seconds between "
+					 "0.1 and 3600", buf);
+				break;
+			}
+			u.delay_s = d;
+			snprintf(u.status, sizeof(u.status), "refresh every %.1fs", u.delay_s);
+			next_ns = now + (uint64_t)(u.delay_s * 1e9);
+			break;
+		}
+		case '/': {
+			char buf[sizeof(u.filter)];
+			if (!prompt("show domains whose name or UUID holds (empty: all): ", buf, sizeof(buf)))
+				break;
+			snprintf(u.filter, sizeof(u.filter), "%s", buf);
+			u.have_sel = false;
+			u.sel = 0;              /* the status line shows the filter and its count */
+			break;
+		}
+		case 'l':
+		case 'L':
+			u.log_scale = !u.log_scale;
+			snprintf(u.status, sizeof(u.status), "%s scale in the detail plots",
+				 u.log_scale ? "log" : "linear");
 			break;
 		case '+':
 		case '=':
@@ -975,7 +1177,7 @@ static int run_screen(const struct opts *o, struct live *l, struct replay *p, st
 				char buf[64], q[128];
 				uint64_t t;
 				snprintf(q, sizeof(q), "jump to (HH:MM[:SS], +SEC from start, -SEC from end): ");
-				if (prompt(q, buf, sizeof(buf))) {
+				if (prompt(q, buf, sizeof(buf)) && buf[0]) {
 					if (parse_jump(p, buf, &t) == 0) {
 						if (replay_seek(p, v, t) < 0)
 							goto oom;
@@ -1003,6 +1205,9 @@ oom:
 
 /* ---- main ------------------------------------------------------------------------------------- */
 
+
+/* ---- main ------------------------------------------------------------------------------------- */
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -1018,10 +1223,14 @@ static void usage(FILE *f)
 		"  -r, --replay FILE    replay a dump written by migdump (t/T step, b jump)\n"
 		"      --begin TIME     replay from TIME: HH:MM[:SS], +SEC from start, -SEC from end\n"
 		"      --ring NAME      telemetry ring to read (default %s)\n"
+		"      --no-color       no colours: bold and underline mark what colours would\n"
+		"                       (also with NO_COLOR set, or a terminal without colours)\n"
+		"      --log            start the detail plots on a log scale (key l toggles)\n"
 		"  -h, --help           this help\n"
 		"  -V, --version        version\n"
 		"\n"
-		"Keys: arrows select, Enter details, s sort, p pause, +/- delay, h help, q quit.\n"
+		"Keys: arrows select, Enter details, / filter, s sort, p pause, d or +/- delay,\n"
+		"l log scale, h help, q quit.\n"
 		"\n"
 		"Exit status: 0 ok, 1 usage, 2 no ring (migtuned not running) or no such dump,\n"
 		"3 permission denied, 4 other ABI or format version, 5 runtime error.\n"
@@ -1030,7 +1239,7 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_JSON = 256, OPT_RING, OPT_BEGIN };
+	enum { OPT_JSON = 256, OPT_RING, OPT_BEGIN, OPT_NO_COLOR, OPT_LOG };
 	static const struct option longopts[] = {
 		{ "batch", no_argument, NULL, 'b' },
 		{ "json", no_argument, NULL, OPT_JSON },
@@ -1040,6 +1249,9 @@ int main(int argc, char **argv)
 		{ "replay", required_argument, NULL, 'r' },
 		{ "begin", required_argument, NULL, OPT_BEGIN },
 		{ "ring", required_argument, NULL, OPT_RING },
+		{ "no-color", no_argument, NULL, OPT_NO_COLOR },
+		{ "no-colour", no_argument, NULL, OPT_NO_COLOR },
+		{ "log", no_argument, NULL, OPT_LOG },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -1070,8 +1282,7 @@ int main(int argc, char **argv)
 			}
 			break;
 		case 'd':
-			o.delay_s = strtod(optarg, &end);
-			if (*end || !(o.delay_s >= 0.1 && o.delay_s <= 3600)) {
+			if (parse_delay(optarg, &o.delay_s) < 0) {
 				fprintf(stderr, "migtop: -d wants seconds between 0.1 and 3600, not '%s'\n", optarg);
 				return EXIT_USAGE;
 			}
@@ -1097,6 +1308,12 @@ int main(int argc, char **argv)
 			break;
 		case OPT_RING:
 			o.ring = optarg;
+			break;
+		case OPT_NO_COLOR:
+			o.no_color = true;
+			break;
+		case OPT_LOG:
+			o.log_scale = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -1149,6 +1366,8 @@ int main(int argc, char **argv)
 	}
 	view_init(&v, &src);
 	v.label = o.replay ? o.replay : "live";
+	/* Unicode blocks and ellipses only where the locale says the terminal takes UTF-8 */
+	v.utf8 = strcmp(nl_langinfo(CODESET), "UTF-8") == 0;
 	if (o.batch)
 		rc = run_batch(&o, o.replay ? NULL : &l, o.replay ? &p : NULL, &v);
 	else

@@ -47,10 +47,10 @@ static int tmux(const char *fmt, ...)
 	return system(cmd);
 }
 
-static const char *capture(void)
+static const char *capture_opt(const char *opt)
 {
 	char cmd[256];
-	snprintf(cmd, sizeof(cmd), "tmux -L %s capture-pane -p -t mt 2>/dev/null", cur->sock);
+	snprintf(cmd, sizeof(cmd), "tmux -L %s capture-pane -p %s -t mt 2>/dev/null", cur->sock, opt);
 	FILE *p = popen(cmd, "r");
 	size_t n = 0;
 	cur->screen[0] = '\0';
@@ -60,6 +60,17 @@ static const char *capture(void)
 	cur->screen[n] = '\0';
 	pclose(p);
 	return cur->screen;
+}
+
+static const char *capture(void)
+{
+	return capture_opt("");
+}
+
+/* The screen with its attributes as escape sequences (SGR), as tmux keeps them. */
+static const char *capture_attrs(void)
+{
+	return capture_opt("-e");
 }
 
 static void sleep_ms(long ms)
@@ -84,12 +95,15 @@ static bool wait_screen(const char *absent, const char *a, const char *b)
 	return false;
 }
 
+/* Lines and the widest line's columns (UTF-8 characters, not bytes). */
 static void screen_size(const char *s, int *ret_lines, int *ret_width)
 {
 	int lines = 0, w = 0;
 	while (*s) {
 		const char *e = strchr(s, '\n');
-		int len = e ? (int)(e - s) : (int)strlen(s);
+		int len = 0;
+		for (const char *p = s; *p && p != e; p++)
+			len += ((unsigned char)*p & 0xc0) != 0x80;
 		if (len > w)
 			w = len;
 		lines++;
@@ -104,7 +118,8 @@ static void screen_size(const char *s, int *ret_lines, int *ret_width)
 static int setup(void **state)
 {
 	static struct fixture f;
-	struct ring_create_opts o = { .slot_count = 4096, .domain_slots = 64, .gid = (gid_t)-1 };
+	struct ring_create_opts o = { .slot_count = 4096, .domain_slots = 64, .gid = (gid_t)-1,
+				      .info = { .mode = RING_MODE_ADVISORY, .policy = "adaptive" } };
 
 	if (system("tmux -V >/dev/null 2>&1") != 0) {
 		print_error("tmux not found: these tests drive migtop's screen through it "
@@ -144,12 +159,18 @@ static int teardown(void **state)
 	return 0;
 }
 
-static void start(const char *args, int cols, int rows)
+/* Runs migtop with args in a cols x rows pane, env (VAR=value ...) before it. */
+static void start_env(const char *env, const char *args, int cols, int rows)
 {
 	tmux("kill-session -t mt");
 	/* the shell reports migtop's exit status and keeps the pane open to show it */
-	assert_int_equal(tmux("new-session -d -s mt -x %d -y %d \"%s %s; echo EXITED \\$?; sleep 60\"",
-			      cols, rows, MIGTOP, args), 0);
+	assert_int_equal(tmux("new-session -d -s mt -x %d -y %d \"%s %s %s; echo EXITED \\$?; "
+			      "sleep 60\"", cols, rows, env, MIGTOP, args), 0);
+}
+
+static void start(const char *args, int cols, int rows)
+{
+	start_env("", args, cols, rows);
 }
 
 static void test_live_screens(void **state)
@@ -162,6 +183,8 @@ static void test_live_screens(void **state)
 	start(args, 80, 24);
 	assert_true(wait_screen(NULL, "vm-002", "agent live"));
 	const char *s = capture();
+	/* on 80 columns the header says what the agent is and does */
+	assert_non_null(strstr(s, "agent live  advisory  policy adaptive  host "));
 	assert_non_null(strstr(s, "DOMAIN"));
 	assert_non_null(strstr(s, "LAST ACTION"));
 	assert_non_null(strstr(s, "NIC mig0 up"));
@@ -181,16 +204,62 @@ static void test_live_screens(void **state)
 	assert_non_null(strstr(s, "\nvm-002 "));
 	assert_non_null(strstr(s, "downtime 300->400ms"));   /* from vm-002's action log */
 	assert_null(strstr(s, "vm-000"));
+	/* both plots have a time axis of the job's clock; l puts them on a log scale and back */
+	assert_non_null(strstr(s, "\n   m:ss "));
+	assert_non_null(strstr(s, " 0:0"));
+	assert_null(strstr(s, "(log scale)"));
+	tmux("send-keys -t mt l");
+	assert_true(wait_screen(NULL, "dirty rate (d) vs bandwidth (b), MiB/s, one column per sample "
+				"(log scale)", "each pass (passes 1..3) (log scale)"));
+	tmux("send-keys -t mt l");
+	assert_true(wait_screen("(log scale)", "linear scale", NULL));
 
 	/* Esc goes back to the table */
 	tmux("send-keys -t mt Escape");
 	assert_true(wait_screen("action log", "DOMAIN", NULL));
 
-	/* h shows the help, any key leaves it */
+	/* h shows the help, any key leaves it; q too, without quitting */
 	tmux("send-keys -t mt h");
 	assert_true(wait_screen(NULL, "migtop keys", NULL));
 	tmux("send-keys -t mt x");
 	assert_true(wait_screen("migtop keys", "DOMAIN", NULL));
+	tmux("send-keys -t mt ?");
+	assert_true(wait_screen(NULL, "migtop keys", "any key returns"));
+	tmux("send-keys -t mt q");
+	assert_true(wait_screen("migtop keys", "DOMAIN", "vm-001"));
+	sleep_ms(300);
+	assert_null(strstr(capture(), "EXITED"));
+
+	/* / keeps the domains whose name holds a text; an empty one shows them all again */
+	tmux("send-keys -t mt /");
+	assert_true(wait_screen(NULL, "show domains whose name or UUID holds", NULL));
+	tmux("send-keys -t mt 002 Enter");
+	assert_true(wait_screen("vm-000", "vm-002", "/002 1/3"));
+	assert_null(strstr(capture(), "vm-001"));
+	tmux("send-keys -t mt /");
+	assert_true(wait_screen(NULL, "show domains whose name or UUID holds", NULL));
+	tmux("send-keys -t mt zzz Enter");
+	assert_true(wait_screen("vm-002", "no migration matches the filter", NULL));
+	tmux("send-keys -t mt /");
+	assert_true(wait_screen(NULL, "show domains whose name or UUID holds", NULL));
+	tmux("send-keys -t mt Enter");
+	assert_true(wait_screen("/002", "vm-000", "vm-001"));
+
+	/* d asks for the refresh interval, as top does; +/- still halve and double it */
+	tmux("send-keys -t mt d");
+	assert_true(wait_screen(NULL, "delay (seconds, 0.1-3600):", NULL));
+	tmux("send-keys -t mt 3 Enter");
+	assert_true(wait_screen(NULL, "refresh every 3.0s", NULL));
+	tmux("send-keys -t mt d");
+	assert_true(wait_screen(NULL, "delay (seconds", NULL));
+	tmux("send-keys -t mt fast Enter");
+	assert_true(wait_screen(NULL, "cannot read 'fast' as seconds", NULL));
+	tmux("send-keys -t mt -");
+	assert_true(wait_screen(NULL, "refresh every 1.5s", NULL));
+	tmux("send-keys -t mt d");
+	assert_true(wait_screen(NULL, "delay (seconds", NULL));
+	tmux("send-keys -t mt 0.5 Enter");
+	assert_true(wait_screen(NULL, "refresh every 0.5s", NULL));
 
 	/* s cycles the sort key */
 	tmux("send-keys -t mt s");
@@ -334,12 +403,211 @@ static void test_dead_within_a_heartbeat(void **state)
 	assert_true(wait_screen(NULL, "EXITED 0", NULL));
 }
 
+/* ---- marks: what deserves attention, in colour and without ---------------------------------- */
+
+#define SEC UINT64_C(1000000000)
+
+static void put_sample(struct ring_writer *w, uint32_t dom, uint64_t t, uint32_t pass,
+		       uint64_t remaining_mib, uint32_t expected_ms, uint32_t limit_ms)
+{
+	struct ring_sample s = { .direction = RING_DIR_OUT, .phase = RING_PHASE_PRECOPY,
+				 .iteration = pass, .data_total_bytes = UINT64_C(4096) << 20,
+				 .data_remaining_bytes = remaining_mib << 20,
+				 .memory_bps = UINT64_C(12) << 20, .page_size = 4096,
+				 .dirty_pages_per_s = 3000, .expected_downtime_ms = expected_ms,
+				 .downtime_limit_ms = limit_ms, .elapsed_ms = pass * 20000 };
+	assert_int_equal(ring_append_at(w, RING_REC_SAMPLE, dom, t, &s, sizeof(s)), 0);
+}
+
+static void put_action(struct ring_writer *w, uint32_t dom, uint64_t t, uint16_t kind,
+		       uint16_t reason, uint8_t result, int64_t from, int64_t to, const char *why,
+		       uint32_t pred_ms, uint32_t wait_ms)
+{
+	struct ring_action a = { .kind = kind, .reason_code = reason, .result = result,
+				 .old_value = from, .new_value = to };
+	snprintf(a.policy, sizeof(a.policy), "adaptive");
+	snprintf(a.reason, sizeof(a.reason), "%s", why);
+	assert_int_equal(ring_append_at(w, RING_REC_ACTION, dom, t, &a, sizeof(a)), 0);
+	if (!pred_ms && !wait_ms)
+		return;
+	struct ring_prediction p = { .kind = kind, .reason_code = reason, .time_ms = pred_ms,
+				     .wait_ms = wait_ms, .bytes = UINT64_C(96) << 20 };
+	assert_int_equal(ring_append_at(w, RING_REC_PREDICTION, dom, t, &p, sizeof(p)), 0);
+}
+
+/* Four migrations, one per mark: stuck-db does not converge, its expected downtime 27 times its
+ * limit, with advice the agent did not apply; parked-app is parked (the agent acts next); failed-vm
+ * failed; fine-vm converges and finishes in about half a minute. */
+static void fill_marks(struct ring_writer *w)
+{
+	uint8_t u[16] = { 0 };
+	uint64_t t = ring_now_mono_ns() - 100 * SEC;
+	uint32_t d[4];
+	static const char *const names[] = { "stuck-db", "parked-app", "failed-vm", "fine-vm" };
+
+	for (int i = 0; i < 4; i++) {
+		u[0] = (uint8_t)(i + 1);
+		d[i] = ring_domain_index(w, u, names[i]);
+	}
+	for (uint32_t p = 1; p <= 4; p++) {
+		uint64_t tp = t + p * 20 * SEC;
+		put_sample(w, d[0], tp, p, p == 1 ? 4000 : 96, p == 1 ? 300000 : 8100, 300);
+		put_sample(w, d[1], tp, p, p == 1 ? 4000 : 400 >> p, 200, 300);
+		put_sample(w, d[2], tp, p, 4000 >> p, 200, 300);
+		put_sample(w, d[3], tp, p, 4000 >> (2 * p), 200, 300);
+	}
+	uint64_t ta = t + 80 * SEC;
+	put_action(w, d[0], ta, RING_ACT_SET_DOWNTIME, 9, RING_RES_ADVISORY, 300, 500,
+		   "pass 4: needs 8100 ms > SLA 500 ms (96 MiB at 12 MiB/s)", 0, 0);
+	put_action(w, d[1], ta, RING_ACT_SET_BANDWIDTH, 14, RING_RES_APPLIED, 20, 1,
+		   "needs 5000 ms > SLA limit 500 ms: parked, budget 600 s", RING_PRED_NEVER,
+		   RING_PRED_NEVER);
+	put_action(w, d[3], ta, RING_ACT_SET_DOWNTIME, 9, RING_RES_APPLIED, 300, 400,
+		   "converges: pass 5 in 1.2 s", 40000, RING_PRED_NEVER);
+	struct ring_event e = { .source = RING_EVSRC_AGENT, .detail1 = RING_PHASE_FAILED };
+	snprintf(e.op, sizeof(e.op), "migration");
+	snprintf(e.subop, sizeof(e.subop), "failed");
+	snprintf(e.text, sizeof(e.text), "job failed: connection reset");
+	assert_int_equal(ring_append_at(w, RING_REC_EVENT, d[2], ta, &e, sizeof(e)), 0);
+}
+
+/* The line of s (a capture) that holds word, escapes included. */
+static const char *line_of(const char *s, const char *word, char *buf, size_t len)
+{
+	const char *p = strstr(s, word);
+	if (!p) {
+		print_error("no line holds '%s':\n%s\n", word, s);
+		return "";
+	}
+	while (p > s && p[-1] != '\n')
+		p--;
+	const char *e = strchr(p, '\n');
+	snprintf(buf, len, "%.*s", (int)(e ? e - p : (long)strlen(p)), p);
+	return buf;
+}
+
+/* Whether an SGR sequence in line sets attribute code (31 red, 1 bold, 4 underline, ...). */
+static bool has_sgr(const char *line, int code)
+{
+	for (const char *p = line; (p = strstr(p, "\033[")); p += 2) {
+		const char *q = p + 2;
+		while (*q && *q != 'm') {
+			char *end;
+			long v = strtol(q, &end, 10);
+			if (end == q)
+				break;
+			if (v == code)
+				return true;
+			q = *end == ';' ? end + 1 : end;
+		}
+	}
+	return false;
+}
+
+static bool has_colour(const char *line)
+{
+	for (int c = 30; c <= 37; c++)
+		if (has_sgr(line, c))
+			return true;
+	return false;
+}
+
+static void check_marks(bool colour)
+{
+	char l[2048];
+	const char *s = capture_attrs();
+
+	/* stuck-db: not converging and over its limit (phase red or bold), its advice cyan or
+	 * underlined */
+	line_of(s, "stuck-db", l, sizeof(l));
+	assert_true(colour ? has_sgr(l, 31) && has_sgr(l, 36) : has_sgr(l, 1) && has_sgr(l, 4));
+	/* parked-app: the agent acts next: magenta or bold */
+	line_of(s, "parked-app", l, sizeof(l));
+	assert_true(colour ? has_sgr(l, 35) : has_sgr(l, 1));
+	line_of(s, "failed-vm", l, sizeof(l));
+	assert_true(colour ? has_sgr(l, 31) : has_sgr(l, 1));
+	/* fine-vm: nothing to mark */
+	line_of(s, "fine-vm", l, sizeof(l));
+	assert_false(has_colour(l) || has_sgr(l, 1) || has_sgr(l, 4));
+	if (!colour)
+		assert_false(has_colour(s));
+}
+
+static void test_marks(void **state)
+{
+	(void)state;
+	char name[64], args[256], l[2048];
+	struct ring_create_opts o = { .slot_count = 256, .domain_slots = 16, .gid = (gid_t)-1,
+				      .heartbeat_interval_ms = 1000 };
+	int lines, width;
+
+	struct ring_writer *synth = cur->w;     /* the fixture's; wait_screen heartbeats ours */
+
+	synth_ring_name(name, sizeof(name));
+	o.name = name;
+	assert_int_equal(ring_writer_open(&o, &cur->w), 0);
+	fill_marks(cur->w);
+	snprintf(args, sizeof(args), "--ring %s -d 0.5", name);
+
+	/* 80x24: the marks; the advice keeps "(advisory)" and the start of its reason */
+	start_env("LANG=C.UTF-8", args, 80, 24);
+	assert_true(wait_screen(NULL, "fine-vm", "ETA"));
+	check_marks(true);
+	const char *s = capture();
+	screen_size(s, &lines, &width);
+	assert_true(lines <= 24 && width <= 80);
+	line_of(s, "stuck-db", l, sizeof(l));
+	assert_non_null(strstr(l, " (advisory): pass 4"));
+	assert_non_null(strstr(l, " pre-copy "));
+	line_of(s, "parked-app", l, sizeof(l));
+	assert_non_null(strstr(l, " never "));
+	assert_non_null(strstr(l, "bandwidth 20->1MiB/s: needs"));
+	line_of(s, "fine-vm", l, sizeof(l));
+	assert_non_null(strstr(l, " 0:"));            /* its ETA, from the prediction */
+	/* the sparkline of stuck-db: a fall after the bulk pass, then flat (Unicode blocks) */
+	line_of(s, "stuck-db", l, sizeof(l));
+	assert_non_null(strstr(l, "\u2588\u2582\u2582\u2582"));
+
+	/* 160x50: every column, the same marks */
+	tmux("resize-window -t mt -x 160 -y 50");
+	assert_true(wait_screen(NULL, "ELAPSED", "DOWNTIME"));
+	check_marks(true);
+	s = capture();
+	screen_size(s, &lines, &width);
+	assert_true(lines <= 50 && width <= 160);
+	line_of(s, "stuck-db", l, sizeof(l));
+	assert_non_null(strstr(l, " 8100/300 "));
+	assert_non_null(strstr(l, "   1:20 "));           /* ELAPSED */
+	assert_non_null(strstr(l, " downtime 300->500ms (advisory): pass 4: needs "));
+	tmux("send-keys -t mt q");
+	assert_true(wait_screen(NULL, "EXITED 0", NULL));
+
+	/* without colours: NO_COLOR, --no-color, a terminal that has none; ASCII without UTF-8 */
+	static const char *const mono[][2] = {
+		{ "LANG=C NO_COLOR=1", "" }, { "LANG=C", "--no-color" }, { "LANG=C TERM=vt100", "" },
+	};
+	for (size_t i = 0; i < sizeof(mono) / sizeof(mono[0]); i++) {
+		char a2[300];
+		snprintf(a2, sizeof(a2), "%s %s", args, mono[i][1]);
+		start_env(mono[i][0], a2, 80, 24);
+		assert_true(wait_screen(NULL, "fine-vm", "ETA"));
+		check_marks(false);
+		line_of(capture(), "stuck-db", l, sizeof(l));
+		assert_non_null(strstr(l, "#..."));    /* the sparkline in ASCII */
+		tmux("send-keys -t mt q");
+		assert_true(wait_screen(NULL, "EXITED 0", NULL));
+	}
+	ring_writer_close(cur->w, true);
+	cur->w = synth;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_live_screens, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_replay_stepping, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dead_within_a_heartbeat, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_marks, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
