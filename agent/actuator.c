@@ -5,20 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/actuator.h"
-#include "agent/log.h"
+#include "agent/actuator_impl.h"
 #include "agent/stats.h"
 #include "agent/strutil.h"
 #include "domxml/domxml.h"
-
-struct actuator {
-	struct ring_writer *ring;
-	struct agent_stats *stats;
-	const struct act_ops *ops;
-	bool advisory;
-	uint32_t rate_burst, rate_interval_ms, backoff_min_ms, backoff_max_ms;
-	struct act_settings defaults;
-};
 
 static const char *const result_names[] = {
 	[RING_RES_APPLIED] = "applied", [RING_RES_FAILED] = "failed",
@@ -56,6 +46,18 @@ int actuator_new(const struct actuator_opts *opts, struct actuator **ret)
 		str_copy(a->defaults.policy, sizeof(a->defaults.policy), "adaptive");
 	if (!a->defaults.lim.sla_max_downtime_ms)
 		policy_limits_default(&a->defaults.lim);
+	a->recovery = opts->recovery;
+	if (!a->recovery.local_uri[0])
+		str_copy(a->recovery.local_uri, sizeof(a->recovery.local_uri), "qemu:///system");
+	if (!a->recovery.settle_ms)
+		a->recovery.settle_ms = 2000;
+	if (!a->recovery.attempts)
+		a->recovery.attempts = 30;
+	if (!a->recovery.retry_min_ms)
+		a->recovery.retry_min_ms = 2000;
+	if (a->recovery.retry_max_ms < a->recovery.retry_min_ms)
+		a->recovery.retry_max_ms = a->recovery.retry_min_ms > 60000 ?
+			a->recovery.retry_min_ms : 60000;
 	*ret = a;
 	return 0;
 }
@@ -132,9 +134,8 @@ int actuator_parse_metadata(const char *xml, struct act_settings *io, char *err,
 	return r;
 }
 
-/* The journal fields of a line about job (action and policy may be NULL). */
-static struct log_fields job_fields(const struct act_job *job, const char *action,
-				    const char *policy)
+struct log_fields actuator_job_fields(const struct act_job *job, const char *action,
+				      const char *policy)
 {
 	return (struct log_fields){ .domain = job->name, .uuid = job->uuid, .action = action,
 				    .policy = policy };
@@ -150,7 +151,7 @@ void actuator_load_settings(struct actuator *a, struct act_job *job, void *handl
 {
 	char err[ACT_ERR_MAX] = "";
 	char *xml = NULL;
-	struct log_fields f = job_fields(job, NULL, NULL);
+	struct log_fields f = actuator_job_fields(job, NULL, NULL);
 	int r;
 
 	if (job->settings_loaded)
@@ -181,7 +182,8 @@ void actuator_load_settings(struct actuator *a, struct act_job *job, void *handl
 		log_fields_msg(LOG_WARNING, &f, "%s: cannot read the domain's metadata (%s); using "
 			       "the configured defaults", job->name, err);
 	}
-	r = a->ops->postcopy_enabled(handle, job->name);
+	r = a->ops->job_flags(handle, job->name, &job->flags);
+	r = r < 0 ? r : (job->flags & ACT_MIGRATE_POSTCOPY) ? 1 : 0;
 	job->postcopy_flag = r == 1;
 	f.policy = job->settings.policy;
 	log_fields_msg(LOG_INFO, &f, "%s: policy %s, SLA %" PRIu32 " ms, post-copy %s%s, suspend "
@@ -228,9 +230,8 @@ static int64_t shown_value(uint8_t kind, int64_t v)
 static void record(struct actuator *a, struct act_job *job, const struct policy_action *pa,
 		   const struct act_context *ctx, int result, int error, const char *why)
 {
-	struct ring_action ra;
 	int64_t oldv = shown_value(pa->kind, pa->old_value), newv = shown_value(pa->kind, pa->value);
-	const char *kname = policy_action_name(pa->kind);
+	const char *kname = ring_action_name(pa->kind), *policy;
 	const char *unit = pa->kind == RING_ACT_SET_DOWNTIME ? " ms" :
 		pa->kind == RING_ACT_SET_BANDWIDTH ? " MiB/s" : "";
 	char vals[64] = "";
@@ -252,38 +253,55 @@ static void record(struct actuator *a, struct act_job *job, const struct policy_
 		str_copy(job->last_why[k], sizeof(job->last_why[k]), why ? why : "");
 	}
 
-	memset(&ra, 0, sizeof(ra));
-	ra.kind = pa->kind;
-	ra.reason_code = pa->reason;
-	ra.result = (uint8_t)result;
-	ra.error = error;
-	ra.old_value = oldv;
-	ra.new_value = newv;
-	str_copy(ra.policy, sizeof(ra.policy), ctx->policy_name ? ctx->policy_name : "");
 	/* Refusals, and a bandwidth held at the ceiling, carry their own reason; the policy's reason
 	 * goes to the log with them. */
-	str_copy(ra.reason, sizeof(ra.reason), why ? why : pa->text);
-	ring_append_at(a->ring, RING_REC_ACTION, job->ring_index, ctx->now_ns, &ra, sizeof(ra));
+	actuator_record(a, job, &(const struct act_outcome){ .kind = pa->kind,
+			.reason_code = pa->reason, .result = result, .error = error,
+			.old_value = oldv, .new_value = newv, .policy = ctx->policy_name,
+			.reason = why ? why : pa->text }, ctx->now_ns);
 	actuator_record_prediction(a->ring, job->ring_index, ctx->now_ns, pa);
-	stats_action(a->stats, kname, actuator_result_name(result), ra.policy);
-
+	policy = ctx->policy_name ? ctx->policy_name : "";
 	switch (result) {
-	case RING_RES_APPLIED: job->applied++; level = LOG_NOTICE; break;
-	case RING_RES_ADVISORY: job->advised++; level = LOG_NOTICE; break;
-	case RING_RES_FAILED: job->failed++; level = LOG_WARNING; break;
-	default: job->skipped++; level = LOG_INFO; break;
+	case RING_RES_APPLIED: case RING_RES_ADVISORY: level = LOG_NOTICE; break;
+	case RING_RES_FAILED: level = LOG_WARNING; break;
+	default: level = LOG_INFO; break;
 	}
-	fields = job_fields(job, kname, ra.policy);
+	fields = actuator_job_fields(job, kname, policy);
 	if (pa->kind == RING_ACT_SET_DOWNTIME || pa->kind == RING_ACT_SET_BANDWIDTH)
 		snprintf(vals, sizeof(vals), " %" PRId64 " -> %" PRId64 "%s", oldv, newv, unit);
 	if (why)
 		log_fields_msg(level, &fields, "%s: %s %s%s: %s (policy %s, %s: %s)", job->name,
-			actuator_result_name(result), kname, vals, why, ra.policy,
+			actuator_result_name(result), kname, vals, why, policy,
 			policy_reason_name(pa->reason), pa->text);
 	else
 		log_fields_msg(level, &fields, "%s: %s %s%s (policy %s, %s: %s)", job->name,
-			actuator_result_name(result), kname, vals, ra.policy,
+			actuator_result_name(result), kname, vals, policy,
 			policy_reason_name(pa->reason), pa->text);
+}
+
+void actuator_record(struct actuator *a, struct act_job *job, const struct act_outcome *o,
+		     uint64_t now_ns)
+{
+	struct ring_action ra;
+
+	memset(&ra, 0, sizeof(ra));
+	ra.kind = o->kind;
+	ra.reason_code = o->reason_code;
+	ra.result = (uint8_t)o->result;
+	ra.error = o->error;
+	ra.old_value = o->old_value;
+	ra.new_value = o->new_value;
+	str_copy(ra.policy, sizeof(ra.policy), o->policy ? o->policy : "");
+	str_copy(ra.reason, sizeof(ra.reason), o->reason ? o->reason : "");
+	ring_append_at(a->ring, RING_REC_ACTION, job->ring_index, now_ns, &ra, sizeof(ra));
+	stats_action(a->stats, ring_action_name(o->kind), actuator_result_name(o->result),
+		     ra.policy);
+	switch (o->result) {
+	case RING_RES_APPLIED: job->applied++; break;
+	case RING_RES_ADVISORY: job->advised++; break;
+	case RING_RES_FAILED: job->failed++; break;
+	default: job->skipped++; break;
+	}
 }
 
 /* ---- gates ------------------------------------------------------------------------------- */
@@ -501,6 +519,8 @@ void actuator_observe(struct actuator *a, struct act_job *job, bool active, uint
 {
 	bool seen;
 
+	if (!active)
+		actuator_pc_end(a, job, phase, now_ns);
 	if (!job->pending_kind)
 		return;
 	switch (job->pending_kind) {
@@ -515,12 +535,12 @@ void actuator_observe(struct actuator *a, struct act_job *job, bool active, uint
 		break;
 	}
 	if (seen) {
-		struct log_fields f = job_fields(job, policy_action_name(job->pending_kind),
+		struct log_fields f = actuator_job_fields(job, ring_action_name(job->pending_kind),
 						 job->settings.policy);
 
 		log_fields_msg(LOG_INFO, &f, "%s: %s confirmed by the job's state (%.1f s after "
 			       "the call)", job->name,
-			 policy_action_name(job->pending_kind),
+			 ring_action_name(job->pending_kind),
 			 (double)(now_ns - job->pending_since_ns) / 1e9);
 		job->pending_kind = 0;
 		return;

@@ -32,6 +32,36 @@
 #define ACT_POLICY_NAME_MAX 31
 #define ACT_ERR_MAX 160
 
+#define ACT_URI_MAX 512
+
+/* libvirt's VIR_MIGRATE_* flags the actuator looks at (checked against libvirt's own values in
+ * actuator_virt.c; this header does not include libvirt). */
+#define ACT_MIGRATE_LIVE              (1u << 0)
+#define ACT_MIGRATE_PEER2PEER         (1u << 1)
+#define ACT_MIGRATE_TUNNELLED         (1u << 2)
+#define ACT_MIGRATE_PERSIST_DEST      (1u << 3)
+#define ACT_MIGRATE_UNDEFINE_SOURCE   (1u << 4)
+#define ACT_MIGRATE_NON_SHARED_DISK   (1u << 6)
+#define ACT_MIGRATE_NON_SHARED_INC    (1u << 7)
+#define ACT_MIGRATE_CHANGE_PROTECTION (1u << 8)
+#define ACT_MIGRATE_UNSAFE            (1u << 9)
+#define ACT_MIGRATE_COMPRESSED        (1u << 11)
+#define ACT_MIGRATE_ABORT_ON_ERROR    (1u << 12)
+#define ACT_MIGRATE_AUTO_CONVERGE     (1u << 13)
+#define ACT_MIGRATE_POSTCOPY          (1u << 15)
+#define ACT_MIGRATE_TLS               (1u << 16)
+#define ACT_MIGRATE_PARALLEL          (1u << 17)
+#define ACT_MIGRATE_POSTCOPY_RESUME   (1u << 19)
+
+/* What a post-copy recovery call needs (actuator_recovery.c). */
+struct act_pc_request {
+	char local_uri[ACT_URI_MAX];       /* this host's daemon, as the agent connects to it */
+	uint8_t uuid[16];
+	char dest_uri[ACT_URI_MAX];        /* the destination's daemon */
+	char migrate_uri[80];              /* the stream's address ("tcp://PEER"), "" = libvirt's */
+	uint64_t flags;                    /* for virDomainMigrateToURI3, with POSTCOPY_RESUME */
+};
+
 /* The libvirt calls, each returning 0 or a negative errno with a one-line message in err. */
 struct act_ops {
 	int (*set_max_downtime)(void *h, uint64_t ms, char *err, size_t errlen);
@@ -43,9 +73,25 @@ struct act_ops {
 	int (*abort_job)(void *h, char *err, size_t errlen);
 	/* The domain's <migtune:policy .../> element (malloc'd) or -ENOENT when it has none. */
 	int (*get_metadata)(void *h, char **ret_xml, char *err, size_t errlen);
-	/* 1 when the running outgoing job was started with VIR_MIGRATE_POSTCOPY, 0 when not,
-	 * negative errno when it cannot be told. */
-	int (*postcopy_enabled)(void *h, const char *domain_name);
+	/* The flags (VIR_MIGRATE_*) the running outgoing job was started with: 0, or a negative
+	 * errno when they cannot be told. */
+	int (*job_flags)(void *h, const char *domain_name, uint64_t *ret_flags);
+	/* ---- post-copy recovery (actuator_recovery.c) ---- */
+	/* The versions of libvirt and of the hypervisor behind h, as libvirt encodes them
+	 * (major * 1000000 + minor * 1000 + micro). */
+	int (*versions)(void *h, unsigned long *ret_libvirt, unsigned long *ret_hypervisor,
+			char *err, size_t errlen);
+	/* The address the job's migration stream goes to, while it runs: 0 or -ENOENT. */
+	int (*stream_peer)(void *h, const char *domain_name, char *ret_addr, size_t len);
+	/* The URI of the daemon at peer that this host's libvirtd is connected to for a
+	 * peer-to-peer migration (qemu+tcp://PEER/system), or -ENOENT. */
+	int (*peer_daemon)(const char *peer, char *ret_uri, size_t len);
+	/* On a worker thread, with a connection of their own; they block (a resume until the
+	 * migration has completed).  Interrupt a running post-copy so that it can be resumed
+	 * (virDomainAbortJobFlags(VIR_DOMAIN_ABORT_JOB_POSTCOPY)); resume a broken one
+	 * (virDomainMigrateToURI3 with VIR_MIGRATE_POSTCOPY_RESUME). */
+	int (*pc_interrupt)(const struct act_pc_request *r, char *err, size_t errlen);
+	int (*pc_resume)(const struct act_pc_request *r, char *err, size_t errlen);
 };
 
 extern const struct act_ops actuator_virt_ops;
@@ -59,6 +105,18 @@ struct act_settings {
 	struct mig_limits lim;
 };
 
+/* How a broken post-copy is recovered ([recovery] in migtuned.conf; docs/recovery.md). */
+struct act_recovery_opts {
+	char local_uri[ACT_URI_MAX];       /* the agent's own libvirt URI */
+	char dest_uri[ACT_URI_MAX];        /* template; {peer} = the stream's peer; "" = learn it */
+	uint32_t settle_ms;                /* the link healthy this long before a resume (2000) */
+	uint32_t stall_s;                  /* post-copy moving nothing this long while the link is
+	                                      up is interrupted and resumed (30; 0 = never) */
+	bool interrupt;                    /* interrupt a stalled post-copy to resume it (yes) */
+	uint32_t attempts;                 /* resumes per outage of the link (30) */
+	uint32_t retry_min_ms, retry_max_ms; /* back-off between them (2000 doubling to 60000) */
+};
+
 struct actuator_opts {
 	struct ring_writer *ring;          /* required */
 	struct agent_stats *stats;         /* counts every action recorded; may be NULL */
@@ -70,7 +128,40 @@ struct actuator_opts {
 	                                      doubling up to backoff_max_ms (5000, 60000) */
 	uint32_t backoff_max_ms;
 	struct act_settings defaults;      /* policy name and limits from the configuration */
+	struct act_recovery_opts recovery;
 };
+
+/* The recovery of one job's post-copy (actuator_recovery.c). */
+struct act_pc_call;
+struct act_pc {
+	uint8_t proven;                    /* ACT_PC_PROVEN_* */
+	char why_not[112];                 /* when not proven: why */
+	bool running;                      /* the job is in post-copy */
+	bool broken;                       /* libvirt: post-copy failed */
+	char peer[64];                     /* the stream's peer, learnt while it ran */
+	char dest_uri[ACT_URI_MAX];        /* where a resume goes ("" unknown) */
+	unsigned samples;                  /* samples seen before the verdict "proven" */
+	unsigned lookups;                  /* looks for the peer and its daemon */
+	unsigned long libvirt_version, hv_version;
+	uint64_t processed;                /* data processed at the last sample */
+	uint64_t progress_ns;              /* last sample that saw it grow */
+	uint8_t carrier;                   /* MIG_NIC_CARRIER_* at the last sample */
+	uint64_t carrier_lost_ns;          /* carrier lost since the last progress (0: no) */
+	uint64_t healthy_ns;               /* link healthy (carrier, no errors) since (0: not) */
+	uint64_t broken_ns;                /* broken since */
+	uint32_t attempts;                 /* resumes in this outage of the link */
+	uint32_t attempts_total;           /* in the whole job */
+	uint32_t backoff_ms;
+	uint64_t retry_ns;                 /* no resume before */
+	bool gave_up;                      /* attempts spent: told the operator */
+	bool told;                         /* the operator was told what to run */
+	bool capable;                      /* would be proven but for advisory mode */
+	struct act_pc_call *resume;        /* calls in flight (worker threads) */
+	struct act_pc_call *interrupt;
+};
+#define ACT_PC_UNKNOWN    0
+#define ACT_PC_PROVEN     1
+#define ACT_PC_NOT_PROVEN 2
 
 /* Per-job state of one domain, owned by the caller (zeroed by actuator_job_init). */
 #define ACT_KINDS (RING_ACT_KIND_MAX + 1)
@@ -95,6 +186,8 @@ struct act_job {
 	int64_t last_value[ACT_KINDS];
 	char last_why[ACT_KINDS][56];
 	uint32_t applied, failed, skipped, advised;
+	uint64_t flags;                    /* VIR_MIGRATE_* of the job (0 unknown) */
+	struct act_pc pc;
 };
 
 /* What the gates look at: the newest sample and the migration NIC. */
@@ -174,6 +267,49 @@ int actuator_status_job_flags(const char *status_xml, uint64_t *ret_flags);
  */
 void actuator_record_prediction(struct ring_writer *w, uint32_t domain, uint64_t mono_ns,
 				const struct policy_action *pa);
+/* ---- post-copy recovery (actuator_recovery.c, docs/recovery.md) ---------------------------- */
+
+/* What the recovery looks at in each sample of an outgoing job. */
+struct act_pc_context {
+	uint8_t phase;                     /* enum ring_phase */
+	bool broken;                       /* libvirt says post-copy failed */
+	uint64_t processed_bytes;          /* data processed: grows while pages move */
+	uint8_t nic_carrier;               /* MIG_NIC_CARRIER_* */
+	uint32_t nic_errors_delta, nic_drops_delta;
+	uint64_t now_ns;
+};
+
+/*
+ * Every sample of an outgoing job.  Before post-copy it learns whether a break could be
+ * recovered (actuator_pc_proven) and where a resume would go; in post-copy it interrupts a
+ * stream the link left stalled, resumes a broken one once the link is healthy, collects the
+ * outcome of its calls and records each in the ring and the log.  Never blocks: the calls run on
+ * a worker thread.  Returns the number of the resume attempt it started now, or 0.
+ */
+uint32_t actuator_postcopy(struct actuator *a, struct act_job *job, void *handle,
+			   const struct act_pc_context *ctx);
+/* A broken post-copy of this job would be resumed by the agent (docs/recovery.md, "proven"). */
+bool actuator_pc_proven(const struct act_job *job);
+/* A recovery call of this job is in flight. */
+bool actuator_pc_busy(const struct act_job *job);
+/* The job ended with phase: the outcome of a call still in flight is recorded as far as it is
+ * known, and the call is left to finish on its own. */
+void actuator_pc_end(struct actuator *a, struct act_job *job, uint8_t phase, uint64_t now_ns);
+/* Before the job's memory is freed: a call still in flight is left to finish on its own. */
+void actuator_job_release(struct act_job *job);
+/* Worker threads still running recovery calls (all jobs). */
+unsigned actuator_pc_calls(const struct actuator *a);
+/*
+ * The command that resumes the job by hand (virsh, shell-quoted), for the log; dest_uri NULL or
+ * "" leaves a placeholder.  Pure.
+ */
+void actuator_pc_command(const char *local_uri, const char *domain, uint64_t flags,
+			 const char *dest_uri, const char *migrate_uri, char *buf, size_t len);
+/* The flags of a resume from those the job was started with.  Pure. */
+uint64_t actuator_pc_resume_flags(uint64_t job_flags);
+/* dest_uri template with {peer} replaced (IPv6 in brackets): 0, or -ENOENT when it needs a peer
+ * and there is none, -ENAMETOOLONG.  Pure. */
+int actuator_pc_dest_uri(const char *tmpl, const char *peer, char *buf, size_t len);
 
 /* "applied", "failed", "advisory", "skipped". */
 const char *actuator_result_name(int result);

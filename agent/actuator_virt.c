@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * The actuator's libvirt calls (struct act_ops): the tuning APIs, their read-backs, the domain's
- * migtune metadata, and whether the running job may switch to post-copy.
+ * migtune metadata, the flags the running job was started with, and the post-copy recovery's
+ * calls (versions, where the stream goes, interrupt and resume on a worker thread's own
+ * connection).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,6 +17,7 @@
 #include <libvirt/virterror.h>
 
 #include "agent/actuator.h"
+#include "agent/nic.h"
 #include "agent/virt.h"
 
 /* libvirt's last error as a negative errno plus its message. */
@@ -154,10 +157,9 @@ static int get_metadata(void *h, char **ret_xml, char *err, size_t errlen)
  * libvirt keeps the flags a running migration was started with in the domain's status file
  * (<job async='migration out' flags='0x...'>), readable by root on the source; no API returns them.
  */
-static int postcopy_enabled(void *h, const char *domain_name)
+static int job_flags(void *h, const char *domain_name, uint64_t *ret_flags)
 {
 	char path[512];
-	uint64_t flags = 0;
 	char *buf;
 	ssize_t n;
 	size_t len = 0, cap = 1 << 16;
@@ -192,11 +194,157 @@ static int postcopy_enabled(void *h, const char *domain_name)
 	}
 	close(fd);
 	buf[len] = '\0';
-	r = actuator_status_job_flags(buf, &flags);
+	r = actuator_status_job_flags(buf, ret_flags);
 	free(buf);
-	if (r < 0)
-		return r;
-	return (flags & VIR_MIGRATE_POSTCOPY) ? 1 : 0;
+	return r;
+}
+
+/* ---- post-copy recovery ------------------------------------------------------------------ */
+
+_Static_assert(ACT_MIGRATE_LIVE == VIR_MIGRATE_LIVE && ACT_MIGRATE_PEER2PEER == VIR_MIGRATE_PEER2PEER &&
+	       ACT_MIGRATE_TUNNELLED == VIR_MIGRATE_TUNNELLED &&
+	       ACT_MIGRATE_PERSIST_DEST == VIR_MIGRATE_PERSIST_DEST &&
+	       ACT_MIGRATE_UNDEFINE_SOURCE == VIR_MIGRATE_UNDEFINE_SOURCE &&
+	       ACT_MIGRATE_NON_SHARED_DISK == VIR_MIGRATE_NON_SHARED_DISK &&
+	       ACT_MIGRATE_NON_SHARED_INC == VIR_MIGRATE_NON_SHARED_INC &&
+	       ACT_MIGRATE_CHANGE_PROTECTION == VIR_MIGRATE_CHANGE_PROTECTION &&
+	       ACT_MIGRATE_UNSAFE == VIR_MIGRATE_UNSAFE &&
+	       ACT_MIGRATE_COMPRESSED == VIR_MIGRATE_COMPRESSED &&
+	       ACT_MIGRATE_ABORT_ON_ERROR == VIR_MIGRATE_ABORT_ON_ERROR &&
+	       ACT_MIGRATE_AUTO_CONVERGE == VIR_MIGRATE_AUTO_CONVERGE &&
+	       ACT_MIGRATE_POSTCOPY == VIR_MIGRATE_POSTCOPY && ACT_MIGRATE_TLS == VIR_MIGRATE_TLS &&
+	       ACT_MIGRATE_PARALLEL == VIR_MIGRATE_PARALLEL,
+	       "ACT_MIGRATE_* are libvirt's VIR_MIGRATE_*");
+#if LIBVIR_CHECK_VERSION(8, 5, 0)
+_Static_assert(ACT_MIGRATE_POSTCOPY_RESUME == VIR_MIGRATE_POSTCOPY_RESUME,
+	       "ACT_MIGRATE_POSTCOPY_RESUME is libvirt's");
+#endif
+
+static int versions(void *h, unsigned long *ret_libvirt, unsigned long *ret_hv, char *err,
+		    size_t errlen)
+{
+	virDomainPtr d = dom_of(h, err, errlen);
+	virConnectPtr c;
+
+	if (!d)
+		return -ENOTCONN;
+	c = virDomainGetConnect(d);
+	if (!c || virConnectGetLibVersion(c, ret_libvirt) < 0)
+		return fail("virConnectGetLibVersion", err, errlen);
+	if (virConnectGetVersion(c, ret_hv) < 0)
+		return fail("virConnectGetVersion", err, errlen);
+	return 0;
+}
+
+static int stream_peer(void *h, const char *domain_name, char *ret_addr, size_t len)
+{
+	int pid = virt_qemu_pid(domain_name);
+
+	return pid < 0 ? pid : nic_qemu_migration_peer(pid, ret_addr, len);
+}
+
+/* The pid in a daemon's pid file, or a negative errno. */
+static int daemon_pid(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	int pid = -ENOENT;
+
+	if (!f)
+		return -errno;
+	if (fscanf(f, "%d", &pid) != 1 || pid <= 0)
+		pid = -EINVAL;
+	fclose(f);
+	return pid;
+}
+
+/* A peer-to-peer migration over TCP: the source's daemon (monolithic libvirtd or modular
+ * virtqemud) holds a connection to the destination's on libvirt's TCP port.  TLS (16514) and
+ * ssh name a host the certificate or the user's configuration knows, which an address would not
+ * match: those need [recovery] destination-uri. */
+static int peer_daemon(const char *peer, char *ret_uri, size_t len)
+{
+	static const char *const pidfiles[] = { "/run/libvirtd.pid", "/run/virtqemud.pid" };
+
+	for (size_t i = 0; i < sizeof(pidfiles) / sizeof(pidfiles[0]); i++) {
+		int pid = daemon_pid(pidfiles[i]);
+
+		if (pid > 0 && nic_connected_to(pid, peer, 16509) == 0)
+			return actuator_pc_dest_uri("qemu+tcp://{peer}/system", peer, ret_uri, len);
+	}
+	return -ENOENT;
+}
+
+/* The worker's own connection to this host's daemon and the domain in it.  Keepalive ends a call
+ * on a daemon that stopped answering (libvirt's event loop runs on the agent's virt thread). */
+static virDomainPtr open_domain(const struct act_pc_request *r, virConnectPtr *ret_conn, char *err,
+				size_t errlen)
+{
+	virConnectPtr c = virConnectOpen(r->local_uri);
+	virDomainPtr d;
+
+	if (!c) {
+		fail("virConnectOpen", err, errlen);
+		return NULL;
+	}
+	virConnectSetKeepAlive(c, 5, 5);
+	d = virDomainLookupByUUID(c, r->uuid);
+	if (!d) {
+		fail("virDomainLookupByUUID", err, errlen);
+		virConnectClose(c);
+		return NULL;
+	}
+	*ret_conn = c;
+	return d;
+}
+
+static int pc_interrupt(const struct act_pc_request *r, char *err, size_t errlen)
+{
+#if LIBVIR_CHECK_VERSION(8, 5, 0)
+	virConnectPtr c = NULL;
+	virDomainPtr d = open_domain(r, &c, err, errlen);
+	int rc = 0;
+
+	if (!d)
+		return -ECONNRESET;
+	if (virDomainAbortJobFlags(d, VIR_DOMAIN_ABORT_JOB_POSTCOPY) < 0)
+		rc = fail("virDomainAbortJobFlags(POSTCOPY)", err, errlen);
+	virDomainFree(d);
+	virConnectClose(c);
+	return rc;
+#else
+	snprintf(err, errlen, "built against libvirt older than 8.5: no post-copy interrupt");
+	return -EOPNOTSUPP;
+#endif
+}
+
+static int pc_resume(const struct act_pc_request *r, char *err, size_t errlen)
+{
+#if LIBVIR_CHECK_VERSION(8, 5, 0)
+	virTypedParameterPtr params = NULL;
+	int nparams = 0, maxparams = 0, rc = 0;
+	virConnectPtr c = NULL;
+	virDomainPtr d;
+
+	if (r->migrate_uri[0] &&
+	    virTypedParamsAddString(&params, &nparams, &maxparams, VIR_MIGRATE_PARAM_URI,
+				    r->migrate_uri) < 0)
+		return fail("virTypedParamsAddString", err, errlen);
+	d = open_domain(r, &c, err, errlen);
+	if (!d) {
+		virTypedParamsFree(params, nparams);
+		return -ECONNRESET;
+	}
+	if (virDomainMigrateToURI3(d, r->dest_uri, params, (unsigned)nparams,
+				   (unsigned)r->flags) < 0)
+		rc = fail("virDomainMigrateToURI3(POSTCOPY_RESUME)", err, errlen);
+	virTypedParamsFree(params, nparams);
+	virDomainFree(d);
+	virConnectClose(c);
+	return rc;
+#else
+	snprintf(err, errlen, "built against libvirt older than 8.5: no post-copy resume");
+	return -EOPNOTSUPP;
+#endif
 }
 
 const struct act_ops actuator_virt_ops = {
@@ -208,5 +356,10 @@ const struct act_ops actuator_virt_ops = {
 	.suspend = suspend,
 	.abort_job = abort_job,
 	.get_metadata = get_metadata,
-	.postcopy_enabled = postcopy_enabled,
+	.job_flags = job_flags,
+	.versions = versions,
+	.stream_peer = stream_peer,
+	.peer_daemon = peer_daemon,
+	.pc_interrupt = pc_interrupt,
+	.pc_resume = pc_resume,
 };

@@ -309,6 +309,16 @@ int agent_new(const struct agent_config *cfg, struct agent **ret, char *err, siz
 		ao.defaults.lim.bandwidth_max_bps = (uint64_t)cfg->bandwidth_max_mibs << 20;
 		ao.defaults.lim.on_hopeless = cfg->on_hopeless;
 		ao.defaults.lim.allow_abort = cfg->allow_abort;
+		/* The owner's wish; the job's limits say whether the agent can keep it. */
+		ao.defaults.lim.postcopy_recovery = cfg->postcopy_recovery;
+		str_copy(ao.recovery.local_uri, sizeof(ao.recovery.local_uri), cfg->uri);
+		str_copy(ao.recovery.dest_uri, sizeof(ao.recovery.dest_uri), cfg->recovery_dest_uri);
+		ao.recovery.settle_ms = cfg->recovery_settle_ms;
+		ao.recovery.stall_s = cfg->recovery_stall_s;
+		ao.recovery.interrupt = cfg->recovery_interrupt;
+		ao.recovery.attempts = cfg->recovery_attempts;
+		ao.recovery.retry_min_ms = cfg->recovery_retry_min_ms;
+		ao.recovery.retry_max_ms = cfg->recovery_retry_max_ms;
 		r = actuator_new(&ao, &a->act);
 		if (r < 0) {
 			snprintf(err, errlen, "cannot set up the actuator: %s", strerror(-r));

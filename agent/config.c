@@ -45,6 +45,13 @@ void config_defaults(struct agent_config *cfg)
 	cfg->reserve_permille = 100;
 	cfg->on_hopeless = MIG_ON_HOPELESS_PARK;
 	cfg->allow_abort = true;
+	cfg->postcopy_recovery = true;
+	cfg->recovery_settle_ms = 2000;
+	cfg->recovery_stall_s = 30;
+	cfg->recovery_interrupt = true;
+	cfg->recovery_attempts = 30;
+	cfg->recovery_retry_min_ms = 2000;
+	cfg->recovery_retry_max_ms = 60000;
 	cfg->rate_burst = 4;
 	cfg->rate_interval_ms = 2000;
 	cfg->retry_min_ms = 5000;
@@ -64,7 +71,7 @@ struct parse_state {
 };
 
 enum key_kind { K_BOOL, K_U32, K_STR, K_LEVEL, K_PATH, K_OPTPATH, K_RING, K_POLICY, K_MODE,
-		K_HOPELESS };
+		K_HOPELESS, K_AUTO, K_URI };
 
 struct key_desc {
 	const char *section;
@@ -110,6 +117,14 @@ static const struct key_desc keys[] = {
 	{ "policy", "bandwidth-max-mibs", K_U32, F(bandwidth_max_mibs), 0, 10000000 },
 	{ "policy", "on-hopeless", K_HOPELESS, F(on_hopeless), 0, 0 },
 	{ "policy", "allow-abort", K_BOOL, F(allow_abort), 0, 0 },
+	{ "policy", "postcopy-recovery", K_AUTO, F(postcopy_recovery), 0, 0 },
+	{ "recovery", "destination-uri", K_URI, F(recovery_dest_uri), 0, 0 },
+	{ "recovery", "settle-ms", K_U32, F(recovery_settle_ms), 100, 600000 },
+	{ "recovery", "stall-s", K_U32, F(recovery_stall_s), 0, 86400 },
+	{ "recovery", "interrupt", K_BOOL, F(recovery_interrupt), 0, 0 },
+	{ "recovery", "attempts", K_U32, F(recovery_attempts), 1, 10000 },
+	{ "recovery", "retry-min-ms", K_U32, F(recovery_retry_min_ms), 100, 3600000 },
+	{ "recovery", "retry-max-ms", K_U32, F(recovery_retry_max_ms), 100, 3600000 },
 	{ "actuator", "rate-burst", K_U32, F(rate_burst), 1, 100 },
 	{ "actuator", "rate-interval-ms", K_U32, F(rate_interval_ms), 100, 600000 },
 	{ "actuator", "retry-min-ms", K_U32, F(retry_min_ms), 100, 3600000 },
@@ -185,7 +200,7 @@ static int handler(void *user, const char *section, const char *name, const char
 	char *field;
 
 	static const char *const sections[] = { "agent", "libvirt", "sampling", "nic", "policy",
-						"actuator", "dump", "metrics" };
+						"recovery", "actuator", "dump", "metrics" };
 	bool known = false;
 
 	for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++)
@@ -193,7 +208,7 @@ static int handler(void *user, const char *section, const char *name, const char
 	/* inih reports keys, not section lines: an unknown section shows at its first key. */
 	if (!known && *section)
 		return fail(st, "[%s]: unknown section (expected agent, libvirt, sampling, nic, policy, "
-			    "actuator, dump or metrics)",
+			    "recovery, actuator, dump or metrics)",
 			    section);
 	if (!name)
 		return 1;
@@ -252,6 +267,24 @@ static int handler(void *user, const char *section, const char *name, const char
 		else
 			return fail(st, "[%s] %s: '%s' is not park or abort", section, name, value);
 		break;
+	case K_AUTO:
+		if (strcmp(value, "auto") == 0)
+			*(bool *)field = true;
+		else if (strcmp(value, "off") == 0)
+			*(bool *)field = false;
+		else
+			return fail(st, "[%s] %s: '%s' is not auto or off", section, name, value);
+		break;
+	case K_URI:
+		/* empty: learnt per migration; else a libvirt URI whose only placeholder is {peer} */
+		for (const char *c = strchr(value, '{'); c; c = strchr(c + 1, '{'))
+			if (strncmp(c, "{peer}", 6) != 0)
+				return fail(st, "[%s] %s: '%s': the only placeholder is {peer}",
+					    section, name, value);
+		if (value[0] && !strstr(value, "://"))
+			return fail(st, "[%s] %s: '%s' is not a libvirt URI like "
+				    "qemu+tcp://{peer}/system", section, name, value);
+		goto copy;
 	case K_LEVEL: {
 		int l = log_level_parse(value);
 
@@ -352,6 +385,9 @@ int config_print(FILE *f, const struct agent_config *cfg)
 			fprintf(f, "%s = %s\n", k->name,
 				*(const uint8_t *)field == MIG_ON_HOPELESS_ABORT ? "abort" : "park");
 			break;
+		case K_AUTO:
+			fprintf(f, "%s = %s\n", k->name, *(const bool *)field ? "auto" : "off");
+			break;
 		default: fprintf(f, "%s =%s%s\n", k->name, *field ? " " : "", field); break;
 		}
 	}
@@ -430,6 +466,12 @@ int config_finish(struct agent_config *cfg, char *err, size_t errlen)
 	}
 	if (!cfg->uri[0]) {
 		snprintf(err, errlen, "[libvirt] uri: empty");
+		return -EINVAL;
+	}
+	if (cfg->recovery_retry_min_ms > cfg->recovery_retry_max_ms) {
+		snprintf(err, errlen, "[recovery] retry-min-ms (%" PRIu32 ") is above "
+			 "retry-max-ms (%" PRIu32 ")", cfg->recovery_retry_min_ms,
+			 cfg->recovery_retry_max_ms);
 		return -EINVAL;
 	}
 	if (cfg->retry_min_ms > cfg->retry_max_ms) {

@@ -61,6 +61,15 @@ struct agent_config {
 	uint32_t bandwidth_max_mibs;         /* 0 = no ceiling but the NIC */
 	uint8_t on_hopeless;                 /* enum mig_on_hopeless: park (default) or abort */
 	bool allow_abort;                    /* false: the agent never aborts a migration */
+	bool postcopy_recovery;              /* auto: a broken post-copy is resumed (off: never) */
+	/* [recovery] (docs/recovery.md) */
+	char recovery_dest_uri[AGENT_URI_MAX]; /* template, {peer}; "" = learn it */
+	uint32_t recovery_settle_ms;
+	uint32_t recovery_stall_s;           /* 0 = never interrupt a post-copy that moves nothing */
+	bool recovery_interrupt;
+	uint32_t recovery_attempts;
+	uint32_t recovery_retry_min_ms;
+	uint32_t recovery_retry_max_ms;
 	/* [actuator] */
 	uint32_t rate_burst;
 	uint32_t rate_interval_ms;

@@ -3,8 +3,8 @@
 AGENT_SRCS := agent/agent.c agent/config.c agent/ctl.c agent/hooksock.c agent/jobstats.c \
               agent/log.c agent/msgq.c agent/nic.c agent/sockutil.c agent/virt.c \
               agent/tracker.c agent/tracker_migration.c agent/tracker_ring.c agent/tracker_advice.c \
-              agent/actuator.c agent/actuator_virt.c agent/dumper.c agent/metrics.c \
-              agent/dirtyrate.c agent/stats.c agent/sdnotify.c agent/overshoot.c
+              agent/actuator.c agent/actuator_recovery.c agent/actuator_virt.c agent/dumper.c \
+              agent/metrics.c agent/dirtyrate.c agent/stats.c agent/sdnotify.c agent/overshoot.c
 AGENT_OBJS := $(patsubst %.c,$(B)/%.o,$(AGENT_SRCS))
 # Below the agent: the ring, its dump format and the wire format (shm/), the policies (policy/),
 # the bounded domain XML reader it shares with the hook (domxml/).
@@ -29,7 +29,7 @@ AGENT_TEST_DEPS := $(AGENT_OBJS) $(POLICY_OBJS) $(AGENT_SHM_OBJS)
 AGENT_UNIT := test-agent-config test-agent-tracker test-agent-hooksock test-agent-ctl \
               test-agent-nic test-agent-threads test-agent-daemon test-agent-actuator \
               test-agent-dumper test-agent-metrics test-agent-dirtyrate test-agent-log \
-              test-agent-overshoot
+              test-agent-overshoot test-agent-recovery
 $(foreach t,$(AGENT_UNIT),$(eval $(B)/tests/$(t): $(B)/tests/agent/$(subst -,_,$(t)).o \
   $(B)/tests/agent/agent_testutil.o $$(AGENT_TEST_DEPS) ; \
   $$(LINK) -o $$@ $$^ $$(AGENT_LIBS) $$(CMOCKA_LIBS) -lm))
@@ -47,7 +47,8 @@ $(B)/tests/test-unit-file: tests/agent/test-unit-file.sh etc/systemd/migtuned.se
 	chmod 0755 $@
 UNIT_TESTS += $(B)/tests/test-unit-file
 TSAN_TESTS += $(B)/tests/test-agent-threads $(B)/tests/test-agent-hooksock \
-              $(B)/tests/test-agent-dumper $(B)/tests/test-agent-dirtyrate
+              $(B)/tests/test-agent-dumper $(B)/tests/test-agent-dirtyrate \
+              $(B)/tests/test-agent-recovery
 
 # ---- benchmark --------------------------------------------------------------------------------
 $(B)/bench/bench-agent: $(B)/tests/agent/bench_agent.o $(B)/tests/agent/agent_testutil.o \
@@ -69,6 +70,11 @@ LAB_TESTS += lab-rescue
 lab-rescue: $(B)/migtuned $(B)/migdump $(B)/lab/guest.elf $(B)/lab/lab-flow
 	tests/agent/lab-rescue.sh $(B)/migtuned
 
+# Post-copy recovery: the stream of a post-copy cut (TCP reset and link down) on the lab, resumed
+# by the agent, also across its restart; and the failure path with recovery off.
+lab-recovery: $(B)/migtuned $(B)/migdump $(B)/lab/guest.elf
+	tests/agent/lab-recovery.sh $(B)/migtuned
+
 # ---- install ----------------------------------------------------------------------------------
 INSTALL_TARGETS += install-agent
 install-agent: $(B)/migtuned
@@ -82,4 +88,4 @@ install-agent: $(B)/migtuned
 	sed 's|/usr/local/sbin/|$(SBINDIR)/|g' etc/systemd/migtuned.service > $(DESTDIR)$(UNITDIR)/migtuned.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/migtuned.service
 
-.PHONY: bench-agent lab-agent lab-rescue install-agent
+.PHONY: bench-agent lab-agent lab-rescue lab-recovery install-agent

@@ -417,19 +417,21 @@ static void hex_to_addr(const char *hex, bool v6, char *ret, size_t len)
 	inet_ntop(v6 ? AF_INET6 : AF_INET, b, ret, (socklen_t)len);
 }
 
-int nic_qemu_migration_peer(int pid, char *ret_addr, size_t len)
+/* Calls fn with the remote address and the ports of every established TCP connection of pid
+ * (IPv4, then IPv6) until it returns true; returns whether one did. */
+static bool each_established(int pid, bool (*fn)(const char *raddr, unsigned lport, unsigned rport,
+						void *arg), void *arg)
 {
 	static const char *const files[] = { "/proc/net/tcp", "/proc/net/tcp6" };
-	char best[64] = "", other[64] = "";
-	int others = 0;
 
-	for (int fi = 0; fi < 2 && !best[0]; fi++) {
+	for (int fi = 0; fi < 2; fi++) {
 		char line[512];
 		FILE *f = fopen(files[fi], "re");
+		bool done = false;
 
 		if (!f)
 			continue;
-		while (fgets(line, sizeof(line), f)) {
+		while (!done && fgets(line, sizeof(line), f)) {
 			char local[64], remote[64], addr[64];
 			unsigned lport, rport, state;
 			unsigned long inode;
@@ -440,22 +442,64 @@ int nic_qemu_migration_peer(int pid, char *ret_addr, size_t len)
 			if (state != 1 /* ESTABLISHED */ || !inode || !socket_inode_of(pid, inode))
 				continue;
 			hex_to_addr(remote, fi == 1, addr, sizeof(addr));
-			if ((rport >= MIG_PORT_MIN && rport <= MIG_PORT_MAX) ||
-			    (lport >= MIG_PORT_MIN && lport <= MIG_PORT_MAX)) {
-				str_copy(best, sizeof(best), addr);
-				break;
-			}
-			if (strncmp(addr, "127.", 4) != 0 && strcmp(addr, "::1") != 0) {
-				str_copy(other, sizeof(other), addr);
-				others++;
-			}
+			done = fn(addr, lport, rport, arg);
 		}
 		fclose(f);
+		if (done)
+			return true;
 	}
-	if (!best[0] && others == 1)
-		str_copy(best, sizeof(best), other);
-	if (!best[0])
+	return false;
+}
+
+struct mig_peer {
+	char best[64], other[64];
+	int others;
+};
+
+static bool mig_peer_of(const char *addr, unsigned lport, unsigned rport, void *arg)
+{
+	struct mig_peer *m = arg;
+
+	if ((rport >= MIG_PORT_MIN && rport <= MIG_PORT_MAX) ||
+	    (lport >= MIG_PORT_MIN && lport <= MIG_PORT_MAX)) {
+		str_copy(m->best, sizeof(m->best), addr);
+		return true;
+	}
+	if (strncmp(addr, "127.", 4) != 0 && strcmp(addr, "::1") != 0) {
+		str_copy(m->other, sizeof(m->other), addr);
+		m->others++;
+	}
+	return false;
+}
+
+int nic_qemu_migration_peer(int pid, char *ret_addr, size_t len)
+{
+	struct mig_peer m = { .others = 0 };
+
+	each_established(pid, mig_peer_of, &m);
+	if (!m.best[0] && m.others == 1)
+		str_copy(m.best, sizeof(m.best), m.other);
+	if (!m.best[0])
 		return -ENOENT;
-	snprintf(ret_addr, len, "%s", best);
+	snprintf(ret_addr, len, "%s", m.best);
 	return 0;
+}
+
+struct peer_port {
+	const char *addr;
+	unsigned port;
+};
+
+static bool is_peer_port(const char *addr, unsigned lport, unsigned rport, void *arg)
+{
+	const struct peer_port *pp = arg;
+
+	return rport == pp->port && strcmp(addr, pp->addr) == 0;
+}
+
+int nic_connected_to(int pid, const char *addr, unsigned port)
+{
+	struct peer_port pp = { .addr = addr, .port = port };
+
+	return each_established(pid, is_peer_port, &pp) ? 0 : -ENOENT;
 }

@@ -68,6 +68,10 @@ uint32_t nic_sysfs_speed_mbps(const char *ifname);
  */
 int nic_qemu_migration_peer(int pid, char *ret_addr, size_t len);
 
+/* 0 when pid has an established TCP connection to addr (as nic_qemu_migration_peer prints it)
+ * on port, -ENOENT when not. */
+int nic_connected_to(int pid, const char *addr, unsigned port);
+
 /* Converts a nic_stat into the ring's NIC record. */
 void nic_to_record(const struct nic_stat *s, struct ring_nic *ret);
 

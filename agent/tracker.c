@@ -87,7 +87,7 @@ static void domain_free_rcu(struct rcu_head *head)
 
 	if (d->status)
 		free(caa_container_of(d->status, struct status_box, s));
-	free(d->policy_state);
+	tracker_advice_drop(d);
 	free(d);
 }
 

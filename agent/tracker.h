@@ -48,6 +48,18 @@ struct domain_status {
 	char advice[56];            /* the policy's last advisory reason */
 };
 
+/* A migration's post-copy as this host sees it (tracker_migration.c): when it began, whether its
+ * stream is broken or being resumed, and how long the guest has been split by breaks. */
+struct tracker_pc {
+	uint64_t since_ns;                /* post-copy began (0: not in post-copy) */
+	uint64_t broken_ns;               /* the current break began (0: not broken) */
+	uint64_t broken_total_ns;         /* breaks that are over */
+	uint32_t breaks;
+	bool recovering;                  /* a resume is under way, no page moved yet */
+	uint64_t mark_bytes;              /* data processed when the resume began (source) */
+	uint64_t recorded_ns;             /* last sample recorded while broken */
+};
+
 struct tracker_domain {
 	struct cds_lfht_node node;
 	struct rcu_head rcu;
@@ -70,6 +82,7 @@ struct tracker_domain {
 	bool prior_looked;
 	struct dirty_measure prior;
 	uint32_t prior_age_ms;
+	struct tracker_pc pc;
 };
 
 struct actuator;

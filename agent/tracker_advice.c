@@ -36,12 +36,15 @@ struct advice_state {
 	bool speed_unknown_said;         /* the NIC's missing speed has been logged */
 };
 
-static uint8_t to_mig_phase(uint8_t p)
+static uint8_t to_mig_phase(const struct ring_sample *s)
 {
-	switch (p) {
+	switch (s->phase) {
 	case RING_PHASE_SETUP: return MIG_PHASE_SETUP;
 	case RING_PHASE_PRECOPY: return MIG_PHASE_PRECOPY;
-	case RING_PHASE_POSTCOPY: return MIG_PHASE_POSTCOPY;
+	case RING_PHASE_POSTCOPY:
+		return (s->flags & RING_SAMPLE_F_PC_BROKEN) ? MIG_PHASE_POSTCOPY_BROKEN :
+		       (s->flags & RING_SAMPLE_F_PC_RECOVERING) ? MIG_PHASE_POSTCOPY_RECOVERING :
+		       MIG_PHASE_POSTCOPY;
 	case RING_PHASE_SUSPENDED: return MIG_PHASE_SUSPENDED;
 	case RING_PHASE_DONE: case RING_PHASE_FAILED: return MIG_PHASE_DONE;
 	default: return MIG_PHASE_PRECOPY;
@@ -125,7 +128,7 @@ static void to_mig_sample(const struct advice_state *a, const struct ring_sample
 	ret->downtime_limit_ms = s->downtime_limit_ms;
 	ret->bandwidth_limit_bps = (uint64_t)s->bandwidth_limit_mibs << 20;
 	ret->throttle_pct = s->throttle_pct;
-	ret->phase = to_mig_phase(s->phase);
+	ret->phase = to_mig_phase(s);
 	ret->nic_carrier = nic ? nic->carrier : MIG_NIC_CARRIER_UNKNOWN;
 	ret->nic_tx_bps = (uint64_t)s->nic_tx_kibps * 1024;
 	ret->nic_rx_bps = (uint64_t)s->nic_rx_kibps * 1024;
@@ -171,12 +174,24 @@ static void act_decide(struct tracker *t, struct tracker_domain *d, struct advic
 		.bandwidth_limit_mibs = s->bandwidth_limit_mibs,
 		.now_ns = mono_ns, .policy_name = a->policy_name,
 	};
+	const struct act_pc_context pcx = {
+		.phase = s->phase, .broken = (s->flags & RING_SAMPLE_F_PC_BROKEN) != 0,
+		.processed_bytes = s->data_processed_bytes, .nic_carrier = ms->nic_carrier,
+		.nic_errors_delta = ms->nic_errors_delta, .nic_drops_delta = ms->nic_drops_delta,
+		.now_ns = mono_ns,
+	};
 	struct policy_action acts[POLICY_MAX_ACTIONS];
 	struct mig_limits lim;
+	uint32_t attempt;
 	int n;
 
 	actuator_observe(t->act, &a->job, true, s->phase, mono_ns);
+	/* A broken post-copy is resumed here; the policy is told whether a break would be. */
+	attempt = actuator_postcopy(t->act, &a->job, d->virt_handle, &pcx);
+	if (attempt)
+		tracker_pc_recovering(t, d, attempt, mono_ns);
 	lim = a->job.settings.lim;
+	lim.postcopy_recovery = lim.postcopy_recovery && actuator_pc_proven(&a->job);
 	lim.postcopy_flag_set = a->job.postcopy_flag || (s->flags & RING_SAMPLE_F_POSTCOPY_FLAG);
 	lim.concurrent_on_nic = nic && nic->concurrent ? nic->concurrent : 1;
 	lim.downtime_overshoot_permille = overshoot_estimate(&t->overshoot);
@@ -300,8 +315,19 @@ bool tracker_advice_end(struct tracker *t, struct tracker_domain *d, int phase, 
 
 void tracker_advice_drop(struct tracker_domain *d)
 {
-	free(d->policy_state);
+	struct advice_state *a = d->policy_state;
+
+	if (a)
+		actuator_job_release(&a->job);
+	free(a);
 	d->policy_state = NULL;
+}
+
+bool tracker_advice_pc_busy(const struct tracker_domain *d)
+{
+	const struct advice_state *a = d->policy_state;
+
+	return a && actuator_pc_busy(&a->job);
 }
 
 /*

@@ -69,12 +69,20 @@ bool tracker_advice_postcopy_flag(const struct tracker_domain *d);
 /* The job ended with phase: the actuator confirms what it waited for; true when its abort
  * ended the job. */
 bool tracker_advice_end(struct tracker *t, struct tracker_domain *d, int phase, uint64_t mono_ns);
-/* Forgets the policy's state (a new job starts with a fresh history). */
+/* Forgets the policy's state (a new job starts with a fresh history); a recovery call still in
+ * flight finishes on its own. */
 void tracker_advice_drop(struct tracker_domain *d);
 /* The host's overshoot estimate, empty, at the tracker's start. */
 void tracker_overshoot_init(struct tracker *t);
 /* d's outgoing job completed (its final statistics in d->cur.last): what its real downtime says
  * of the host's overshoot, recorded and logged when it counts. */
 void tracker_overshoot_learn(struct tracker *t, struct tracker_domain *d, uint64_t mono_ns);
+/* A recovery call of d's job is in flight (the actuator's). */
+bool tracker_advice_pc_busy(const struct tracker_domain *d);
+
+/* ---- tracker_migration.c ------------------------------------------------------------------ */
+/* A resume of d's broken post-copy began (attempt 0: not the agent's). */
+void tracker_pc_recovering(struct tracker *t, struct tracker_domain *d, uint32_t attempt,
+			   uint64_t mono_ns);
 
 #endif

@@ -8,6 +8,7 @@
  * (tracker_advice.c).
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -34,6 +35,7 @@ static void start_migration(struct tracker *t, struct tracker_domain *d, int dir
 	d->prior_looked = false;
 	memset(&d->prior, 0, sizeof(d->prior));
 	d->prior_age_ms = 0;
+	memset(&d->pc, 0, sizeof(d->pc));
 	/* A new job gets a fresh policy history. */
 	tracker_advice_drop(d);
 	log_domain(LOG_INFO, d->name, d->uuid, "%s: %s migration started", d->name,
@@ -60,11 +62,126 @@ static int64_t migration_downtime_ms(const struct domain_status *s)
 	return s->last.expected_downtime_ms;
 }
 
+/* ---- post-copy: breaks and recoveries (docs/recovery.md) -------------------------------- */
+
+/* A broken post-copy's figures are frozen: it is recorded this often, its state read each time. */
+#define PC_BROKEN_RECORD_NS (5 * UINT64_C(1000000000))
+
+static int32_t ms_of(uint64_t ns)
+{
+	ns /= 1000000;
+	return ns > INT32_MAX ? INT32_MAX : (int32_t)ns;
+}
+
+/* The guest's time split by breaks so far, this one included. */
+static uint64_t pc_split_ns(const struct tracker_domain *d, uint64_t now)
+{
+	return d->pc.broken_total_ns + (d->pc.broken_ns && now > d->pc.broken_ns ?
+					now - d->pc.broken_ns : 0);
+}
+
+static void pc_begin(struct tracker_domain *d, uint64_t now)
+{
+	if (!d->pc.since_ns)
+		d->pc.since_ns = now;
+}
+
+/* The stream broke; how = what told the agent. */
+static void pc_broken(struct tracker *t, struct tracker_domain *d, const char *how, uint64_t now)
+{
+	bool out = d->cur.direction == RING_DIR_OUT;
+	char text[56];
+
+	if (d->pc.broken_ns)
+		return;
+	d->pc.broken_ns = now;
+	d->pc.breaks++;
+	d->pc.recovering = false;
+	d->pc.recorded_ns = 0;
+	snprintf(text, sizeof(text), "stream broke (%s)", how);
+	tracker_record_event(t, d, RING_EVSRC_AGENT, RING_AGEV_PC_BROKEN,
+			     d->pc.since_ns ? ms_of(now - d->pc.since_ns) : 0, (int)d->pc.breaks,
+			     "postcopy", "broken", text, now);
+	log_domain(LOG_WARNING, d->name, d->uuid, "%s: post-copy migration stream broken (%s): "
+		   "the guest runs on the destination, the pages it lacks are %s", d->name, how,
+		   out ? "only on this host" : "on the source");
+	pc_begin(d, now);
+	d->want_poll = true;
+}
+
+void tracker_pc_recovering(struct tracker *t, struct tracker_domain *d, uint32_t attempt,
+			   uint64_t now)
+{
+	char text[56];
+
+	if (!d->pc.broken_ns || d->pc.recovering)
+		return;
+	d->pc.recovering = true;
+	d->pc.mark_bytes = d->cur.last.data_processed_bytes;
+	if (attempt)
+		snprintf(text, sizeof(text), "resume attempt %" PRIu32, attempt);
+	else
+		snprintf(text, sizeof(text), "resumed by another client");
+	tracker_record_event(t, d, RING_EVSRC_AGENT, RING_AGEV_PC_RECOVERING, (int)attempt,
+			     ms_of(now - d->pc.broken_ns), "postcopy", "recovering", text, now);
+}
+
+static void pc_recovered(struct tracker *t, struct tracker_domain *d, const char *how,
+			 uint64_t now)
+{
+	uint64_t ns = now > d->pc.broken_ns ? now - d->pc.broken_ns : 0;
+	char text[56];
+
+	d->pc.broken_total_ns += ns;
+	d->pc.broken_ns = 0;
+	d->pc.recovering = false;
+	snprintf(text, sizeof(text), "split %.1f s (%s)", (double)ns / 1e9, how);
+	tracker_record_event(t, d, RING_EVSRC_AGENT, RING_AGEV_PC_RECOVERED, ms_of(ns),
+			     ms_of(d->pc.broken_total_ns), "postcopy", "recovered", text, now);
+	log_domain(LOG_NOTICE, d->name, d->uuid, "%s: post-copy migration stream recovered after "
+		   "%.1f s (%s); %.1f s split in %" PRIu32 " break(s) so far", d->name,
+		   (double)ns / 1e9, how, (double)d->pc.broken_total_ns / 1e9, d->pc.breaks);
+}
+
+/* A sample of an outgoing post-copy: libvirt's state says whether it is broken (virt_poll),
+ * progress whether a resume worked; the sample gets the flags that say so. */
+static void pc_sample(struct tracker *t, struct tracker_domain *d, struct ring_sample *s,
+		      uint64_t now)
+{
+	bool broken = s->flags & RING_SAMPLE_F_PC_BROKEN;
+
+	pc_begin(d, now);
+	if (broken)
+		pc_broken(t, d, "libvirt state", now);
+	if (d->pc.broken_ns) {
+		if (!broken && !d->pc.recovering)
+			tracker_pc_recovering(t, d, 0, now);
+		else if (broken && d->pc.recovering && !tracker_advice_pc_busy(d))
+			d->pc.recovering = false;      /* the attempt failed */
+		if (!broken && d->pc.recovering && s->data_processed_bytes > d->pc.mark_bytes)
+			pc_recovered(t, d, "pages move again", now);
+	}
+	s->flags &= (uint8_t)~(RING_SAMPLE_F_PC_BROKEN | RING_SAMPLE_F_PC_RECOVERING);
+	if (d->pc.broken_ns)
+		s->flags |= d->pc.recovering ? RING_SAMPLE_F_PC_RECOVERING : RING_SAMPLE_F_PC_BROKEN;
+}
+
+/* What the end of a migration says of its post-copy breaks: "" when there were none. */
+static void pc_summary(const struct tracker_domain *d, uint64_t now, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	if (d->pc.breaks)
+		snprintf(buf, len, "; split %.1f s in %" PRIu32 " break%s%s",
+			 (double)pc_split_ns(d, now) / 1e9, d->pc.breaks, d->pc.breaks > 1 ? "s" : "",
+			 d->pc.broken_ns ? ", still broken" : "");
+}
+
 void tracker_end(struct tracker *t, struct tracker_domain *d, int phase, const char *why,
 		 uint64_t mono_ns)
 {
 	const char *outcome;
 	bool ours = false;
+	char pcs[64], text[160];
 
 	if (!d->cur.active)
 		return;
@@ -77,14 +194,16 @@ void tracker_end(struct tracker *t, struct tracker_domain *d, int phase, const c
 	d->cur.updated_mono_ns = mono_ns;
 	ours = tracker_advice_end(t, d, phase, mono_ns);
 	outcome = phase == RING_PHASE_DONE ? "completed" : ours ? "aborted" : "failed";
-	tracker_record_event(t, d, RING_EVSRC_AGENT, 0, phase, 0, "migration", outcome, why,
+	pc_summary(d, mono_ns, pcs, sizeof(pcs));
+	snprintf(text, sizeof(text), "%s%s", why, pcs);
+	tracker_record_event(t, d, RING_EVSRC_AGENT, 0, phase, 0, "migration", outcome, text,
 			     mono_ns);
 	stats_migration_end(t->stats, ring_direction_name(d->cur.direction), outcome,
 			    migration_duration_ms(&d->cur, mono_ns), migration_downtime_ms(&d->cur));
 	log_domain(LOG_INFO, d->name, d->uuid, "%s: %s migration %s (%s)", d->name,
 		   d->cur.direction == RING_DIR_OUT ? "outgoing" : "incoming",
 		   phase == RING_PHASE_DONE ? "completed" : ours ? "aborted by migtuned" : "failed",
-		   why);
+		   text);
 	tracker_publish(d);
 	if (t->on_end)
 		t->on_end(d, phase, ours, t->on_end_arg);
@@ -204,6 +323,7 @@ const char *tracker_lifecycle_detail_name(int event, int detail)
 		case VIR_DOMAIN_EVENT_RESUMED_UNPAUSED: return "unpaused";
 		case VIR_DOMAIN_EVENT_RESUMED_MIGRATED: return "migrated";
 		case VIR_DOMAIN_EVENT_RESUMED_POSTCOPY: return "postcopy";
+		case VIR_DOMAIN_EVENT_RESUMED_POSTCOPY_FAILED: return "postcopy-failed";
 		default: return "other";
 		}
 	case VIR_DOMAIN_EVENT_STOPPED:
@@ -240,12 +360,18 @@ void tracker_on_lifecycle(struct tracker *t, const uint8_t uuid[16], const char 
 	in = d->cur.active && d->cur.direction == RING_DIR_IN;
 	switch (event) {
 	case VIR_DOMAIN_EVENT_SUSPENDED:
-		if (out && detail == VIR_DOMAIN_EVENT_SUSPENDED_MIGRATED)
+		if (out && detail == VIR_DOMAIN_EVENT_SUSPENDED_MIGRATED) {
 			d->cur.phase = RING_PHASE_SUSPENDED;
-		else if (out && detail == VIR_DOMAIN_EVENT_SUSPENDED_POSTCOPY)
+		} else if (out && detail == VIR_DOMAIN_EVENT_SUSPENDED_POSTCOPY) {
+			/* Post-copy began, or a broken one is being resumed. */
 			d->cur.phase = RING_PHASE_POSTCOPY;
-		else if (out && detail == VIR_DOMAIN_EVENT_SUSPENDED_POSTCOPY_FAILED)
-			tracker_end(t, d, RING_PHASE_FAILED, "post-copy failed", mono_ns);
+			pc_begin(d, mono_ns);
+			tracker_pc_recovering(t, d, 0, mono_ns);
+		} else if (out && detail == VIR_DOMAIN_EVENT_SUSPENDED_POSTCOPY_FAILED) {
+			/* Not the end: the job stays, the guest split until it is resumed. */
+			d->cur.phase = RING_PHASE_POSTCOPY;
+			pc_broken(t, d, "libvirt event", mono_ns);
+		}
 		d->want_poll = out;
 		break;
 	case VIR_DOMAIN_EVENT_STARTED:
@@ -256,9 +382,17 @@ void tracker_on_lifecycle(struct tracker *t, const uint8_t uuid[16], const char 
 		}
 		break;
 	case VIR_DOMAIN_EVENT_RESUMED:
-		if (in && detail == VIR_DOMAIN_EVENT_RESUMED_POSTCOPY)
+		if (in && detail == VIR_DOMAIN_EVENT_RESUMED_POSTCOPY) {
 			d->cur.phase = RING_PHASE_POSTCOPY;
-		else if (in && detail == VIR_DOMAIN_EVENT_RESUMED_MIGRATED)
+			/* The destination cannot see pages move: libvirt's word that post-copy
+			 * runs again is its recovery. */
+			if (d->pc.broken_ns)
+				pc_recovered(t, d, "libvirt: post-copy running again", mono_ns);
+			pc_begin(d, mono_ns);
+		} else if (in && detail == VIR_DOMAIN_EVENT_RESUMED_POSTCOPY_FAILED) {
+			d->cur.phase = RING_PHASE_POSTCOPY;
+			pc_broken(t, d, "libvirt event", mono_ns);
+		} else if (in && detail == VIR_DOMAIN_EVENT_RESUMED_MIGRATED)
 			tracker_end(t, d, RING_PHASE_DONE, "guest resumed on this host", mono_ns);
 		else if (out)
 			/* The source resumes its guest after a failed switchover; the job state
@@ -358,8 +492,10 @@ int tracker_ingest_sample(struct tracker *t, struct tracker_domain *d, bool job_
 	rs = *s;
 	if (!rs.direction)
 		rs.direction = d->cur.direction;
-	/* Events know the phase better than the stats (a suspend shows only as a lifecycle event). */
-	if (d->cur.phase == RING_PHASE_SUSPENDED || d->cur.phase == RING_PHASE_POSTCOPY)
+	/* Events know the phase better than the stats (a suspend shows only as a lifecycle event);
+	 * the domain's state, read with the stats in post-copy, knows post-copy. */
+	if (rs.phase != RING_PHASE_POSTCOPY &&
+	    (d->cur.phase == RING_PHASE_SUSPENDED || d->cur.phase == RING_PHASE_POSTCOPY))
 		rs.phase = d->cur.phase;
 	else if (!rs.phase)
 		rs.phase = rs.iteration > 0 ? RING_PHASE_PRECOPY : RING_PHASE_SETUP;
@@ -367,7 +503,18 @@ int tracker_ingest_sample(struct tracker *t, struct tracker_domain *d, bool job_
 	d->want_poll = false;
 	if (tracker_advice_postcopy_flag(d))
 		rs.flags |= RING_SAMPLE_F_POSTCOPY_FLAG;
-	tracker_record_sample(t, d, &rs, mono_ns);
+	if (rs.direction == RING_DIR_OUT && rs.phase == RING_PHASE_POSTCOPY)
+		pc_sample(t, d, &rs, mono_ns);
+	else
+		rs.flags &= (uint8_t)~(RING_SAMPLE_F_PC_BROKEN | RING_SAMPLE_F_PC_RECOVERING);
+	if ((rs.flags & RING_SAMPLE_F_PC_BROKEN) && d->pc.recorded_ns &&
+	    mono_ns - d->pc.recorded_ns < PC_BROKEN_RECORD_NS) {
+		d->cur.last = rs;
+		d->cur.updated_mono_ns = mono_ns;
+	} else {
+		tracker_record_sample(t, d, &rs, mono_ns);
+		d->pc.recorded_ns = (rs.flags & RING_SAMPLE_F_PC_BROKEN) ? mono_ns : 0;
+	}
 	if (rs.direction == RING_DIR_OUT && !d->prior_looked)
 		tracker_prior_lookup(t, d, &rs, mono_ns);
 	if (rs.direction == RING_DIR_OUT)

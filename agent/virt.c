@@ -444,6 +444,21 @@ int virt_poll(struct virt *v, struct tracker_domain *d, struct ring_sample *ret,
 		}
 		return 0;
 	}
+	/* A post-copy whose stream broke is still an active job with frozen figures: only the
+	 * domain's state says so (paused, post-copy failed), and after a restart whether the job is
+	 * in post-copy at all.  Read in post-copy and at a job's first sample. */
+	if (!d->cur.samples || ret->phase == RING_PHASE_POSTCOPY ||
+	    d->cur.phase == RING_PHASE_POSTCOPY) {
+		int state = 0, reason = 0;
+
+		if (virDomainGetState(vd->dom, &state, &reason, 0) == 0 &&
+		    state == VIR_DOMAIN_PAUSED && (reason == VIR_DOMAIN_PAUSED_POSTCOPY ||
+						   reason == VIR_DOMAIN_PAUSED_POSTCOPY_FAILED)) {
+			ret->phase = RING_PHASE_POSTCOPY;
+			if (reason == VIR_DOMAIN_PAUSED_POSTCOPY_FAILED)
+				ret->flags |= RING_SAMPLE_F_PC_BROKEN;
+		}
+	}
 	if (++vd->since_limits >= LIMITS_EVERY_SAMPLES || vd->polls++ < LIMITS_EARLY_SAMPLES) {
 		unsigned long long dt = 0;
 		unsigned long bw = 0;

@@ -38,7 +38,7 @@ struct fake {
 	uint64_t downtime_ms, speed_mibs;
 	int64_t readback_skew;        /* added to what get_* returns */
 	const char *metadata;         /* NULL: the domain has none */
-	int postcopy;                 /* what postcopy_enabled says */
+	int postcopy;                 /* the job has the post-copy flag (1), not (0), unknown (< 0) */
 };
 
 static struct fake F;
@@ -103,17 +103,39 @@ static int f_meta(void *h, char **ret, char *err, size_t errlen)
 	return 0;
 }
 
-static int f_pcflag(void *h, const char *name)
+static int f_pcflag(void *h, const char *name, uint64_t *ret)
 {
 	F.calls[OP_PCFLAG]++;
-	return F.postcopy;
+	if (F.postcopy < 0)
+		return F.postcopy;
+	*ret = ACT_MIGRATE_LIVE | ACT_MIGRATE_PEER2PEER | (F.postcopy ? ACT_MIGRATE_POSTCOPY : 0);
+	return 0;
+}
+
+/* The post-copy recovery's calls (test-agent-recovery drives them): a recent libvirt, no peer. */
+static int f_versions(void *h, unsigned long *lv, unsigned long *hv, char *err, size_t errlen)
+{
+	*lv = 9000000;
+	*hv = 7002000;
+	return 0;
+}
+
+static int f_no_peer(void *h, const char *name, char *ret, size_t len) { return -ENOENT; }
+static int f_no_daemon(const char *peer, char *ret, size_t len) { return -ENOENT; }
+
+static int f_no_call(const struct act_pc_request *r, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "not in this test");
+	return -EOPNOTSUPP;
 }
 
 static const struct act_ops fake_ops = {
 	.set_max_downtime = f_set_dt, .get_max_downtime = f_get_dt,
 	.set_max_speed = f_set_bw, .get_max_speed = f_get_bw,
 	.start_postcopy = f_postcopy, .suspend = f_suspend, .abort_job = f_abort,
-	.get_metadata = f_meta, .postcopy_enabled = f_pcflag,
+	.get_metadata = f_meta, .job_flags = f_pcflag, .versions = f_versions,
+	.stream_peer = f_no_peer, .peer_daemon = f_no_daemon, .pc_interrupt = f_no_call,
+	.pc_resume = f_no_call,
 };
 
 static int HANDLE;                    /* any non-NULL handle */

@@ -106,6 +106,13 @@ static void test_good_values(void **state)
 		"name = rhv-minimal\n"
 		"on-hopeless = abort\n"
 		"allow_abort = no\n"
+		"postcopy-recovery = off\n"
+		"[recovery]\n"
+		"destination-uri = qemu+tcp://{peer}:16509/system\n"
+		"settle-ms = 500\n"
+		"stall-s = 0\n"
+		"interrupt = no\n"
+		"attempts = 5\n"
 		"[metrics]\n"
 		"textfile = /var/lib/prometheus/node-exporter/migtune.prom\n"
 		"interval-s = 30\n");
@@ -124,6 +131,12 @@ static void test_good_values(void **state)
 	assert_int_equal(cfg.interval_ms, 250);
 	assert_string_equal(cfg.nic_interface, "lo");
 	assert_int_equal(cfg.nic_speed_mbps, 10000);
+	assert_false(cfg.postcopy_recovery);
+	assert_string_equal(cfg.recovery_dest_uri, "qemu+tcp://{peer}:16509/system");
+	assert_int_equal(cfg.recovery_settle_ms, 500);
+	assert_int_equal(cfg.recovery_stall_s, 0);
+	assert_false(cfg.recovery_interrupt);
+	assert_int_equal(cfg.recovery_attempts, 5);
 	assert_string_equal(cfg.policy, "rhv-minimal");
 	assert_int_equal(cfg.on_hopeless, MIG_ON_HOPELESS_ABORT);
 	assert_false(cfg.allow_abort);
@@ -210,6 +223,8 @@ static void test_print_round_trip(void **state)
 	cfg.allow_suspend = true;
 	cfg.on_hopeless = MIG_ON_HOPELESS_ABORT;
 	cfg.allow_abort = false;
+	cfg.postcopy_recovery = false;
+	snprintf(cfg.recovery_dest_uri, sizeof(cfg.recovery_dest_uri), "qemu+tls://{peer}/system");
 	snprintf(cfg.ring_group, sizeof(cfg.ring_group), "root");
 	snprintf(cfg.metrics_textfile, sizeof(cfg.metrics_textfile), "/tmp/x.prom");
 	assert_int_equal(config_print(f, &cfg), 0);
@@ -222,7 +237,7 @@ static void test_print_round_trip(void **state)
 	assert_null(strchr(text, '_'));                          /* one key style */
 	for (const char *c = text; (c = strstr(c, " =")); c++)
 		keys++;
-	assert_int_equal(keys, 42);        /* every key of migtune.conf(5) but the older "advisory" */
+	assert_int_equal(keys, 50);        /* every key of migtune.conf(5) but the older "advisory" */
 	config_defaults(&back);
 	assert_int_equal(config_load(write_conf("printed.conf", text), &back, err, sizeof(err)), 0);
 	assert_memory_equal(&cfg, &back, sizeof(cfg));
@@ -264,6 +279,11 @@ static const struct bad_case bad[] = {
 	{ "policy", "on-hopeless = wait", "[policy] on-hopeless: 'wait' is not park or abort", 0 },
 	{ "policy", "on_hopeless = Park", "[policy] on_hopeless: 'Park' is not park or abort", 0 },
 	{ "policy", "allow-abort = never", "[policy] allow-abort: 'never' is not a boolean", 0 },
+	{ "policy", "postcopy-recovery = yes", "[policy] postcopy-recovery: 'yes' is not auto or off", 0 },
+	{ "recovery", "destination-uri = {host}", "[recovery] destination-uri: '{host}': the only placeholder is {peer}", 0 },
+	{ "recovery", "destination-uri = dest-b", "[recovery] destination-uri: 'dest-b' is not a libvirt URI", 0 },
+	{ "recovery", "attempts = 0", "[recovery] attempts: 0 is out of range 1..10000", 0 },
+	{ "recovery", "settle-ms = 10", "[recovery] settle-ms: 10 is out of range 100..600000", 0 },
 	{ "metrics", "textfile = migtune.prom", "[metrics] textfile: 'migtune.prom' is not an absolute path", 0 },
 	{ "metrics", "interval_s = 0", "[metrics] interval_s: 0 is out of range 1..3600", 0 },
 	{ "agent", "this line has no equals sign", "syntax error", 0 },
@@ -350,6 +370,13 @@ static void test_finish_checks(void **state)
 	cfg.retry_max_ms = 1000;
 	assert_int_equal(config_finish(&cfg, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "[actuator] retry-min-ms (9000) is above retry-max-ms (1000)"));
+
+	config_defaults(&cfg);
+	assert_true(cfg.postcopy_recovery);
+	cfg.recovery_retry_min_ms = 9000;
+	cfg.recovery_retry_max_ms = 1000;
+	assert_int_equal(config_finish(&cfg, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "[recovery] retry-min-ms (9000) is above retry-max-ms (1000)"));
 
 	/* Dirty-rate sweeps: off, or at least every 5 s apart (each takes a job on the domain). */
 	config_defaults(&cfg);
