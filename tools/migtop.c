@@ -773,6 +773,12 @@ static void draw_detail(const struct view_state *v, struct ui *u, const struct v
 		 "downtime %" PRIu32 "/%" PRIu32 "ms  thr %" PRIu32 "%%", rem, tot,
 		 r.progress_pct < 0 ? 0 : r.progress_pct, r.dirty_mibs, r.bw_mibs, lim,
 		 r.expected_downtime_ms, r.downtime_limit_ms, r.throttle_pct);
+	if (r.pc_breaks) {
+		size_t n = strlen(line);
+
+		snprintf(line + n, sizeof(line) - n, "  split %.1fs in %" PRIu32 " break%s",
+			 r.pc_split_s, r.pc_breaks, r.pc_breaks > 1 ? "s" : "");
+	}
 	put_line(3, line, attn_attr(r.attn & (VIEW_ATTN_OVER_LIMIT | VIEW_ATTN_NOT_CONVERGING)));
 
 	int avail = LINES - 5;            /* rows 4 .. LINES-2 */

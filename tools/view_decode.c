@@ -69,6 +69,9 @@ static void mig_forget_job(struct view_mig *m)
 	m->ended = false;
 	m->outcome[0] = '\0';
 	m->have_pred = false;
+	m->pc_breaks = 0;
+	m->pc_split_ms = 0;
+	m->pc_broken_mono_ns = 0;
 }
 
 /* Not known to have ended: from the records alone, whoever writes them. */
@@ -246,8 +249,23 @@ static int feed_migration_event(struct view_state *v, const struct ring_record *
 	const struct ring_event *e = &rec->u.event;
 	struct view_mig *m;
 
-	if (rec->domain == RING_NO_DOMAIN || e->source != RING_EVSRC_AGENT ||
-	    strcmp(e->op, "migration") != 0)
+	if (rec->domain == RING_NO_DOMAIN || e->source != RING_EVSRC_AGENT)
+		return 0;
+	if (e->code == RING_AGEV_PC_BROKEN || e->code == RING_AGEV_PC_RECOVERED) {
+		m = mig_get(v, rec->domain, rec->mono_ns);
+		if (!m)
+			return -ENOMEM;
+		if (e->code == RING_AGEV_PC_BROKEN) {
+			m->pc_breaks = e->detail2 > 0 ? (uint32_t)e->detail2 : m->pc_breaks + 1;
+			m->pc_broken_mono_ns = rec->mono_ns;
+		} else {
+			if (e->detail2 >= 0)
+				m->pc_split_ms = (uint64_t)e->detail2;
+			m->pc_broken_mono_ns = 0;
+		}
+		return 0;
+	}
+	if (strcmp(e->op, "migration") != 0)
 		return 0;
 	if (strcmp(e->subop, "started") == 0 || strcmp(e->subop, "found") == 0) {
 		m = mig_find(v, rec->domain);
@@ -733,6 +751,10 @@ void view_row_fill(const struct view_state *v, const struct view_mig *m, struct 
 	if (m->have_sample) {
 		r->dir = ring_direction_name(s->direction);
 		r->phase = ring_phase_name(s->phase);
+		if (s->phase == RING_PHASE_POSTCOPY && (s->flags & RING_SAMPLE_F_PC_BROKEN))
+			r->phase = "pc-broken";
+		else if (s->phase == RING_PHASE_POSTCOPY && (s->flags & RING_SAMPLE_F_PC_RECOVERING))
+			r->phase = "pc-resume";
 		r->pass = s->iteration;
 		if (s->data_total_bytes)
 			r->progress_pct = 100.0 * (double)(s->data_total_bytes -
@@ -777,6 +799,16 @@ void view_row_fill(const struct view_state *v, const struct view_mig *m, struct 
 	r->utf8 = v->utf8;
 	row_eta(m, r);
 	r->attn = row_attention(v, m, r);
+	r->pc_breaks = m->pc_breaks;
+	r->pc_split_s = m->pc_split_ms / 1000.0;
+	if (m->pc_broken_mono_ns) {
+		/* still split: until the end of the job, or until now */
+		uint64_t until = m->ended ? m->ended_mono_ns : v->now_mono_ns ? v->now_mono_ns :
+				 v->newest_mono_ns;
+
+		if (until > m->pc_broken_mono_ns)
+			r->pc_split_s += (double)(until - m->pc_broken_mono_ns) / 1e9;
+	}
 }
 
 bool view_mig_running(const struct view_state *v, const struct view_mig *m)
@@ -1207,6 +1239,11 @@ struct json_object *view_state_json(const struct view_state *v, enum view_sort k
 			json_object_array_add(rp, po);
 		}
 		json_object_object_add(m, "recent_passes", rp);
+		jadd_u64(m, "postcopy_breaks", r.pc_breaks);
+		if (r.pc_breaks)
+			jadd_dbl(m, "postcopy_split_s", r.pc_split_s);
+		else
+			json_object_object_add(m, "postcopy_split_s", NULL);
 		jadd_str(m, "policy", order[i]->policy);
 		jadd_u64(m, "actions", order[i]->n_actions);
 		json_object_object_add(m, "last_action",
@@ -1437,6 +1474,21 @@ static struct json_object *record_json(const struct view_source *src, const stru
 		    e->detail1 >= 0 && e->detail2 >= 0) {
 			jadd_u64(o, "prior_dirty_bps", (uint64_t)e->detail1 * 1024);
 			jadd_u64(o, "prior_dirty_age_ms", (uint64_t)e->detail2);
+		}
+		if (e->source == RING_EVSRC_AGENT && e->code == RING_AGEV_PC_BROKEN &&
+		    e->detail1 >= 0 && e->detail2 >= 0) {
+			jadd_u64(o, "postcopy_ms", (uint64_t)e->detail1);
+			jadd_u64(o, "break", (uint64_t)e->detail2);
+		}
+		if (e->source == RING_EVSRC_AGENT && e->code == RING_AGEV_PC_RECOVERING &&
+		    e->detail1 >= 0 && e->detail2 >= 0) {
+			jadd_u64(o, "attempt", (uint64_t)e->detail1);
+			jadd_u64(o, "broken_ms", (uint64_t)e->detail2);
+		}
+		if (e->source == RING_EVSRC_AGENT && e->code == RING_AGEV_PC_RECOVERED &&
+		    e->detail1 >= 0 && e->detail2 >= 0) {
+			jadd_u64(o, "split_ms", (uint64_t)e->detail1);
+			jadd_u64(o, "split_total_ms", (uint64_t)e->detail2);
 		}
 		if (e->source == RING_EVSRC_AGENT && e->code == RING_AGEV_OVERSHOOT &&
 		    e->detail1 >= 0 && e->detail2 > 0) {

@@ -82,6 +82,11 @@ struct view_mig {
 	struct ring_prediction pred;
 	uint8_t pred_result;          /* enum ring_action_result */
 	uint32_t pred_elapsed_ms;
+	/* Post-copy breaks (the agent's postcopy events): how many, the time the guest was split
+	 * by those that are over, and when the current one began (0: none). */
+	uint32_t pc_breaks;
+	uint64_t pc_split_ms;
+	uint64_t pc_broken_mono_ns;
 };
 
 struct view_log_entry {
@@ -167,6 +172,8 @@ struct view_row {
 	uint32_t eta_ms;              /* VIEW_ETA_IN */
 	unsigned attn;                /* VIEW_ATTN_* */
 	bool utf8;                    /* view_state.utf8 */
+	uint32_t pc_breaks;           /* post-copy breaks of the job */
+	double pc_split_s;            /* the guest split by them so far, the current one included */
 	char action[48];              /* "downtime 300->500ms", "" */
 	char reason[TEXT_ESCAPE_SIZE(sizeof(((struct ring_action *)0)->reason))];  /* escaped */
 };

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <json-c/json.h>
 
 #include "tools/view_decode.h"
 
@@ -132,6 +133,89 @@ static void test_feed_and_rows(void **state)
 	r = sample(42, 800, RING_PHASE_PRECOPY, 1, 1, 1);
 	view_feed(&v, &r);
 	assert_string_equal(v.migs[1].name, "#42");
+	view_free(&v);
+}
+
+/* The agent's post-copy event CODE (2 broken, 3 recovering, 4 recovered) with its details. */
+static struct ring_record pc_event(uint32_t dom, uint64_t t, int code, int d1, int d2)
+{
+	static const char *const subops[] = { [2] = "broken", [3] = "recovering", [4] = "recovered" };
+	struct ring_record r = { .type = RING_REC_EVENT, .size = sizeof(struct ring_event),
+				 .domain = dom, .mono_ns = t };
+	r.u.event.source = RING_EVSRC_AGENT;
+	r.u.event.code = code;
+	r.u.event.detail1 = d1;
+	r.u.event.detail2 = d2;
+	snprintf(r.u.event.op, sizeof(r.u.event.op), "postcopy");
+	snprintf(r.u.event.subop, sizeof(r.u.event.subop), "%s", subops[code]);
+	return r;
+}
+
+#define SEC(x) ((uint64_t)(x) * 1000000000u)
+
+/* A post-copy broken twice: the phase says broken or resuming, the split time adds up the
+ * breaks, the current one counted until now (or the end), and the JSON carries both. */
+static void test_postcopy_breaks(void **state)
+{
+	(void)state;
+	struct view_state v;
+	struct view_source src = { names, NULL, NULL };
+	struct view_row row;
+	struct ring_record r;
+	struct json_object *o, *migs, *m, *x;
+
+	view_init(&v, &src);
+	r = sample(1, SEC(10), RING_PHASE_POSTCOPY, 2, 100u << 20, 10000);
+	view_feed(&v, &r);
+	view_row_fill(&v, &v.migs[0], &row);
+	assert_string_equal(row.phase, "post-copy");
+	assert_int_equal(row.pc_breaks, 0);
+	r = pc_event(1, SEC(12), RING_AGEV_PC_BROKEN, 2000, 1);
+	view_feed(&v, &r);
+	r = sample(1, SEC(13), RING_PHASE_POSTCOPY, 2, 100u << 20, 13000);
+	r.u.sample.flags = RING_SAMPLE_F_PC_BROKEN;
+	view_feed(&v, &r);
+	view_row_fill(&v, &v.migs[0], &row);
+	assert_string_equal(row.phase, "pc-broken");
+	assert_int_equal(row.pc_breaks, 1);
+	assert_true(row.pc_split_s > 0.99 && row.pc_split_s < 1.01);   /* 12 s -> newest 13 s */
+	r = pc_event(1, SEC(20), RING_AGEV_PC_RECOVERING, 1, 8000);
+	view_feed(&v, &r);
+	r = sample(1, SEC(21), RING_PHASE_POSTCOPY, 2, 100u << 20, 21000);
+	r.u.sample.flags = RING_SAMPLE_F_PC_RECOVERING;
+	view_feed(&v, &r);
+	view_row_fill(&v, &v.migs[0], &row);
+	assert_string_equal(row.phase, "pc-resume");
+	r = pc_event(1, SEC(22), RING_AGEV_PC_RECOVERED, 10000, 10000);
+	view_feed(&v, &r);
+	r = pc_event(1, SEC(30), RING_AGEV_PC_BROKEN, 20000, 2);
+	view_feed(&v, &r);
+	r = pc_event(1, SEC(33), RING_AGEV_PC_RECOVERED, 3000, 13000);
+	view_feed(&v, &r);
+	r = sample(1, SEC(34), RING_PHASE_POSTCOPY, 2, 50u << 20, 34000);
+	view_feed(&v, &r);
+	view_row_fill(&v, &v.migs[0], &row);
+	assert_string_equal(row.phase, "post-copy");
+	assert_int_equal(row.pc_breaks, 2);
+	assert_true(row.pc_split_s > 12.99 && row.pc_split_s < 13.01);
+	o = view_state_json(&v, VIEW_SORT_DOMAIN);
+	assert_true(json_object_object_get_ex(o, "migrations", &migs));
+	m = json_object_array_get_idx(migs, 0);
+	assert_true(json_object_object_get_ex(m, "postcopy_breaks", &x));
+	assert_int_equal(json_object_get_int(x), 2);
+	assert_true(json_object_object_get_ex(m, "postcopy_split_s", &x));
+	assert_true(json_object_get_double(x) > 12.99 && json_object_get_double(x) < 13.01);
+	json_object_put(o);
+	/* the next job of the domain starts with no breaks */
+	r = migration_event(1, SEC(40), "completed", RING_PHASE_DONE);
+	view_feed(&v, &r);
+	r = migration_event(1, SEC(50), "found", 1);
+	view_feed(&v, &r);
+	r = sample(1, SEC(51), RING_PHASE_PRECOPY, 1, 900u << 20, 100);
+	view_feed(&v, &r);
+	view_row_fill(&v, &v.migs[0], &row);
+	assert_int_equal(row.pc_breaks, 0);
+	assert_true(row.pc_split_s == 0);
 	view_free(&v);
 }
 
@@ -672,6 +756,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_feed_and_rows),
 		cmocka_unit_test(test_order),
+		cmocka_unit_test(test_postcopy_breaks),
 		cmocka_unit_test(test_prune),
 		cmocka_unit_test(test_rows_bounded),
 		cmocka_unit_test(test_ended_migrations),

@@ -1062,6 +1062,42 @@ static void test_overshoot_event_json(void **state)
 	free(out);
 }
 
+/* The agent's post-copy events (ABI 1.2): migdump's JSON names their times. */
+static void test_postcopy_event_json(void **state)
+{
+	static const struct { int code; const char *subop, *k1, *k2; } ev[] = {
+		{ RING_AGEV_PC_BROKEN, "broken", "postcopy_ms", "break" },
+		{ RING_AGEV_PC_RECOVERING, "recovering", "attempt", "broken_ms" },
+		{ RING_AGEV_PC_RECOVERED, "recovered", "split_ms", "split_total_ms" },
+	};
+	struct ring_record rec;
+	struct json_object *o, *x;
+	char *out;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(ev) / sizeof(ev[0]); i++) {
+		memset(&rec, 0, sizeof(rec));
+		rec.type = RING_REC_EVENT;
+		rec.size = sizeof(struct ring_event);
+		rec.domain = RING_NO_DOMAIN;
+		rec.u.event.source = RING_EVSRC_AGENT;
+		rec.u.event.code = ev[i].code;
+		rec.u.event.detail1 = 11532;
+		rec.u.event.detail2 = 2;
+		snprintf(rec.u.event.op, sizeof(rec.u.event.op), "postcopy");
+		snprintf(rec.u.event.subop, sizeof(rec.u.event.subop), "%s", ev[i].subop);
+		out = printed(VIEW_FMT_JSON, &rec);
+		o = json_tokener_parse(out);
+		assert_non_null(o);
+		assert_true(json_object_object_get_ex(o, ev[i].k1, &x));
+		assert_int_equal(json_object_get_uint64(x), 11532);
+		assert_true(json_object_object_get_ex(o, ev[i].k2, &x));
+		assert_int_equal(json_object_get_uint64(x), 2);
+		json_object_put(o);
+		free(out);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1083,6 +1119,7 @@ int main(void)
 		cmocka_unit_test(test_overshoot_event_json),
 		cmocka_unit_test(test_writer_identity),
 		cmocka_unit_test(test_eta_attention_json),
+		cmocka_unit_test(test_postcopy_event_json),
 		cmocka_unit_test(test_domain_index_past_65535),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
