@@ -86,7 +86,7 @@ kill_agent() {
 	"$LAB" stop "$1" agent >/dev/null 2>&1 || true
 }
 
-state() { "$LAB" virsh "$1" domstate --reason "$2" 2>/dev/null | head -1; }
+state() { "$LAB" virsh "$1" domstate --reason "$2" 2>/dev/null | sed -n 1p; }
 in_state() { [ "$(state "$1" "$2")" = "$3" ]; }
 
 # The migration's TCP connection on A: QEMU's, to B's migration port.
@@ -276,7 +276,7 @@ if want off; then
 		else
 			fail "off: A '$st_a', B '$st_b' (expected the broken post-copy to stay)"
 		fi
-		cmd=$(grep -o "to resume it run: virsh .*" "$LAB_DIR/a/log/agent.log" | head -1 | sed 's/^to resume it run: //')
+		cmd=$(grep -m1 -o "to resume it run: virsh .*" "$LAB_DIR/a/log/agent.log" | sed 's/^to resume it run: //' || true)
 		if [ -n "$cmd" ]; then
 			pass "off: the agent's log says what to run: $cmd"
 		else
