@@ -489,7 +489,7 @@ static void colors_init(bool no_color)
 /* The attribute of a cell for the worst of what its row deserves attention for. */
 static attr_t attn_attr(unsigned attn)
 {
-	if (attn & (VIEW_ATTN_FAILED | VIEW_ATTN_OVER_LIMIT))
+	if (attn & (VIEW_ATTN_FAILED | VIEW_ATTN_OVER_LIMIT | VIEW_ATTN_SPLIT))
 		return use_color ? COLOR_PAIR(PAIR_RED) | A_BOLD : A_BOLD;
 	if (attn & VIEW_ATTN_ABOUT_TO_ACT)
 		return use_color ? COLOR_PAIR(PAIR_MAGENTA) | A_BOLD : A_BOLD;
@@ -884,6 +884,8 @@ static void draw_help(const struct replay *p)
 					  "the agent acts next" },
 		{ VIEW_ATTN_NOT_CONVERGING, "  stuck    not converging: a pass kept 90 % of the one before" },
 		{ VIEW_ATTN_ADVISORY, "  advice   advisory: recorded, not applied" },
+		{ VIEW_ATTN_SPLIT, "  split    post-copy broken (pc-broken) or being resumed (pc-resume): "
+				   "the guest is split between the hosts" },
 	};
 	int y = 2;
 	for (int i = 2; i < LINES - 1; i++)

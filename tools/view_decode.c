@@ -724,6 +724,9 @@ static unsigned row_attention(const struct view_state *v, const struct view_mig 
 		a |= VIEW_ATTN_ABOUT_TO_ACT;
 	if (m->have_action && m->act.result == RING_RES_ADVISORY)
 		a |= VIEW_ATTN_ADVISORY;
+	if (r->running && s->phase == RING_PHASE_POSTCOPY &&
+	    (s->flags & (RING_SAMPLE_F_PC_BROKEN | RING_SAMPLE_F_PC_RECOVERING)))
+		a |= VIEW_ATTN_SPLIT;
 	return a;
 }
 
@@ -735,6 +738,7 @@ const char *view_attn_name(unsigned bit)
 	case VIEW_ATTN_ABOUT_TO_ACT: return "agent-about-to-act";
 	case VIEW_ATTN_FAILED: return "failed";
 	case VIEW_ATTN_ADVISORY: return "advisory";
+	case VIEW_ATTN_SPLIT: return "postcopy-split";
 	default: return "?";
 	}
 }
@@ -980,7 +984,8 @@ static void c_eta(const struct view_row *r, char *b, size_t l)
 	}
 }
 
-#define ATTN_PHASE (VIEW_ATTN_FAILED | VIEW_ATTN_NOT_CONVERGING | VIEW_ATTN_OVER_LIMIT)
+#define ATTN_PHASE (VIEW_ATTN_FAILED | VIEW_ATTN_NOT_CONVERGING | VIEW_ATTN_OVER_LIMIT | \
+		    VIEW_ATTN_SPLIT)
 const struct view_col view_cols[] = {
 	{ "DOMAIN",    14, 0, true,  0, c_domain },
 	{ "DIR",        3, 6, true,  0, c_dir },

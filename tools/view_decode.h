@@ -136,8 +136,10 @@ enum {
 					     * finishes: its next step (a look, an abort, ...) comes */
 	VIEW_ATTN_FAILED         = 1u << 3, /* ended failed or aborted, or its last action failed */
 	VIEW_ATTN_ADVISORY       = 1u << 4, /* its last action is advice the agent did not apply */
+	VIEW_ATTN_SPLIT          = 1u << 5, /* a post-copy whose stream is broken: the guest runs on
+	                                       the destination, part of its memory on the source */
 };
-#define VIEW_N_ATTN 5
+#define VIEW_N_ATTN 6
 const char *view_attn_name(unsigned bit);   /* "not-converging", ... */
 
 /* The ETA of a row, from the policy's prediction (view_mig.pred). */

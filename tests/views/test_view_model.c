@@ -151,7 +151,7 @@ static struct ring_record pc_event(uint32_t dom, uint64_t t, int code, int d1, i
 	return r;
 }
 
-#define SEC(x) ((uint64_t)(x) * 1000000000u)
+#define PC_SEC(x) ((uint64_t)(x) * 1000000000u)
 
 /* A post-copy broken twice: the phase says broken or resuming, the split time adds up the
  * breaks, the current one counted until now (or the end), and the JSON carries both. */
@@ -165,37 +165,39 @@ static void test_postcopy_breaks(void **state)
 	struct json_object *o, *migs, *m, *x;
 
 	view_init(&v, &src);
-	r = sample(1, SEC(10), RING_PHASE_POSTCOPY, 2, 100u << 20, 10000);
+	r = sample(1, PC_SEC(10), RING_PHASE_POSTCOPY, 2, 100u << 20, 10000);
 	view_feed(&v, &r);
 	view_row_fill(&v, &v.migs[0], &row);
 	assert_string_equal(row.phase, "post-copy");
 	assert_int_equal(row.pc_breaks, 0);
-	r = pc_event(1, SEC(12), RING_AGEV_PC_BROKEN, 2000, 1);
+	r = pc_event(1, PC_SEC(12), RING_AGEV_PC_BROKEN, 2000, 1);
 	view_feed(&v, &r);
-	r = sample(1, SEC(13), RING_PHASE_POSTCOPY, 2, 100u << 20, 13000);
+	r = sample(1, PC_SEC(13), RING_PHASE_POSTCOPY, 2, 100u << 20, 13000);
 	r.u.sample.flags = RING_SAMPLE_F_PC_BROKEN;
 	view_feed(&v, &r);
 	view_row_fill(&v, &v.migs[0], &row);
 	assert_string_equal(row.phase, "pc-broken");
+	assert_true(row.attn & VIEW_ATTN_SPLIT);
 	assert_int_equal(row.pc_breaks, 1);
 	assert_true(row.pc_split_s > 0.99 && row.pc_split_s < 1.01);   /* 12 s -> newest 13 s */
-	r = pc_event(1, SEC(20), RING_AGEV_PC_RECOVERING, 1, 8000);
+	r = pc_event(1, PC_SEC(20), RING_AGEV_PC_RECOVERING, 1, 8000);
 	view_feed(&v, &r);
-	r = sample(1, SEC(21), RING_PHASE_POSTCOPY, 2, 100u << 20, 21000);
+	r = sample(1, PC_SEC(21), RING_PHASE_POSTCOPY, 2, 100u << 20, 21000);
 	r.u.sample.flags = RING_SAMPLE_F_PC_RECOVERING;
 	view_feed(&v, &r);
 	view_row_fill(&v, &v.migs[0], &row);
 	assert_string_equal(row.phase, "pc-resume");
-	r = pc_event(1, SEC(22), RING_AGEV_PC_RECOVERED, 10000, 10000);
+	r = pc_event(1, PC_SEC(22), RING_AGEV_PC_RECOVERED, 10000, 10000);
 	view_feed(&v, &r);
-	r = pc_event(1, SEC(30), RING_AGEV_PC_BROKEN, 20000, 2);
+	r = pc_event(1, PC_SEC(30), RING_AGEV_PC_BROKEN, 20000, 2);
 	view_feed(&v, &r);
-	r = pc_event(1, SEC(33), RING_AGEV_PC_RECOVERED, 3000, 13000);
+	r = pc_event(1, PC_SEC(33), RING_AGEV_PC_RECOVERED, 3000, 13000);
 	view_feed(&v, &r);
-	r = sample(1, SEC(34), RING_PHASE_POSTCOPY, 2, 50u << 20, 34000);
+	r = sample(1, PC_SEC(34), RING_PHASE_POSTCOPY, 2, 50u << 20, 34000);
 	view_feed(&v, &r);
 	view_row_fill(&v, &v.migs[0], &row);
 	assert_string_equal(row.phase, "post-copy");
+	assert_false(row.attn & VIEW_ATTN_SPLIT);
 	assert_int_equal(row.pc_breaks, 2);
 	assert_true(row.pc_split_s > 12.99 && row.pc_split_s < 13.01);
 	o = view_state_json(&v, VIEW_SORT_DOMAIN);
@@ -207,11 +209,11 @@ static void test_postcopy_breaks(void **state)
 	assert_true(json_object_get_double(x) > 12.99 && json_object_get_double(x) < 13.01);
 	json_object_put(o);
 	/* the next job of the domain starts with no breaks */
-	r = migration_event(1, SEC(40), "completed", RING_PHASE_DONE);
+	r = migration_event(1, PC_SEC(40), "completed", RING_PHASE_DONE);
 	view_feed(&v, &r);
-	r = migration_event(1, SEC(50), "found", 1);
+	r = migration_event(1, PC_SEC(50), "found", 1);
 	view_feed(&v, &r);
-	r = sample(1, SEC(51), RING_PHASE_PRECOPY, 1, 900u << 20, 100);
+	r = sample(1, PC_SEC(51), RING_PHASE_PRECOPY, 1, 900u << 20, 100);
 	view_feed(&v, &r);
 	view_row_fill(&v, &v.migs[0], &row);
 	assert_int_equal(row.pc_breaks, 0);
