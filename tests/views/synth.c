@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "tests/views/synth.h"
@@ -183,4 +184,36 @@ void synth_ring_name(char *buf, size_t len)
 {
 	static unsigned counter;
 	snprintf(buf, len, "/migtune-t-%d-%u", (int)getpid(), counter++);
+}
+
+pid_t synth_writer_child(const char *name, void (*fill)(struct ring_writer *w, void *arg), void *arg)
+{
+	struct ring_create_opts o = { .name = name, .slot_count = 1024, .domain_slots = 16,
+				      .gid = (gid_t)-1, .heartbeat_interval_ms = 1000 };
+	int go[2];
+	char c;
+
+	if (pipe(go) < 0)
+		return -1;
+	pid_t pid = fork();
+	if (pid == 0) {
+		struct ring_writer *w;
+		struct timespec ts = { 0, 100000000 };
+		close(go[0]);
+		if (ring_writer_open(&o, &w) < 0)
+			_exit(1);
+		if (fill)
+			fill(w, arg);
+		if (write(go[1], "x", 1) != 1)
+			_exit(1);
+		for (;;) {          /* an agent at work until killed */
+			ring_heartbeat(w);
+			nanosleep(&ts, NULL);
+		}
+	}
+	close(go[1]);
+	if (pid > 0 && read(go[0], &c, 1) != 1)
+		pid = -1;   /* the child could not open the ring; it has exited */
+	close(go[0]);
+	return pid;
 }

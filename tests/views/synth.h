@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "ring.h"
 
@@ -29,6 +30,12 @@ size_t synth_count(const struct synth_opts *o);
 /* Registers the migrations' domains ("vm-000", ...) and appends the history to w.
  * Returns the number of records appended or a negative errno. */
 long synth_fill(struct ring_writer *w, const struct synth_opts *o);
+/*
+ * An agent in a child process: opens ring name, calls fill(w, arg) (may be NULL), then heartbeats
+ * every 100 ms until it is killed.  Returns its pid once the ring is filled, -1 on failure.  The
+ * caller kills and reaps it (a child left as a zombie is what some tests look at).
+ */
+pid_t synth_writer_child(const char *name, void (*fill)(struct ring_writer *w, void *arg), void *arg);
 /* A ring name unique to this process and call: "/migtune-t-PID-N". */
 void synth_ring_name(char *buf, size_t len);
 void synth_uuid(uint32_t i, uint8_t ret[16]);

@@ -43,18 +43,28 @@ static bool some_problem_says(const struct dump_file *d, const char *what)
 	return false;
 }
 
+/* A bomb built in memory (kept in *b, freed by the caller) and opened with lim. */
+static struct dump_file *open_bomb(const struct bomb_opts *o, const struct dump_limits *lim,
+				   uint8_t **b, size_t *len)
+{
+	struct dump_file *d;
+
+	*b = bomb_build(o, len);
+	assert_non_null(*b);
+	assert_int_equal(dump_open_mem_limits(*b, *len, lim, &d), 0);
+	return d;
+}
+
 static void test_record_limit(void **state)
 {
 	(void)state;
 	struct bomb_opts o = { .record_size = 16, .chunk_records = 1000, .records = 10000 };
 	struct dump_limits lim = { .max_records = 5000 };
 	size_t len;
-	uint8_t *b = bomb_build(&o, &len);
-	struct dump_file *d;
+	uint8_t *b;
+	struct dump_file *d = open_bomb(&o, &lim, &b, &len);
 	int end;
 
-	assert_non_null(b);
-	assert_int_equal(dump_open_mem_limits(b, len, &lim, &d), 0);
 	assert_int_equal(dump_get_limits(d)->max_records, 5000);
 	assert_int_equal(dump_get_limits(d)->max_chunk_bytes, DUMP_DEFAULT_MAX_CHUNK_BYTES);
 	assert_int_equal(drain(d, &end), 5000);
@@ -88,12 +98,10 @@ static void test_declared_count(void **state)
 			       .declared = 3000 };
 	struct dump_limits lim = { .max_records = 20000 };
 	size_t len;
-	uint8_t *b = bomb_build(&o, &len);
-	struct dump_file *d;
+	uint8_t *b;
+	struct dump_file *d = open_bomb(&o, &lim, &b, &len);
 	int end;
 
-	assert_non_null(b);
-	assert_int_equal(dump_open_mem_limits(b, len, &lim, &d), 0);
 	assert_int_equal(drain(d, &end), 3000);
 	assert_int_equal(end, -EFBIG);
 	assert_true(some_problem_says(d, "the header declares"));
@@ -114,13 +122,11 @@ static void test_decoded_bytes_limit(void **state)
 	struct bomb_opts o = { .record_size = 16, .chunk_records = 8000, .records = 100000 };
 	struct dump_limits lim = { .max_decoded_bytes = 500000 };
 	size_t len;
-	uint8_t *b = bomb_build(&o, &len);
-	struct dump_file *d;
+	uint8_t *b;
+	struct dump_file *d = open_bomb(&o, &lim, &b, &len);
 	int end;
 
-	assert_non_null(b);
 	assert_true(len < 20000);
-	assert_int_equal(dump_open_mem_limits(b, len, &lim, &d), 0);
 	uint64_t n = drain(d, &end);
 	assert_int_equal(end, -EFBIG);
 	assert_true(n < 500000 / 16);
@@ -137,12 +143,10 @@ static void test_chunk_limit(void **state)
 	struct bomb_opts o = { .record_size = 16, .chunk_records = 65536, .records = 3 * 65536 };
 	struct dump_limits lim = { .max_chunk_bytes = 65536 };
 	size_t len;
-	uint8_t *b = bomb_build(&o, &len);
-	struct dump_file *d;
+	uint8_t *b;
+	struct dump_file *d = open_bomb(&o, &lim, &b, &len);
 	int end;
 
-	assert_non_null(b);
-	assert_int_equal(dump_open_mem_limits(b, len, &lim, &d), 0);
 	assert_int_equal(drain(d, &end), 0);
 	assert_int_equal(end, 0);
 	assert_int_equal(dump_get_read_stats(d)->chunks_bad, 3);

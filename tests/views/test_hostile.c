@@ -202,18 +202,25 @@ static void check_rss(const char *what, const struct run *r, long baseline)
 			 r->maxrss_kib, baseline, BOMB_SLACK_KIB);
 }
 
+/* A file of `records` 16-byte records of zeros, 65536 a chunk, at most max_size bytes. */
+static void write_bomb(uint64_t records, char *path, size_t len, size_t max_size)
+{
+	struct bomb_opts o = { .record_size = 16, .chunk_records = 65536, .records = records };
+	snprintf(path, len, "/tmp/migtune-test-bomb-%d%s", (int)getpid(), DUMP_SUFFIX);
+	size_t size = bomb_write(&o, path);
+	assert_true(size > 0 && size < max_size);
+}
+
 /* 2 million records out of ~125 KB (the reported case: 236 MB before the replay streamed):
  * within the limits, so replayed, one chunk at a time. */
 static void test_bomb_replayed_in_bounded_memory(void **state)
 {
 	struct fixture *f = *state;
-	struct bomb_opts o = { .record_size = 16, .chunk_records = 65536, .records = 2000000 };
 	char path[128];
 	struct run r;
 	long base = baseline_rss_kib(f);
 
-	snprintf(path, sizeof(path), "/tmp/migtune-test-bomb-%d%s", (int)getpid(), DUMP_SUFFIX);
-	assert_true(bomb_write(&o, path) < 200000);
+	write_bomb(2000000, path, sizeof(path), 200000);
 	RUN(&r, MIGTOP, "-r", path, "--json", "-n", "1");
 	unlink(path);
 	assert_int_equal(r.status, 0);
@@ -228,14 +235,11 @@ static void test_bomb_replayed_in_bounded_memory(void **state)
 static void test_bomb_refused(void **state)
 {
 	struct fixture *f = *state;
-	struct bomb_opts o = { .record_size = 16, .chunk_records = 65536,
-			       .records = (uint64_t)RING_MAX_SLOTS + 65536 };
 	char path[128];
 	struct run r;
 	long base = baseline_rss_kib(f);
 
-	snprintf(path, sizeof(path), "/tmp/migtune-test-bomb-%d%s", (int)getpid(), DUMP_SUFFIX);
-	assert_true(bomb_write(&o, path) < 2000000);
+	write_bomb((uint64_t)RING_MAX_SLOTS + 65536, path, sizeof(path), 2000000);
 	RUN(&r, MIGTOP, "-r", path, "-b", "-n", "1");
 	assert_int_equal(r.status, 4);
 	check_rss("migtop -r", &r, base);

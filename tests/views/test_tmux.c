@@ -365,28 +365,10 @@ static void test_dead_within_a_heartbeat(void **state)
 {
 	(void)state;
 	char name[64], args[256];
-	int go[2];
 
 	synth_ring_name(name, sizeof(name));
-	assert_int_equal(pipe(go), 0);
-	pid_t pid = writer = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		struct ring_create_opts o = { .name = name, .slot_count = 1024, .domain_slots = 16,
-					      .gid = (gid_t)-1, .heartbeat_interval_ms = 1000 };
-		struct ring_writer *w;
-		close(go[0]);
-		if (ring_writer_open(&o, &w) < 0 || write(go[1], "x", 1) != 1)
-			_exit(1);
-		for (;;) {
-			ring_heartbeat(w);
-			sleep_ms(100);
-		}
-	}
-	close(go[1]);
-	char c;
-	assert_int_equal(read(go[0], &c, 1), 1);
-	close(go[0]);
+	pid_t pid = writer = synth_writer_child(name, NULL, NULL);
+	assert_true(pid > 0);
 	snprintf(args, sizeof(args), "--ring %s -d 3600", name);
 	start(args, 100, 20);
 	assert_true(wait_screen(NULL, "agent live", NULL));

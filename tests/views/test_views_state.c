@@ -62,39 +62,24 @@ static void agent_event(struct ring_writer *w, uint32_t dom, const char *subop, 
 	assert_int_equal(ring_append(w, RING_REC_EVENT, dom, &e, sizeof(e)), 0);
 }
 
+static void one_pre_copy(struct ring_writer *w, void *arg)
+{
+	uint8_t uuid[16];
+	(void)arg;
+	synth_uuid(0, uuid);
+	pre_copy(w, ring_domain_index(w, uuid, "vm-a"), 5000);
+}
+
 /* An agent killed with -9 whose parent has not reaped it yet: dead, not live. */
 static void test_zombie_writer_is_dead(void **state)
 {
 	(void)state;
 	char name[64];
-	int go[2];
 	struct run r;
 
 	synth_ring_name(name, sizeof(name));
-	assert_int_equal(pipe(go), 0);
-	pid_t pid = writer = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		struct ring_create_opts o = { .name = name, .slot_count = 1024, .domain_slots = 16,
-					      .gid = (gid_t)-1 };
-		struct ring_writer *w;
-		uint8_t uuid[16];
-		close(go[0]);
-		if (ring_writer_open(&o, &w) < 0)
-			_exit(1);
-		synth_uuid(0, uuid);
-		pre_copy(w, ring_domain_index(w, uuid, "vm-a"), 5000);
-		if (write(go[1], "x", 1) != 1)
-			_exit(1);
-		for (;;) {          /* an agent at work until killed */
-			ring_heartbeat(w);
-			sleep_ms(100);
-		}
-	}
-	close(go[1]);
-	char c;
-	assert_int_equal(read(go[0], &c, 1), 1);
-	close(go[0]);
+	pid_t pid = writer = synth_writer_child(name, one_pre_copy, NULL);
+	assert_true(pid > 0);
 	RUN(&r, MIGTOP, "--ring", name, "-b", "-n", "1");
 	assert_int_equal(r.status, 0);
 	assert_non_null(strstr(r.out, "agent live"));
