@@ -304,6 +304,52 @@ void actuator_record(struct actuator *a, struct act_job *job, const struct act_o
 	}
 }
 
+/* ---- limits already in force --------------------------------------------------------------- */
+
+static bool is_limit(uint8_t kind)
+{
+	return kind == RING_ACT_SET_DOWNTIME || kind == RING_ACT_SET_BANDWIDTH;
+}
+
+static void set_in_force(struct act_job *job, uint8_t kind, int64_t value, uint64_t now_ns)
+{
+	job->set_known[kind] = true;
+	job->set_seen[kind] = false;
+	job->set_value[kind] = value;
+	job->set_ns[kind] = now_ns;
+}
+
+/*
+ * True when pa asks for the limit this agent set on the job and that limit still holds.  The
+ * job's statistics (ctx) lag behind a change: until they have shown our value, or for
+ * ACT_VERIFY_MS after the call, an older value there is theirs, not a change by someone else.
+ */
+static bool in_force(struct act_job *job, const struct policy_action *pa,
+		     const struct act_context *ctx)
+{
+	uint8_t k = pa->kind;
+	uint32_t shown;
+
+	if (!is_limit(k) || !job->set_known[k])
+		return false;
+	shown = k == RING_ACT_SET_DOWNTIME ? ctx->downtime_limit_ms : ctx->bandwidth_limit_mibs;
+	if (shown && (int64_t)shown == job->set_value[k]) {
+		job->set_seen[k] = true;
+	} else if (shown && (job->set_seen[k] ||
+			    ctx->now_ns - job->set_ns[k] >= (uint64_t)ACT_VERIFY_MS * 1000000)) {
+		struct log_fields f = actuator_job_fields(job, policy_action_name(k),
+							    ctx->policy_name);
+
+		log_fields_msg(LOG_INFO, &f, "%s: %s is %" PRIu32 "%s in the job, not the %" PRId64
+			       " migtuned set: changed by someone else", job->name,
+			       policy_action_name(k), shown,
+			       k == RING_ACT_SET_DOWNTIME ? " ms" : " MiB/s", job->set_value[k]);
+		job->set_known[k] = false;
+		return false;
+	}
+	return shown_value(k, pa->value) == job->set_value[k];
+}
+
 /* ---- gates ------------------------------------------------------------------------------- */
 
 static const char *gate(const struct act_job *job, const struct policy_action *pa,
@@ -475,6 +521,9 @@ int actuator_apply(struct actuator *a, struct act_job *job, void *handle,
 		record(a, job, pa, ctx, RING_RES_ADVISORY, 0, note[0] ? note : NULL);
 		return RING_RES_ADVISORY;
 	}
+	/* Asked again for what it already set: the statistics have not caught up yet. */
+	if (in_force(job, pa, ctx))
+		return RING_RES_APPLIED;
 	if (!handle) {
 		record(a, job, pa, ctx, RING_RES_SKIPPED, -ENOTCONN, "no libvirt connection");
 		return RING_RES_SKIPPED;
@@ -503,6 +552,8 @@ int actuator_apply(struct actuator *a, struct act_job *job, void *handle,
 	}
 	job->backoff_ms[k] = 0;
 	job->retry_after_ns[k] = 0;
+	if (is_limit(k))
+		set_in_force(job, k, shown_value(k, pa->value), ctx->now_ns);
 	if (k == RING_ACT_POSTCOPY || k == RING_ACT_SUSPEND || k == RING_ACT_ABORT) {
 		job->pending_kind = k;
 		job->pending_since_ns = ctx->now_ns;
@@ -561,6 +612,38 @@ void actuator_observe(struct actuator *a, struct act_job *job, bool active, uint
 		job->retry_after_ns[pa.kind] = now_ns + (uint64_t)a->backoff_min_ms * 1000000;
 		job->pending_kind = 0;
 		record(a, job, &pa, &ctx, RING_RES_FAILED, -ETIMEDOUT, why);
+	}
+}
+
+void actuator_job_restore(struct act_job *job, const struct ring_action *ra, uint64_t mono_ns)
+{
+	uint8_t k = (uint8_t)ra->kind;
+	bool failed_or_skipped = ra->result == RING_RES_FAILED || ra->result == RING_RES_SKIPPED;
+
+	if (k >= ACT_KINDS)
+		return;
+	/* What record() remembers of each kind, as it would have remembered it. */
+	job->last_result[k] = ra->result;
+	job->last_value[k] = ra->new_value;
+	str_copy(job->last_why[k], sizeof(job->last_why[k]), failed_or_skipped ? ra->reason : "");
+	switch (ra->result) {
+	case RING_RES_APPLIED: job->applied++; break;
+	case RING_RES_ADVISORY: job->advised++; break;
+	case RING_RES_FAILED: job->failed++; break;
+	default: job->skipped++; break;
+	}
+	if (ra->result == RING_RES_FAILED && ra->error == -ETIMEDOUT && !is_limit(k)) {
+		/* accepted by libvirt, then not seen in the job (actuator_observe) */
+		job->terminal_done = false;
+		job->aborted = false;
+	}
+	if (ra->result != RING_RES_APPLIED)
+		return;
+	if (is_limit(k)) {
+		set_in_force(job, k, ra->new_value, mono_ns);
+	} else if (k == RING_ACT_POSTCOPY || k == RING_ACT_SUSPEND || k == RING_ACT_ABORT) {
+		job->terminal_done = true;
+		job->aborted = k == RING_ACT_ABORT;
 	}
 }
 

@@ -185,6 +185,15 @@ struct act_job {
 	uint8_t last_result[ACT_KINDS];
 	int64_t last_value[ACT_KINDS];
 	char last_why[ACT_KINDS][56];
+	/* The limits this agent set on the job and read back (set-downtime in ms, set-bandwidth in
+	 * MiB/s): asked for again, they are in force, and nothing is called or recorded.  The job's
+	 * statistics show the old value for a while after a change; once they have shown ours
+	 * (set_seen), or ACT_VERIFY_MS after the call, a value other than ours means someone else
+	 * changed the limit, and ours is no longer taken to be in force. */
+	bool set_known[ACT_KINDS];
+	bool set_seen[ACT_KINDS];
+	int64_t set_value[ACT_KINDS];
+	uint64_t set_ns[ACT_KINDS];
 	uint32_t applied, failed, skipped, advised;
 	uint64_t flags;                    /* VIR_MIGRATE_* of the job (0 unknown) */
 	struct act_pc pc;
@@ -223,10 +232,12 @@ void actuator_load_settings(struct actuator *a, struct act_job *job, void *handl
 			    const struct act_settings *base);
 
 /*
- * Applies (or, advisory, records) one policy action.  Returns the RING_RES_* recorded, or 0 when
- * nothing was recorded because the same outcome was just recorded for the same action.  The
- * caller tells the policy: policy_applied(..., result == RING_RES_APPLIED ||
- * result == RING_RES_ADVISORY).  HOLD actions are recorded, never applied.
+ * Applies (or, advisory, records) one policy action.  Returns the RING_RES_* of its outcome; an
+ * outcome equal to the last one recorded for that kind (same value, same reason) is not recorded
+ * again, and a limit this agent already set on the job is RING_RES_APPLIED without any call or
+ * record (see act_job.set_known).  The caller tells the policy: policy_applied(...,
+ * result == RING_RES_APPLIED || result == RING_RES_ADVISORY).  HOLD actions are recorded, never
+ * applied.
  */
 int actuator_apply(struct actuator *a, struct act_job *job, void *handle,
 		   const struct policy_action *pa, const struct act_context *ctx);
@@ -310,6 +321,13 @@ uint64_t actuator_pc_resume_flags(uint64_t job_flags);
 /* dest_uri template with {peer} replaced (IPv6 in brackets): 0, or -ENOENT when it needs a peer
  * and there is none, -ENAMETOOLONG.  Pure. */
 int actuator_pc_dest_uri(const char *tmpl, const char *peer, char *buf, size_t len);
+
+/*
+ * An action recorded for this job by an earlier run of the agent (the ring survives it): what
+ * was applied is in force again (limits, a post-copy, suspend or abort that took), and the same
+ * outcome is not recorded twice.  mono_ns is the record's time.
+ */
+void actuator_job_restore(struct act_job *job, const struct ring_action *ra, uint64_t mono_ns);
 
 /* "applied", "failed", "advisory", "skipped". */
 const char *actuator_result_name(int result);

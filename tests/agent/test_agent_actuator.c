@@ -470,6 +470,92 @@ static void test_failure_backs_off_never_tight_loop(void **state)
 	assert_int_equal(counted(f, "set-bandwidth", "failed"), 0);
 }
 
+/* A limit set once is in force: the policy proposing it again while the job statistics still show
+ * the old value calls nothing and records nothing (once, three calls of the same set-downtime
+ * 300 -> 500 were made within 0.6 s). */
+static void test_limit_in_force_not_set_again(void **state)
+{
+	struct fx *f = *state;
+	struct policy_action dt = act_of(RING_ACT_SET_DOWNTIME, 500, 300, "sla");
+	struct policy_action bw = act_of(RING_ACT_SET_BANDWIDTH, 40LL << 20, 20LL << 20, "bw");
+
+	f->ctx.downtime_limit_ms = 300;
+	f->ctx.bandwidth_limit_mibs = 20;
+	assert_int_equal(actuator_apply(f->act, &f->job, &HANDLE, &dt, &f->ctx), RING_RES_APPLIED);
+	assert_int_equal(actuator_apply(f->act, &f->job, &HANDLE, &bw, &f->ctx), RING_RES_APPLIED);
+	for (int i = 1; i <= 3; i++) {
+		f->ctx.now_ns += 200000000;
+		assert_int_equal(actuator_apply(f->act, &f->job, &HANDLE, &dt, &f->ctx),
+				 RING_RES_APPLIED);
+		assert_int_equal(actuator_apply(f->act, &f->job, &HANDLE, &bw, &f->ctx),
+				 RING_RES_APPLIED);
+	}
+	assert_int_equal(F.calls[OP_SET_DT], 1);
+	assert_int_equal(F.calls[OP_SET_BW], 1);
+	reread(f);
+	assert_int_equal(actions(f), 2);
+	assert_int_equal(f->job.applied, 2);
+	assert_int_equal(counted(f, "set-downtime", "applied"), 1);
+
+	/* The statistics catch up; later someone else sets 300 again: ours is no longer in force,
+	 * and the policy's 500 is applied once more. */
+	f->ctx.downtime_limit_ms = 500;
+	assert_int_equal(actuator_apply(f->act, &f->job, &HANDLE, &dt, &f->ctx), RING_RES_APPLIED);
+	assert_int_equal(F.calls[OP_SET_DT], 1);
+	f->ctx.downtime_limit_ms = 300;
+	f->ctx.now_ns += 1 * S_NS;
+	assert_int_equal(actuator_apply(f->act, &f->job, &HANDLE, &dt, &f->ctx), RING_RES_APPLIED);
+	assert_int_equal(F.calls[OP_SET_DT], 2);
+	/* Statistics that never show our bandwidth: after ACT_VERIFY_MS the value they show is
+	 * believed, and the limit set again. */
+	f->ctx.now_ns += (ACT_VERIFY_MS / 1000) * S_NS;
+	assert_int_equal(actuator_apply(f->act, &f->job, &HANDLE, &bw, &f->ctx), RING_RES_APPLIED);
+	assert_int_equal(F.calls[OP_SET_BW], 2);
+	/* Another value is a new action. */
+	dt.value = 800;
+	assert_int_equal(actuator_apply(f->act, &f->job, &HANDLE, &dt, &f->ctx), RING_RES_APPLIED);
+	assert_int_equal(F.calls[OP_SET_DT], 3);
+	assert_int_equal(F.downtime_ms, 800);
+	reread(f);
+	assert_int_equal(actions(f), 5);
+}
+
+/* A restarted agent takes the actions of the ring as its own: what was applied is in force, a
+ * refusal already recorded is not recorded again, a terminal action that took stops the rest. */
+static void test_restored_actions(void **state)
+{
+	struct fx *f = *state;
+	struct policy_action dt = act_of(RING_ACT_SET_DOWNTIME, 500, 300, "sla");
+	struct policy_action sus = act_of(RING_ACT_SUSPEND, 0, -1, "sla exceeded");
+	struct ring_action ra = { .kind = RING_ACT_SET_DOWNTIME, .result = RING_RES_APPLIED,
+				  .old_value = 300, .new_value = 500 };
+
+	actuator_job_restore(&f->job, &ra, f->ctx.now_ns - 1 * S_NS);
+	memset(&ra, 0, sizeof(ra));
+	ra.kind = RING_ACT_SUSPEND;
+	ra.result = RING_RES_SKIPPED;
+	snprintf(ra.reason, sizeof(ra.reason), "suspend not allowed (allow-suspend=no)");
+	actuator_job_restore(&f->job, &ra, f->ctx.now_ns - 1 * S_NS);
+	f->ctx.downtime_limit_ms = 300;
+	assert_int_equal(actuator_apply(f->act, &f->job, &HANDLE, &dt, &f->ctx), RING_RES_APPLIED);
+	assert_int_equal(actuator_apply(f->act, &f->job, &HANDLE, &sus, &f->ctx), RING_RES_SKIPPED);
+	assert_int_equal(F.calls[OP_SET_DT], 0);
+	reread(f);
+	assert_int_equal(actions(f), 0);
+	assert_int_equal(f->job.applied, 1);
+	assert_int_equal(f->job.skipped, 1);
+
+	memset(&ra, 0, sizeof(ra));
+	ra.kind = RING_ACT_POSTCOPY;
+	ra.result = RING_RES_APPLIED;
+	actuator_job_restore(&f->job, &ra, f->ctx.now_ns - 1 * S_NS);
+	dt.value = 900;
+	assert_int_equal(actuator_apply(f->act, &f->job, &HANDLE, &dt, &f->ctx), RING_RES_SKIPPED);
+	reread(f);
+	assert_non_null(strstr(action(f, 0, NULL)->reason, "already took"));
+	assert_int_equal(F.calls[OP_SET_DT], 0);
+}
+
 static void test_rate_limit_per_domain(void **state)
 {
 	struct fx *f = *state;
@@ -1119,6 +1205,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bandwidth_ceiling_holds, setup_active, teardown),
 		cmocka_unit_test_setup_teardown(test_failure_backs_off_never_tight_loop, setup_active,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_limit_in_force_not_set_again, setup_active,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_restored_actions, setup_active, teardown),
 		cmocka_unit_test_setup_teardown(test_rate_limit_per_domain, setup_active, teardown),
 		cmocka_unit_test_setup_teardown(test_gates, setup_active, teardown),
 		cmocka_unit_test_setup_teardown(test_terminal_actions_confirmed_or_failed, setup_active,
