@@ -200,7 +200,7 @@ static void on_migration_end(const struct tracker_domain *d, int phase, bool abo
 {
 	struct agent *a = arg;
 	const char *why = phase == RING_PHASE_DONE ? "completed" :
-		aborted_by_agent ? "aborted" : "failed";
+		phase == RING_PHASE_UNKNOWN ? "unknown" : aborted_by_agent ? "aborted" : "failed";
 
 	if (!a->dumper || (phase == RING_PHASE_DONE && !a->cfg.dump_on_complete))
 		return;
@@ -779,10 +779,9 @@ static void poll_one(struct tracker_domain *d, void *arg)
 	virt_call_begin(a->virt, VIRT_CALLER_TRACKER, "sampling %s", d->name);
 	r = virt_poll(a->virt, d, &s, &active, &final);
 	if (r == -ENOENT) {
-		/* Gone from this host: a transient domain that migrated away; its events (drained
-		 * before this poll) normally said so already. */
-		tracker_end(a->tracker, d, d->cur.phase == RING_PHASE_SUSPENDED ? RING_PHASE_DONE :
-			    RING_PHASE_FAILED, "domain disappeared", pc->now);
+		/* Gone from this host: migrated away or destroyed, as libvirt's events (which may
+		 * come after this poll) say. */
+		tracker_domain_gone(a->tracker, d, pc->now);
 		virt_call_end(a->virt, VIRT_CALLER_TRACKER);
 		return;
 	}
@@ -893,6 +892,8 @@ static void tick(struct agent *a)
 		virt_call_begin(a->virt, VIRT_CALLER_TRACKER, "looking for running migrations");
 		r = virt_discover(a->virt, a->tracker, now);
 		virt_call_end(a->virt, VIRT_CALLER_TRACKER);
+		if (r >= 0)
+			tracker_discovered(a->tracker, now);
 		if (r > 0 && a->need_discovery)
 			log_info("found %d migration(s) already running", r);
 		a->need_discovery = false;

@@ -66,6 +66,8 @@ int tracker_new(const struct tracker_opts *opts, struct tracker **ret)
 		free(t);
 		return -ENOMEM;
 	}
+	/* A ring that survived the previous agent: its running migrations go on from it. */
+	tracker_restore(t);
 	*ret = t;
 	return 0;
 }
@@ -88,6 +90,7 @@ static void domain_free_rcu(struct rcu_head *head)
 	if (d->status)
 		free(caa_container_of(d->status, struct status_box, s));
 	tracker_advice_drop(d);
+	tracker_restored_free(d->restored);
 	free(d);
 }
 
@@ -215,7 +218,9 @@ unsigned tracker_expire(struct tracker *t, uint64_t now_mono_ns,
 	cds_lfht_for_each_entry(t->table, &it, d, node) {
 		uint64_t since = d->finished_mono_ns ? d->finished_mono_ns : d->cur.updated_mono_ns;
 
-		if (d->cur.active || now_mono_ns - since < t->keep_finished_ns)
+		/* An incoming migration rebuilt from the ring waits for discovery to say whether it
+		 * still runs (tracker_discovered). */
+		if (d->cur.active || d->restored || now_mono_ns - since < t->keep_finished_ns)
 			continue;
 		if (cds_lfht_del(t->table, &d->node) == 0) {
 			if (release_handle && d->virt_handle)

@@ -2,6 +2,17 @@
 /*
  * The domain table: what the agent knows about every migration on this host.
  *
+ * A domain gets an entry (and a name in the ring's domain table) only when a migration of it is
+ * seen: the hook's "migrate begin", an iteration or job-completed event, a lifecycle event that
+ * only a migration sends, a running job found by discovery.  Hook calls and lifecycle events of
+ * a domain that is not migrating are counted, not recorded; those of a domain whose migration
+ * ended less than keep_finished_ns ago are recorded with it.
+ *
+ * A tracker opened over a ring that already holds records (a restarted agent: the ring survives
+ * it) rebuilds from them every migration they show running: its samples (the policy's history),
+ * the dirty rate measured before it, the actions applied.  libvirt then confirms each one or says
+ * how it ended (tracker_ingest_sample, tracker_domain_gone, tracker_discovered).
+ *
  * One cds_lfht keyed by domain UUID.  Only the tracker thread (main loop) creates, changes and
  * removes entries; other threads (the control socket) read under rcu_read_lock() through the
  * immutable status snapshot each entry publishes (tracker_status_*).  Entries and old snapshots are
@@ -29,6 +40,7 @@
 #include "shm/wire.h"
 
 struct tracker;
+struct tracker_restored;
 
 /* What a status reader sees of one domain: a consistent copy, replaced as a whole. */
 struct domain_status {
@@ -83,6 +95,10 @@ struct tracker_domain {
 	struct dirty_measure prior;
 	uint32_t prior_age_ms;
 	struct tracker_pc pc;
+	uint64_t gone_mono_ns;            /* libvirt said the domain no longer exists (0: not) */
+	/* The migration as the ring showed it when the agent started, until libvirt confirms it
+	 * still runs (tracker_ring.c). */
+	struct tracker_restored *restored;
 };
 
 struct actuator;
@@ -147,9 +163,27 @@ int tracker_ingest_sample(struct tracker *t, struct tracker_domain *d, bool job_
 			  const struct ring_sample *s, const struct tracker_nic_view *nic,
 			  uint64_t mono_ns);
 
-/* Marks the end of d's migration with phase (DONE or FAILED) and records why. */
+/*
+ * Marks the end of d's migration with phase (DONE, FAILED, or UNKNOWN when the agent cannot learn
+ * the outcome) and records why: the event "migration completed|failed|aborted|unknown" and, when
+ * the migration had samples, a last one flagged RING_SAMPLE_F_END with the end phase.
+ */
 void tracker_end(struct tracker *t, struct tracker_domain *d, int phase, const char *why,
 		 uint64_t mono_ns);
+
+/*
+ * libvirt says d's domain no longer exists (a poll got VIR_ERR_NO_DOMAIN).  That alone says
+ * nothing of how the migration ended: a transient domain leaves the source when it migrated away
+ * (post-copy too), or when it was destroyed; libvirt's lifecycle and job-completed events, which
+ * may arrive after the poll, say which.  Without one TRACKER_GONE_GRACE_MS after the first call,
+ * the migration ends with an unknown outcome.  Call on every poll that finds the domain gone.
+ */
+#define TRACKER_GONE_GRACE_MS 5000
+void tracker_domain_gone(struct tracker *t, struct tracker_domain *d, uint64_t mono_ns);
+
+/* A look at every domain's job (discovery) has just completed: the incoming migrations rebuilt
+ * from the ring that it did not find running ended while the agent was not running. */
+void tracker_discovered(struct tracker *t, uint64_t mono_ns);
 void tracker_set_nic(struct tracker *t, struct tracker_domain *d, int ifindex, const char *ifname);
 
 /* Calls fn for every entry (tracker thread; fn must not add or remove). */

@@ -65,6 +65,8 @@ static void prior_limits(const struct tracker_domain *d, struct mig_limits *io)
 	io->prior_dirty_age_ms = d->prior.bps ? d->prior_age_ms : 0;
 }
 
+static void take_restored(struct tracker *t, struct tracker_domain *d, struct advice_state *a);
+
 /* The policy of a new job: with an actuator, the one its settings name (the domain's metadata
  * read through libvirt, over the hook's report, over the configuration); without, the owner's
  * as the hook reported it, else the agent's.  NULL when there is none to ask. */
@@ -106,11 +108,13 @@ static struct advice_state *advice_new(struct tracker *t, struct tracker_domain 
 	policy_history_init(&a->hist);
 	policy_state_init(&a->policy, &a->st);
 	a->last_kind = -1;
+	if (d->restored)
+		take_restored(t, d, a);
 	return a;
 }
 
-static void to_mig_sample(const struct advice_state *a, const struct ring_sample *s,
-			  const struct tracker_nic_view *nic, struct mig_sample *ret)
+static void to_mig_sample(const struct ring_sample *s, const struct tracker_nic_view *nic,
+			  struct mig_sample *ret)
 {
 	memset(ret, 0, sizeof(*ret));
 	ret->t_ms = s->elapsed_ms;
@@ -161,6 +165,32 @@ static void action_took(struct advice_state *a, const struct policy_action *pa)
 		a->not_precopy = true;
 }
 
+/* What the policy decides this sample of the job with: the job's settings (with an actuator: the
+ * configuration's under the owner's; without: the defaults under the owner's as the hook
+ * reported them), the NIC's share and the dirty rate before the job. */
+static void job_limits(const struct tracker *t, const struct tracker_domain *d,
+		       const struct advice_state *a, const struct ring_sample *s,
+		       const struct tracker_nic_view *nic, struct mig_limits *ret)
+{
+	bool flagged = (s->flags & RING_SAMPLE_F_POSTCOPY_FLAG) != 0;
+
+	if (t->act) {
+		*ret = a->job.settings.lim;
+		ret->postcopy_recovery = ret->postcopy_recovery && actuator_pc_proven(&a->job);
+		ret->postcopy_flag_set = a->job.postcopy_flag || flagged;
+	} else {
+		struct act_settings set = { .policy = "" };
+
+		policy_limits_default(&set.lim);
+		owner_settings(d, &set);
+		*ret = set.lim;
+		ret->postcopy_flag_set = flagged;
+	}
+	ret->concurrent_on_nic = nic && nic->concurrent ? nic->concurrent : 1;
+	ret->downtime_overshoot_permille = overshoot_estimate(&t->overshoot);
+	prior_limits(d, ret);
+}
+
 /* The actuator's path: the policy decides with the job's settings, the actuator applies (or, in
  * advisory mode, records) each action, and the policy learns which ones took. */
 static void act_decide(struct tracker *t, struct tracker_domain *d, struct advice_state *a,
@@ -190,12 +220,7 @@ static void act_decide(struct tracker *t, struct tracker_domain *d, struct advic
 	attempt = actuator_postcopy(t->act, &a->job, d->virt_handle, &pcx);
 	if (attempt)
 		tracker_pc_recovering(t, d, attempt, mono_ns);
-	lim = a->job.settings.lim;
-	lim.postcopy_recovery = lim.postcopy_recovery && actuator_pc_proven(&a->job);
-	lim.postcopy_flag_set = a->job.postcopy_flag || (s->flags & RING_SAMPLE_F_POSTCOPY_FLAG);
-	lim.concurrent_on_nic = nic && nic->concurrent ? nic->concurrent : 1;
-	lim.downtime_overshoot_permille = overshoot_estimate(&t->overshoot);
-	prior_limits(d, &lim);
+	job_limits(t, d, a, s, nic, &lim);
 	n = policy_decide(&a->policy, &a->st, &a->hist, &lim, acts, POLICY_MAX_ACTIONS);
 	for (int i = 0; i < n; i++) {
 		int res = actuator_apply(t->act, &a->job, d->virt_handle, &acts[i], &ctx);
@@ -218,16 +243,11 @@ static void advisory_decide(struct tracker *t, struct tracker_domain *d, struct 
 			    uint64_t mono_ns)
 {
 	struct policy_action acts[POLICY_MAX_ACTIONS];
-	struct act_settings set = { .policy = "" };
+	struct mig_limits lim;
 	int n;
 
-	policy_limits_default(&set.lim);
-	owner_settings(d, &set);
-	set.lim.postcopy_flag_set = (s->flags & RING_SAMPLE_F_POSTCOPY_FLAG) != 0;
-	set.lim.concurrent_on_nic = nic && nic->concurrent ? nic->concurrent : 1;
-	set.lim.downtime_overshoot_permille = overshoot_estimate(&t->overshoot);
-	prior_limits(d, &set.lim);
-	n = policy_decide(&a->policy, &a->st, &a->hist, &set.lim, acts, POLICY_MAX_ACTIONS);
+	job_limits(t, d, a, s, nic, &lim);
+	n = policy_decide(&a->policy, &a->st, &a->hist, &lim, acts, POLICY_MAX_ACTIONS);
 	for (int i = 0; i < n; i++) {
 		struct ring_action ra;
 
@@ -286,7 +306,7 @@ void tracker_advise(struct tracker *t, struct tracker_domain *d, const struct ri
 	}
 	limit_seen(a, s);
 	speed_unknown(d, a, nic);
-	to_mig_sample(a, s, nic, &ms);
+	to_mig_sample(s, nic, &ms);
 	if (policy_observe(&a->hist, &ms) < 0)
 		return;
 	ms.nic_mig_tx_bps = nic ? nic->mig_tx_bps : 0;
@@ -294,6 +314,67 @@ void tracker_advise(struct tracker *t, struct tracker_domain *d, const struct ri
 		act_decide(t, d, a, s, &ms, nic, mono_ns);
 	else
 		advisory_decide(t, d, a, s, nic, mono_ns);
+}
+
+/* The outcome the ring last recorded for the action up to mono_ns (the actuator records an
+ * outcome once, not every time the policy proposes it again), 0 when none. */
+static int recorded_result(const struct tracker_restored *r, const struct policy_action *pa,
+			   uint64_t mono_ns)
+{
+	int64_t v = pa->kind == POLICY_ACT_SET_BANDWIDTH ? (pa->value + (1 << 20) - 1) >> 20 :
+		pa->value;
+	int res = 0;
+
+	for (uint32_t i = 0; i < r->n_actions && r->actions[i].mono_ns <= mono_ns; i++) {
+		const struct ring_action *ra = &r->actions[i].u.action;
+
+		if (ra->kind == pa->kind && ra->new_value == v)
+			res = ra->result;
+	}
+	return res;
+}
+
+/*
+ * A job the ring showed running when the agent started.  The policy is pure: run over the job's
+ * recorded samples again, told of each decision whether it took as the ring recorded it, it
+ * comes to the history and state it had (the schedule's step, the limits it set, a terminal
+ * action).  The actuator takes the recorded actions as its own (what is in force, what was
+ * refused).  Nothing is applied or recorded meanwhile.
+ */
+static void take_restored(struct tracker *t, struct tracker_domain *d, struct advice_state *a)
+{
+	const struct tracker_restored *r = d->restored;
+
+	for (uint32_t i = 0; i < r->n_samples; i++) {
+		const struct ring_record *rec = &r->samples[i];
+		struct policy_action acts[POLICY_MAX_ACTIONS];
+		struct mig_limits lim;
+		struct mig_sample ms;
+		int n;
+
+		limit_seen(a, &rec->u.sample);
+		to_mig_sample(&rec->u.sample, NULL, &ms);
+		if (policy_observe(&a->hist, &ms) < 0)
+			continue;
+		job_limits(t, d, a, &rec->u.sample, NULL, &lim);
+		n = policy_decide(&a->policy, &a->st, &a->hist, &lim, acts, POLICY_MAX_ACTIONS);
+		for (int k = 0; k < n; k++) {
+			int res = t->act ? recorded_result(r, &acts[k], rec->mono_ns) :
+				RING_RES_ADVISORY;
+
+			if (res == RING_RES_APPLIED)
+				action_took(a, &acts[k]);
+			policy_applied(&a->policy, &a->st, &acts[k],
+				       res == RING_RES_APPLIED || res == RING_RES_ADVISORY);
+			a->last_kind = acts[k].kind;
+			a->last_value = acts[k].value;
+		}
+	}
+	if (t->act)
+		for (uint32_t i = 0; i < r->n_actions; i++)
+			actuator_job_restore(&a->job, &r->actions[i].u.action,
+					     r->actions[i].mono_ns);
+	tracker_restored_drop(d);
 }
 
 bool tracker_advice_postcopy_flag(const struct tracker_domain *d)

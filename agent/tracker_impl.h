@@ -7,7 +7,8 @@
  *                        expiry, counters
  *   tracker_migration.c  the migration lifecycle: hook calls, libvirt events and job-stats samples
  *                        start, move and end a domain's migration
- *   tracker_ring.c       publishing to the ring: the tracker's event, sample and agent records
+ *   tracker_ring.c       the ring: the tracker's event, sample and agent records, and reading them
+ *                        back when a restarted agent opens the ring
  *   tracker_advice.c     the policy seam: owner settings, the prior dirty rate, the policy's
  *                        per-job state and the hand-over of its actions to the actuator
  *
@@ -40,6 +41,20 @@ struct tracker {
 	struct overshoot overshoot;
 };
 
+/* A migration as the ring showed it when the tracker started over it (a restarted agent), kept
+ * until libvirt confirms that its job still runs (then the policy seam takes it over) or says it
+ * ended.  Its samples and actions are in the order the ring holds them. */
+struct tracker_restored {
+	uint8_t direction;
+	bool confirmed;                   /* libvirt showed the job running after the restart */
+	uint64_t start_mono_ns;           /* when the agent first recorded the job */
+	uint64_t job_start_mono_ns;       /* its last sample's time less the job's elapsed, 0 none */
+	uint32_t events;
+	uint32_t n_samples, n_actions;
+	struct ring_record *samples;      /* the policy's evidence; malloc'd */
+	struct ring_record *actions;      /* malloc'd */
+};
+
 static inline void tracker_count(uint64_t *c)
 {
 	__atomic_fetch_add(c, 1, __ATOMIC_RELAXED);
@@ -49,7 +64,14 @@ static inline void tracker_count(uint64_t *c)
 /* Publishes d->cur as the snapshot status readers see. */
 void tracker_publish(struct tracker_domain *d);
 
+/* ---- tracker_migration.c ------------------------------------------------------------------ */
+/* Forgets what the ring showed of d's migration. */
+void tracker_restored_drop(struct tracker_domain *d);
+void tracker_restored_free(struct tracker_restored *r);
+
 /* ---- tracker_ring.c ----------------------------------------------------------------------- */
+/* Rebuilds the migrations the ring shows running (tracker_new).  Returns how many. */
+unsigned tracker_restore(struct tracker *t);
 /* d may be NULL (a record of no domain). */
 void tracker_record_event(struct tracker *t, struct tracker_domain *d, int source, int code,
 			  int detail1, int detail2, const char *op, const char *subop,

@@ -3,13 +3,16 @@
  * The migration lifecycle: how a domain's migration starts, moves through its phases and ends,
  * from what the agent is told: the hook's calls (the destination's only early sign), libvirt's
  * lifecycle, iteration and job-completed events, and the job-stats samples (tracker_ingest_sample,
- * the seam tests drive with fabricated stats).  Each change is recorded (tracker_ring.c) and
+ * the seam tests drive with fabricated stats).  How a migration ended comes from libvirt's own
+ * word (a lifecycle event, JOB_COMPLETED, the statistics of the finished job); where there is
+ * none, the outcome is recorded as unknown.  Each change is recorded (tracker_ring.c) and
  * published to the status readers; each sample of an outgoing job goes on to the policy seam
  * (tracker_advice.c).
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <libvirt/libvirt.h>
@@ -19,9 +22,50 @@
 #include "agent/strutil.h"
 #include "agent/tracker_impl.h"
 
-static void start_migration(struct tracker *t, struct tracker_domain *d, int direction,
-			    uint64_t mono_ns)
+/* A job libvirt shows after a restart is the one the ring showed when their starts (sample time
+ * less the job's elapsed time) are this close. */
+#define SAME_JOB_NS (3 * UINT64_C(1000000000))
+
+static const char *direction_word(int direction)
 {
+	return direction == RING_DIR_OUT ? "outgoing" : "incoming";
+}
+
+void tracker_restored_free(struct tracker_restored *r)
+{
+	if (!r)
+		return;
+	free(r->samples);
+	free(r->actions);
+	free(r);
+}
+
+void tracker_restored_drop(struct tracker_domain *d)
+{
+	tracker_restored_free(d->restored);
+	d->restored = NULL;
+}
+
+/* The migration of a restored entry that is not running (any more): ended while the agent was not
+ * running, how is not known. */
+static void end_restored(struct tracker *t, struct tracker_domain *d, const char *why,
+			 uint64_t mono_ns)
+{
+	d->cur.active = true;
+	tracker_end(t, d, RING_PHASE_UNKNOWN, why, mono_ns);
+}
+
+/* A migration starts (subop "started") or is found running (subop "found"): recorded, so that a
+ * reader of the ring knows where each migration begins. */
+static void start_migration(struct tracker *t, struct tracker_domain *d, int direction,
+			    uint64_t mono_ns, const char *subop, const char *how)
+{
+	if (d->restored) {
+		/* Another job than the one the ring showed: that one is over. */
+		if (!d->restored->confirmed)
+			end_restored(t, d, "ended while migtuned was not running", mono_ns);
+		tracker_restored_drop(d);
+	}
 	d->cur.direction = (uint8_t)direction;
 	d->cur.phase = RING_PHASE_SETUP;
 	d->cur.active = true;
@@ -31,6 +75,7 @@ static void start_migration(struct tracker *t, struct tracker_domain *d, int dir
 	d->cur.advice[0] = '\0';
 	d->saw_completed = false;
 	d->finished_mono_ns = 0;
+	d->gone_mono_ns = 0;
 	d->want_poll = true;
 	d->prior_looked = false;
 	memset(&d->prior, 0, sizeof(d->prior));
@@ -38,8 +83,36 @@ static void start_migration(struct tracker *t, struct tracker_domain *d, int dir
 	memset(&d->pc, 0, sizeof(d->pc));
 	/* A new job gets a fresh policy history. */
 	tracker_advice_drop(d);
-	log_domain(LOG_INFO, d->name, d->uuid, "%s: %s migration started", d->name,
-		   direction == RING_DIR_OUT ? "outgoing" : "incoming");
+	tracker_record_event(t, d, RING_EVSRC_AGENT, 0, direction, 0, "migration", subop, how,
+			     mono_ns);
+	log_domain(LOG_INFO, d->name, d->uuid, "%s: %s migration %s (%s)", d->name,
+		   direction_word(direction), subop, how);
+}
+
+/*
+ * The job the ring showed is running: the entry goes on from it.  Recorded as found, with what
+ * was rebuilt.  An outgoing job keeps d->restored for the policy seam, which takes it over at the
+ * next sample.
+ */
+static void adopt_restored(struct tracker *t, struct tracker_domain *d, uint64_t mono_ns)
+{
+	struct tracker_restored *r = d->restored;
+	char prior[40], text[80];
+
+	d->cur.active = true;
+	r->confirmed = true;
+	if (d->prior.bps)
+		snprintf(prior, sizeof(prior), "prior %.1f MiB/s", (double)d->prior.bps / 1048576);
+	else
+		snprintf(prior, sizeof(prior), "no prior rate");
+	snprintf(text, sizeof(text), "rebuilt: %" PRIu32 " samples, %s", r->n_samples, prior);
+	tracker_record_event(t, d, RING_EVSRC_AGENT, 0, r->direction, 0, "migration", "found", text,
+			     mono_ns);
+	log_domain(LOG_INFO, d->name, d->uuid, "%s: %s migration found running; rebuilt from the "
+		   "ring: %" PRIu32 " samples, %" PRIu32 " actions, dirty rate before the job: %s",
+		   d->name, direction_word(r->direction), r->n_samples, r->n_actions, prior);
+	if (r->direction != RING_DIR_OUT)
+		tracker_restored_drop(d);
 }
 
 /* How long the migration took: QEMU's elapsed time of the job when a sample had it (also for a
@@ -192,8 +265,19 @@ void tracker_end(struct tracker *t, struct tracker_domain *d, int phase, const c
 	d->cur.phase = (uint8_t)phase;
 	d->finished_mono_ns = mono_ns;
 	d->cur.updated_mono_ns = mono_ns;
+	d->gone_mono_ns = 0;
+	tracker_restored_drop(d);
 	ours = tracker_advice_end(t, d, phase, mono_ns);
-	outcome = phase == RING_PHASE_DONE ? "completed" : ours ? "aborted" : "failed";
+	outcome = phase == RING_PHASE_DONE ? "completed" : phase == RING_PHASE_UNKNOWN ? "unknown" :
+		  ours ? "aborted" : "failed";
+	/* The last sample says the migration is over, and how, to a reader that keys on samples. */
+	if (d->cur.samples && !(d->cur.last.flags & RING_SAMPLE_F_END)) {
+		struct ring_sample s = d->cur.last;
+
+		s.phase = (uint8_t)phase;
+		s.flags |= RING_SAMPLE_F_END;
+		tracker_record_sample(t, d, &s, mono_ns);
+	}
 	pc_summary(d, mono_ns, pcs, sizeof(pcs));
 	snprintf(text, sizeof(text), "%s%s", why, pcs);
 	tracker_record_event(t, d, RING_EVSRC_AGENT, 0, phase, 0, "migration", outcome, text,
@@ -201,9 +285,9 @@ void tracker_end(struct tracker *t, struct tracker_domain *d, int phase, const c
 	stats_migration_end(t->stats, ring_direction_name(d->cur.direction), outcome,
 			    migration_duration_ms(&d->cur, mono_ns), migration_downtime_ms(&d->cur));
 	log_domain(LOG_INFO, d->name, d->uuid, "%s: %s migration %s (%s)", d->name,
-		   d->cur.direction == RING_DIR_OUT ? "outgoing" : "incoming",
-		   phase == RING_PHASE_DONE ? "completed" : ours ? "aborted by migtuned" : "failed",
-		   text);
+		   direction_word(d->cur.direction),
+		   phase == RING_PHASE_DONE ? "completed" : phase == RING_PHASE_UNKNOWN ?
+		   "ended, outcome unknown" : ours ? "aborted by migtuned" : "failed", text);
 	tracker_publish(d);
 	if (t->on_end)
 		t->on_end(d, phase, ours, t->on_end_arg);
@@ -216,14 +300,52 @@ struct tracker_domain *tracker_begin(struct tracker *t, const uint8_t uuid[16], 
 
 	if (!d)
 		return NULL;
-	if (!d->cur.active || d->cur.direction != direction) {
-		start_migration(t, d, direction, mono_ns);
-		tracker_record_event(t, d, RING_EVSRC_AGENT, 0, direction, 0, "migration", "found",
-				     direction == RING_DIR_OUT ? "outgoing job running" :
-				     "incoming job running", mono_ns);
+	if (d->restored && !d->cur.active && d->restored->direction == direction) {
+		adopt_restored(t, d, mono_ns);
+		tracker_publish(d);
+	} else if (!d->cur.active || d->cur.direction != direction) {
+		start_migration(t, d, direction, mono_ns, "found", direction == RING_DIR_OUT ?
+				"outgoing job running" : "incoming job running");
 		tracker_publish(d);
 	}
 	return d;
+}
+
+void tracker_domain_gone(struct tracker *t, struct tracker_domain *d, uint64_t mono_ns)
+{
+	if (!d->cur.active)
+		return;
+	d->want_poll = false;
+	if (d->restored && !d->restored->confirmed) {
+		/* Its events, if any, came while the agent was not running. */
+		tracker_end(t, d, RING_PHASE_UNKNOWN, "ended while migtuned was not running",
+			    mono_ns);
+		return;
+	}
+	if (!d->gone_mono_ns) {
+		d->gone_mono_ns = mono_ns;
+		log_domain(LOG_INFO, d->name, d->uuid, "%s: the domain is gone from this host; "
+			   "libvirt's events will say how its migration ended", d->name);
+		return;
+	}
+	if (mono_ns - d->gone_mono_ns >= (uint64_t)TRACKER_GONE_GRACE_MS * 1000000)
+		tracker_end(t, d, RING_PHASE_UNKNOWN, "domain gone; libvirt sent no event on it",
+			    mono_ns);
+}
+
+static void end_unconfirmed_incoming(struct tracker_domain *d, void *arg)
+{
+	struct { struct tracker *t; uint64_t now; } *c = arg;
+
+	if (d->restored && !d->cur.active)
+		end_restored(c->t, d, "not running when migtuned restarted", c->now);
+}
+
+void tracker_discovered(struct tracker *t, uint64_t mono_ns)
+{
+	struct { struct tracker *t; uint64_t now; } c = { t, mono_ns };
+
+	tracker_foreach(t, end_unconfirmed_incoming, &c);
 }
 
 /* ---- hook messages ---------------------------------------------------------------------- */
@@ -245,6 +367,7 @@ static void name_key(const char *name, uint8_t ret[16])
 
 void tracker_on_hook(struct tracker *t, const struct wire_event *ev, uint64_t mono_ns)
 {
+	bool begin = strcmp(ev->op, "migrate") == 0 && strcmp(ev->subop, "begin") == 0;
 	struct tracker_domain *d;
 	uint8_t key[16];
 	bool active_in;
@@ -252,29 +375,37 @@ void tracker_on_hook(struct tracker *t, const struct wire_event *ev, uint64_t mo
 	tracker_count(&t->n_hook);
 	if (ev->flags & WIRE_EV_HAS_UUID) {
 		memcpy(key, ev->uuid, 16);
-		d = tracker_get(t, key, ev->domain);
+		d = tracker_find(t, key);
 	} else {
 		d = tracker_find_name(t, ev->domain);
 		if (!d) {
 			name_key(ev->domain, key);
-			d = tracker_get(t, key, ev->domain);
+			d = tracker_find(t, key);
 		}
 	}
+	/* Only a migration takes an entry: "migrate begin" is the destination's first sign of
+	 * one.  Other calls of a domain the agent does not follow are not recorded. */
+	if (!d && begin)
+		d = tracker_get(t, key, ev->domain);
 	if (!d)
 		return;
+	/* The incoming job the ring showed goes on (its QEMU is being set up). */
+	if (d->restored && !d->cur.active && d->restored->direction == RING_DIR_IN &&
+	    strcmp(ev->subop, "begin") == 0 && !begin)
+		adopt_restored(t, d, mono_ns);
 	tracker_record_event(t, d, RING_EVSRC_HOOK, 0, (int)ev->hook_pid, 0, ev->op, ev->subop,
 			     ev->extra, mono_ns);
 	/* The owner's settings travel in the domain XML: every hook call with XML refreshes them
-	 * (a start on this host, or the incoming side of a migration). */
+	 * (the incoming side of a migration, or a start on this host after one). */
 	if (ev->policy.present)
 		d->owner_policy = ev->policy;
 	active_in = d->cur.active && d->cur.direction == RING_DIR_IN;
 	/* The destination's hook calls are the only sign of an incoming migration before QEMU
 	 * runs: "migrate begin" opens it; "stopped"/"release" while it is still open mean the
 	 * incoming side was torn down (abort or failure; success sends nothing). */
-	if (strcmp(ev->op, "migrate") == 0 && strcmp(ev->subop, "begin") == 0) {
+	if (begin) {
 		if (!active_in)
-			start_migration(t, d, RING_DIR_IN, mono_ns);
+			start_migration(t, d, RING_DIR_IN, mono_ns, "started", "hook: migrate begin");
 	} else if ((strcmp(ev->op, "stopped") == 0 || strcmp(ev->op, "release") == 0) &&
 		   active_in) {
 		tracker_end(t, d, RING_PHASE_FAILED, "incoming side stopped (hook)", mono_ns);
@@ -340,19 +471,59 @@ const char *tracker_lifecycle_detail_name(int event, int detail)
 	}
 }
 
+/*
+ * The direction of the migration that a lifecycle event of a domain without an entry reveals, or
+ * RING_DIR_UNKNOWN.  RESUMED/MIGRATED is not one: the source sends it too, when it resumes its
+ * guest after a failed switchover.
+ */
+static int migration_direction(int event, int detail)
+{
+	switch (event) {
+	case VIR_DOMAIN_EVENT_STARTED:
+		return detail == VIR_DOMAIN_EVENT_STARTED_MIGRATED ? RING_DIR_IN : RING_DIR_UNKNOWN;
+	case VIR_DOMAIN_EVENT_RESUMED:
+		return detail == VIR_DOMAIN_EVENT_RESUMED_POSTCOPY ? RING_DIR_IN : RING_DIR_UNKNOWN;
+	case VIR_DOMAIN_EVENT_SUSPENDED:
+		return detail == VIR_DOMAIN_EVENT_SUSPENDED_MIGRATED ||
+		       detail == VIR_DOMAIN_EVENT_SUSPENDED_POSTCOPY ||
+		       detail == VIR_DOMAIN_EVENT_SUSPENDED_POSTCOPY_FAILED ?
+		       RING_DIR_OUT : RING_DIR_UNKNOWN;
+	case VIR_DOMAIN_EVENT_STOPPED:
+		return detail == VIR_DOMAIN_EVENT_STOPPED_MIGRATED ? RING_DIR_OUT : RING_DIR_UNKNOWN;
+	default:
+		return RING_DIR_UNKNOWN;
+	}
+}
+
+/* The events of an incoming migration that the ring showed running: it still is. */
+static bool incoming_goes_on(int event, int detail)
+{
+	return migration_direction(event, detail) == RING_DIR_IN ||
+	       (event == VIR_DOMAIN_EVENT_RESUMED && detail == VIR_DOMAIN_EVENT_RESUMED_MIGRATED) ||
+	       (event == VIR_DOMAIN_EVENT_STOPPED && detail == VIR_DOMAIN_EVENT_STOPPED_FAILED);
+}
+
 void tracker_on_lifecycle(struct tracker *t, const uint8_t uuid[16], const char *name, int event,
 			  int detail, uint64_t mono_ns)
 {
 	struct tracker_domain *d = tracker_find(t, uuid);
+	int reveals = migration_direction(event, detail);
 	bool out, in;
 
-	/* Every lifecycle event is recorded, also of domains that are not migrating: a guest
-	 * started, paused or destroyed around a migration is part of its story.  Such entries are
-	 * inactive and expire like finished migrations. */
-	if (!d)
+	/* A guest started, paused or destroyed around its migration is part of the migration's
+	 * story: recorded while its entry lasts.  A domain without one gets one only when the
+	 * event is a migration's (one the agent had not noticed yet). */
+	if (!d) {
+		if (reveals == RING_DIR_UNKNOWN)
+			return;
 		d = tracker_get(t, uuid, name);
-	if (!d)
-		return;
+		if (!d)
+			return;
+		start_migration(t, d, reveals, mono_ns, "started", "lifecycle event");
+	} else if (d->restored && !d->cur.active && d->restored->direction == RING_DIR_IN &&
+		   incoming_goes_on(event, detail)) {
+		adopt_restored(t, d, mono_ns);
+	}
 	tracker_record_event(t, d, RING_EVSRC_LIBVIRT, VIR_DOMAIN_EVENT_ID_LIFECYCLE, event, detail,
 			     "lifecycle", tracker_lifecycle_name(event),
 			     tracker_lifecycle_detail_name(event, detail), mono_ns);
@@ -377,7 +548,8 @@ void tracker_on_lifecycle(struct tracker *t, const uint8_t uuid[16], const char 
 	case VIR_DOMAIN_EVENT_STARTED:
 		if (detail == VIR_DOMAIN_EVENT_STARTED_MIGRATED) {
 			if (!in)
-				start_migration(t, d, RING_DIR_IN, mono_ns);
+				start_migration(t, d, RING_DIR_IN, mono_ns, "started",
+						"lifecycle event");
 			d->cur.phase = RING_PHASE_PRECOPY;
 		}
 		break;
@@ -400,6 +572,8 @@ void tracker_on_lifecycle(struct tracker *t, const uint8_t uuid[16], const char 
 			d->want_poll = true;
 		break;
 	case VIR_DOMAIN_EVENT_STOPPED:
+		/* STOPPED/MIGRATED is libvirt's word that the guest left for the destination, in
+		 * pre-copy and post-copy alike; JOB_COMPLETED with the final statistics follows. */
 		if (out && detail == VIR_DOMAIN_EVENT_STOPPED_MIGRATED)
 			tracker_end(t, d, RING_PHASE_DONE, "guest stopped: migrated away", mono_ns);
 		else if (in)
@@ -424,7 +598,7 @@ void tracker_on_iteration(struct tracker *t, const uint8_t uuid[16], const char 
 	/* An iteration event is the earliest sign of an outgoing job on the source (libvirt
 	 * announces nothing when a migration starts). */
 	if (!d->cur.active || d->cur.direction != RING_DIR_OUT)
-		start_migration(t, d, RING_DIR_OUT, mono_ns);
+		start_migration(t, d, RING_DIR_OUT, mono_ns, "started", "iteration event");
 	snprintf(text, sizeof(text), "pass %d", iteration);
 	tracker_record_event(t, d, RING_EVSRC_LIBVIRT, VIR_DOMAIN_EVENT_ID_MIGRATION_ITERATION,
 			     iteration, 0, "iteration", "", text, mono_ns);
@@ -434,31 +608,65 @@ void tracker_on_iteration(struct tracker *t, const uint8_t uuid[16], const char 
 	tracker_publish(d);
 }
 
+/* The sample of libvirt's final statistics: the migration ends with it (F_END), and its phase
+ * (DONE: completed, FAILED: failed or cancelled) is how. */
+static void record_final(struct tracker *t, struct tracker_domain *d, struct ring_sample *s,
+			 const char *why, uint64_t mono_ns)
+{
+	int phase = s->phase == RING_PHASE_DONE ? RING_PHASE_DONE : RING_PHASE_FAILED;
+
+	s->phase = (uint8_t)phase;
+	s->flags |= RING_SAMPLE_F_FINAL | RING_SAMPLE_F_END;
+	if (!s->direction)
+		s->direction = d->cur.direction ? d->cur.direction : RING_DIR_OUT;
+	/* Keep the NIC figures of the last live sample: the final stats have none. */
+	if (!s->nic_tx_kibps && !s->nic_rx_kibps) {
+		s->nic_tx_kibps = d->cur.last.nic_tx_kibps;
+		s->nic_rx_kibps = d->cur.last.nic_rx_kibps;
+	}
+	tracker_record_sample(t, d, s, mono_ns);
+	d->saw_completed = phase == RING_PHASE_DONE;
+	tracker_end(t, d, phase, why, mono_ns);
+}
+
 void tracker_on_job_completed(struct tracker *t, const uint8_t uuid[16], const char *name,
 			      const struct ring_sample *final, uint64_t mono_ns)
 {
-	struct tracker_domain *d = tracker_get(t, uuid, name);
+	struct tracker_domain *d = tracker_find(t, uuid);
+	uint8_t dir = final ? final->direction : RING_DIR_UNKNOWN;
+	struct ring_sample s;
 
-	if (!d)
-		return;
+	/* The incoming job the ring showed running: it completed. */
+	if (d && d->restored && !d->cur.active && d->restored->direction == dir)
+		adopt_restored(t, d, mono_ns);
+	/* A migration's job (its statistics name the operation) that the agent had not seen
+	 * running gets an entry; another job's completion of a domain without one is none. */
+	if (!d) {
+		if (dir == RING_DIR_UNKNOWN || !(d = tracker_get(t, uuid, name)))
+			return;
+		start_migration(t, d, dir, mono_ns, "started", "job-completed event");
+	}
 	tracker_record_event(t, d, RING_EVSRC_LIBVIRT, VIR_DOMAIN_EVENT_ID_JOB_COMPLETED, 0, 0,
 			     "job-completed", "", final ? "final stats" : "no stats", mono_ns);
-	if (final) {
-		struct ring_sample s = *final;
-
-		s.flags |= RING_SAMPLE_F_FINAL;
-		s.phase = RING_PHASE_DONE;
-		if (!s.direction)
-			s.direction = d->cur.direction ? d->cur.direction : RING_DIR_OUT;
-		/* Keep the NIC figures of the last live sample: the final stats have none. */
-		if (!s.nic_tx_kibps && !s.nic_rx_kibps) {
-			s.nic_tx_kibps = d->cur.last.nic_tx_kibps;
-			s.nic_rx_kibps = d->cur.last.nic_rx_kibps;
-		}
+	if (!d->cur.active && dir != RING_DIR_UNKNOWN && (d->cur.phase != RING_PHASE_DONE ||
+	    d->cur.direction != dir || d->saw_completed))
+		/* not the statistics of the migration that ended last: of one never seen */
+		start_migration(t, d, dir, mono_ns, "started", "job-completed event");
+	/* JOB_COMPLETED is sent for a job that completed, and for nothing else. */
+	if (final)
+		s = *final;
+	s.phase = RING_PHASE_DONE;
+	if (d->cur.active && final) {
+		record_final(t, d, &s, "job completed", mono_ns);
+	} else if (d->cur.active) {
+		d->saw_completed = true;
+		tracker_end(t, d, RING_PHASE_DONE, "job completed", mono_ns);
+	} else if (final && dir != RING_DIR_UNKNOWN) {
+		/* after the lifecycle event that ended it: its final statistics */
+		s.flags |= RING_SAMPLE_F_FINAL | RING_SAMPLE_F_END;
 		tracker_record_sample(t, d, &s, mono_ns);
+		d->saw_completed = true;
 	}
-	d->saw_completed = true;
-	tracker_end(t, d, RING_PHASE_DONE, "job completed", mono_ns);
 	tracker_publish(d);
 }
 
@@ -473,6 +681,45 @@ void tracker_set_nic(struct tracker *t, struct tracker_domain *d, int ifindex, c
 	tracker_publish(d);
 }
 
+/*
+ * A job the ring showed running, at libvirt's first word on it since the restart.  Returns false
+ * when that word ended it.
+ */
+static bool confirm_restored(struct tracker *t, struct tracker_domain *d, bool job_active,
+			     const struct ring_sample *s, uint64_t mono_ns)
+{
+	const struct tracker_restored *r = d->restored;
+	uint64_t start = 0;
+	bool same;
+
+	if (!job_active) {
+		tracker_end(t, d, RING_PHASE_UNKNOWN, "ended while migtuned was not running",
+			    mono_ns);
+		return false;
+	}
+	if (s->elapsed_ms && (uint64_t)s->elapsed_ms * 1000000 < mono_ns)
+		start = mono_ns - (uint64_t)s->elapsed_ms * 1000000;
+	if (s->direction && s->direction != r->direction)
+		same = false;
+	else if (!start)
+		same = true;            /* nothing to tell them apart: the one job there is */
+	else if (r->job_start_mono_ns)
+		same = start + SAME_JOB_NS >= r->job_start_mono_ns &&
+		       start <= r->job_start_mono_ns + SAME_JOB_NS;
+	else
+		same = start <= r->start_mono_ns + SAME_JOB_NS;
+	if (!same) {
+		tracker_end(t, d, RING_PHASE_UNKNOWN, "ended while migtuned was not running",
+			    mono_ns);
+		return true;            /* the sample is the next job's */
+	}
+	if (s->flags & RING_SAMPLE_F_FINAL)
+		d->restored->confirmed = true;  /* it ended meanwhile: the statistics say how */
+	else
+		adopt_restored(t, d, mono_ns);
+	return true;
+}
+
 int tracker_ingest_sample(struct tracker *t, struct tracker_domain *d, bool job_active,
 			  const struct ring_sample *s, const struct tracker_nic_view *nic,
 			  uint64_t mono_ns)
@@ -481,6 +728,9 @@ int tracker_ingest_sample(struct tracker *t, struct tracker_domain *d, bool job_
 
 	if (!d)
 		return -ENOENT;
+	if (d->restored && !d->restored->confirmed && d->cur.active &&
+	    !confirm_restored(t, d, job_active, s, mono_ns))
+		return 0;
 	if (!job_active) {
 		if (d->cur.active)
 			tracker_end(t, d, d->saw_completed ? RING_PHASE_DONE : RING_PHASE_FAILED,
@@ -488,10 +738,20 @@ int tracker_ingest_sample(struct tracker *t, struct tracker_domain *d, bool job_
 		return 0;
 	}
 	if (!d->cur.active)
-		start_migration(t, d, s->direction ? s->direction : RING_DIR_OUT, mono_ns);
+		start_migration(t, d, s->direction ? s->direction : RING_DIR_OUT, mono_ns,
+				"started", "job statistics");
 	rs = *s;
 	if (!rs.direction)
 		rs.direction = d->cur.direction;
+	if (rs.flags & RING_SAMPLE_F_FINAL) {
+		/* The statistics of the finished job, which libvirt keeps for completed, failed and
+		 * cancelled jobs alike (an abort sends no event). */
+		record_final(t, d, &rs, rs.phase == RING_PHASE_DONE ?
+			     "statistics of the ended job: completed" :
+			     "statistics of the ended job: failed or cancelled", mono_ns);
+		tracker_publish(d);
+		return 0;
+	}
 	/* Events know the phase better than the stats (a suspend shows only as a lifecycle event);
 	 * the domain's state, read with the stats in post-copy, knows post-copy. */
 	if (rs.phase != RING_PHASE_POSTCOPY &&
@@ -501,6 +761,7 @@ int tracker_ingest_sample(struct tracker *t, struct tracker_domain *d, bool job_
 		rs.phase = rs.iteration > 0 ? RING_PHASE_PRECOPY : RING_PHASE_SETUP;
 	d->cur.phase = rs.phase;
 	d->want_poll = false;
+	d->gone_mono_ns = 0;
 	if (tracker_advice_postcopy_flag(d))
 		rs.flags |= RING_SAMPLE_F_POSTCOPY_FLAG;
 	if (rs.direction == RING_DIR_OUT && rs.phase == RING_PHASE_POSTCOPY)
@@ -522,4 +783,3 @@ int tracker_ingest_sample(struct tracker *t, struct tracker_domain *d, bool job_
 	tracker_publish(d);
 	return 0;
 }
-

@@ -48,8 +48,9 @@
 #define RING_MAGIC          UINT64_C(0x474e495254474d4d) /* "MMGTRING" little-endian */
 #define RING_ENDIAN         0x1234u
 #define RING_ABI_MAJOR      2u      /* 2: lanes (1: one head shared by every writer) */
-#define RING_ABI_MINOR      1u      /* 2.0 holds every record 1.3 had; 2.1 adds the writer's
-                                       identity to the header (struct ring_writer_info) */
+#define RING_ABI_MINOR      2u      /* 2.0 holds every record 1.3 had; 2.1 adds the writer's
+                                       identity to the header (struct ring_writer_info); 2.2
+                                       RING_SAMPLE_F_END */
 #define RING_HEADER_SIZE    4096u
 #define RING_SLOT_SIZE      128u
 #define RING_DOMAIN_SIZE    128u
@@ -123,6 +124,10 @@ struct ring_sample {
                                             destination, the pages it lacks are on the source */
 #define RING_SAMPLE_F_PC_RECOVERING 0x08 /* a broken post-copy being resumed over a new connection,
                                             no page moved yet */
+/* ABI 2.2: the migration ended with this sample; its phase says how: DONE, FAILED, or UNKNOWN
+ * when the agent could not learn the outcome.  Its figures are the final statistics when F_FINAL
+ * is set too, else the last ones the agent saw.  A reader that does not know it sees the phase. */
+#define RING_SAMPLE_F_END           0x10
 
 enum ring_event_source { RING_EVSRC_HOOK = 1, RING_EVSRC_LIBVIRT = 2, RING_EVSRC_AGENT = 3 };
 

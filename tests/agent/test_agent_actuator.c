@@ -926,8 +926,10 @@ static void s1_sample(struct ring_sample *s, int i)
 	s->downtime_limit_ms = 300;
 }
 
-static void run_tracker(struct fx *f, const char *policy, size_t *ret_applied, size_t *ret_skipped,
-			size_t *ret_aborts)
+/* The S1 series through a tracker with the actuator; with restart_at > 0 the agent is killed
+ * before that sample and a new one (tracker and actuator) opens the same ring. */
+static void run_tracker_restart(struct fx *f, const char *policy, int restart_at,
+				size_t *ret_applied, size_t *ret_skipped, size_t *ret_aborts)
 {
 	struct tracker *t;
 	struct tracker_opts to = { 0 };
@@ -945,6 +947,20 @@ static void run_tracker(struct fx *f, const char *policy, size_t *ret_applied, s
 	for (int i = 0; i < 240 && d->cur.active; i++) {
 		struct ring_sample s;
 
+		if (i == restart_at) {
+			struct actuator_opts ao = { .ring = f->w, .ops = &fake_ops };
+
+			d->virt_handle = NULL;
+			tracker_free(t, NULL);
+			actuator_free(f->act);
+			assert_int_equal(actuator_new(&ao, &f->act), 0);
+			to.actuator = f->act;
+			assert_int_equal(tracker_new(&to, &t), 0);
+			d = tracker_find(t, U1);
+			assert_non_null(d);
+			assert_true(d->cur.active);
+			d->virt_handle = &HANDLE;
+		}
 		s1_sample(&s, i);
 		tracker_ingest_sample(t, d, !F.calls[OP_ABORT], &s, &nv,
 				      t0 + (uint64_t)i * 500000000);
@@ -961,6 +977,12 @@ static void run_tracker(struct fx *f, const char *policy, size_t *ret_applied, s
 		*ret_skipped += ra->result == RING_RES_SKIPPED;
 		*ret_aborts += ra->kind == RING_ACT_ABORT && ra->result == RING_RES_APPLIED;
 	}
+}
+
+static void run_tracker(struct fx *f, const char *policy, size_t *ret_applied, size_t *ret_skipped,
+			size_t *ret_aborts)
+{
+	run_tracker_restart(f, policy, -1, ret_applied, ret_skipped, ret_aborts);
 }
 
 /* The lab's S1 as a consistent job at time t_ms: 256 MiB sent at 20 MiB/s (the bulk pass, 12.8 s),
@@ -1165,6 +1187,22 @@ static void test_tracker_applies_rhv_schedule(void **state)
 	assert_string_equal(action(f, 0, NULL)->policy, "rhv-minimal");
 }
 
+/* kill -9 and a restart between the schedule's steps: the new agent goes on from the ring and
+ * applies each step once, as one agent would have (it once started the schedule over). */
+static void test_tracker_restart_applies_each_step_once(void **state)
+{
+	struct fx *f = *state;
+	size_t applied, skipped, aborts;
+
+	F.metadata = META("name=\"rhv-minimal\"");
+	run_tracker_restart(f, "adaptive", 100, &applied, &skipped, &aborts);
+	assert_int_equal(F.calls[OP_SET_DT], 6);
+	assert_int_equal(F.downtime_ms, 500);
+	assert_int_equal(F.calls[OP_ABORT], 1);
+	assert_int_equal(applied, 7);
+	assert_int_equal(skipped, 0);
+}
+
 static void test_tracker_refused_postcopy_lets_schedule_go_on(void **state)
 {
 	struct fx *f = *state;
@@ -1219,6 +1257,8 @@ int main(void)
 		cmocka_unit_test(test_owner_choices_over_the_file),
 		cmocka_unit_test(test_status_job_flags),
 		cmocka_unit_test_setup_teardown(test_tracker_applies_rhv_schedule, setup_active,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_tracker_restart_applies_each_step_once, setup_active,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_tracker_refused_postcopy_lets_schedule_go_on,
 						setup_active, teardown),
