@@ -56,16 +56,15 @@ static void end_restored(struct tracker *t, struct tracker_domain *d, const char
 }
 
 /* A migration starts (subop "started") or is found running (subop "found"): recorded, so that a
- * reader of the ring knows where each migration begins. */
+ * reader of the ring knows where each migration begins.  One still open before it (the other
+ * direction, or the job the ring showed after a restart) is over, how is not known. */
 static void start_migration(struct tracker *t, struct tracker_domain *d, int direction,
 			    uint64_t mono_ns, const char *subop, const char *how)
 {
-	if (d->restored) {
-		/* Another job than the one the ring showed: that one is over. */
-		if (!d->restored->confirmed)
-			end_restored(t, d, "ended while migtuned was not running", mono_ns);
-		tracker_restored_drop(d);
-	}
+	if (d->restored && !d->restored->confirmed)
+		end_restored(t, d, "ended while migtuned was not running", mono_ns);
+	tracker_restored_drop(d);
+	tracker_end(t, d, RING_PHASE_UNKNOWN, "another migration of the domain began", mono_ns);
 	d->cur.direction = (uint8_t)direction;
 	d->cur.phase = RING_PHASE_SETUP;
 	d->cur.active = true;

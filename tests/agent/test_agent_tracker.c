@@ -700,6 +700,27 @@ static void test_final_statistics_end_it(void **state)
 	assert_int_equal(last_sample(f).data_remaining_bytes, 80000000);
 }
 
+/* A migration the agent never saw end (its events lost) is closed, as unknown, when the next one
+ * of the domain begins: a reader never sees two running. */
+static void test_next_migration_closes_the_open_one(void **state)
+{
+	struct fx *f = *state;
+	struct tracker_domain *d;
+
+	hook(f, U1, "back", "migrate", "begin", "-");
+	d = tracker_find(f->t, U1);
+	assert_true(d->cur.active);
+	assert_int_equal(d->cur.direction, RING_DIR_IN);
+	tracker_on_iteration(f->t, U1, "back", 1, ring_now_mono_ns());
+	assert_true(d->cur.active);
+	assert_int_equal(d->cur.direction, RING_DIR_OUT);
+	assert_int_equal(ENDS.n, 1);
+	assert_int_equal(ENDS.phase, RING_PHASE_UNKNOWN);
+	reread(f);
+	assert_string_equal(find_event(f, RING_EVSRC_AGENT, "migration", "unknown")->u.event.text,
+			    "another migration of the domain began");
+}
+
 /* kill -9 mid-migration and a restart: the new agent goes on from the ring, with the prior dirty
  * rate and the policy's course as they were (before, it started the job over: the schedule's
  * first steps advised twice, the prior rate lost). */
@@ -924,6 +945,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_domain_gone_without_events_is_unknown, setup_ends,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_final_statistics_end_it, setup_ends, teardown),
+		cmocka_unit_test_setup_teardown(test_next_migration_closes_the_open_one, setup_ends,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_restart_goes_on_from_the_ring, setup_ends,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_restart_after_the_job_ended, setup_ends, teardown),
