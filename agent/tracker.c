@@ -218,6 +218,7 @@ unsigned tracker_expire(struct tracker *t, uint64_t now_mono_ns,
 	cds_lfht_for_each_entry(t->table, &it, d, node) {
 		uint64_t since = d->finished_mono_ns ? d->finished_mono_ns : d->cur.updated_mono_ns;
 
+		tracker_settle(t, d, now_mono_ns);
 		/* An incoming migration rebuilt from the ring waits for discovery to say whether it
 		 * still runs (tracker_discovered). */
 		if (d->cur.active || d->restored || now_mono_ns - since < t->keep_finished_ns)

@@ -96,6 +96,9 @@ struct tracker_domain {
 	uint32_t prior_age_ms;
 	struct tracker_pc pc;
 	uint64_t gone_mono_ns;            /* libvirt said the domain no longer exists (0: not) */
+	/* STOPPED/MIGRATED came for the outgoing job: it completed, and JOB_COMPLETED with the
+	 * final statistics follows (0: not) */
+	uint64_t migrated_mono_ns;
 	/* The migration as the ring showed it when the agent started, until libvirt confirms it
 	 * still runs (tracker_ring.c). */
 	struct tracker_restored *restored;
@@ -188,7 +191,9 @@ void tracker_set_nic(struct tracker *t, struct tracker_domain *d, int ifindex, c
 
 /* Calls fn for every entry (tracker thread; fn must not add or remove). */
 void tracker_foreach(struct tracker *t, void (*fn)(struct tracker_domain *d, void *arg), void *arg);
-/* Drops finished entries older than keep_finished_ns; returns how many were dropped. */
+/* Drops finished entries older than keep_finished_ns; returns how many were dropped.  Also ends
+ * the migrations whose end libvirt announced (STOPPED/MIGRATED) when the final statistics did not
+ * follow within TRACKER_GONE_GRACE_MS.  Call every tick. */
 unsigned tracker_expire(struct tracker *t, uint64_t now_mono_ns,
 			void (*release_handle)(void *handle));
 unsigned tracker_active_count(struct tracker *t);

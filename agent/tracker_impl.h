@@ -65,6 +65,9 @@ static inline void tracker_count(uint64_t *c)
 void tracker_publish(struct tracker_domain *d);
 
 /* ---- tracker_migration.c ------------------------------------------------------------------ */
+/* Ends d's migration when libvirt announced its end TRACKER_GONE_GRACE_MS ago and sent no final
+ * statistics since (tracker_expire). */
+void tracker_settle(struct tracker *t, struct tracker_domain *d, uint64_t mono_ns);
 /* Forgets what the ring showed of d's migration. */
 void tracker_restored_drop(struct tracker_domain *d);
 void tracker_restored_free(struct tracker_restored *r);

@@ -75,6 +75,7 @@ static void start_migration(struct tracker *t, struct tracker_domain *d, int dir
 	d->saw_completed = false;
 	d->finished_mono_ns = 0;
 	d->gone_mono_ns = 0;
+	d->migrated_mono_ns = 0;
 	d->want_poll = true;
 	d->prior_looked = false;
 	memset(&d->prior, 0, sizeof(d->prior));
@@ -265,6 +266,7 @@ void tracker_end(struct tracker *t, struct tracker_domain *d, int phase, const c
 	d->finished_mono_ns = mono_ns;
 	d->cur.updated_mono_ns = mono_ns;
 	d->gone_mono_ns = 0;
+	d->migrated_mono_ns = 0;
 	tracker_restored_drop(d);
 	ours = tracker_advice_end(t, d, phase, mono_ns);
 	outcome = phase == RING_PHASE_DONE ? "completed" : phase == RING_PHASE_UNKNOWN ? "unknown" :
@@ -310,11 +312,20 @@ struct tracker_domain *tracker_begin(struct tracker *t, const uint8_t uuid[16], 
 	return d;
 }
 
+void tracker_settle(struct tracker *t, struct tracker_domain *d, uint64_t mono_ns)
+{
+	if (d->cur.active && d->migrated_mono_ns &&
+	    mono_ns - d->migrated_mono_ns >= (uint64_t)TRACKER_GONE_GRACE_MS * 1000000)
+		tracker_end(t, d, RING_PHASE_DONE, "guest stopped: migrated away", mono_ns);
+}
+
 void tracker_domain_gone(struct tracker *t, struct tracker_domain *d, uint64_t mono_ns)
 {
 	if (!d->cur.active)
 		return;
 	d->want_poll = false;
+	if (d->migrated_mono_ns)
+		return;         /* completed: JOB_COMPLETED is on its way (tracker_settle) */
 	if (d->restored && !d->restored->confirmed) {
 		/* Its events, if any, came while the agent was not running. */
 		tracker_end(t, d, RING_PHASE_UNKNOWN, "ended while migtuned was not running",
@@ -572,9 +583,11 @@ void tracker_on_lifecycle(struct tracker *t, const uint8_t uuid[16], const char 
 		break;
 	case VIR_DOMAIN_EVENT_STOPPED:
 		/* STOPPED/MIGRATED is libvirt's word that the guest left for the destination, in
-		 * pre-copy and post-copy alike; JOB_COMPLETED with the final statistics follows. */
+		 * pre-copy and post-copy alike.  JOB_COMPLETED with the final statistics follows
+		 * at once: the migration ends with them (or without, TRACKER_GONE_GRACE_MS later:
+		 * tracker_settle). */
 		if (out && detail == VIR_DOMAIN_EVENT_STOPPED_MIGRATED)
-			tracker_end(t, d, RING_PHASE_DONE, "guest stopped: migrated away", mono_ns);
+			d->migrated_mono_ns = mono_ns;
 		else if (in)
 			tracker_end(t, d, RING_PHASE_FAILED, "incoming guest stopped", mono_ns);
 		else if (out)

@@ -703,6 +703,7 @@ static void test_tracker_break_and_recovery(void **state)
 	assert_true(tu_wait(no_call_running, f->act, 5000));
 	tracker_on_lifecycle(x->t, U1, "web1", VIR_DOMAIN_EVENT_STOPPED,
 			     VIR_DOMAIN_EVENT_STOPPED_MIGRATED, x->now);
+	tracker_on_job_completed(x->t, U1, "web1", NULL, x->now);
 	assert_false(x->d->cur.active);
 	tracker_down(x);
 	reread(f);

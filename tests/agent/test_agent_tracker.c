@@ -352,6 +352,7 @@ static void test_lifecycle_of_migrations_recorded(void **state)
 	struct fx *f = *state;
 	struct tracker_domain *d;
 	const struct ring_record *r;
+	uint64_t t0;
 
 	/* A switchover seen before the agent's discovery noticed the job. */
 	tracker_on_lifecycle(f->t, U1, "quick", VIR_DOMAIN_EVENT_SUSPENDED,
@@ -361,8 +362,16 @@ static void test_lifecycle_of_migrations_recorded(void **state)
 	assert_true(d->cur.active);
 	assert_int_equal(d->cur.direction, RING_DIR_OUT);
 	assert_int_equal(d->cur.phase, RING_PHASE_SUSPENDED);
+	/* It completed; the migration ends with the final statistics JOB_COMPLETED brings right
+	 * after, or, if they never come, TRACKER_GONE_GRACE_MS later without them. */
+	t0 = ring_now_mono_ns();
 	tracker_on_lifecycle(f->t, U1, "quick", VIR_DOMAIN_EVENT_STOPPED,
-			     VIR_DOMAIN_EVENT_STOPPED_MIGRATED, ring_now_mono_ns());
+			     VIR_DOMAIN_EVENT_STOPPED_MIGRATED, t0);
+	assert_true(d->cur.active);
+	tracker_domain_gone(f->t, d, t0 + 1000000);
+	tracker_expire(f->t, t0 + (TRACKER_GONE_GRACE_MS - 1) * 1000000ULL, NULL);
+	assert_true(d->cur.active);
+	tracker_expire(f->t, t0 + TRACKER_GONE_GRACE_MS * 1000000ULL, NULL);
 	assert_false(d->cur.active);
 	assert_int_equal(d->cur.phase, RING_PHASE_DONE);
 	/* libvirt resumes a source guest after a failed switchover with RESUMED/MIGRATED: from a
@@ -380,8 +389,8 @@ static void test_lifecycle_of_migrations_recorded(void **state)
 	assert_int_equal(r->domain, d->ring_index);
 	assert_null(find_event(f, RING_EVSRC_LIBVIRT, "lifecycle", "resumed"));
 	/* Finished entries expire once nothing happened to them for keep_finished_ns (600 s). */
-	assert_int_equal(tracker_expire(f->t, ring_now_mono_ns(), NULL), 0);
-	assert_int_equal(tracker_expire(f->t, ring_now_mono_ns() + 601ULL * 1000000000, NULL), 1);
+	assert_int_equal(tracker_expire(f->t, t0 + TRACKER_GONE_GRACE_MS * 1000000ULL, NULL), 0);
+	assert_int_equal(tracker_expire(f->t, t0 + 606ULL * 1000000000, NULL), 1);
 	assert_null(tracker_find(f->t, U1));
 }
 
