@@ -1633,7 +1633,8 @@ void view_plot_scaled(char *grid, int rows, int cols, const double *a, const dou
 	double max = 0, lo = 0;
 
 	memset(grid, ' ', (size_t)rows * (size_t)cols);
-	for (int i = 0; i < n; i++) {
+	/* the scale of what is drawn: the newest cols points */
+	for (int i = n > cols && cols > 0 ? n - cols : 0; i < n; i++) {
 		for (int k = 0; k < 2; k++) {
 			const double *sr = k ? b : a;
 			if (!sr || !(sr[i] > 0))

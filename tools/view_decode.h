@@ -258,8 +258,9 @@ void view_record_csv_header(FILE *f);
 void view_record_print(FILE *f, enum view_format fmt, const struct view_source *src,
 		       const struct ring_record *rec);
 
-/* Terminal plot: draws series into a rows x cols character grid (row 0 at the top).  Series a
- * is drawn with ca, b with cb ('X' where both fall); y scale from 0 to the maximum of both. */
+/* Terminal plot: draws series into a rows x cols character grid (row 0 at the top), the newest
+ * cols points.  Series a is drawn with ca, b with cb ('X' where both fall); y scale from 0 to the
+ * maximum of both over the points drawn. */
 void view_plot(char *grid, int rows, int cols, const double *a, const double *b, int n,
 	       char ca, char cb, double *ret_max);
 /* The same with a logarithmic y scale when log is set: from the smallest positive value of the

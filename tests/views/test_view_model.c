@@ -420,10 +420,14 @@ static void test_plot(void **state)
 	assert_memory_equal(g + 10, "  d  ", 5);
 	assert_memory_equal(g + 15, "     ", 5);  /* a[0] = 0 is not drawn */
 
-	/* more points than columns: only the newest fit */
+	/* more points than columns: only the newest fit, and set the scale */
 	double c[] = { 1, 2, 3, 4, 5, 6, 7, 8 };
 	view_plot(g, 4, 5, c, NULL, 8, '#', '#', &max);
 	assert_true(max == 8);
+	double big_then_small[] = { 500, 1, 2, 3, 4, 5 };
+	view_plot(g, 4, 5, big_then_small, NULL, 6, '#', '#', &max);
+	assert_true(max == 5);                   /* 500 is off the left edge */
+	view_plot(g, 4, 5, c, NULL, 8, '#', '#', &max);
 	assert_int_equal(g[4], '#');              /* 8 at the top right */
 	assert_int_equal(g[15], ' ');             /* 4 is two thirds of 8, not at the bottom */
 
