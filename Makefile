@@ -89,7 +89,7 @@ include $(BASE_FRAGMENTS) $(filter-out $(BASE_FRAGMENTS),$(sort $(wildcard */mod
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
 
 .PHONY: all lab deps deps-if-root check unit unit-tsan check-plain check-asan check-tsan check-lab check-package \
-        bench fuzz install clean demo lab-check help
+        bench fuzz install clean demo try lab-check help
 
 all: $(BINS)
 
@@ -101,6 +101,7 @@ help:
 	@echo "make lab        build the lab's guest kernel and traffic tool (needs gcc-multilib)"
 	@echo "make check      install missing deps (as root), unit tests plain, ASan+UBSan, TSan, lab tests"
 	@echo "make demo       bring up the two-host lab and show a non-converging migration"
+	@echo "make try        a simulated migration in migtop: no root, no lab (migsim --ring)"
 	@echo "make bench      benchmarks, each reporting ratios against a baseline run alongside"
 	@echo "make fuzz       run every libFuzzer target for a bounded time (FUZZ_SECONDS=$(FUZZ_SECONDS))"
 	@echo "make install    install into DESTDIR/PREFIX (PREFIX=$(PREFIX))"
@@ -149,6 +150,10 @@ fuzz: $(FUZZERS)
 
 demo: deps-if-root all lab
 	@scripts/demo.sh
+
+# No root, no lab: migsim writes a simulated migration to a ring of its own, migtop shows it.
+try: $(B)/migsim $(B)/migtop
+	@B=$(B) scripts/try.sh
 
 # ---- install ----------------------------------------------------------------------------------
 install: all $(INSTALL_TARGETS)

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +16,9 @@
 
 #include <json-c/json.h>
 
+#include "shm/ring.h"
 #include "sim.h"
+#include "sim_record.h"
 
 #define MIB 1048576.0
 #define MAX_POLICIES 32
@@ -55,6 +58,13 @@ static void usage(FILE *f)
 "      --no-prior          hide the dirty rate the agent measured before the job (see\n"
 "                          prior_dirty_mibps in docs/scenarios.md): adaptive then waits for\n"
 "                          two passes of evidence after the bulk pass\n"
+"      --ring NAME         also write the records migtuned would (samples, events, actions with\n"
+"                          their predictions) to the telemetry ring NAME, marked simulated,\n"
+"                          for migtop --ring NAME; never the agent's own (%s)\n"
+"      --speed N           with --ring: N simulated seconds per second (default 1; 0: as fast\n"
+"                          as it computes, the run ending now)\n"
+"      --dump FILE         also write those records to the dump FILE (migdump -d, migtop -r)\n"
+"                          --ring and --dump take one scenario and one policy\n"
 "  -b, --bench             run every scenario with none, rhv-minimal, rhv-suspend, rhv-postcopy,\n"
 "                          rhv-verylarge, nova and adaptive; print the table, adaptive's targets\n"
 "                          (guests lost, migrations given up, downtimes over the SLA, ratios\n"
@@ -63,14 +73,17 @@ static void usage(FILE *f)
 "  -h, --help              this text\n"
 "  -V, --version           print the version\n"
 "\n"
-"Exit status: 0 when every run was simulated, 1 on a bad scenario or policy, 2 on usage errors.\n"
+"Exit status: 0 when every run was simulated, 1 on a bad scenario or policy or a ring or dump\n"
+"that cannot be written, 2 on usage errors, 130 when a recording was interrupted.\n"
 "\n"
 "Examples:\n"
 "  migsim tests/sim/scenarios/lab-s1.json\n"
 "  migsim -p all -q tests/sim/scenarios/*.json\n"
 "  migsim -p my-policies.json --sla 300 scenario.json\n"
-"  migsim --bench tests/sim/scenarios/*.json\n",
-	        policy_builtin_names());
+"  migsim --bench tests/sim/scenarios/*.json\n"
+"  migsim --ring /migtune-sim --speed 10 tests/sim/scenarios/lab-s1.json &\n"
+"  migtop --ring /migtune-sim\n",
+	        policy_builtin_names(), RING_DEFAULT_NAME);
 }
 
 static int add_policy(const char *arg, struct policy *pols, size_t *n)
@@ -129,10 +142,74 @@ static void trace_sample(void *ctx, unsigned vm, const struct mig_sample *s)
 	        s->nic_carrier, s->phase);
 }
 
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+/* One run, recorded as the agent would record it (--ring, --dump), then printed as usual. */
+static int record_run(const struct sim_scenario *scn, const struct policy *pol,
+                      struct sim_opts *opts, struct sim_record_opts *rec, struct sim_result *res,
+                      bool json, bool quiet)
+{
+	struct sigaction sa = { .sa_handler = on_stop };
+	struct sim_recorder *r;
+	char err[512];
+	int rc;
+
+	rec->scn = scn;
+	rec->policy = pol->name;
+	rec->stop = &stop_requested;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	if (sim_recorder_open(rec, &r, err, sizeof(err)) < 0) {
+		fprintf(stderr, "migsim: %s\n", err);
+		return 1;
+	}
+	opts->obs = &sim_recorder_observer;
+	opts->obs_ctx = r;
+	rc = sim_run(scn, pol, opts, res);
+	bool interrupted = sim_recorder_stopped(r);
+	size_t n = 0;
+	if (sim_recorder_close(r, &n, err, sizeof(err)) < 0) {
+		fprintf(stderr, "migsim: %s\n", err);
+		return 1;
+	}
+	if (rc < 0) {
+		fprintf(stderr, "migsim: %s: out of memory\n", scn->name);
+		return 1;
+	}
+	if (interrupted) {
+		fprintf(stderr, "migsim: interrupted; the ring holds the run up to then\n");
+		return 130;
+	}
+	if (json) {
+		json_object *top = json_object_new_object(), *runs = json_object_new_array();
+
+		json_object_array_add(runs, sim_result_json(scn, res));
+		json_object_object_add(top, "migsim_version", json_object_new_string(MIGTUNE_VERSION));
+		json_object_object_add(top, "runs", runs);
+		puts(json_object_to_json_string_ext(top, JSON_C_TO_STRING_PRETTY |
+		                                         JSON_C_TO_STRING_NOSLASHESCAPE));
+		json_object_put(top);
+	} else {
+		sim_print_text(scn, res, !quiet, stdout);
+	}
+	fprintf(stderr, "migsim: %zu records%s%s%s%s\n", n, rec->ring ? " in ring " : "",
+	        rec->ring ? rec->ring : "", rec->dump ? (rec->ring ? " and in " : " in ") : "",
+	        rec->dump ? rec->dump : "");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	enum { OPT_SLA = 256, OPT_PC, OPT_NOPC, OPT_SUSP, OPT_NOSUSP, OPT_NOPRIOR, OPT_REC,
-	       OPT_NOREC };
+	       OPT_NOREC, OPT_RING, OPT_SPEED, OPT_DUMP };
 	static const struct option longopts[] = {
 		{ "policy", required_argument, NULL, 'p' },
 		{ "json", no_argument, NULL, 'j' },
@@ -148,6 +225,9 @@ int main(int argc, char **argv)
 		{ "no-prior", no_argument, NULL, OPT_NOPRIOR },
 		{ "postcopy-recovery", no_argument, NULL, OPT_REC },
 		{ "no-postcopy-recovery", no_argument, NULL, OPT_NOREC },
+		{ "ring", required_argument, NULL, OPT_RING },
+		{ "speed", required_argument, NULL, OPT_SPEED },
+		{ "dump", required_argument, NULL, OPT_DUMP },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -155,7 +235,9 @@ int main(int argc, char **argv)
 	static struct policy pols[MAX_POLICIES];
 	struct sim_scenario *scns = NULL;
 	struct sim_opts opts = SIM_OPTS_INIT;
-	bool json = false, quiet = false, do_bench = false;
+	bool json = false, quiet = false, do_bench = false, speed_set = false;
+	struct sim_record_opts rec = { .speed = 1 };
+	char ring_name[256];
 	size_t npol = 0, nscn = 0;
 	json_object *runs = NULL;
 	struct sim_result *res;
@@ -196,6 +278,29 @@ int main(int argc, char **argv)
 		case OPT_NOPRIOR: opts.no_prior = true; break;
 		case OPT_REC: opts.postcopy_recovery = 1; break;
 		case OPT_NOREC: opts.postcopy_recovery = 0; break;
+		case OPT_RING:
+			/* a shm name: one '/' then the name, as migtop --ring takes it with or without */
+			if (!optarg[0] || strchr(optarg + 1, '/') ||
+			    (size_t)snprintf(ring_name, sizeof(ring_name), "%s%s",
+					     optarg[0] == '/' ? "" : "/", optarg) >= 64) {
+				fprintf(stderr, "migsim: --ring \"%s\": a ring is named like /migtune-sim "
+				        "(no other '/', at most 62 characters)\n", optarg);
+				return 2;
+			}
+			rec.ring = ring_name;
+			break;
+		case OPT_SPEED:
+			errno = 0;
+			v = strtol(optarg, &end, 10);
+			if (errno || *end || v < 0 || v > SIM_RECORD_MAX_SPEED) {
+				fprintf(stderr, "migsim: --speed: \"%s\" is not a whole number of simulated "
+				        "seconds per second from 0 to %u\n", optarg, SIM_RECORD_MAX_SPEED);
+				return 2;
+			}
+			rec.speed = (unsigned)v;
+			speed_set = true;
+			break;
+		case OPT_DUMP: rec.dump = optarg; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("migsim %s\n", MIGTUNE_VERSION); return 0;
 		default:
@@ -206,6 +311,15 @@ int main(int argc, char **argv)
 	if (optind >= argc) {
 		fprintf(stderr, "migsim: no scenario given (e.g. migsim tests/sim/scenarios/lab-s1.json;"
 		        " see migsim --help)\n");
+		return 2;
+	}
+	if (speed_set && !rec.ring) {
+		fprintf(stderr, "migsim: --speed paces a ring: give --ring NAME too\n");
+		return 2;
+	}
+	if ((rec.ring || rec.dump) && (do_bench || argc - optind > 1 || npol > 1)) {
+		fprintf(stderr, "migsim: --ring and --dump record one run: one scenario and one policy, "
+		        "without --bench\n");
 		return 2;
 	}
 	if (argc - optind > MAX_SCENARIOS) {
@@ -241,6 +355,12 @@ int main(int argc, char **argv)
 	if (!res) {
 		free(scns);
 		return 1;
+	}
+	if (rec.ring || rec.dump) {
+		rc = record_run(&scns[0], &pols[0], &opts, &rec, res, json, quiet);
+		free(res);
+		free(scns);
+		return rc;
 	}
 	if (json)
 		runs = json_object_new_array();

@@ -7,10 +7,13 @@ SIM_OBJS := $(patsubst %.c,$(B)/%.o,$(SIM_SRCS))
 $(B)/tools/sim.o $(B)/tools/sim_scenario.o $(B)/tools/sim_report.o $(B)/tools/sim_bench.o \
 $(B)/tools/migsim.o: \
 	CFLAGS += $(JSONC_CFLAGS)
+# migsim --ring / --dump: the records migtuned would write, through shm/'s writers
+$(B)/tools/sim_record.o: CFLAGS += $(LZ4_CFLAGS)
 
 BINS += $(B)/migsim
-$(B)/migsim: $(B)/tools/migsim.o $(SIM_OBJS) $(POLICY_OBJS)
-	$(LINK) -o $@ $^ $(POLICY_LIBS)
+$(B)/migsim: $(B)/tools/migsim.o $(B)/tools/sim_record.o $(SIM_OBJS) $(POLICY_OBJS) $(RING_OBJS) \
+		$(DUMP_OBJS)
+	$(LINK) -o $@ $^ $(POLICY_LIBS) $(LZ4_LIBS) -lrt
 
 # ---- unit tests (cmocka) -----------------------------------------------------------------------
 SIM_TEST_CFLAGS = $(CMOCKA_CFLAGS) $(JSONC_CFLAGS) -DSIM_TESTDIR='"$(CURDIR)/tests/sim"'

@@ -786,12 +786,16 @@ static void policy_turn(struct run *run, struct vmstate *v, const struct policy 
 	v->lim.concurrent_on_nic = (uint16_t)(active ? active : 1);
 	if (opts && opts->trace)
 		opts->trace(opts->trace_ctx, idx, &s);
+	if (opts && opts->obs && opts->obs->sample)
+		opts->obs->sample(opts->obs_ctx, idx, now, &s);
 	policy_observe(v->hist, &s);
 	n = policy_decide(pol, &v->pst, v->hist, &v->lim, acts, POLICY_MAX_ACTIONS);
 	for (int k = 0; k < n && !v->done; k++) {
 		bool ok = apply(run->scn, v, &acts[k], now);
 
 		record(v, &acts[k], now);
+		if (opts && opts->obs && opts->obs->action)
+			opts->obs->action(opts->obs_ctx, idx, now, &acts[k], ok);
 		policy_applied(pol, &v->pst, &acts[k], ok);
 	}
 	if (v->pst.t_verdict_ms && !v->verdict_seen) {
@@ -847,7 +851,7 @@ int sim_run(const struct sim_scenario *scn, const struct policy *pol, const stru
 	uint32_t sample_ms = opts && opts->sample_ms ? opts->sample_ms :
 	                     (scn->sample_ms ? scn->sample_ms : 500);
 	uint64_t t, link_occ = UINT64_MAX;
-	bool carrier_before = true;
+	bool carrier_before = true, ended[SIM_MAX_VMS] = { false };
 	int r = 0;
 
 	if (!scn->nvms || scn->nvms > SIM_MAX_VMS)
@@ -961,6 +965,17 @@ int sim_run(const struct sim_scenario *scn, const struct policy *pol, const stru
 		{
 			uint64_t now = t + SIM_TICK_MS;
 
+			if (opts && opts->obs) {
+				for (unsigned i = 0; i < scn->nvms; i++)
+					if (v[i].done && !ended[i]) {
+						ended[i] = true;
+						if (opts->obs->end)
+							opts->obs->end(opts->obs_ctx, i, now, &res->vms[i]);
+					}
+				if (opts->obs->tick)
+					opts->obs->tick(opts->obs_ctx, now);
+			}
+
 			if (active && (!run->nic_read || now / sample_ms != run->nic_slot)) {
 				nic_read(run, now);
 				run->nic_slot = now / sample_ms;
@@ -987,6 +1002,8 @@ int sim_run(const struct sim_scenario *scn, const struct policy *pol, const stru
 				end_on_source(&v[i], SIM_NOT_CONVERGED, (double)scn->duration_ms);
 		}
 		conclude(&v[i]);
+		if (opts && opts->obs && opts->obs->end && !ended[i])
+			opts->obs->end(opts->obs_ctx, i, v[i].t0_ms + res->vms[i].total_ms, &res->vms[i]);
 	}
 	*ret_res = *res;
 out:

@@ -173,6 +173,20 @@ struct sim_result {
 	uint64_t tenant_sent_bytes;
 };
 
+/*
+ * What a run reports as it goes, for a recorder (tools/sim_record.c: the ring and dump records
+ * the agent would write).  t_ms is the scenario's clock.  Every callback may be NULL.
+ */
+struct sim_observer {
+	void (*tick)(void *ctx, uint64_t t_ms);          /* every tick, before its sampling */
+	void (*sample)(void *ctx, unsigned vm, uint64_t t_ms, const struct mig_sample *s);
+	void (*action)(void *ctx, unsigned vm, uint64_t t_ms, const struct policy_action *a,
+	               bool applied);
+	/* a migration ended (r's outcome, total_ms, downtime_ms, bytes_sent, passes are set), or
+	 * the scenario did with it still running (outcome SIM_NOT_CONVERGED) */
+	void (*end)(void *ctx, unsigned vm, uint64_t t_ms, const struct sim_vm_result *r);
+};
+
 /* Options of one run that are not part of the scenario. */
 struct sim_opts {
 	uint32_t sample_ms;              /* 0 = the scenario's */
@@ -183,6 +197,8 @@ struct sim_opts {
 	/* called for every sample if set (tracing) */
 	void (*trace)(void *ctx, unsigned vm, const struct mig_sample *s);
 	void *trace_ctx;
+	const struct sim_observer *obs;  /* NULL: none */
+	void *obs_ctx;
 };
 
 #define SIM_OPTS_INIT { .sla_ms = -1, .allow_postcopy = -1, .allow_suspend = -1, \

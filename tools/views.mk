@@ -55,6 +55,15 @@ $(B)/tests/test-escape: $(B)/tests/views/test_escape.o $(B)/tests/views/escape_c
 $(B)/tests/views-synth: $(B)/tests/views/synth_main.o $(B)/tests/views/synth.o $(RING_OBJS)
 	$(LINK) -o $@ $^ -lrt
 
+# migsim --ring / --dump shown by migtop and migdump, run as nobody when root
+$(B)/tests/views/test_sim_ring.o: CFLAGS += -DVIEWS_SCENARIO_DIR='"$(CURDIR)/tests/sim/scenarios"' \
+	-DVIEWS_SRC_DIR='"$(CURDIR)"'
+$(B)/tests/test-sim-ring: $(B)/tests/views/test_sim_ring.o $(B)/tests/views/synth.o \
+		$(B)/tests/views/runprog.o $(B)/tests/common/exe_copy.o $(RING_OBJS) \
+		$(B)/migsim $(B)/migtop $(B)/migdump
+	$(LINK) -o $@ $(filter %.o,$^) $(CMOCKA_LIBS) $(JSONC_LIBS) -lrt
+
+UNIT_TESTS += $(B)/tests/test-sim-ring
 UNIT_TESTS += $(B)/tests/test-dump $(B)/tests/test-dump-live $(B)/tests/test-view-model \
 	$(B)/tests/test-views $(B)/tests/test-migtop-tmux $(B)/tests/test-escape \
 	$(B)/tests/test-views-hostile $(B)/tests/test-dump-limits $(B)/tests/test-dump-durable \
