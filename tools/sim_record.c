@@ -2,8 +2,9 @@
 /*
  * A simulated run as migtuned would record it: see sim_record.h.  The mapping from the
  * simulator's events to records follows the agent's (docs/agent.md): one sample per sampling
- * turn, an action with the prediction right after it, "migration found" on the first sample and
- * "migration completed|aborted|failed|unknown" with the final statistics at the end.
+ * turn, an action with the prediction right after it, "migration found" on the first sample, and
+ * at the end a sample flagged F_END (with the final statistics, F_FINAL, when there are some)
+ * then "migration completed|aborted|failed|unknown".
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -324,7 +325,12 @@ static void on_end(void *ctx, unsigned vm, uint64_t t_ms, const struct sim_vm_re
 	if (r->stopped || vm >= SIM_MAX_VMS || !r->found[vm])
 		return;
 	if (o == SIM_NOT_CONVERGED || o == SIM_RUNNING) {
-		/* the scenario ended first: nobody learns how the migration does */
+		/* the scenario ended first: nobody learns how the migration does.  Its last figures
+		 * end it, as the agent's do for an outcome it could not learn */
+		struct ring_sample es = r->last[vm];
+		es.phase = RING_PHASE_UNKNOWN;
+		es.flags = (uint8_t)((es.flags & RING_SAMPLE_F_POSTCOPY_FLAG) | RING_SAMPLE_F_END);
+		emit(r, RING_REC_SAMPLE, r->dom[vm], t_ms, &es, sizeof(es));
 		snprintf(text, sizeof(text), "still running when the scenario ended at %.0f s",
 			 t_ms / 1000.0);
 		emit_migration_event(r, vm, t_ms, "unknown", RING_PHASE_UNKNOWN, text);
@@ -341,7 +347,8 @@ static void on_end(void *ctx, unsigned vm, uint64_t t_ms, const struct sim_vm_re
 	 * limits of the last sample */
 	struct ring_sample fs = r->last[vm];
 	fs.phase = phase;
-	fs.flags = (uint8_t)(RING_SAMPLE_F_FINAL | (fs.flags & RING_SAMPLE_F_POSTCOPY_FLAG));
+	fs.flags = (uint8_t)(RING_SAMPLE_F_FINAL | RING_SAMPLE_F_END |
+			     (fs.flags & RING_SAMPLE_F_POSTCOPY_FLAG));
 	fs.iteration = res->passes;
 	fs.data_processed_bytes = fs.mem_processed_bytes = res->bytes_sent;
 	if (phase == RING_PHASE_DONE)
