@@ -1430,8 +1430,10 @@ int dump_next(struct dump_file *d, struct ring_record *ret)
 
 void dump_rewind(struct dump_file *d)
 {
-	for (size_t i = 0; i < d->n_problems; i++)
+	for (size_t i = 0; i < d->n_problems; i++) {
 		free(d->problems[i]);
+		d->problems[i] = NULL;   /* problem() frees the last slot when the list is full */
+	}
 	d->n_problems = 0;
 	d->suppressed = 0;
 	memset(&d->st, 0, sizeof(d->st));

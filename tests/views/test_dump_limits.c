@@ -255,6 +255,39 @@ static void test_real_dump_within_limits(void **state)
 	unlink(path);
 }
 
+/* A second pass over a file with more problems than the reader keeps (migtop -r makes one at
+ * every step back): the list is rebuilt, not freed twice. */
+static void test_rewind_many_problems(void **state)
+{
+	(void)state;
+	struct bomb_opts o = { .record_size = 16, .chunk_records = 16, .records = 0 };
+	size_t len, trailer = 8 + sizeof(struct dump_trailer);
+	uint8_t *b = bomb_build(&o, &len);
+	static const uint8_t junk_frame[] = { 0x04, 0x22, 0x4d, 0x18, 0xff, 0xff, 0xff, 0xff };
+	size_t n = len - trailer + 40 * sizeof(junk_frame) + trailer;
+	uint8_t *f = malloc(n);
+	struct dump_file *d;
+	int end;
+
+	assert_non_null(b);
+	assert_non_null(f);
+	memcpy(f, b, len - trailer);
+	for (int i = 0; i < 40; i++)
+		memcpy(f + len - trailer + (size_t)i * sizeof(junk_frame), junk_frame, sizeof(junk_frame));
+	memcpy(f + n - trailer, b + len - trailer, trailer);
+	assert_int_equal(dump_open_mem(f, n, &d), 0);
+	for (int pass = 0; pass < 3; pass++) {
+		assert_int_equal(drain(d, &end), 0);
+		assert_int_equal(end, 0);
+		assert_true(dump_get_read_stats(d)->chunks_bad >= 32);
+		assert_non_null(strstr(dump_problem(d, 31), "more problems"));
+		dump_rewind(d);
+	}
+	dump_close(d);
+	free(f);
+	free(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -265,6 +298,7 @@ int main(void)
 		cmocka_unit_test(test_file_limit),
 		cmocka_unit_test(test_bomb_memory),
 		cmocka_unit_test(test_real_dump_within_limits),
+		cmocka_unit_test(test_rewind_many_problems),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
