@@ -243,14 +243,17 @@ static void record(struct actuator *a, struct act_job *job, const struct policy_
 	if (pa->kind < ACT_KINDS) {
 		uint8_t k = pa->kind;
 
-		/* Compared as recorded: bandwidths that differ by bytes are the same MiB/s. */
+		/* Compared as recorded: bandwidths that differ by bytes are the same MiB/s.  A hold
+		 * has no value: what it says is its reason (the policy records each wait once). */
+		const char *said = why ? why : k == RING_ACT_HOLD ? pa->text : "";
+
 		if (result != RING_RES_APPLIED && job->last_result[k] == result &&
 		    job->last_value[k] == newv &&
-		    strncmp(job->last_why[k], why ? why : "", sizeof(job->last_why[k]) - 1) == 0)
+		    strncmp(job->last_why[k], said, sizeof(job->last_why[k]) - 1) == 0)
 			return;
 		job->last_result[k] = (uint8_t)result;
 		job->last_value[k] = newv;
-		str_copy(job->last_why[k], sizeof(job->last_why[k]), why ? why : "");
+		str_copy(job->last_why[k], sizeof(job->last_why[k]), said);
 	}
 
 	/* Refusals, and a bandwidth held at the ceiling, carry their own reason; the policy's reason

@@ -693,6 +693,26 @@ static void test_hold_recorded_not_applied(void **state)
 		assert_int_equal(F.calls[op], 0);
 }
 
+/* Advisory holds are not applied, so each says what it is by its reason alone: two different
+ * waits are two records (the second used to vanish as a repeat of the first), the same wait
+ * proposed again is one. */
+static void test_advisory_holds_by_reason(void **state)
+{
+	struct fx *f = *state;
+	struct policy_action h1 = act_of(RING_ACT_HOLD, 0, -1, "link speed unknown (the NIC reports none)");
+	struct policy_action h2 = act_of(RING_ACT_HOLD, 0, -1, "pass 2 ran on a disturbed network");
+
+	h1.reason = REASON_PROBE;
+	h2.reason = REASON_NETWORK_UNSTEADY;
+	assert_int_equal(actuator_apply(f->act, &f->job, &HANDLE, &h1, &f->ctx), RING_RES_ADVISORY);
+	assert_int_equal(actuator_apply(f->act, &f->job, &HANDLE, &h2, &f->ctx), RING_RES_ADVISORY);
+	assert_int_equal(actuator_apply(f->act, &f->job, &HANDLE, &h2, &f->ctx), RING_RES_ADVISORY);
+	reread(f);
+	assert_int_equal(actions(f), 2);
+	assert_int_equal(action(f, 0, NULL)->reason_code, REASON_PROBE);
+	assert_int_equal(action(f, 1, NULL)->reason_code, REASON_NETWORK_UNSTEADY);
+}
+
 /* ---- metadata ------------------------------------------------------------------------------ */
 
 #define META(attrs) "<migtune:policy xmlns:migtune=\"" ACT_METADATA_NS "\" " attrs "/>"
@@ -1235,6 +1255,7 @@ static void test_tracker_postcopy_when_flagged(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_advisory_holds_by_reason, setup_advisory, teardown),
 		cmocka_unit_test_setup_teardown(test_advisory_records_and_calls_nothing, setup_advisory,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_applied_and_read_back, setup_active, teardown),
