@@ -9,6 +9,7 @@
 #include "agent/stats.h"
 #include "agent/strutil.h"
 #include "domxml/domxml.h"
+#include "policy/ring_record.h"
 
 static const char *const result_names[] = {
 	[RING_RES_APPLIED] = "applied", [RING_RES_FAILED] = "failed",
@@ -203,34 +204,17 @@ void actuator_load_settings(struct actuator *a, struct act_job *job, void *handl
 void actuator_record_prediction(struct ring_writer *w, uint32_t domain, uint64_t mono_ns,
 				const struct policy_action *pa)
 {
-	const struct policy_prediction *p = &pa->pred;
 	struct ring_prediction rp;
 
-	_Static_assert(POLICY_PRED_NEVER == RING_PRED_NEVER, "one 'never' for the policy and ring");
-	if (!p->time_ms && !p->downtime_ms && !p->bytes && !p->wait_ms)
-		return;
-	memset(&rp, 0, sizeof(rp));
-	rp.kind = pa->kind;
-	rp.reason_code = pa->reason;
-	rp.time_ms = p->time_ms;
-	rp.bytes = p->bytes;
-	rp.downtime_ms = p->downtime_ms;
-	rp.wait_ms = p->wait_ms;
-	ring_append_at(w, RING_REC_PREDICTION, domain, mono_ns, &rp, sizeof(rp));
-}
-
-static int64_t shown_value(uint8_t kind, int64_t v)
-{
-	/* The ring keeps bandwidth in MiB/s (what libvirt takes); the policy speaks bytes/s. */
-	if (kind == RING_ACT_SET_BANDWIDTH && v > 0)
-		return (v + (1 << 20) - 1) >> 20;
-	return v;
+	if (policy_ring_prediction(pa, &rp))
+		ring_append_at(w, RING_REC_PREDICTION, domain, mono_ns, &rp, sizeof(rp));
 }
 
 static void record(struct actuator *a, struct act_job *job, const struct policy_action *pa,
 		   const struct act_context *ctx, int result, int error, const char *why)
 {
-	int64_t oldv = shown_value(pa->kind, pa->old_value), newv = shown_value(pa->kind, pa->value);
+	int64_t oldv = policy_ring_value(pa->kind, pa->old_value);
+	int64_t newv = policy_ring_value(pa->kind, pa->value);
 	const char *kname = ring_action_name(pa->kind), *policy;
 	const char *unit = pa->kind == RING_ACT_SET_DOWNTIME ? " ms" :
 		pa->kind == RING_ACT_SET_BANDWIDTH ? " MiB/s" : "";
@@ -350,7 +334,7 @@ static bool in_force(struct act_job *job, const struct policy_action *pa,
 		job->set_known[k] = false;
 		return false;
 	}
-	return shown_value(k, pa->value) == job->set_value[k];
+	return policy_ring_value(k, pa->value) == job->set_value[k];
 }
 
 /* ---- gates ------------------------------------------------------------------------------- */
@@ -450,7 +434,7 @@ static int call(struct actuator *a, void *h, const struct policy_action *pa, cha
 		return 0;
 	}
 	case RING_ACT_SET_BANDWIDTH: {
-		uint64_t mibs = (uint64_t)shown_value(pa->kind, pa->value), back = 0;
+		uint64_t mibs = (uint64_t)policy_ring_value(pa->kind, pa->value), back = 0;
 
 		r = o->set_max_speed(h, mibs, err, errlen);
 		if (r < 0)
@@ -492,7 +476,8 @@ static const struct policy_action *ceiling(const struct act_job *job, const stru
 	*capped = *pa;
 	capped->value = (int64_t)max;
 	snprintf(note, len, "capped at bandwidth-max-mibs %" PRId64 " MiB/s (the policy asked for "
-		 "%" PRId64 ")", shown_value(pa->kind, capped->value), shown_value(pa->kind, pa->value));
+		 "%" PRId64 ")", policy_ring_value(pa->kind, capped->value),
+		 policy_ring_value(pa->kind, pa->value));
 	return capped;
 }
 
@@ -556,7 +541,7 @@ int actuator_apply(struct actuator *a, struct act_job *job, void *handle,
 	job->backoff_ms[k] = 0;
 	job->retry_after_ns[k] = 0;
 	if (is_limit(k))
-		set_in_force(job, k, shown_value(k, pa->value), ctx->now_ns);
+		set_in_force(job, k, policy_ring_value(k, pa->value), ctx->now_ns);
 	if (k == RING_ACT_POSTCOPY || k == RING_ACT_SUSPEND || k == RING_ACT_ABORT) {
 		job->pending_kind = k;
 		job->pending_since_ns = ctx->now_ns;

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "policy/ring_record.h"
 #include "shm/dump.h"
 #include "shm/ring.h"
 #include "sim_record.h"
@@ -267,20 +268,12 @@ static void on_sample(void *ctx, unsigned vm, uint64_t t_ms, const struct mig_sa
 	emit(r, RING_REC_SAMPLE, r->dom[vm], t_ms, &rs, sizeof(rs));
 }
 
-static int64_t shown_value(uint8_t kind, int64_t v)
-{
-	/* the ring keeps bandwidth in MiB/s, what libvirt takes; the policy speaks bytes/s */
-	if (kind == POLICY_ACT_SET_BANDWIDTH && v > 0)
-		return (v + (1 << 20) - 1) >> 20;
-	return v;
-}
-
 static void on_action(void *ctx, unsigned vm, uint64_t t_ms, const struct policy_action *a,
 		      bool applied)
 {
 	struct sim_recorder *r = ctx;
-	const struct policy_prediction *p = &a->pred;
 	struct ring_action ra;
+	struct ring_prediction rp;
 
 	if (r->stopped || vm >= SIM_MAX_VMS)
 		return;
@@ -291,8 +284,8 @@ static void on_action(void *ctx, unsigned vm, uint64_t t_ms, const struct policy
 	 * (post-copy without its flag, ...) are failures */
 	ra.result = applied ? RING_RES_APPLIED : RING_RES_FAILED;
 	ra.error = applied ? 0 : -EINVAL;
-	ra.old_value = shown_value(a->kind, a->old_value);
-	ra.new_value = shown_value(a->kind, a->value);
+	ra.old_value = policy_ring_value(a->kind, a->old_value);
+	ra.new_value = policy_ring_value(a->kind, a->value);
 	/* what is in force from now on, for the final statistics */
 	if (applied && a->kind == POLICY_ACT_SET_DOWNTIME && a->value > 0)
 		r->last[vm].downtime_limit_ms = sat32((uint64_t)a->value);
@@ -301,17 +294,8 @@ static void on_action(void *ctx, unsigned vm, uint64_t t_ms, const struct policy
 	str_cut(ra.policy, sizeof(ra.policy), r->o.policy);
 	str_cut(ra.reason, sizeof(ra.reason), a->text);
 	emit(r, RING_REC_ACTION, r->dom[vm], t_ms, &ra, sizeof(ra));
-	if (!p->time_ms && !p->downtime_ms && !p->bytes && !p->wait_ms)
-		return;
-	struct ring_prediction rp;
-	memset(&rp, 0, sizeof(rp));
-	rp.kind = a->kind;
-	rp.reason_code = a->reason;
-	rp.time_ms = p->time_ms;
-	rp.bytes = p->bytes;
-	rp.downtime_ms = p->downtime_ms;
-	rp.wait_ms = p->wait_ms;
-	emit(r, RING_REC_PREDICTION, r->dom[vm], t_ms, &rp, sizeof(rp));
+	if (policy_ring_prediction(a, &rp))
+		emit(r, RING_REC_PREDICTION, r->dom[vm], t_ms, &rp, sizeof(rp));
 }
 
 static void on_end(void *ctx, unsigned vm, uint64_t t_ms, const struct sim_vm_result *res)

@@ -132,3 +132,16 @@ void run_as(struct run *r, uid_t uid, gid_t gid, char *const argv[])
 	r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 	r->maxrss_kib = ru.ru_maxrss;
 }
+
+const char *run_line_with(const char *s, const char *word, char *buf, size_t len)
+{
+	const char *p = strstr(s, word), *e;
+
+	if (!p)
+		return NULL;
+	while (p > s && p[-1] != '\n')
+		p--;
+	e = strchr(p, '\n');
+	snprintf(buf, len, "%.*s", (int)(e ? (size_t)(e - p) : strlen(p)), p);
+	return buf;
+}

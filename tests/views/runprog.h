@@ -23,6 +23,9 @@ struct run {
 void run_free(struct run *r);
 /* Runs argv (argv[0] is a path) as uid:gid when uid != (uid_t)-1 (root only). */
 void run_as(struct run *r, uid_t uid, gid_t gid, char *const argv[]);
+/* The line of a program's output s that holds word, copied into buf; NULL when none does. */
+const char *run_line_with(const char *s, const char *word, char *buf, size_t len);
+
 #define RUN(r, ...) do { char *const av_[] = { __VA_ARGS__, NULL }; \
 	run_as((r), (uid_t)-1, (gid_t)-1, av_); } while (0)
 

@@ -152,18 +152,6 @@ static int teardown(void **state)
 #define RUNW(r, ...) do { char *const av_[] = { __VA_ARGS__, NULL }; \
 	run_as((r), who.uid, who.gid, av_); } while (0)
 
-static const char *line_with(const char *s, const char *word, char *buf, size_t len)
-{
-	const char *p = strstr(s, word);
-	if (!p)
-		return NULL;
-	while (p > s && p[-1] != '\n')
-		p--;
-	const char *e = strchr(p, '\n');
-	snprintf(buf, len, "%.*s", (int)(e ? e - p : (long)strlen(p)), p);
-	return buf;
-}
-
 /* Unpaced (--speed 0): the whole scenario in a moment, placed to end now; migtop shows it. */
 static void test_ring_unpaced(void **state)
 {
@@ -192,9 +180,9 @@ static void test_ring_unpaced(void **state)
 	assert_non_null(strstr(r.out, "migrations 4 (0 running)"));
 	assert_non_null(strstr(r.out, "NIC sim0 up speed 10000Mb/s"));
 	/* the easy guests completed, the hard ones were parked when the scenario ended */
-	assert_non_null(line_with(r.out, "easy1 ", line, sizeof(line)));
+	assert_non_null(run_line_with(r.out, "easy1 ", line, sizeof(line)));
 	assert_non_null(strstr(line, " done "));
-	assert_non_null(line_with(r.out, "hard1 ", line, sizeof(line)));
+	assert_non_null(run_line_with(r.out, "hard1 ", line, sizeof(line)));
 	assert_non_null(strstr(line, " unknown "));
 	assert_non_null(strstr(line, " adaptive "));
 	assert_non_null(strstr(line, "bandwidth "));

@@ -98,6 +98,13 @@ static bool wait_screen(const char *absent, const char *a, const char *b)
 	return false;
 }
 
+/* Sends keys to migtop, then waits for the screen as wait_screen does. */
+static bool press(const char *keys, const char *absent, const char *a, const char *b)
+{
+	tmux("send-keys -t mt %s", keys);
+	return wait_screen(absent, a, b);
+}
+
 /* Lines and the widest line's columns (UTF-8 characters, not bytes). */
 static void screen_size(const char *s, int *ret_lines, int *ret_width)
 {
@@ -214,58 +221,38 @@ static void test_live_screens(void **state)
 	assert_non_null(strstr(s, "\n   m:ss "));
 	assert_non_null(strstr(s, " 0:0"));
 	assert_null(strstr(s, "(log scale)"));
-	tmux("send-keys -t mt l");
-	assert_true(wait_screen(NULL, "dirty rate (d) vs bandwidth (b), MiB/s, one column per sample "
+	assert_true(press("l", NULL, "dirty rate (d) vs bandwidth (b), MiB/s, one column per sample "
 				"(log scale)", "each pass (passes 1..3) (log scale)"));
-	tmux("send-keys -t mt l");
-	assert_true(wait_screen("(log scale)", "linear scale", NULL));
+	assert_true(press("l", "(log scale)", "linear scale", NULL));
 
 	/* Esc goes back to the table */
-	tmux("send-keys -t mt Escape");
-	assert_true(wait_screen("action log", "DOMAIN", NULL));
+	assert_true(press("Escape", "action log", "DOMAIN", NULL));
 
 	/* h shows the help, any key leaves it; q too, without quitting */
-	tmux("send-keys -t mt h");
-	assert_true(wait_screen(NULL, "migtop keys", NULL));
-	tmux("send-keys -t mt x");
-	assert_true(wait_screen("migtop keys", "DOMAIN", NULL));
-	tmux("send-keys -t mt ?");
-	assert_true(wait_screen(NULL, "migtop keys", "any key returns"));
-	tmux("send-keys -t mt q");
-	assert_true(wait_screen("migtop keys", "DOMAIN", "vm-001"));
+	assert_true(press("h", NULL, "migtop keys", NULL));
+	assert_true(press("x", "migtop keys", "DOMAIN", NULL));
+	assert_true(press("?", NULL, "migtop keys", "any key returns"));
+	assert_true(press("q", "migtop keys", "DOMAIN", "vm-001"));
 	sleep_ms(300);
 	assert_null(strstr(capture(), "EXITED"));
 
 	/* / keeps the domains whose name holds a text; an empty one shows them all again */
-	tmux("send-keys -t mt /");
-	assert_true(wait_screen(NULL, "show domains whose name or UUID holds", NULL));
-	tmux("send-keys -t mt 002 Enter");
-	assert_true(wait_screen("vm-000", "vm-002", "/002 1/3"));
+	assert_true(press("/", NULL, "show domains whose name or UUID holds", NULL));
+	assert_true(press("002 Enter", "vm-000", "vm-002", "/002 1/3"));
 	assert_null(strstr(capture(), "vm-001"));
-	tmux("send-keys -t mt /");
-	assert_true(wait_screen(NULL, "show domains whose name or UUID holds", NULL));
-	tmux("send-keys -t mt zzz Enter");
-	assert_true(wait_screen("vm-002", "no migration matches the filter", NULL));
-	tmux("send-keys -t mt /");
-	assert_true(wait_screen(NULL, "show domains whose name or UUID holds", NULL));
-	tmux("send-keys -t mt Enter");
-	assert_true(wait_screen("/002", "vm-000", "vm-001"));
+	assert_true(press("/", NULL, "show domains whose name or UUID holds", NULL));
+	assert_true(press("zzz Enter", "vm-002", "no migration matches the filter", NULL));
+	assert_true(press("/", NULL, "show domains whose name or UUID holds", NULL));
+	assert_true(press("Enter", "/002", "vm-000", "vm-001"));
 
 	/* d asks for the refresh interval, as top does; +/- still halve and double it */
-	tmux("send-keys -t mt d");
-	assert_true(wait_screen(NULL, "delay (seconds, 0.1-3600):", NULL));
-	tmux("send-keys -t mt 3 Enter");
-	assert_true(wait_screen(NULL, "refresh every 3.0s", NULL));
-	tmux("send-keys -t mt d");
-	assert_true(wait_screen(NULL, "delay (seconds", NULL));
-	tmux("send-keys -t mt fast Enter");
-	assert_true(wait_screen(NULL, "cannot read 'fast' as seconds", NULL));
-	tmux("send-keys -t mt -");
-	assert_true(wait_screen(NULL, "refresh every 1.5s", NULL));
-	tmux("send-keys -t mt d");
-	assert_true(wait_screen(NULL, "delay (seconds", NULL));
-	tmux("send-keys -t mt 0.5 Enter");
-	assert_true(wait_screen(NULL, "refresh every 0.5s", NULL));
+	assert_true(press("d", NULL, "delay (seconds, 0.1-3600):", NULL));
+	assert_true(press("3 Enter", NULL, "refresh every 3.0s", NULL));
+	assert_true(press("d", NULL, "delay (seconds", NULL));
+	assert_true(press("fast Enter", NULL, "cannot read 'fast' as seconds", NULL));
+	assert_true(press("-", NULL, "refresh every 1.5s", NULL));
+	assert_true(press("d", NULL, "delay (seconds", NULL));
+	assert_true(press("0.5 Enter", NULL, "refresh every 0.5s", NULL));
 
 	/* s cycles the sort key */
 	tmux("send-keys -t mt s");

@@ -92,19 +92,6 @@ static size_t count_lines(const char *s)
 	return n;
 }
 
-static const char *line_with(const char *s, const char *word, char *buf, size_t len)
-{
-	const char *p = strstr(s, word);
-	if (!p)
-		return NULL;
-	while (p > s && p[-1] != '\n')
-		p--;
-	const char *e = strchr(p, '\n');
-	size_t n = e ? (size_t)(e - p) : strlen(p);
-	snprintf(buf, len, "%.*s", (int)n, p);
-	return buf;
-}
-
 static void test_batch_text(void **state)
 {
 	struct fixture *f = *state;
@@ -119,9 +106,9 @@ static void test_batch_text(void **state)
 	assert_non_null(strstr(r.out, want));
 	assert_non_null(strstr(r.out, "NIC mig0 up speed 10000Mb/s"));
 	/* vm-001 finished in the last step, vm-000 and vm-002 are still in pre-copy */
-	assert_non_null(line_with(r.out, "vm-001 ", line, sizeof(line)));
+	assert_non_null(run_line_with(r.out, "vm-001 ", line, sizeof(line)));
 	assert_non_null(strstr(line, " done "));
-	assert_non_null(line_with(r.out, "vm-002 ", line, sizeof(line)));
+	assert_non_null(run_line_with(r.out, "vm-002 ", line, sizeof(line)));
 	assert_non_null(strstr(line, " pre-copy "));
 	const struct ring_record *a = last_of(f, RING_REC_ACTION, 2);
 	assert_non_null(a);
@@ -129,7 +116,7 @@ static void test_batch_text(void **state)
 	/* active rows come before finished ones */
 	assert_true(strstr(r.out, "vm-002 ") < strstr(r.out, "vm-001 "));
 	/* vm-000 has no bandwidth limit (0 in the ring, JSON and CSV): "none", never "-" (unknown) */
-	assert_non_null(line_with(r.out, "vm-000 ", line, sizeof(line)));
+	assert_non_null(run_line_with(r.out, "vm-000 ", line, sizeof(line)));
 	assert_non_null(strstr(line, "/none "));
 	run_free(&r);
 }
@@ -892,7 +879,7 @@ static void test_writer_identity(void **state)
 
 	RUN(&r, MIGTOP, "--ring", name, "-b", "-n", "1");
 	assert_int_equal(r.status, 0);
-	assert_non_null(line_with(r.out, "migtop ", line, sizeof(line)));
+	assert_non_null(run_line_with(r.out, "migtop ", line, sizeof(line)));
 	assert_non_null(strstr(line, "agent live"));
 	assert_non_null(strstr(line, "  advisory  policy adaptive  "));
 	assert_null(strstr(line, "SIMULATED"));
@@ -1026,7 +1013,7 @@ static void test_eta_attention_json(void **state)
 	RUN(&r, MIGTOP, "--ring", name, "-b", "-n", "1");
 	assert_int_equal(r.status, 0);
 	char line[512];
-	assert_non_null(line_with(r.out, "db-01 ", line, sizeof(line)));
+	assert_non_null(run_line_with(r.out, "db-01 ", line, sizeof(line)));
 	assert_non_null(strstr(line, "   0:08 never "));
 	assert_non_null(strstr(line, " bandwidth 20->1MiB/s: needs 5000 ms"));
 	run_free(&r);
