@@ -719,6 +719,22 @@ static void test_domain_index_past_65535(void **state)
 }
 
 /* The agent's "dirtyrate prior" event: migdump's JSON names the rate and its age. */
+/* An agent event of code with its two details, op and subop. */
+static void agent_event(struct ring_record *rec, int32_t code, int32_t d1, int32_t d2,
+			const char *op, const char *subop)
+{
+	memset(rec, 0, sizeof(*rec));
+	rec->type = RING_REC_EVENT;
+	rec->size = sizeof(struct ring_event);
+	rec->domain = RING_NO_DOMAIN;
+	rec->u.event.source = RING_EVSRC_AGENT;
+	rec->u.event.code = code;
+	rec->u.event.detail1 = d1;
+	rec->u.event.detail2 = d2;
+	snprintf(rec->u.event.op, sizeof(rec->u.event.op), "%s", op);
+	snprintf(rec->u.event.subop, sizeof(rec->u.event.subop), "%s", subop);
+}
+
 static void test_prior_dirty_event_json(void **state)
 {
 	struct ring_record rec;
@@ -728,16 +744,7 @@ static void test_prior_dirty_event_json(void **state)
 	struct json_object *o, *x;
 
 	(void)state;
-	memset(&rec, 0, sizeof(rec));
-	rec.type = RING_REC_EVENT;
-	rec.size = sizeof(struct ring_event);
-	rec.domain = RING_NO_DOMAIN;
-	rec.u.event.source = RING_EVSRC_AGENT;
-	rec.u.event.code = RING_AGEV_PRIOR_DIRTY;
-	rec.u.event.detail1 = 36 * 1024;
-	rec.u.event.detail2 = 600;
-	snprintf(rec.u.event.op, sizeof(rec.u.event.op), "dirtyrate");
-	snprintf(rec.u.event.subop, sizeof(rec.u.event.subop), "prior");
+	agent_event(&rec, RING_AGEV_PRIOR_DIRTY, 36 * 1024, 600, "dirtyrate", "prior");
 	snprintf(rec.u.event.text, sizeof(rec.u.event.text), "36.0 MiB/s over 1000 ms");
 	f = open_memstream(&buf, &len);
 	assert_non_null(f);
@@ -1028,16 +1035,7 @@ static void test_overshoot_event_json(void **state)
 	char *out;
 
 	(void)state;
-	memset(&rec, 0, sizeof(rec));
-	rec.type = RING_REC_EVENT;
-	rec.size = sizeof(struct ring_event);
-	rec.domain = RING_NO_DOMAIN;
-	rec.u.event.source = RING_EVSRC_AGENT;
-	rec.u.event.code = RING_AGEV_OVERSHOOT;
-	rec.u.event.detail1 = 583;
-	rec.u.event.detail2 = 500;
-	snprintf(rec.u.event.op, sizeof(rec.u.event.op), "overshoot");
-	snprintf(rec.u.event.subop, sizeof(rec.u.event.subop), "learned");
+	agent_event(&rec, RING_AGEV_OVERSHOOT, 583, 500, "overshoot", "learned");
 	out = printed(VIEW_FMT_JSON, &rec);
 	o = json_tokener_parse(out);
 	assert_non_null(o);
