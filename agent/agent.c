@@ -45,7 +45,10 @@
 #include "agent/virt.h"
 #include "shm/ring.h"
 
-/* How often a migration whose NIC is still unknown looks for it again. */
+/* A migration whose NIC is still unknown looks for it at every one of its first samples (QEMU's
+ * connection may not be up at the first: until the NIC is found the link's speed is unknown to
+ * the policy, which then probes instead of sharing), then every few samples. */
+#define NIC_EAGER_SAMPLES 20
 #define NIC_RETRY_SAMPLES 4
 /* At shutdown a libvirt call older than this is abandoned at once, and the threads that call
  * libvirt get this long in all to finish before the agent leaves without them. */
@@ -773,7 +776,8 @@ static void poll_one(struct tracker_domain *d, void *arg)
 		return;
 	if (pc->only_wanted && !d->want_poll)
 		return;
-	if (!d->nic_ifindex && d->cur.samples % NIC_RETRY_SAMPLES == 0)
+	if (!d->nic_ifindex && (d->cur.samples < NIC_EAGER_SAMPLES ||
+				d->cur.samples % NIC_RETRY_SAMPLES == 0))
 		find_nic(a, d);
 	/* The sample and what the policy decides from it (the actuator's calls) wait on libvirtd. */
 	virt_call_begin(a->virt, VIRT_CALLER_TRACKER, "sampling %s", d->name);
