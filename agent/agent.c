@@ -759,7 +759,7 @@ static void collect_share(struct tracker_domain *d, void *arg)
 			return;
 		sh->ifindex[sh->n++] = d->nic_ifindex;
 	}
-	sh->mig_tx_bps[i] += d->cur.last.memory_bps;
+	sh->mig_tx_bps[i] += tracker_domain_tx_bps(d);
 	sh->count[i]++;
 }
 
@@ -769,13 +769,14 @@ static void poll_one(struct tracker_domain *d, void *arg)
 	struct agent *a = pc->a;
 	struct tracker_nic_view nv = { .carrier = 255 };
 	struct ring_sample s;
-	bool active = false, final = false;
+	bool active = false, final = false, counted;
 	int r;
 
 	if (!d->cur.active || d->cur.direction != RING_DIR_OUT)
 		return;
 	if (pc->only_wanted && !d->want_poll)
 		return;
+	counted = d->nic_ifindex != 0;     /* in pc->share (collect_share) */
 	if (!d->nic_ifindex && (d->cur.samples < NIC_EAGER_SAMPLES ||
 				d->cur.samples % NIC_RETRY_SAMPLES == 0))
 		find_nic(a, d);
@@ -804,10 +805,16 @@ static void poll_one(struct tracker_domain *d, void *arg)
 			nv.errors_delta = ns->errors_delta;
 			nv.drops_delta = ns->drops_delta;
 		}
+		/* the other migrations' traffic as collect_share saw it, and this job's as this
+		 * sample says (the policy takes its own rate out again) */
 		for (unsigned i = 0; i < pc->share.n; i++)
 			if (pc->share.ifindex[i] == d->nic_ifindex) {
-				nv.mig_tx_bps = pc->share.mig_tx_bps[i];
-				nv.concurrent = pc->share.count[i];
+				uint64_t mine = counted ? tracker_domain_tx_bps(d) : 0;
+
+				nv.mig_tx_bps = pc->share.mig_tx_bps[i] > mine ?
+					pc->share.mig_tx_bps[i] - mine : 0;
+				nv.mig_tx_bps += s.memory_bps;
+				nv.concurrent = pc->share.count[i] + !counted;
 			}
 	}
 	if (final && !d->saw_completed) {

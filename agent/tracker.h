@@ -94,6 +94,9 @@ struct tracker_domain {
 	bool prior_looked;
 	struct dirty_measure prior;
 	uint32_t prior_age_ms;
+	/* Bytes per second the outgoing job sent over its last sample interval (data_processed),
+	 * 0 unknown. */
+	uint64_t sent_bps;
 	struct tracker_pc pc;
 	uint64_t gone_mono_ns;            /* libvirt said the domain no longer exists (0: not) */
 	/* STOPPED/MIGRATED came for the outgoing job: it completed, and JOB_COMPLETED with the
@@ -103,6 +106,16 @@ struct tracker_domain {
 	 * still runs (tracker_ring.c). */
 	struct tracker_restored *restored;
 };
+
+/*
+ * What an outgoing job sends now, as the other migrations on its NIC are told: QEMU's rate, or
+ * what it sent over its last sample interval when that is more (QEMU reports 0 at a job's first
+ * samples and little at a pass's first, while the job sends at full speed).
+ */
+static inline uint64_t tracker_domain_tx_bps(const struct tracker_domain *d)
+{
+	return d->sent_bps > d->cur.last.memory_bps ? d->sent_bps : d->cur.last.memory_bps;
+}
 
 struct actuator;
 struct agent_stats;

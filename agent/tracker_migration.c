@@ -732,6 +732,16 @@ static bool confirm_restored(struct tracker *t, struct tracker_domain *d, bool j
 	return true;
 }
 
+/* Bytes per second sent between two samples of one job, 0 when they do not tell. */
+static uint64_t sent_over(const struct ring_sample *prev, const struct ring_sample *s)
+{
+	if (!prev->elapsed_ms || s->elapsed_ms <= prev->elapsed_ms ||
+	    s->data_processed_bytes < prev->data_processed_bytes)
+		return 0;
+	return (s->data_processed_bytes - prev->data_processed_bytes) * 1000 /
+	       (s->elapsed_ms - prev->elapsed_ms);
+}
+
 int tracker_ingest_sample(struct tracker *t, struct tracker_domain *d, bool job_active,
 			  const struct ring_sample *s, const struct tracker_nic_view *nic,
 			  uint64_t mono_ns)
@@ -755,6 +765,7 @@ int tracker_ingest_sample(struct tracker *t, struct tracker_domain *d, bool job_
 	rs = *s;
 	if (!rs.direction)
 		rs.direction = d->cur.direction;
+	d->sent_bps = sent_over(&d->cur.last, &rs);
 	if (rs.flags & RING_SAMPLE_F_FINAL) {
 		/* The statistics of the finished job, which libvirt keeps for completed, failed and
 		 * cancelled jobs alike (an abort sends no event). */

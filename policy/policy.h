@@ -70,8 +70,9 @@ struct mig_sample {
 	uint64_t nic_tx_bps;             /* migration NIC, all traffic (0 = unknown) */
 	uint64_t nic_rx_bps;
 	uint64_t nic_capacity_bps;       /* link speed in bytes/s (0 = unknown) */
-	uint64_t nic_mig_tx_bps;         /* sum of memory_bps of every outgoing migration on the NIC
-	                                    (0 = only this one is known) */
+	uint64_t nic_mig_tx_bps;         /* what every outgoing migration on the NIC sends: this
+	                                    one's memory_bps, the others' as last seen (0 = only
+	                                    this one is known) */
 	uint32_t nic_errors_delta;       /* tx+rx errors since the previous sample */
 	uint32_t nic_drops_delta;        /* tx+rx drops since the previous sample */
 };

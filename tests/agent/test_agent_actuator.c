@@ -1190,6 +1190,37 @@ static void test_tracker_logs_unknown_speed_once(void **state)
 	assert_int_equal(logged_during_job(f, U3, "unfound", &unfound, 20, said), 0);
 }
 
+/* What a job sends, as the other migrations on its NIC are told: QEMU reports 0 at a job's first
+ * samples and little at a pass's first while the job sends; the bytes over its last interval
+ * say more then. */
+static void test_tracker_job_sends(void **state)
+{
+	struct fx *f = *state;
+	struct tracker *t;
+	struct tracker_opts to = { .ring = f->w, .policy = "none" };
+	struct tracker_nic_view nv = { .carrier = 1 };
+	struct tracker_domain *d;
+	struct ring_sample s;
+
+	urcu_memb_register_thread();
+	assert_int_equal(tracker_new(&to, &t), 0);
+	d = tracker_begin(t, U1, "sends", RING_DIR_OUT, 1000 * S_NS);
+	plateau_sample(&s, 1000);
+	s.memory_bps = 0;                                   /* QEMU has no rate yet */
+	tracker_ingest_sample(t, d, true, &s, &nv, 1001 * S_NS);
+	assert_int_equal(tracker_domain_tx_bps(d), 0);      /* one sample: nothing to tell */
+	plateau_sample(&s, 1500);
+	s.memory_bps = 0;
+	tracker_ingest_sample(t, d, true, &s, &nv, 1001 * S_NS + 500000000);
+	assert_int_equal(tracker_domain_tx_bps(d), 20 << 20);     /* 10 MiB in 500 ms */
+	plateau_sample(&s, 2000);
+	s.memory_bps = 30 << 20;                            /* QEMU's rate, when it is more */
+	tracker_ingest_sample(t, d, true, &s, &nv, 1002 * S_NS);
+	assert_int_equal(tracker_domain_tx_bps(d), 30 << 20);
+	tracker_free(t, NULL);
+	urcu_memb_unregister_thread();
+}
+
 static void test_tracker_applies_rhv_schedule(void **state)
 {
 	struct fx *f = *state;
@@ -1289,6 +1320,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_tracker_logs_unknown_speed_once, setup_active,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_tracker_job_sends, setup_active, teardown),
 	};
 
 	/* libvirt's thread-local error state is set up here, before the typed-parameter helpers
