@@ -17,6 +17,11 @@ fi
 
 flavour=$1; shift
 pass=0; fail=0
+# Libraries built without TSan are ignored inside, and only there (tests/tsan.supp says why).
+if [ "$flavour" = tsan ]; then
+	TSAN_OPTIONS="suppressions=$(pwd)/tests/tsan.supp ${TSAN_OPTIONS:-}"
+	export TSAN_OPTIONS
+fi
 for t in "$@"; do
 	name=$(basename "$t")
 	echo "== [$flavour] $name"
