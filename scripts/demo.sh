@@ -53,7 +53,7 @@ trap 'exit 143' TERM
 
 # The lab's veth reports no speed inside its namespaces: the agents are told it is 10 Gbit/s.
 agent_conf() {   # MODE
-	printf '[agent]\nmode = %s\n[nic]\nspeed_mbps = 10000\n[policy]\nname = adaptive\n[dump]\ndir = %s/dumps\n' \
+	printf '[agent]\nmode = %s\n[nic]\nspeed-mbps = 10000\n[policy]\nname = adaptive\n[dump]\ndir = %s/dumps\n' \
 		"$1" "$WORK" > "$WORK/$1.conf"
 	echo "$WORK/$1.conf"
 }

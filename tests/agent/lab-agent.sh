@@ -59,13 +59,13 @@ ctl_ready() { "$LAB" exec "$1" test -S /run/migtune/ctl.sock; }
 # are each host's own inside its namespaces), a short reconnect backoff for the restart check.
 cat > "$WORK/migtuned.conf" <<'EOF'
 [libvirt]
-reconnect_min_ms = 200
-reconnect_max_ms = 1000
+reconnect-min-ms = 200
+reconnect-max-ms = 1000
 [sampling]
-interval_ms = 500
-dirtyrate_interval_s = 10
+interval-ms = 500
+dirtyrate-interval-s = 10
 [agent]
-log_level = debug
+log-level = debug
 EOF
 # Automatic dumps of the aborted migrations stay in the test's work directory.
 printf '[dump]\ndir = %s/dumps\n' "$WORK" >> "$WORK/migtuned.conf"
@@ -279,7 +279,7 @@ pr_mibs=$(awk -v k="$pr_kibps" 'BEGIN { printf "%.1f", k / 1024 }')
 # The debug line of the measurement comes before the migration's start in the first agent's log;
 # the info line says what the policy was told.
 meas_line=$(grep -n "dirty rate: $GUEST: [0-9]* MiB/s" "$WORK/agent-a1.log" 2>/dev/null | head -1 | cut -d: -f1)
-start_line=$(grep -n "$GUEST: outgoing migration started" "$WORK/agent-a1.log" 2>/dev/null | head -1 | cut -d: -f1)
+start_line=$(grep -nE "$GUEST: outgoing migration (started|found)" "$WORK/agent-a1.log" 2>/dev/null | head -1 | cut -d: -f1)
 told=$(grep -c "$GUEST: dirty rate before the migration: .* handed to the policy" "$WORK/agent-a1.log" 2>/dev/null || true)
 # The restarted agent found the guest mid-migration: it must not have tried to measure it (libvirt
 # would have held the call ~30 s and refused it).

@@ -74,13 +74,13 @@ cat > "$WORK/migtuned.conf" <<'CONF'
 [agent]
 mode = advisory
 [libvirt]
-reconnect_min_ms = 200
-reconnect_max_ms = 1000
+reconnect-min-ms = 200
+reconnect-max-ms = 1000
 [sampling]
-interval_ms = 500
+interval-ms = 500
 [policy]
-allow_postcopy = yes
-sla_max_downtime_ms = 300
+allow-postcopy = yes
+sla-max-downtime-ms = 300
 CONF
 # Failed migrations would be dumped to /var/lib/migtune: not in a test (when the build has dumps).
 printf '[dump]\nenabled = no\n' >> "$WORK/migtuned.conf"
