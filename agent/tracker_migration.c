@@ -105,7 +105,8 @@ static void adopt_restored(struct tracker *t, struct tracker_domain *d, uint64_t
 		snprintf(prior, sizeof(prior), "prior %.1f MiB/s", (double)d->prior.bps / 1048576);
 	else
 		snprintf(prior, sizeof(prior), "no prior rate");
-	snprintf(text, sizeof(text), "rebuilt: %" PRIu32 " samples, %s", r->n_samples, prior);
+	/* no comma in the text: CSV readers split on it */
+	snprintf(text, sizeof(text), "rebuilt: %" PRIu32 " samples; %s", r->n_samples, prior);
 	tracker_record_event(t, d, RING_EVSRC_AGENT, 0, r->direction, 0, "migration", "found", text,
 			     mono_ns);
 	log_domain(LOG_INFO, d->name, d->uuid, "%s: %s migration found running; rebuilt from the "

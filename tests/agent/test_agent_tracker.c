@@ -781,7 +781,7 @@ static void test_restart_goes_on_from_the_ring(void **state)
 		if (f->recs[i].type == RING_REC_EVENT &&
 		    strcmp(f->recs[i].u.event.subop, "found") == 0)
 			r = &f->recs[i];
-	assert_string_equal(r->u.event.text, "rebuilt: 60 samples, prior 40.0 MiB/s");
+	assert_string_equal(r->u.event.text, "rebuilt: 60 samples; prior 40.0 MiB/s");
 	assert_int_equal(tu_count(f->recs, f->n, RING_REC_SAMPLE), 240);
 }
 
