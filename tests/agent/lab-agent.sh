@@ -6,11 +6,13 @@
 #   2. the migration NIC's samples (the veth) agree with the migration's bandwidth within 10 %;
 #   3. the agent on B records the hook's calls for the incoming guest;
 #   4. kill -9 of the agent on A mid-migration, restart: the migration is found again within 2 s
-#      of the new agent's start, and the old agent's records are still in the ring;
+#      of the new agent's start, rebuilt from the ring (its samples and the dirty rate measured
+#      before it), and the old agent's records are still in the ring;
 #   5. libvirtd on A restarted mid-migration: the agent notices, reconnects, and follows the job
 #      (or, if libvirt cancelled it on restart, sees it end and follows the next one);
 #   6. a migration that completes: the source's final sample (from JOB_COMPLETED) equals the job
-#      statistics the destination reports, and both agents record the completion.
+#      statistics the destination reports, and both agents record the completion; every
+#      migration either ring shows is closed by an end record (none left "running").
 #   7. the agent on A measured the guest's dirty rate before the migration (page sampling, started
 #      by the guest's start event), the rate is plausible for the guest's workload, the ring and
 #      the log show the prior rate handed to the policy, and no measurement was tried while the
@@ -228,11 +230,17 @@ fi
 found_ms=$(csv_awk "$WORK/a.csv" 'v("type") == "event" && v("domain_name") == "'"$GUEST"'" &&
 	v("op") == "migration" && v("subop") == "found" && v("mono_ns") + 0 >= '"$m_start2"' {
 	printf "%d\n", (v("mono_ns") - '"$m_start2"') / 1000000; exit }')
+found_text=$(csv_awk "$WORK/a.csv" 'v("type") == "event" && v("domain_name") == "'"$GUEST"'" &&
+	v("op") == "migration" && v("subop") == "found" && v("mono_ns") + 0 >= '"$m_start2"' {
+	print v("text"); exit }')
 old_recs=$(csv_awk "$WORK/a.csv" 'v("mono_ns") + 0 < '"$m_start2"' && (v("type") == "sample" || v("pid") == '"$pid1"') { n++ } END { print n + 0 }')
-if [ -n "$found_ms" ] && [ "$found_ms" -le 2000 ] && [ "$old_recs" -gt 10 ]; then
-	pass "kill -9: restarted agent found the migration ${found_ms} ms after its start; $old_recs records of the killed agent kept"
+rebuilt_re='^rebuilt: [1-9][0-9]* samples; prior [0-9.]+ MiB/s$'
+if [ -n "$found_ms" ] && [ "$found_ms" -le 2000 ] && [ "$old_recs" -gt 10 ] &&
+   [[ "$found_text" =~ $rebuilt_re ]] &&
+   grep -q "$GUEST: outgoing migration found running; rebuilt from the ring" "$WORK/agent-a2.log"; then
+	pass "kill -9: restarted agent found the migration ${found_ms} ms after its start ($found_text); $old_recs records of the killed agent kept"
 else
-	fail "kill -9: found after '${found_ms:-never}' ms (limit 2000), $old_recs records of the killed agent kept"
+	fail "kill -9: found after '${found_ms:-never}' ms (limit 2000), '${found_text:-no found record}' (want the samples and prior rebuilt from the ring), $old_recs records of the killed agent kept"
 fi
 
 # ---- 5. libvirtd restart ---------------------------------------------------------------------
@@ -260,11 +268,19 @@ read -r fin_n fin_dp fin_el < <(csv_awk "$WORK/a.csv" 'v("type") == "sample" && 
 done_a=$(csv_awk "$WORK/a.csv" 'v("type") == "event" && v("domain_name") == "'"$GUEST"'" && v("op") == "migration" && v("subop") == "completed" { n++ } END { print n + 0 }')
 done_b=$(csv_awk "$WORK/b.csv" 'v("type") == "event" && v("domain_name") == "'"$GUEST"'" && v("op") == "migration" && v("subop") == "completed" { n++ } END { print n + 0 }')
 b_dp=$(awk '/^data_processed:/ { print $2 }' "$WORK/completed-b.txt" 2>/dev/null)
+# Every migration a ring shows is closed: its last "migration" record is an end (completed,
+# failed, aborted, unknown), not a start ("started", "found").  Aborted and cancelled jobs too.
+open_left() {   # CSV -> "open" or "closed" for the guest
+	csv_awk "$1" 'v("type") == "event" && v("domain_name") == "'"$GUEST"'" && v("source") == 3 &&
+		v("op") == "migration" { last = v("subop") }
+		END { print (last == "started" || last == "found") ? "open" : "closed" }'
+}
+open_a=$(open_left "$WORK/a.csv") open_b=$(open_left "$WORK/b.csv")
 if [ "$completed" = yes ] && [ "$fin_n" -ge 1 ] && [ "$done_a" -ge 1 ] && [ "$done_b" -ge 1 ] &&
-   [ -n "$b_dp" ] && [ "$fin_dp" = "$b_dp" ]; then
-	pass "completion: final sample on A ($fin_dp bytes in $fin_el ms) equals B's completed job stats; completed on A and B"
+   [ -n "$b_dp" ] && [ "$fin_dp" = "$b_dp" ] && [ "$open_a" = closed ] && [ "$open_b" = closed ]; then
+	pass "completion: final sample on A ($fin_dp bytes in $fin_el ms) equals B's completed job stats; completed on A and B; no migration left open"
 else
-	fail "completion: migrated=$completed, final samples $fin_n (processed $fin_dp, B says '${b_dp:-?}'), completed events A $done_a B $done_b"
+	fail "completion: migrated=$completed, final samples $fin_n (processed $fin_dp, B says '${b_dp:-?}'), completed events A $done_a B $done_b, last migration record on A $open_a, on B $open_b"
 fi
 
 # ---- 7. the dirty rate measured before the migration ----------------------------------------
