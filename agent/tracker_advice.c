@@ -516,3 +516,21 @@ void tracker_overshoot_learn(struct tracker *t, struct tracker_domain *d, uint64
 			   "say less; %" PRIu32 " so far)", d->name, fin->expected_downtime_ms,
 			   a->limit_ms, obs, t->overshoot.assumed_permille, OVERSHOOT_TRUST_AFTER, n);
 }
+
+bool tracker_overshoot_replay(struct tracker *t, const struct ring_event *e)
+{
+	if (e->source != RING_EVSRC_AGENT || e->code != RING_AGEV_OVERSHOOT || e->detail1 <= 0 ||
+	    e->detail2 <= 0)
+		return false;
+	return overshoot_observe(&t->overshoot, (uint32_t)e->detail1, (uint32_t)e->detail2) >= 0;
+}
+
+void tracker_overshoot_restored(struct tracker *t, uint32_t n)
+{
+	char b[16];
+
+	log_info("ring: this host's downtime overshoot rebuilt from the %" PRIu32 " completed "
+		 "pre-copies the ring still records: estimate %s permille (the largest of the last %"
+		 PRIu32 ")", n, estimate_words(overshoot_estimate(&t->overshoot), b, sizeof(b)),
+		 overshoot_count(&t->overshoot));
+}

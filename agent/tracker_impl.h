@@ -102,6 +102,10 @@ void tracker_overshoot_init(struct tracker *t);
 /* d's outgoing job completed (its final statistics in d->cur.last): what its real downtime says
  * of the host's overshoot, recorded and logged when it counts. */
 void tracker_overshoot_learn(struct tracker *t, struct tracker_domain *d, uint64_t mono_ns);
+/* A restarted agent: one 'overshoot learned' event of the ring taken again into the estimate
+ * (true), or another event (false); then what was rebuilt from n of them, logged. */
+bool tracker_overshoot_replay(struct tracker *t, const struct ring_event *e);
+void tracker_overshoot_restored(struct tracker *t, uint32_t n);
 /* A recovery call of d's job is in flight (the actuator's). */
 bool tracker_advice_pc_busy(const struct tracker_domain *d);
 

@@ -97,6 +97,8 @@ struct scan {
 	uint32_t mask;
 	int pass;
 	uint32_t open;
+	struct tracker *t;
+	uint32_t overshoots;              /* observations of the host's overshoot replayed */
 };
 
 static bool is_migration_event(const struct ring_record *rec, const char *const *subops)
@@ -199,6 +201,10 @@ static void scan_record(struct scan *sc, const struct ring_record *rec)
 {
 	struct scan_dom *sd;
 
+	/* the host's overshoot: every observation the ring holds, oldest first, whatever became
+	 * of its domain's entry */
+	if (sc->pass == 1 && rec->type == RING_REC_EVENT && tracker_overshoot_replay(sc->t, &rec->u.event))
+		sc->overshoots++;
 	if (rec->domain == RING_NO_DOMAIN)
 		return;
 	sd = &sc->doms[rec->domain & sc->mask];
@@ -301,7 +307,7 @@ unsigned tracker_restore(struct tracker *t)
 {
 	struct ring_header h;
 	struct ring_reader *rr;
-	struct scan sc = { 0 };
+	struct scan sc = { .t = t };
 	unsigned n = 0;
 	int r;
 
@@ -322,6 +328,8 @@ unsigned tracker_restore(struct tracker *t)
 	sc.pass = 1;
 	if (scan_ring(rr, &sc) < 0)
 		goto out;
+	if (sc.overshoots)
+		tracker_overshoot_restored(t, sc.overshoots);
 	for (uint32_t i = 0; i <= sc.mask; i++) {
 		struct scan_dom *sd = &sc.doms[i];
 
