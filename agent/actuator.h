@@ -156,6 +156,7 @@ struct act_pc {
 	bool gave_up;                      /* attempts spent: told the operator */
 	bool told;                         /* the operator was told what to run */
 	bool capable;                      /* would be proven but for advisory mode */
+	bool interrupted;                  /* broken by the agent's interrupt, on a healthy link */
 	struct act_pc_call *resume;        /* calls in flight (worker threads) */
 	struct act_pc_call *interrupt;
 };

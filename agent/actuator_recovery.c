@@ -332,6 +332,7 @@ static void collect(struct actuator *a, struct act_job *job, struct act_pc_call 
 		} else {
 			snprintf(why, sizeof(why), "stalled stream interrupted (%.1f s)",
 				 (double)took_ns / 1e9);
+			job->pc.interrupted = true;
 			outcome(a, job, RING_ACT_PC_INTERRUPT, RING_RES_APPLIED, 0, 0, why, now);
 			log_job(job, LOG_NOTICE, "postcopy-interrupt", "post-copy interrupted in "
 				"%.1f s; it is resumed over a new connection now", (double)took_ns / 1e9);
@@ -519,7 +520,9 @@ static uint32_t broken(struct actuator *a, struct act_job *job, uint64_t now)
 		}
 		return 0;
 	}
-	since = pc->healthy_ns > pc->broken_ns ? pc->healthy_ns : pc->broken_ns;
+	/* After the agent's own interrupt the link was healthy already, and libvirt has paused
+	 * both sides when the call returns: no need to wait again. */
+	since = pc->interrupted || pc->healthy_ns > pc->broken_ns ? pc->healthy_ns : pc->broken_ns;
 	healthy = pc->healthy_ns && now - since >= (uint64_t)a->recovery.settle_ms * 1000000;
 	if (pc->resume || pc->gave_up || now < pc->retry_ns || !healthy)
 		return 0;
@@ -540,6 +543,7 @@ static uint32_t broken(struct actuator *a, struct act_job *job, uint64_t now)
 		return 0;
 	}
 	pc->attempts++;
+	pc->interrupted = false;
 	pc->resume->attempt = ++pc->attempts_total;
 	log_job(job, LOG_NOTICE, "postcopy-resume", "resuming the broken post-copy (attempt %"
 		PRIu32 ", broken %.1f s) to %s", pc->attempts_total,

@@ -14,13 +14,17 @@
 #             the recovery.
 #   restart   the same, with the agent on A killed (-9) during the cut and started again after
 #             it: the new agent finds the broken post-copy and resumes it.
+#   stall     no reset: A's link only goes down for STALL_SECS.  Nothing breaks while it is
+#             down; when it is back, TCP would wait for its next retransmission (its timer doubled
+#             during the outage), so the agent interrupts the stalled post-copy and resumes it over
+#             a new connection: pages move again within settle-ms + 10 s of the link's return.
 #   off       postcopy-recovery off (migtuned.conf): the documented failure path.  Nothing
 #             resumes it: A stays paused (post-copy failed), B running (post-copy failed), the
 #             ring shows the break and the refusal, the log the command that resumes it; the
 #             test then runs that command, and the migration completes.
 #
 # Usage: lab-recovery.sh PATH-TO-MIGTUNED   (root; run by `make check-lab`)
-#   RECOVERY_ONLY="reset,off"   run a subset      CUT_SECS (8)   PC_MIBS (3)
+#   RECOVERY_ONLY="reset,off"   run a subset      CUT_SECS (8)   STALL_SECS (50)   PC_MIBS (3)
 set -euo pipefail
 
 AGENT=$(realpath "${1:?usage: lab-recovery.sh PATH-TO-MIGTUNED}")
@@ -34,8 +38,9 @@ export LAB_GUEST=${LAB_GUEST:-$BUILD/lab/guest.elf}
 WORK=$(mktemp -d /tmp/mt-recovery-work.XXXXXX)
 LOGS=${LAB_RECOVERY_LOGS:-$BUILD/lab/recovery-logs}
 TABLE_OUT=${RECOVERY_TABLE:-$BUILD/lab/recovery.txt}
-ONLY=${RECOVERY_ONLY:-reset,restart,off}
+ONLY=${RECOVERY_ONLY:-reset,restart,stall,off}
 CUT_SECS=${CUT_SECS:-8}
+STALL_SECS=${STALL_SECS:-50}
 PC_MIBS=${PC_MIBS:-3}
 NS=https://migtune.org/xmlns/migtune/1
 LABTEST=lab-recovery
@@ -129,8 +134,8 @@ pc_story() {   # CSV NAME
 }
 
 # Runs one scenario up to the cut: guest, agents, migration, post-copy by the agent, the cut.
-#   run_cut NAME CONF [restart]
-# Sets T_CUT (epoch s), WRITTEN_A (the guest's counter on A before the switch).
+#   run_cut NAME CONF [restart|stall]
+# Sets T_CUT and T_UP (epoch s), WRITTEN_A (the guest's counter on A before the switch).
 run_cut() {
 	local name=$1 conf=$2 restart=${3:-}
 	start_agent A "$conf" && start_agent B "$conf" || return 1
@@ -147,6 +152,20 @@ run_cut() {
 	read -r _ WRITTEN_A _ _ _ < <(serial_counters A "$name")
 	sleep 4
 	T_CUT=$(date +%s)
+	if [ "$restart" = stall ]; then
+		"$LAB" exec A ip link set "${LAB_IF:-mig0}" down
+		log "$name: A's link down for ${STALL_SECS} s, the stream left alone"
+		sleep "$STALL_SECS"
+		if in_state A "$name" "paused (post-copy)"; then
+			pass "$name: nothing broke or was interrupted while the link was down"
+		else
+			fail "$name: A is '$(state A "$name")' at the end of the outage"
+		fi
+		"$LAB" exec A ip link set "${LAB_IF:-mig0}" up
+		T_UP=$(date +%s)
+		log "$name: A's link up"
+		return 0
+	fi
 	reset_stream || { fail "$name: could not reset the migration stream"; return 1; }
 	"$LAB" exec A ip link set "${LAB_IF:-mig0}" down
 	log "$name: stream reset, A's link down for ${CUT_SECS} s"
@@ -160,6 +179,7 @@ run_cut() {
 	fi
 	sleep "$CUT_SECS"
 	"$LAB" exec A ip link set "${LAB_IF:-mig0}" up
+	T_UP=$(date +%s)
 	log "$name: A's link up"
 	if [ "$restart" = restart ]; then
 		start_agent A "$conf" || return 1
@@ -263,6 +283,36 @@ if want restart; then
 		pass "restart: the restarted agent found the broken migration"
 	else
 		fail "restart: the restarted agent's log does not say it found the migration"
+	fi
+fi
+
+if want stall; then
+	name=stall
+	if run_cut "$name" "$CONF_AUTO" stall; then
+		finish "$name"
+		if [ "$DONE" = yes ]; then
+			pass "$name: the migration completed ${WALL} s after the link went down"
+		else
+			fail "$name: the migration did not complete: A '$(state A "$name")', B '$(state B "$name")'"
+		fi
+		check_guest_on_b "$name"
+		story=$(pc_story "$WORK/$name-a.csv" "$name")
+		if dom_awk "$WORK/$name-a.csv" "$name" 'v("type") == "action" && v("kind") == "postcopy-interrupt" && v("result") == "applied" { ok = 1 } END { exit !ok }' &&
+		   [[ "$story" =~ broken\ (recovering\ )+recovered\ completed ]]; then
+			pass "$name: A's ring: postcopy-interrupt applied, then $story"
+		else
+			fail "$name: A's ring shows '$story' and no applied postcopy-interrupt"
+		fi
+		# When pages moved again, counted from the link's return (the recovered event's time).
+		moved=$(dom_awk "$WORK/$name-a.csv" "$name" 'v("type") == "event" && v("op") == "postcopy" && v("subop") == "recovered" { print v("time"); exit }')
+		after=$(( $(date -d "$moved" +%s 2>/dev/null || echo 0) - T_UP ))
+		if [ -n "$moved" ] && [ "$after" -ge 0 ] && [ "$after" -le 12 ]; then
+			pass "$name: pages moved again ${after} s after the link came back"
+		else
+			fail "$name: pages moved again '${moved}' (${after} s after the link came back)"
+		fi
+		split_facts "$name"
+		TABLE+=("$(printf '| stall | completed | %s s | %s s (interrupted) | %s |' "$WALL" "$SPLIT" "$ATTEMPTS")")
 	fi
 fi
 
