@@ -71,7 +71,8 @@ lab-rescue: $(B)/migtuned $(B)/migdump $(B)/lab/guest.elf $(B)/lab/lab-flow
 	tests/agent/lab-rescue.sh $(B)/migtuned
 
 # Post-copy recovery: the stream of a post-copy cut (TCP reset and link down) on the lab, resumed
-# by the agent, also across its restart; and the failure path with recovery off.
+# by the agent, also across its restart; a link only down; and the failure path with recovery off.
+LAB_TESTS += lab-recovery
 lab-recovery: $(B)/migtuned $(B)/migdump $(B)/lab/guest.elf
 	tests/agent/lab-recovery.sh $(B)/migtuned
 

@@ -89,6 +89,7 @@ struct scan_dom {
 	uint32_t prior_age_ms;
 	struct ring_sample last;
 	uint64_t last_mono_ns;
+	struct tracker_pc pc;             /* its post-copy's breaks, from the agent's events */
 	bool incomplete;                  /* memory ran out while collecting */
 };
 
@@ -162,6 +163,26 @@ static bool keep(struct ring_record **arr, uint32_t *n, const struct ring_record
 	return true;
 }
 
+/* A break of the post-copy and its recovery (docs/recovery.md): a break still open when the
+ * agent stopped goes on from when it began, not from the restart. */
+static void scan_postcopy(struct scan_dom *sd, const struct ring_record *rec)
+{
+	const struct ring_event *e = &rec->u.event;
+	struct tracker_pc *pc = &sd->pc;
+
+	if (e->code == RING_AGEV_PC_BROKEN) {
+		pc->broken_ns = rec->mono_ns;
+		pc->breaks = e->detail2 > 0 ? (uint32_t)e->detail2 : pc->breaks + 1;
+		if (!pc->since_ns && e->detail1 > 0 &&
+		    (uint64_t)e->detail1 * 1000000 < rec->mono_ns)
+			pc->since_ns = rec->mono_ns - (uint64_t)e->detail1 * 1000000;
+	} else if (e->code == RING_AGEV_PC_RECOVERED) {
+		pc->broken_ns = 0;
+		if (e->detail2 >= 0)
+			pc->broken_total_ns = (uint64_t)e->detail2 * 1000000;
+	}
+}
+
 static void scan_second(struct scan_dom *sd, const struct ring_record *rec)
 {
 	struct tracker_restored *r = sd->r;
@@ -195,6 +216,8 @@ static void scan_second(struct scan_dom *sd, const struct ring_record *rec)
 	default:
 		break;
 	}
+	if (rec->type == RING_REC_EVENT && rec->u.event.source == RING_EVSRC_AGENT)
+		scan_postcopy(sd, rec);
 }
 
 static void scan_record(struct scan *sc, const struct ring_record *rec)
@@ -289,6 +312,7 @@ static bool rebuild(struct tracker *t, struct ring_reader *rr, struct scan_dom *
 		d->prior = sd->prior;
 		d->prior_age_ms = sd->prior_age_ms;
 	}
+	d->pc = sd->pc;
 	d->restored = r;
 	sd->r = NULL;
 	/* An outgoing job is polled at once: libvirt's job statistics confirm it or say how it

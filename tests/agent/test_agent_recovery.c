@@ -755,6 +755,52 @@ static void test_tracker_break_found_by_polling(void **state)
 	assert_int_equal(resumes(), 0);
 }
 
+/* The agent restarts while the stream is broken: the new one rebuilds the migration from the
+ * ring with its break, so the time the guest was split counts from the break, not the restart. */
+static void test_tracker_restart_keeps_the_break(void **state)
+{
+	struct tfx *x = *state;
+	struct fx *f = &x->f;
+	struct tracker_opts to = { 0 };
+	uint64_t t_break;
+
+	tracker_up(x, RING_DIR_OUT);
+	for (int i = 0; i < 8; i++)
+		t_sample(x, false, true, 1);
+	tracker_on_lifecycle(x->t, U1, "web1", VIR_DOMAIN_EVENT_SUSPENDED,
+			     VIR_DOMAIN_EVENT_SUSPENDED_POSTCOPY, x->now);
+	for (int i = 0; i < 4; i++)
+		t_sample(x, false, true, 1);
+	t_break = x->now;
+	tracker_on_lifecycle(x->t, U1, "web1", VIR_DOMAIN_EVENT_SUSPENDED,
+			     VIR_DOMAIN_EVENT_SUSPENDED_POSTCOPY_FAILED, x->now);
+	for (int i = 0; i < 4; i++)
+		t_sample(x, true, false, 1);
+	/* the agent goes (its entries with it), a new one starts over the same ring */
+	x->d->virt_handle = NULL;
+	tracker_free(x->t, NULL);
+	to.ring = f->w;
+	to.policy = "adaptive";
+	to.actuator = f->act;
+	assert_int_equal(tracker_new(&to, &x->t), 0);
+	x->d = tracker_find(x->t, U1);
+	assert_non_null(x->d);
+	assert_int_equal(x->d->pc.broken_ns, t_break);
+	assert_int_equal(x->d->pc.breaks, 1);
+	x->d->virt_handle = &HANDLE;
+	x->now += 20 * S_NS;                  /* the agent was away 20 s */
+	x->s.elapsed_ms += 20000;
+	for (int i = 0; i < 4; i++)
+		t_sample(x, true, false, 1);
+	t_sample(x, false, false, 1);
+	t_sample(x, false, true, 1);
+	tracker_down(x);
+	reread(f);
+	assert_int_equal(agent_events(f, RING_AGEV_PC_BROKEN), 1);    /* not again after the restart */
+	/* 2 s of broken samples, 20 s away, 3 s more */
+	assert_int_equal(agent_event(f, RING_AGEV_PC_RECOVERED)->detail1, 25000);
+}
+
 static void test_tracker_destination(void **state)
 {
 	struct tfx *x = *state;
@@ -835,6 +881,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tracker_break_and_recovery, setup_tracker,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_tracker_break_found_by_polling, setup_tracker_off,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_tracker_restart_keeps_the_break, setup_tracker_off,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_tracker_destination, setup_tracker, teardown),
 	};
