@@ -243,20 +243,6 @@ static int stream_peer(void *h, const char *domain_name, char *ret_addr, size_t 
 	return pid < 0 ? pid : nic_qemu_migration_peer(pid, ret_addr, len);
 }
 
-/* The pid in a daemon's pid file, or a negative errno. */
-static int daemon_pid(const char *path)
-{
-	FILE *f = fopen(path, "re");
-	int pid = -ENOENT;
-
-	if (!f)
-		return -errno;
-	if (fscanf(f, "%d", &pid) != 1 || pid <= 0)
-		pid = -EINVAL;
-	fclose(f);
-	return pid;
-}
-
 /* A peer-to-peer migration over TCP: the source's daemon (monolithic libvirtd or modular
  * virtqemud) holds a connection to the destination's on libvirt's TCP port.  TLS (16514) and
  * ssh name a host the certificate or the user's configuration knows, which an address would not
@@ -266,7 +252,7 @@ static int peer_daemon(const char *peer, char *ret_uri, size_t len)
 	static const char *const pidfiles[] = { "/run/libvirtd.pid", "/run/virtqemud.pid" };
 
 	for (size_t i = 0; i < sizeof(pidfiles) / sizeof(pidfiles[0]); i++) {
-		int pid = daemon_pid(pidfiles[i]);
+		int pid = virt_pidfile(pidfiles[i]);
 
 		if (pid > 0 && nic_connected_to(pid, peer, 16509) == 0)
 			return actuator_pc_dest_uri("qemu+tcp://{peer}/system", peer, ret_uri, len);

@@ -479,11 +479,16 @@ int virt_poll(struct virt *v, struct tracker_domain *d, struct ring_sample *ret,
 int virt_qemu_pid(const char *name)
 {
 	char path[512];
-	FILE *f;
-	int pid = 0;
 
 	snprintf(path, sizeof(path), "/run/libvirt/qemu/%s.pid", name);
-	f = fopen(path, "re");
+	return virt_pidfile(path);
+}
+
+int virt_pidfile(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	int pid = 0;
+
 	if (!f)
 		return -errno;
 	if (fscanf(f, "%d", &pid) != 1 || pid <= 0)

@@ -117,5 +117,7 @@ int virt_abandon_calls(struct virt *v, uint64_t now_mono_ns, uint64_t min_ms);
 
 /* The PID of the domain's QEMU process from libvirt's pid file, or a negative errno. */
 int virt_qemu_pid(const char *name);
+/* The PID in a pid file (libvirt's daemons, QEMU), or a negative errno. */
+int virt_pidfile(const char *path);
 
 #endif

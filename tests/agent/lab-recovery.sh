@@ -222,6 +222,16 @@ check_guest_on_b() {   # NAME
 	fi
 }
 
+# After finish: the migration completed by itself, and the guest came through on B.
+check_completed() {   # NAME SINCE-WHAT
+	if [ "$DONE" = yes ]; then
+		pass "$1: the migration completed ${WALL} s after $2"
+	else
+		fail "$1: the migration did not complete: A '$(state A "$1")', B '$(state B "$1")'"
+	fi
+	check_guest_on_b "$1"
+}
+
 # Times on A from the ring: broken -> recovered (split), and the resume attempts.
 split_facts() {   # NAME -> SPLIT (s) ATTEMPTS RECOVERED_AFTER_UP (s)
 	local f=$WORK/$1-a.csv
@@ -241,12 +251,7 @@ recovered_scenario() {   # NAME [restart]
 	local name=$1 story story_b
 	run_cut "$name" "$CONF_AUTO" "${2:-}" || return 0
 	finish "$name"
-	if [ "$DONE" = yes ]; then
-		pass "$name: the migration completed ${WALL} s after the cut, no operator action"
-	else
-		fail "$name: the migration did not complete: A '$(state A "$name")', B '$(state B "$name")'"
-	fi
-	check_guest_on_b "$name"
+	check_completed "$name" "the cut, no operator action"
 	story=$(pc_story "$WORK/$name-a.csv" "$name")
 	story_b=$(pc_story "$WORK/$name-b.csv" "$name")
 	if [[ "$story" =~ broken\ (broken\ )?(recovering\ )+recovered\ completed ]]; then
@@ -290,12 +295,7 @@ if want stall; then
 	name=stall
 	if run_cut "$name" "$CONF_AUTO" stall; then
 		finish "$name"
-		if [ "$DONE" = yes ]; then
-			pass "$name: the migration completed ${WALL} s after the link went down"
-		else
-			fail "$name: the migration did not complete: A '$(state A "$name")', B '$(state B "$name")'"
-		fi
-		check_guest_on_b "$name"
+		check_completed "$name" "the link went down"
 		story=$(pc_story "$WORK/$name-a.csv" "$name")
 		if dom_awk "$WORK/$name-a.csv" "$name" 'v("type") == "action" && v("kind") == "postcopy-interrupt" && v("result") == "applied" { ok = 1 } END { exit !ok }' &&
 		   [[ "$story" =~ broken\ (recovering\ )+recovered\ completed ]]; then
