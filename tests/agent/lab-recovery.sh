@@ -18,6 +18,8 @@
 #             down; when it is back, TCP would wait for its next retransmission (its timer doubled
 #             during the outage), so the agent interrupts the stalled post-copy and resumes it over
 #             a new connection: pages move again within settle-ms + 10 s of the link's return.
+#   stall-tcp (not run by default: a measurement) the same with [recovery] interrupt = no: how
+#             long TCP leaves the stream idle after the link's return.
 #   off       postcopy-recovery off (migtuned.conf): the documented failure path.  Nothing
 #             resumes it: A stays paused (post-copy failed), B running (post-copy failed), the
 #             ring shows the break and the refusal, the log the command that resumes it; the
@@ -64,13 +66,16 @@ DEST_URI=$("$LAB" uri B)
 
 # The agents' configuration.  Cap held (a 1 Gbit/s link whose reserve is everything above
 # 20 MiB/s) so that adaptive cannot finish by bandwidth and switches to post-copy.
-write_conf() {   # FILE auto|off
+write_conf() {   # FILE auto|off [RECOVERY-LINES...]
+	local f=$1 rec=$2
+	shift 2
 	{
 		printf '[agent]\nmode = active\nlog-level = debug\n[sampling]\ninterval-ms = 500\n'
 		printf '[nic]\nspeed-mbps = 1000\n[policy]\nreserve-permille = 833\n'
-		printf 'bandwidth-max-mibs = 20\npostcopy-recovery = %s\n[dump]\nenabled = no\n' "$2"
+		printf 'bandwidth-max-mibs = 20\npostcopy-recovery = %s\n[dump]\nenabled = no\n' "$rec"
 		printf '[recovery]\ndestination-uri = %s\n' "$DEST_URI"
-	} > "$1"
+		printf '%s\n' "$@"
+	} > "$f"
 }
 
 start_agent() {   # HOST CONF
@@ -246,6 +251,8 @@ CONF_AUTO=$WORK/auto.conf
 write_conf "$CONF_AUTO" auto
 CONF_OFF=$WORK/off.conf
 write_conf "$CONF_OFF" off
+CONF_NOINT=$WORK/noint.conf
+write_conf "$CONF_NOINT" auto 'interrupt = no'
 
 recovered_scenario() {   # NAME [restart]
 	local name=$1 story story_b
@@ -313,6 +320,24 @@ if want stall; then
 		fi
 		split_facts "$name"
 		TABLE+=("$(printf '| stall | completed | %s s | %s s (interrupted) | %s |' "$WALL" "$SPLIT" "$ATTEMPTS")")
+	fi
+fi
+
+if want stall-tcp; then
+	name=stall-tcp
+	if run_cut "$name" "$CONF_NOINT" stall; then
+		finish "$name"
+		check_completed "$name" "the link went down"
+		# From the ring's own clock: the NIC record of the carrier's return during this
+		# migration (p: it has samples), then its first sample whose data_processed grew.
+		moved=$(csv_awk "$WORK/$name-a.csv" '
+			v("type") == "nic" && v("carrier") == 0 && p != "" { down = 1 }
+			v("type") == "nic" && v("carrier") == 1 && down && !up { up = v("mono_ns") }
+			v("type") == "sample" && v("domain_name") == "'"$name"'" {
+				if (up && p != "" && v("data_processed_bytes") > p) { printf "%.1f", (v("mono_ns") - up) / 1e9; exit }
+				p = v("data_processed_bytes") }')
+		log "$name: TCP moved the stream again ${moved:-?} s after the link came back (${STALL_SECS} s down)"
+		TABLE+=("$(printf '| stall-tcp | completed | %s s | no break; idle %s s after the link came back | 0 |' "$WALL" "${moved:-?}")")
 	fi
 fi
 
