@@ -259,7 +259,7 @@ static void outcome(struct actuator *a, struct act_job *job, uint8_t kind, int r
 }
 
 static int start_call(struct actuator *a, struct act_job *job, enum call_kind kind,
-		      struct act_pc_call **ret, uint64_t now)
+		      struct act_pc_call **ret)
 {
 	struct act_pc_call *c;
 	pthread_attr_t attr;
@@ -538,7 +538,7 @@ static uint32_t broken(struct actuator *a, struct act_job *job, uint64_t now)
 			"to resume it by hand run: %s", pc->attempts, cmd);
 		return 0;
 	}
-	if (start_call(a, job, CALL_RESUME, &pc->resume, now) < 0) {
+	if (start_call(a, job, CALL_RESUME, &pc->resume) < 0) {
 		back_off(a, pc, now);
 		return 0;
 	}
@@ -579,7 +579,7 @@ static void stalled(struct actuator *a, struct act_job *job, const struct act_pc
 	/* One interrupt per stall. */
 	pc->carrier_lost_ns = 0;
 	pc->progress_ns = now;
-	if (start_call(a, job, CALL_INTERRUPT, &pc->interrupt, now) < 0) {
+	if (start_call(a, job, CALL_INTERRUPT, &pc->interrupt) < 0) {
 		outcome(a, job, RING_ACT_PC_INTERRUPT, RING_RES_FAILED, -EAGAIN, 0,
 			"no worker thread for the call", now);
 		return;
