@@ -113,6 +113,8 @@ struct act_recovery_opts {
 	uint32_t stall_s;                  /* post-copy moving nothing this long while the link is
 	                                      up is interrupted and resumed (30; 0 = never) */
 	bool interrupt;                    /* interrupt a stalled post-copy to resume it (yes) */
+	uint32_t link_stall_s;             /* ... when nothing moved this long after the carrier came
+	                                      back (5; 0 = not for that) */
 	uint32_t attempts;                 /* resumes per outage of the link (30) */
 	uint32_t retry_min_ms, retry_max_ms; /* back-off between them (2000 doubling to 60000) */
 };

@@ -319,6 +319,7 @@ int agent_new(const struct agent_config *cfg, struct agent **ret, char *err, siz
 		ao.recovery.settle_ms = cfg->recovery_settle_ms;
 		ao.recovery.stall_s = cfg->recovery_stall_s;
 		ao.recovery.interrupt = cfg->recovery_interrupt;
+		ao.recovery.link_stall_s = cfg->recovery_link_stall_s;
 		ao.recovery.attempts = cfg->recovery_attempts;
 		ao.recovery.retry_min_ms = cfg->recovery_retry_min_ms;
 		ao.recovery.retry_max_ms = cfg->recovery_retry_max_ms;

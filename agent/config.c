@@ -49,6 +49,7 @@ void config_defaults(struct agent_config *cfg)
 	cfg->recovery_settle_ms = 2000;
 	cfg->recovery_stall_s = 30;
 	cfg->recovery_interrupt = true;
+	cfg->recovery_link_stall_s = 5;
 	cfg->recovery_attempts = 30;
 	cfg->recovery_retry_min_ms = 2000;
 	cfg->recovery_retry_max_ms = 60000;
@@ -122,6 +123,7 @@ static const struct key_desc keys[] = {
 	{ "recovery", "settle-ms", K_U32, F(recovery_settle_ms), 100, 600000 },
 	{ "recovery", "stall-s", K_U32, F(recovery_stall_s), 0, 86400 },
 	{ "recovery", "interrupt", K_BOOL, F(recovery_interrupt), 0, 0 },
+	{ "recovery", "link-stall-s", K_U32, F(recovery_link_stall_s), 0, 3600 },
 	{ "recovery", "attempts", K_U32, F(recovery_attempts), 1, 10000 },
 	{ "recovery", "retry-min-ms", K_U32, F(recovery_retry_min_ms), 100, 3600000 },
 	{ "recovery", "retry-max-ms", K_U32, F(recovery_retry_max_ms), 100, 3600000 },

@@ -67,6 +67,7 @@ struct agent_config {
 	uint32_t recovery_settle_ms;
 	uint32_t recovery_stall_s;           /* 0 = never interrupt a post-copy that moves nothing */
 	bool recovery_interrupt;
+	uint32_t recovery_link_stall_s;      /* 0 = no interrupt after the carrier's return */
 	uint32_t recovery_attempts;
 	uint32_t recovery_retry_min_ms;
 	uint32_t recovery_retry_max_ms;

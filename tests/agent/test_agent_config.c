@@ -112,6 +112,7 @@ static void test_good_values(void **state)
 		"settle-ms = 500\n"
 		"stall-s = 0\n"
 		"interrupt = no\n"
+		"link-stall-s = 0\n"
 		"attempts = 5\n"
 		"[metrics]\n"
 		"textfile = /var/lib/prometheus/node-exporter/migtune.prom\n"
@@ -136,6 +137,7 @@ static void test_good_values(void **state)
 	assert_int_equal(cfg.recovery_settle_ms, 500);
 	assert_int_equal(cfg.recovery_stall_s, 0);
 	assert_false(cfg.recovery_interrupt);
+	assert_int_equal(cfg.recovery_link_stall_s, 0);
 	assert_int_equal(cfg.recovery_attempts, 5);
 	assert_string_equal(cfg.policy, "rhv-minimal");
 	assert_int_equal(cfg.on_hopeless, MIG_ON_HOPELESS_ABORT);
@@ -237,7 +239,7 @@ static void test_print_round_trip(void **state)
 	assert_null(strchr(text, '_'));                          /* one key style */
 	for (const char *c = text; (c = strstr(c, " =")); c++)
 		keys++;
-	assert_int_equal(keys, 50);        /* every key of migtune.conf(5) but the older "advisory" */
+	assert_int_equal(keys, 51);        /* every key of migtune.conf(5) but the older "advisory" */
 	config_defaults(&back);
 	assert_int_equal(config_load(write_conf("printed.conf", text), &back, err, sizeof(err)), 0);
 	assert_memory_equal(&cfg, &back, sizeof(cfg));

@@ -213,6 +213,7 @@ static int setup_with(void **state, bool advisory, const char *dest_tmpl, bool w
 	ao.recovery.settle_ms = 2000;
 	ao.recovery.stall_s = 30;
 	ao.recovery.interrupt = true;
+	ao.recovery.link_stall_s = 5;
 	ao.recovery.attempts = 3;
 	ao.recovery.retry_min_ms = 2000;
 	ao.recovery.retry_max_ms = 5000;
@@ -539,19 +540,19 @@ static void test_interrupt_after_the_link_came_back(void **state)
 	struct ring_action ra;
 
 	into_postcopy(f);
-	/* A short outage TCP gets over within settle-ms: no interrupt. */
+	/* An outage TCP gets over within link-stall-s (5 s) of the carrier's return: no interrupt. */
 	f->ctx.nic_carrier = MIG_NIC_CARRIER_DOWN;
-	steps(f, 2, false);
+	steps(f, 40, false);
 	f->ctx.nic_carrier = MIG_NIC_CARRIER_UP;
-	steps(f, 2, false);
+	steps(f, 8, false);
 	steps(f, 10, true);
 	assert_int_equal(interrupts(), 0);
-	/* A long one: the carrier is back, nothing moves for settle-ms: interrupt, once. */
+	/* Another: the carrier is back, nothing moves for link-stall-s: interrupt, once. */
 	f->ctx.nic_carrier = MIG_NIC_CARRIER_DOWN;
 	steps(f, 40, false);
 	assert_int_equal(interrupts(), 0);        /* never while the carrier is down */
 	f->ctx.nic_carrier = MIG_NIC_CARRIER_UP;
-	steps(f, 4, false);
+	steps(f, 10, false);
 	assert_int_equal(interrupts(), 0);
 	step(f, false);
 	assert_true(tu_wait(calls_entered, &(unsigned){ 1 }, 5000));
