@@ -556,6 +556,7 @@ static void stalled(struct actuator *a, struct act_job *job, const struct act_pc
 {
 	struct act_pc *pc = &job->pc;
 	uint64_t now = ctx->now_ns, wait = (uint64_t)a->recovery.link_stall_s * 1000000000;
+	uint64_t idle_since;
 	bool after_link, too_long;
 	char why[ACT_ERR_MAX];
 
@@ -566,17 +567,19 @@ static void stalled(struct actuator *a, struct act_job *job, const struct act_pc
 	 * moved again 2.9 s after a 50 s loss of the source's own carrier: it gets its chance.) */
 	after_link = wait && pc->carrier_lost_ns && pc->healthy_ns && now - pc->healthy_ns >= wait &&
 		     pc->progress_ns < pc->healthy_ns;
-	/* Or nothing moved for stall-s on a link that looks up: the fault is further away. */
-	too_long = a->recovery.stall_s && ctx->nic_carrier != MIG_NIC_CARRIER_DOWN &&
-		   now - pc->progress_ns >= (uint64_t)a->recovery.stall_s * 1000000000;
+	/* Or nothing moved for stall-s while the link looked up: the fault is further away.  The
+	 * time without a carrier does not count (its return is the case above). */
+	idle_since = pc->progress_ns > pc->healthy_ns ? pc->progress_ns : pc->healthy_ns;
+	too_long = a->recovery.stall_s && pc->healthy_ns &&
+		   now - idle_since >= (uint64_t)a->recovery.stall_s * 1000000000;
 	if (!after_link && !too_long)
 		return;
 	if (after_link)
 		snprintf(why, sizeof(why), "nothing moved %.1f s after the link came back",
 			 (double)(now - pc->healthy_ns) / 1e9);
 	else
-		snprintf(why, sizeof(why), "nothing moved for %.1f s",
-			 (double)(now - pc->progress_ns) / 1e9);
+		snprintf(why, sizeof(why), "nothing moved for %.1f s on a link that looks up",
+			 (double)(now - idle_since) / 1e9);
 	/* One interrupt per stall. */
 	pc->carrier_lost_ns = 0;
 	pc->progress_ns = now;

@@ -183,6 +183,8 @@ struct fx {
 
 static const uint8_t U1[16] = { 0xaa, 0xbb, 0xcc, 0xdd, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 };
 
+static uint32_t link_stall_s = 5;    /* [recovery] link-stall-s of the next setup */
+
 static int setup_with(void **state, bool advisory, const char *dest_tmpl, bool wish)
 {
 	struct fx *f = calloc(1, sizeof(*f));
@@ -213,7 +215,8 @@ static int setup_with(void **state, bool advisory, const char *dest_tmpl, bool w
 	ao.recovery.settle_ms = 2000;
 	ao.recovery.stall_s = 30;
 	ao.recovery.interrupt = true;
-	ao.recovery.link_stall_s = 5;
+	ao.recovery.link_stall_s = link_stall_s;
+	link_stall_s = 5;
 	ao.recovery.attempts = 3;
 	ao.recovery.retry_min_ms = 2000;
 	ao.recovery.retry_max_ms = 5000;
@@ -231,6 +234,11 @@ static int setup_with(void **state, bool advisory, const char *dest_tmpl, bool w
 
 static int setup_tmpl(void **state) { return setup_with(state, false, "qemu+tcp://{peer}/system", true); }
 static int setup_learn(void **state) { return setup_with(state, false, NULL, true); }
+static int setup_no_link_stall(void **state)
+{
+	link_stall_s = 0;
+	return setup_with(state, false, "qemu+tcp://{peer}/system", true);
+}
 static int setup_off(void **state) { return setup_with(state, false, "qemu+tcp://{peer}/system", false); }
 static int setup_advisory(void **state) { return setup_with(state, true, "qemu+tcp://{peer}/system", true); }
 
@@ -566,6 +574,24 @@ static void test_interrupt_after_the_link_came_back(void **state)
 	assert_int_equal(step(f, false), 1);
 }
 
+/* stall-s counts the time nothing moved while the link looked up: not the outage itself (after
+ * which TCP gets link-stall-s, here 0 = nothing interrupts for that). */
+static void test_stall_s_counts_no_outage(void **state)
+{
+	struct fx *f = *state;
+
+	into_postcopy(f);
+	f->ctx.nic_carrier = MIG_NIC_CARRIER_DOWN;
+	steps(f, 100, false);                     /* 50 s without a carrier */
+	f->ctx.nic_carrier = MIG_NIC_CARRIER_UP;
+	steps(f, 59, false);                      /* 29.5 s up, nothing moves */
+	assert_int_equal(interrupts(), 0);
+	steps(f, 2, false);
+	assert_true(tu_wait(calls_entered, &(unsigned){ 1 }, 5000));
+	finish_call(f);
+	assert_int_equal(interrupts(), 1);
+}
+
 static void test_interrupt_after_stall_s(void **state)
 {
 	struct fx *f = *state;
@@ -879,6 +905,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_interrupt_after_the_link_came_back, setup_tmpl,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_interrupt_after_stall_s, setup_tmpl, teardown),
+		cmocka_unit_test_setup_teardown(test_stall_s_counts_no_outage, setup_no_link_stall,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_tracker_break_and_recovery, setup_tracker,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_tracker_break_found_by_polling, setup_tracker_off,
