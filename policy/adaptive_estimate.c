@@ -88,10 +88,11 @@ static void faults(const struct adaptive_params *ap, struct adaptive_state *st,
 	l->fault_episodes = st->fault_episodes;
 	l->healthy_ms = l->fault_now ? 0 : s->t_ms - (st->t_fault_ms ? st->t_fault_ms : 0);
 
-	/* a rate far from its average that no new limit explains, or the speed changing */
+	/* a rate far from its average that no new limit (nor a bitmap sync) explains, or the speed
+	 * changing */
 	if (l->fault_now ||
 	    (prev && prev->nic_capacity_bps && prev->nic_capacity_bps != s->nic_capacity_bps) ||
-	    (b && hist->nsamples >= 3 && prev && !limit_changed(hist) &&
+	    (b && hist->nsamples >= 3 && prev && !limit_changed(hist) && !policy_sync_dip(sample_back(hist, 2), prev, s) &&
 	     (s->memory_bps > b ? s->memory_bps - b : b - s->memory_bps) * 1000 >
 	     b * ap->steady_permille))
 		st->t_unsteady_ms = s->t_ms ? s->t_ms : 1;
@@ -141,6 +142,7 @@ static void link_estimate(const struct adaptive_params *ap, struct adaptive_stat
 	l->off_path = prev && s->nic_tx_bps && l->own_avg_bps > 2 * s->nic_tx_bps;
 
 	/* ---- capacity ---- */
+	l->nic_read = s->nic_carrier != MIG_NIC_CARRIER_UNKNOWN;
 	if (s->nic_capacity_bps && s->nic_carrier != MIG_NIC_CARRIER_DOWN) {
 		l->cap_state = LINK_CAP_KNOWN;
 		l->cap_bps = s->nic_capacity_bps;

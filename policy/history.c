@@ -28,6 +28,12 @@ const struct mig_pass *policy_history_pass(const struct mig_history *hist, uint3
 	return &hist->passes[(hist->npasses - 1 - i) % MIG_HISTORY_PASSES];
 }
 
+/* The sample before the last one, or NULL. */
+static const struct mig_sample *sample_before_last(const struct mig_history *hist)
+{
+	return hist->nsamples >= 2 ? &hist->samples[(hist->nsamples - 2) % MIG_HISTORY_SAMPLES] : NULL;
+}
+
 static uint64_t absdiff(uint64_t a, uint64_t b)
 {
 	return a > b ? a - b : b - a;
@@ -59,27 +65,34 @@ static bool sample_unsteady(const struct mig_history *hist, const struct mig_sam
 	 * longer window), and the policy knows what it asked for */
 	if (prev->bandwidth_limit_bps != s->bandwidth_limit_bps)
 		return false;
-	if (hist->nsamples >= 2) {
-		const struct mig_sample *pp = &hist->samples[(hist->nsamples - 2) % MIG_HISTORY_SAMPLES];
-
-		if (pp->bandwidth_limit_bps != prev->bandwidth_limit_bps)
-			return false;
-	}
+	if (sample_before_last(hist) &&
+	    sample_before_last(hist)->bandwidth_limit_bps != prev->bandwidth_limit_bps)
+		return false;
+	if (policy_sync_dip(sample_before_last(hist), prev, s))
+		return false;
 	if (hist->bw_ewma_bps && hist->nsamples >= 3 && s->phase == MIG_PHASE_PRECOPY &&
 	    absdiff(s->memory_bps, hist->bw_ewma_bps) * 100 > hist->bw_ewma_bps * 35)
 		return true;
 	return false;
 }
 
+bool policy_sync_dip(const struct mig_sample *prev2, const struct mig_sample *prev,
+                     const struct mig_sample *s)
+{
+	return prev2 && prev && prev->iteration && prev2->iteration == prev->iteration &&
+	       s->iteration > prev->iteration && s->memory_bps < prev->memory_bps;
+}
+
 int policy_observe(struct mig_history *hist, const struct mig_sample *s)
 {
 	const struct mig_sample *prev = policy_history_last(hist);
 	struct mig_pass *cur;
-	bool unsteady;
+	bool unsteady, dip;
 
 	if (prev && s->t_ms < prev->t_ms)
 		return -EINVAL;
 	unsteady = sample_unsteady(hist, prev, s);
+	dip = policy_sync_dip(sample_before_last(hist), prev, s);
 	hist->samples[hist->nsamples % MIG_HISTORY_SAMPLES] = *s;
 	hist->nsamples++;
 
@@ -114,9 +127,9 @@ int policy_observe(struct mig_history *hist, const struct mig_sample *s)
 		cur->bps_max = s->memory_bps;
 	cur->unsteady |= unsteady;
 
-	if (s->memory_bps) {
+	if (s->memory_bps && !dip) {
 		/* alpha 0.4, as KubeVirt's downtime estimate: quick but not jumpy; a new limit is a
-		 * new rate, not a jump to average away */
+		 * new rate, not a jump to average away; a sync's dip is no rate at all */
 		bool new_limit = prev && prev->bandwidth_limit_bps != s->bandwidth_limit_bps;
 
 		hist->bw_ewma_bps = hist->bw_ewma_bps && !new_limit ?

@@ -395,6 +395,12 @@ void policy_applied(const struct policy *p, struct policy_state *st, const struc
 const struct mig_sample *policy_history_last(const struct mig_history *hist);
 /* i-th newest pass (0 = current) or NULL. */
 const struct mig_pass *policy_history_pass(const struct mig_history *hist, uint32_t i);
+/* S spans a bitmap sync (a new pass began since PREV, after a pass long enough for PREV2 and PREV
+ * to share it) and reads a lower rate: QEMU stops sending while it syncs, so its rate window over
+ * the sync reads low.  Not a network event, nor a rate of the link.  (Passes shorter than the
+ * sampling end in every sample: there a lower rate is a rate.) */
+bool policy_sync_dip(const struct mig_sample *prev2, const struct mig_sample *prev,
+                     const struct mig_sample *s);
 const char *policy_action_name(enum policy_action_kind k);
 const char *policy_reason_name(enum policy_reason r);
 /* One line "t=12.5s set-downtime 100 -> 1200 ms (converging-downtime: ...)". */
