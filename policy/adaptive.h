@@ -43,6 +43,7 @@ struct link_picture {
 	                            what it has been seen to carry less the tenants; 0 = unknown */
 	bool     saturated;      /* the link carries all it can (95 % of a known or found
 	                            capacity): tenants may want more than they get */
+	bool     nic_read;       /* the migration NIC was read for this sample (its carrier known) */
 	bool     first_nic;      /* the first sample that knows the NIC's speed */
 	bool     off_path;       /* QEMU sends far more than this NIC carries: not its path */
 	bool     cap_bound;      /* the job sends at its bandwidth limit */

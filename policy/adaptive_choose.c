@@ -497,12 +497,13 @@ void adaptive_choose(const struct adaptive_params *ap, struct policy_state *st,
 		hold_once(&c, REASON_BUDGET_SPENT, "budget spent; aborts not allowed (allow-abort=no)");
 	}
 
-	/* ---- what the link is, said once when nobody can say ---- */
+	/* ---- what the link is, said once when nobody can say: once the NIC has been read (the
+	 * first sample may come before it), or with no reading of it by the end of the bulk pass */
 	if (!a->cap_unknown_said && (l->cap_state == LINK_CAP_UNKNOWN || l->cap_state == LINK_CAP_SEEN) &&
-	    pic->pass >= 1) {
+	    pic->pass >= (l->nic_read ? 1 : 2)) {
 		a->cap_unknown_said = true;
-		act(&c, POLICY_ACT_HOLD, REASON_PROBE, 0, NULL,
-		    "link speed unknown (the NIC reports none)%s",
+		act(&c, POLICY_ACT_HOLD, REASON_PROBE, 0, NULL, "link speed unknown (%s)%s",
+		    l->nic_read ? "the NIC reports none" : "no reading of the migration NIC",
 		    l->cap_bound ? ": headroom found by probing" : ": no headroom assumed");
 	}
 

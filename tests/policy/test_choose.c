@@ -45,7 +45,7 @@ static void fix_init(struct fix *f)
 		.sla_ms = 500, .overshoot_permille = 1200,
 		.link = { .cap_state = LINK_CAP_KNOWN, .cap_bps = 1000 * MIB, .own_bps = 20 * MIB,
 		          .own_avg_bps = 20 * MIB, .own_avg_known = true, .reading_ok = true,
-		          .share_bps = 20 * MIB,
+		          .nic_read = true, .share_bps = 20 * MIB,
 		          .avail_bps = 20 * MIB, .cap_bound = true, .healthy_ms = 25000 },
 		.guest = { .evidence = GUEST_EV_PASSES, .dirty_bytes = 96 * MIB, .last_bytes = 96 * MIB,
 		           .growth = 1.0, .npasses = 3 },
@@ -302,6 +302,30 @@ static void test_shrinking_waits(void **state)
 	assert_null(find(&f, POLICY_ACT_SET_BANDWIDTH, REASON_PARK));
 }
 
+/* Before the NIC's first reading nothing is said of its speed (the first sample may come before
+ * it); without any reading by the end of the bulk pass, that is what is said. */
+static void test_unknown_speed_needs_a_reading(void **state)
+{
+	struct fix f;
+	const struct policy_action *a;
+
+	(void)state;
+	fix_init(&f);
+	f.pic.link.cap_state = LINK_CAP_UNKNOWN;
+	f.pic.link.cap_bps = f.pic.link.share_bps = f.pic.link.avail_bps = 0;
+	f.pic.link.nic_read = false;
+	f.s.nic_carrier = MIG_NIC_CARRIER_UNKNOWN;
+	f.pic.guest.evidence = GUEST_EV_NONE;
+	f.pic.pass = f.s.iteration = 1;
+	choose(&f);
+	assert_null(find(&f, POLICY_ACT_HOLD, REASON_PROBE));
+	f.pic.pass = f.s.iteration = 2;
+	f.pic.t_ms = f.s.t_ms = 27000;
+	choose(&f);
+	a = must(&f, POLICY_ACT_HOLD, REASON_PROBE);
+	assert_non_null(strstr(a->text, "link speed unknown (no reading of the migration NIC)"));
+}
+
 static void test_probe_unknown_speed(void **state)
 {
 	struct fix f;
@@ -317,7 +341,7 @@ static void test_probe_unknown_speed(void **state)
 	choose(&f);
 	/* said once; a step up */
 	a = must(&f, POLICY_ACT_HOLD, REASON_PROBE);
-	assert_non_null(strstr(a->text, "link speed unknown"));
+	assert_non_null(strstr(a->text, "link speed unknown (the NIC reports none)"));
 	a = must(&f, POLICY_ACT_SET_BANDWIDTH, REASON_PROBE);
 	assert_int_equal(a->value, 40 * MIB);
 	assert_int_equal(f.st.ad.probe_bps, 40 * MIB);
@@ -423,6 +447,7 @@ int main(void)
 		cmocka_unit_test(test_budget),
 		cmocka_unit_test(test_postcopy_health),
 		cmocka_unit_test(test_shrinking_waits),
+		cmocka_unit_test(test_unknown_speed_needs_a_reading),
 		cmocka_unit_test(test_probe_unknown_speed),
 		cmocka_unit_test(test_parked_resumes),
 	};
